@@ -1,0 +1,73 @@
+// Every error syncline raises is built here, with a stable `code` that tests, scripts and
+// `--json` output rely on; the message is for people and may change. See docs/errors.md.
+
+/** The catalog of error codes: code → one-line meaning (docs/errors.md mirrors this list). */
+export const errorCatalog = {
+  ERR_UNEXPECTED: "an internal error; the message and logs say more",
+  ERR_USAGE: "a command line that cannot be understood: unknown command or flag, missing argument",
+  ERR_INVALID_CONFIG: "a configuration value (flag, environment variable or file) is invalid",
+  ERR_CONFIG_FILE: "the configuration file cannot be read or is not valid TOML",
+  ERR_LISTEN: "the server cannot listen on the requested address, port or socket path",
+  ERR_TLS_CONFIG: "the TLS certificate or key cannot be read or does not load",
+  ERR_DATA_DIR_LOCKED: "another running syncline process holds the data directory",
+  ERR_STORE_OPEN: "the store cannot be opened (permissions, corrupt files, missing directory)",
+  ERR_STORE_CLOSED: "the store was used after it was closed",
+  ERR_STORE_WRITE: "the store could not commit a write; nothing of that batch was applied",
+  ERR_INVALID_STORE_KEY: "a store key is empty or has a segment that is not a non-empty string",
+  ERR_INVALID_DOCUMENT_ID: "a string is not an Automerge document id (bs58check of 16 bytes)",
+  ERR_INVALID_AUTOMERGE_URL: "a string is not an automerge: URL",
+  ERR_SHUTTING_DOWN: "the server is shutting down and refuses new work",
+} as const;
+
+/** A stable error code, `ERR_…`. */
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** Options shared by every syncline error. */
+export interface ErrorOptions {
+  /** The underlying error, kept for logs. */
+  cause?: unknown;
+  /** The HTTP status to answer with when this error ends a request. */
+  status?: number;
+  /** The WebSocket close code to use when this error ends a connection. */
+  closeCode?: number;
+}
+
+/** The one error class syncline throws; assert on `code`, never on `message`. */
+export class SynclineError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number | undefined;
+  readonly closeCode: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SynclineError";
+    this.code = code;
+    this.status = options.status;
+    this.closeCode = options.closeCode;
+  }
+}
+
+/** Builds a SynclineError; the message should name the context first and the bad value. */
+export function createError(
+  code: ErrorCode,
+  message: string,
+  options?: ErrorOptions,
+): SynclineError {
+  return new SynclineError(code, message, options);
+}
+
+/** True when `error` is a SynclineError, optionally with the given code. */
+export function isSynclineError(error: unknown, code?: ErrorCode): error is SynclineError {
+  return error instanceof SynclineError && (code === undefined || error.code === code);
+}
+
+/** A short description of any thrown value, for messages that wrap a cause. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" && !error.message.includes(code)
+      ? `${error.message} (${code})`
+      : error.message;
+  }
+  return String(error);
+}

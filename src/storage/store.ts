@@ -1,0 +1,61 @@
+// The storage interface every driver implements (lmdb embedded, postgres shared, memory for
+// tests). It is deliberately small: chunking, compaction and encodings live above it.
+
+/**
+ * A key is a path of non-empty string segments, e.g. `["doc", documentId, "chunk", "0000002a"]`.
+ * Keys order segment by segment, each segment by its UTF-8 bytes, a key before its extensions;
+ * callers that need numeric order encode numbers as fixed-width strings.
+ */
+export type StoreKey = readonly string[];
+
+/** One operation of an atomic batch. */
+export type StoreOp =
+  | { readonly type: "put"; readonly key: StoreKey; readonly value: Uint8Array }
+  | { readonly type: "delete"; readonly key: StoreKey };
+
+/** One stored entry, as yielded by `range`. */
+export interface StoreEntry {
+  readonly key: StoreKey;
+  readonly value: Uint8Array;
+}
+
+/** Options of a range scan; bounds must lie under the scanned prefix. */
+export interface RangeOptions {
+  /** First key to include (inclusive); default: the start of the prefix. */
+  readonly start?: StoreKey;
+  /** Key to stop before (exclusive); default: the end of the prefix. */
+  readonly end?: StoreKey;
+  /** Newest-first order (descending keys). Default false. */
+  readonly reverse?: boolean;
+  /** Stop after this many entries. Default: no limit. */
+  readonly limit?: number;
+}
+
+/** What `/healthz` reports of a store. */
+export interface StoreStatus {
+  /** The driver's name: "lmdb", "memory", "postgres". */
+  readonly driver: string;
+  /** "open" while usable; "closed" after `close()`; "failed" after an unrecoverable error. */
+  readonly state: "open" | "closed" | "failed";
+  /** Where the data lives (a directory, a database), when there is such a place. */
+  readonly location?: string;
+}
+
+/**
+ * A durable key-value store. Every method rejects with a SynclineError (`ERR_STORE_…`) rather
+ * than a driver's own error. Writes resolve only when durable at the driver's documented level.
+ */
+export interface Store {
+  /** The value at `key`, or undefined. */
+  get(key: StoreKey): Promise<Uint8Array | undefined>;
+  /** Applies every operation atomically (all or none), in order; resolves once durable. */
+  write(ops: readonly StoreOp[]): Promise<void>;
+  /** The entries whose keys start with `prefix`, in key order (or reversed). */
+  range(prefix: StoreKey, options?: RangeOptions): AsyncIterable<StoreEntry>;
+  /** Deletes every entry whose key starts with `prefix` (a non-empty prefix), atomically. */
+  deletePrefix(prefix: StoreKey): Promise<void>;
+  /** Flushes pending writes and releases the store; later calls reject with ERR_STORE_CLOSED. */
+  close(): Promise<void>;
+  /** The store's state for health checks; never throws. */
+  status(): StoreStatus;
+}
