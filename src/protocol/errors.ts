@@ -16,6 +16,9 @@ export const errorCatalog = {
   ERR_INVALID_STORE_KEY: "a store key is empty or has a segment that is not a non-empty string",
   ERR_INVALID_DOCUMENT_ID: "a string is not an Automerge document id (bs58check of 16 bytes)",
   ERR_INVALID_AUTOMERGE_URL: "a string is not an automerge: URL",
+  ERR_NOT_FOUND: "no such route or resource (HTTP 404)",
+  ERR_METHOD_NOT_ALLOWED: "the route exists but not for this HTTP method (HTTP 405)",
+  ERR_UPGRADE_REFUSED: "a WebSocket upgrade was refused before the handshake; the status says why",
   ERR_SHUTTING_DOWN: "the server is shutting down and refuses new work",
 } as const;
 

@@ -50,7 +50,11 @@ export interface Store {
   get(key: StoreKey): Promise<Uint8Array | undefined>;
   /** Applies every operation atomically (all or none), in order; resolves once durable. */
   write(ops: readonly StoreOp[]): Promise<void>;
-  /** The entries whose keys start with `prefix`, in key order (or reversed). */
+  /**
+   * The entries whose keys start with `prefix` (the key equal to it included; `[]` scans
+   * everything), in key order or reversed. Reads in short transactions: entries written during
+   * the scan may or may not be seen, but the order holds and nothing is seen twice.
+   */
   range(prefix: StoreKey, options?: RangeOptions): AsyncIterable<StoreEntry>;
   /** Deletes every entry whose key starts with `prefix` (a non-empty prefix), atomically. */
   deletePrefix(prefix: StoreKey): Promise<void>;

@@ -1,0 +1,78 @@
+// `syncline serve`: resolves the configuration, runs the server, prints where it listens, and
+// shuts down gracefully on SIGINT/SIGTERM (a second signal cuts the shutdown short).
+
+import { resolveServerConfig, type ServerFlags, serverFileKeys } from "../../server/config.js";
+import { findConfigFile, loadConfigFile } from "../../server/config-file.js";
+import { type SynclineServer, startServer } from "../../server/server.js";
+import { createDeferred } from "../../util/deferred.js";
+import { ExitError, exitCodes } from "../exit-error.js";
+import { type CliIo, writeJson } from "../io.js";
+
+/** The options commander parsed for `serve` (all strings, validated by the config). */
+export interface ServeOptions {
+  readonly host?: string;
+  readonly port?: string;
+  readonly data?: string;
+  readonly unix?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly logLevel?: string;
+  readonly durability?: string;
+  readonly shutdownTimeout?: string;
+  readonly config?: string;
+  readonly json?: boolean;
+}
+
+/** Runs the server until a signal; resolves once it has shut down. */
+export async function serveCommand(options: ServeOptions, io: CliIo): Promise<void> {
+  const found = findConfigFile(options.config, io.env);
+  const file = found && loadConfigFile(found.path, serverFileKeys);
+  const flags: ServerFlags = {
+    host: options.host,
+    port: options.port,
+    dataDir: options.data,
+    unixSocket: options.unix,
+    tlsCert: options.tlsCert,
+    tlsKey: options.tlsKey,
+    logLevel: options.logLevel,
+    durability: options.durability,
+    shutdownTimeoutMs: options.shutdownTimeout,
+  };
+  const config = resolveServerConfig({ flags, env: io.env, ...(file ? { file } : {}) });
+
+  // Signals are taken before the server starts, so one that arrives during startup (or right
+  // after the start line) still shuts down gracefully rather than killing the process.
+  const stopRequested = createDeferred<NodeJS.Signals>();
+  const forced = createDeferred<never>();
+  let signals = 0;
+  const removeHandler = io.onSignal((signal) => {
+    signals += 1;
+    if (signals === 1) stopRequested.resolve(signal);
+    else
+      forced.reject(
+        new ExitError(
+          exitCodes.unexpected,
+          "ERR_SHUTTING_DOWN",
+          `serve: ${signal} again, shutdown cut short`,
+        ),
+      );
+  });
+  try {
+    const server = await startServer({ config });
+    announce(server, options, io);
+    const signal = await stopRequested.promise;
+    server.logger.info({ signal }, "shutting down");
+    await Promise.race([server.close(), forced.promise]);
+  } finally {
+    removeHandler();
+  }
+}
+
+function announce(server: SynclineServer, options: ServeOptions, io: CliIo): void {
+  if (options.json) {
+    writeJson(io, { ok: true, url: server.url, port: server.port, unix: server.unixPath ?? null });
+    return;
+  }
+  io.stdout.write(`listening on ${server.url}\n`);
+  if (server.unixPath !== undefined) io.stdout.write(`listening on unix:${server.unixPath}\n`);
+}

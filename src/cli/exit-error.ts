@@ -1,0 +1,59 @@
+// The CLI's exit codes and the one error type commands throw to end with one of them.
+
+import { type ErrorCode, isSynclineError } from "../protocol/errors.js";
+
+/** Exit codes, as documented in README and docs/errors.md. */
+export const exitCodes = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  cannotConnect: 3,
+  protocol: 4,
+  documentUnavailable: 5,
+  syncDisabled: 6,
+  timedOut: 7,
+  authRefused: 8,
+  cannotStart: 9,
+} as const;
+
+/** An exit code from `exitCodes`. */
+export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
+
+/** Thrown by commands to end the process with `exitCode`; `cli/index.ts` alone exits. */
+export class ExitError extends Error {
+  constructor(
+    readonly exitCode: ExitCode,
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "ExitError";
+  }
+}
+
+/** Which exit code a SynclineError's code ends the process with; others are 1. */
+const exitCodeByErrorCode: Partial<Record<ErrorCode, ExitCode>> = {
+  ERR_USAGE: exitCodes.usage,
+  ERR_INVALID_CONFIG: exitCodes.usage,
+  ERR_CONFIG_FILE: exitCodes.usage,
+  ERR_INVALID_DOCUMENT_ID: exitCodes.usage,
+  ERR_INVALID_AUTOMERGE_URL: exitCodes.usage,
+  ERR_LISTEN: exitCodes.cannotStart,
+  ERR_TLS_CONFIG: exitCodes.cannotStart,
+  ERR_DATA_DIR_LOCKED: exitCodes.cannotStart,
+  ERR_STORE_OPEN: exitCodes.cannotStart,
+};
+
+/** Turns anything thrown into an ExitError, keeping stable codes and messages. */
+export function toExitError(error: unknown): ExitError {
+  if (error instanceof ExitError) return error;
+  if (isSynclineError(error)) {
+    const exitCode = exitCodeByErrorCode[error.code] ?? exitCodes.unexpected;
+    return new ExitError(exitCode, error.code, error.message, { cause: error });
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return new ExitError(exitCodes.unexpected, "ERR_UNEXPECTED", `unexpected error: ${message}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,23 @@
+// Runs the CLI in-process: parses argv, runs the command, and turns any error into a message
+// (or a `--json` error object) and an exit code. It never exits; cli/index.ts does.
+
+import { type ExitError, toExitError } from "./exit-error.js";
+import { type CliIo, processIo, writeJson } from "./io.js";
+import { createProgram } from "./program.js";
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    await createProgram(io).parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (thrown) {
+    const error: ExitError = toExitError(thrown);
+    if (error.exitCode === 0) return 0;
+    if (argv.includes("--json")) {
+      writeJson(io, { ok: false, error: { code: error.code, message: error.message } });
+    } else {
+      io.stderr.write(`syncline: ${error.message}\n`);
+    }
+    return error.exitCode;
+  }
+}

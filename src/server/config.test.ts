@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { isSynclineError } from "../protocol/errors.js";
+import { resolveServerConfig } from "./config.js";
+
+function configError(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (error) {
+    if (isSynclineError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error("expected an error");
+}
+
+describe("resolveServerConfig", () => {
+  it("uses the documented defaults", () => {
+    expect(resolveServerConfig({ flags: {}, env: {} })).toEqual({
+      host: "127.0.0.1",
+      port: 3030,
+      dataDir: "./syncline-data",
+      logLevel: "info",
+      durability: "flush",
+      shutdownTimeoutMs: 4000,
+    });
+  });
+
+  it("takes flags over env over file over defaults", () => {
+    const file = {
+      path: "/etc/syncline.toml",
+      server: { port: 4000, host: "0.0.0.0", data: "/d" },
+    };
+    const config = resolveServerConfig({
+      flags: { port: "5000" },
+      env: { PORT: "4500", HOST: "::1" },
+      file,
+    });
+    expect(config.port).toBe(5000);
+    expect(config.host).toBe("::1");
+    expect(config.dataDir).toBe("/d");
+    expect(resolveServerConfig({ flags: {}, env: { PORT: "4500" }, file }).port).toBe(4500);
+    expect(resolveServerConfig({ flags: {}, env: {}, file }).port).toBe(4000);
+  });
+
+  it("ignores empty environment variables", () => {
+    expect(resolveServerConfig({ flags: {}, env: { PORT: "" } }).port).toBe(3030);
+  });
+
+  it("names the flag, and the bad value, of an invalid port", () => {
+    for (const bad of ["abc", "-1", "65536", "3.5", ""]) {
+      const error = configError(() => resolveServerConfig({ flags: { port: bad }, env: {} }));
+      expect(error.code).toBe("ERR_INVALID_CONFIG");
+      expect(error.message).toContain("--port");
+      expect(error.message).toContain(JSON.stringify(bad));
+    }
+  });
+
+  it("names the environment variable or the file key a bad value came from", () => {
+    const fromEnv = configError(() => resolveServerConfig({ flags: {}, env: { PORT: "x" } }));
+    expect(fromEnv.message).toContain("PORT");
+    const file = { path: "/tmp/c.toml", server: { port: "eighty" } };
+    const fromFile = configError(() => resolveServerConfig({ flags: {}, env: {}, file }));
+    expect(fromFile.message).toContain("server.port in /tmp/c.toml");
+  });
+
+  it("rejects an unknown log level and durability", () => {
+    expect(
+      configError(() => resolveServerConfig({ flags: { logLevel: "loud" }, env: {} })).message,
+    ).toContain("--log-level");
+    expect(
+      configError(() => resolveServerConfig({ flags: { durability: "maybe" }, env: {} })).message,
+    ).toContain("--durability");
+  });
+
+  it("requires --tls-cert and --tls-key together", () => {
+    const error = configError(() =>
+      resolveServerConfig({ flags: { tlsCert: "cert.pem" }, env: {} }),
+    );
+    expect(error.code).toBe("ERR_INVALID_CONFIG");
+    expect(error.message).toContain("--tls-key");
+  });
+});

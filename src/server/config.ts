@@ -1,0 +1,136 @@
+// The server's configuration: each field comes from its flag, else its environment variable,
+// else the config file's [server] table, else its default — and is validated with an error that
+// names where the bad value came from (`--port`, `PORT`, or `server.port in FILE`).
+
+import { z } from "zod";
+import { createError } from "../protocol/errors.js";
+import type { ConfigFile } from "./config-file.js";
+
+/** Log levels accepted by `--log-level` / `LOG_LEVEL`. */
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** The server's resolved configuration; the defaults below are the documented ones. */
+export interface ServerConfig {
+  /** Address to bind. Default `127.0.0.1`. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one (the start line prints the real URL). Default `3030`. */
+  readonly port: number;
+  /** Directory of the embedded store. Default `./syncline-data`. */
+  readonly dataDir: string;
+  /** Also listen on this Unix socket path. Default: none. */
+  readonly unixSocket: string | undefined;
+  /** PEM certificate file; with `tlsKey` the TCP listener serves HTTPS/WSS. Default: none. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key file for `tlsCert`. Default: none. */
+  readonly tlsKey: string | undefined;
+  /** Structured-log level on stderr. Default `info`. */
+  readonly logLevel: (typeof logLevels)[number];
+  /**
+   * When a write counts as done: `flush` (default) waits until the OS reports it on disk and
+   * survives power loss; `commit` acknowledges once committed, surviving a crash of the server
+   * process but not of the machine.
+   */
+  readonly durability: "flush" | "commit";
+  /** Longest graceful shutdown before remaining sockets are cut, in ms. Default `4000`. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Raw option values as the CLI parsed them (strings, or undefined when not given). */
+export type ServerFlags = Partial<Record<ServerFlagName, string>>;
+
+/** The flag behind each field, by the name commander gives its option. */
+const fieldSources = {
+  host: { flag: "--host", env: "HOST", file: "host", default: "127.0.0.1" },
+  port: { flag: "--port", env: "PORT", file: "port", default: 3030 },
+  dataDir: { flag: "--data", env: "DATA_DIR", file: "data", default: "./syncline-data" },
+  unixSocket: { flag: "--unix", env: "SYNCLINE_UNIX", file: "unix", default: undefined },
+  tlsCert: { flag: "--tls-cert", env: "SYNCLINE_TLS_CERT", file: "tls_cert", default: undefined },
+  tlsKey: { flag: "--tls-key", env: "SYNCLINE_TLS_KEY", file: "tls_key", default: undefined },
+  logLevel: { flag: "--log-level", env: "LOG_LEVEL", file: "log_level", default: "info" },
+  durability: {
+    flag: "--durability",
+    env: "SYNCLINE_DURABILITY",
+    file: "durability",
+    default: "flush",
+  },
+  shutdownTimeoutMs: {
+    flag: "--shutdown-timeout",
+    env: "SYNCLINE_SHUTDOWN_TIMEOUT",
+    file: "shutdown_timeout_ms",
+    default: 4000,
+  },
+} as const;
+
+type Field = keyof typeof fieldSources;
+type ServerFlagName = Field;
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+const integer = (min: number, max: number) => {
+  const range = `must be a whole number from ${min} to ${max}`;
+  return z
+    .union([z.number(), z.string().trim().regex(/^\d+$/, range)], range)
+    .transform(Number)
+    .pipe(z.number().int(range).min(min, range).max(max, range));
+};
+
+const fieldSchemas: Record<Field, z.ZodType> = {
+  host: nonEmpty,
+  port: integer(0, 65535),
+  dataDir: nonEmpty,
+  unixSocket: nonEmpty.optional(),
+  tlsCert: nonEmpty.optional(),
+  tlsKey: nonEmpty.optional(),
+  logLevel: z.enum(logLevels, `must be one of ${logLevels.join(", ")}`),
+  durability: z.enum(["flush", "commit"], "must be flush or commit"),
+  shutdownTimeoutMs: integer(100, 60_000),
+};
+
+/** Where the configuration comes from. */
+export interface ConfigSources {
+  readonly flags: ServerFlags;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The loaded config file, when there is one. */
+  readonly file?: ConfigFile;
+}
+
+/** Resolves flags > env > file > defaults into a validated ServerConfig. */
+export function resolveServerConfig(sources: ConfigSources): ServerConfig {
+  const values: Record<string, unknown> = {};
+  for (const field of Object.keys(fieldSources) as Field[]) {
+    const { raw, origin } = pick(field, sources);
+    if (raw === undefined) continue;
+    const parsed = fieldSchemas[field].safeParse(raw);
+    if (!parsed.success) {
+      const problem = parsed.error.issues[0]?.message ?? "is invalid";
+      throw createError(
+        "ERR_INVALID_CONFIG",
+        `config: ${origin} ${problem}, got ${JSON.stringify(raw)}`,
+      );
+    }
+    values[field] = parsed.data;
+  }
+  if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
+    throw createError(
+      "ERR_INVALID_CONFIG",
+      "config: --tls-cert and --tls-key must be given together",
+    );
+  }
+  return values as unknown as ServerConfig;
+}
+
+function pick(field: Field, sources: ConfigSources): { raw: unknown; origin: string } {
+  const spec = fieldSources[field];
+  const flag = sources.flags[field];
+  if (flag !== undefined) return { raw: flag, origin: spec.flag };
+  const env = sources.env[spec.env];
+  if (env !== undefined && env !== "")
+    return { raw: env, origin: `environment variable ${spec.env}` };
+  const fromFile = sources.file?.server?.[spec.file];
+  if (fromFile !== undefined) {
+    return { raw: fromFile, origin: `server.${spec.file} in ${sources.file?.path}` };
+  }
+  return { raw: spec.default, origin: `default of ${spec.flag}` };
+}
+
+/** The TOML keys of the [server] table, for the config file's validation. */
+export const serverFileKeys: readonly string[] = Object.values(fieldSources).map((s) => s.file);

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { HttpRouter, jsonResponse, type UnroutedRequest } from "./http-router.js";
+
+function request(method: string, path: string): UnroutedRequest {
+  return { method, path, query: new URLSearchParams(), headers: {} };
+}
+
+describe("HttpRouter", () => {
+  const router = new HttpRouter()
+    .get("/healthz", () => jsonResponse(200, { ok: true }))
+    .add("POST", "/api/share/:id/sync", ({ params }) => jsonResponse(200, { id: params.id }))
+    .add("DELETE", "/api/share/:id", () => jsonResponse(200, {}));
+
+  it("answers a matching route and names its pattern", async () => {
+    const { route, response } = await router.handle(request("GET", "/healthz"));
+    expect(route).toBe("/healthz");
+    expect(response.status).toBe(200);
+  });
+
+  it("captures and decodes :params", async () => {
+    const { response } = await router.handle(request("POST", "/api/share/ab%20c/sync"));
+    expect(JSON.parse(String(response.body))).toEqual({ id: "ab c" });
+  });
+
+  it("answers HEAD with the GET route", async () => {
+    const { response } = await router.handle(request("HEAD", "/healthz"));
+    expect(response.status).toBe(200);
+  });
+
+  it("answers 405 with Allow when the path exists for other methods", async () => {
+    const { route, response } = await router.handle(request("PUT", "/api/share/x"));
+    expect(route).toBe("unmatched");
+    expect(response.status).toBe(405);
+    expect(response.headers?.allow).toBe("DELETE");
+    expect(JSON.parse(String(response.body)).error.code).toBe("ERR_METHOD_NOT_ALLOWED");
+  });
+
+  it("answers 404 for unknown paths, including extra segments", async () => {
+    for (const path of ["/nope", "/healthz/extra", "/api/share/x/sync/more"]) {
+      const { response } = await router.handle(request("GET", path));
+      expect(response.status, path).toBe(404);
+      expect(JSON.parse(String(response.body)).error.code).toBe("ERR_NOT_FOUND");
+    }
+  });
+
+  it("does not match a :param segment that is not valid percent-encoding", async () => {
+    const { response } = await router.handle(request("POST", "/api/share/%E0%A4%A/sync"));
+    expect(response.status).toBe(404);
+  });
+});

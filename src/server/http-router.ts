@@ -1,0 +1,133 @@
+// A tiny HTTP router: routes are plain async functions from a request description to a
+// response description, so they are testable in-process without opening a port.
+
+import type { IncomingHttpHeaders } from "node:http";
+
+/** What a route handler sees of a request. */
+export interface HttpRequest {
+  readonly method: string;
+  /** The path without the query string, e.g. `/api/share/abc/sync`. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  /** Values of `:name` segments of the matched route. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** What a route handler answers. A string body is sent as UTF-8. */
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+}
+
+/** A route handler. Throwing answers 500 (the host logs the error). */
+export type RouteHandler = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
+
+interface Route {
+  readonly method: string;
+  readonly pattern: string;
+  readonly segments: readonly string[];
+  readonly handler: RouteHandler;
+}
+
+/** A request before routing: the host fills this from node's IncomingMessage. */
+export type UnroutedRequest = Omit<HttpRequest, "params">;
+
+/** Matches requests to routes by method and path; `:name` segments capture parameters. */
+export class HttpRouter {
+  readonly #routes: Route[] = [];
+
+  /** Adds a route; `pattern` is a path such as `/healthz` or `/api/share/:id/sync`. */
+  add(method: string, pattern: string, handler: RouteHandler): this {
+    this.#routes.push({
+      method: method.toUpperCase(),
+      pattern,
+      segments: splitPath(pattern),
+      handler,
+    });
+    return this;
+  }
+
+  /** Shorthand for `add("GET", …)`; GET routes also answer HEAD. */
+  get(pattern: string, handler: RouteHandler): this {
+    return this.add("GET", pattern, handler);
+  }
+
+  /**
+   * Answers a request: the matching route, else 405 (path known) or 404. `route` is the matched
+   * pattern (or "unmatched"), a low-cardinality label for metrics and logs.
+   */
+  async handle(request: UnroutedRequest): Promise<{ route: string; response: HttpResponse }> {
+    const segments = splitPath(request.path);
+    const allowed = new Set<string>();
+    for (const route of this.#routes) {
+      const params = matchSegments(route.segments, segments);
+      if (params === undefined) continue;
+      const method = request.method === "HEAD" ? "GET" : request.method;
+      if (route.method === method) {
+        return { route: route.pattern, response: await route.handler({ ...request, params }) };
+      }
+      allowed.add(route.method);
+    }
+    if (allowed.size > 0) {
+      if (allowed.has("GET")) allowed.add("HEAD");
+      const message = `method ${request.method} is not allowed on ${request.path}`;
+      const response = jsonResponse(
+        405,
+        { error: { code: "ERR_METHOD_NOT_ALLOWED", message } },
+        { allow: [...allowed].join(", ") },
+      );
+      return { route: "unmatched", response };
+    }
+    const message = `no route for ${request.path}`;
+    return {
+      route: "unmatched",
+      response: jsonResponse(404, { error: { code: "ERR_NOT_FOUND", message } }),
+    };
+  }
+}
+
+/** A JSON response with `content-type` set. */
+export function jsonResponse(
+  status: number,
+  value: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): HttpResponse {
+  return {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(value),
+  };
+}
+
+/** A plain-text response. */
+export function textResponse(status: number, text: string): HttpResponse {
+  return { status, headers: { "content-type": "text/plain; charset=utf-8" }, body: text };
+}
+
+function splitPath(path: string): string[] {
+  return path.split("/").filter((segment) => segment.length > 0);
+}
+
+function matchSegments(
+  pattern: readonly string[],
+  actual: readonly string[],
+): Record<string, string> | undefined {
+  if (pattern.length !== actual.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const expected = pattern[i] as string;
+    const segment = actual[i] as string;
+    if (expected.startsWith(":")) {
+      try {
+        params[expected.slice(1)] = decodeURIComponent(segment);
+      } catch {
+        return undefined;
+      }
+    } else if (expected !== segment) {
+      return undefined;
+    }
+  }
+  return params;
+}

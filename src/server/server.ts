@@ -1,0 +1,112 @@
+// The composition root: opens the store, builds the HTTP and WebSocket routing, opens the
+// listeners, and shuts all of it down gracefully. It alone picks drivers.
+
+import type { Logger } from "pino";
+import { openLmdbStore } from "../storage/lmdb-store.js";
+import type { Store } from "../storage/store.js";
+import { addBaseRoutes } from "./base-routes.js";
+import type { ServerConfig } from "./config.js";
+import { createRequestListener } from "./http-adapter.js";
+import { HttpRouter } from "./http-router.js";
+import { closeServer, type Listeners, openListeners } from "./listeners.js";
+import { createLogger } from "./logger.js";
+import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import { closeSockets } from "./socket-shutdown.js";
+import { UpgradeRouter } from "./upgrade-router.js";
+import { version } from "./version.js";
+
+/** What a caller may inject instead of the configured defaults (tests, embedding). */
+export interface ServerOptions {
+  readonly config: ServerConfig;
+  /** Default: JSON logs on stderr at `config.logLevel`. */
+  readonly logger?: Logger;
+  /** Default: the LMDB store in `config.dataDir`. The server closes it on shutdown. */
+  readonly store?: Store;
+  /** Lets a caller mount extra HTTP routes or WebSocket endpoints before listening. */
+  readonly extend?: (routes: { http: HttpRouter; upgrades: UpgradeRouter }) => void;
+}
+
+/** A running server. */
+export interface SynclineServer {
+  /** `http://host:port` (or https), with the real port. */
+  readonly url: string;
+  readonly port: number;
+  /** The Unix socket path, when one is served. */
+  readonly unixPath: string | undefined;
+  readonly store: Store;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  /** Graceful shutdown: refuse new work, close sockets with 1001, flush and close the store. */
+  close(): Promise<void>;
+}
+
+/** Opens the store and the listeners; rejects (having released everything) if either fails. */
+export async function startServer(options: ServerOptions): Promise<SynclineServer> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store =
+    options.store ?? (await openLmdbStore({ path: config.dataDir, durability: config.durability }));
+  const metrics = createServerMetrics();
+  let accepting = true;
+
+  const http = addBaseRoutes(new HttpRouter(), {
+    version,
+    startedAt: Date.now(),
+    store,
+    metrics,
+    isAccepting: () => accepting,
+  });
+  const upgrades = new UpgradeRouter({
+    accepted(endpoint, socket) {
+      metrics.wsConnections.inc({ endpoint });
+      socket.once("close", () => metrics.wsConnections.dec({ endpoint }));
+    },
+    refused(endpoint, status, reason) {
+      metrics.upgradesRefused.inc({ endpoint, status: String(status) });
+      logger.info({ endpoint, status, reason }, "websocket upgrade refused");
+    },
+    socketError(endpoint, error) {
+      const code = (error as { code?: string }).code;
+      logger.info({ endpoint, code, reason: error.message }, "websocket closed on error");
+    },
+  });
+  options.extend?.({ http, upgrades });
+
+  let listeners: Listeners;
+  try {
+    listeners = await openListeners(config, {
+      request: createRequestListener(http, metrics, logger),
+      upgrade: upgrades.handleUpgrade,
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  logger.info({ url: listeners.url, unix: listeners.unixPath, version }, "listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      accepting = false;
+      upgrades.stopAccepting();
+      const started = Date.now();
+      const grace = config.shutdownTimeoutMs;
+      const stopped = Promise.all(listeners.servers.map((server) => closeServer(server, grace)));
+      await closeSockets(upgrades.sockets, 1001, "server shutting down", grace);
+      await stopped;
+      await store.close();
+      logger.info({ durationMs: Date.now() - started }, "stopped");
+    })();
+    return closing;
+  };
+
+  return {
+    url: listeners.url,
+    port: listeners.port,
+    unixPath: listeners.unixPath,
+    store,
+    metrics,
+    logger,
+    close,
+  };
+}

@@ -1,0 +1,4 @@
+import { createMemoryStore } from "./memory-store.js";
+import { runStoreTests } from "./testing/run-store-tests.js";
+
+runStoreTests("memory", async () => ({ store: createMemoryStore() }));

@@ -1,0 +1,144 @@
+// `syncline serve` as users run it: the built binary in a child process.
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCliProcess, spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
+import { httpGet } from "../helpers/http.js";
+import { createTempDir } from "../helpers/temp-dir.js";
+
+let dir: { path: string; remove: () => Promise<void> };
+beforeEach(async () => {
+  dir = await createTempDir("syncline-e2e-");
+});
+afterEach(async () => {
+  await dir.remove();
+});
+
+// Keep a developer's own config file out of these runs.
+const env = () => ({ XDG_CONFIG_HOME: dir.path, SYNCLINE_CONFIG: "", PORT: "", HOST: "" });
+
+describe("syncline serve", () => {
+  it("prints the real URL for --port 0, serves, and exits 0 within 5 s of SIGTERM", async () => {
+    const child = spawnCli(["serve", "--port", "0", "--data", `${dir.path}/data`], { env: env() });
+    const line = await waitForLine(child, /^listening on /);
+    const url = line.replace("listening on ", "");
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(url).not.toMatch(/:0$/);
+    const health = await httpGet(`${url}/healthz`);
+    expect(JSON.parse(health.body).status).toBe("ok");
+
+    const started = Date.now();
+    child.kill("SIGTERM");
+    const result = await waitForExit(child, 10_000);
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Logs are JSON lines on stderr.
+    const logs = result.stderr
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string });
+    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(["listening", "stopped"]));
+  });
+
+  it("exits 0 on SIGINT as well", async () => {
+    const child = spawnCli(["serve", "--port", "0", "--data", `${dir.path}/data`], { env: env() });
+    await waitForLine(child, /^listening on /);
+    child.kill("SIGINT");
+    expect((await waitForExit(child, 10_000)).code).toBe(0);
+  });
+
+  it("--port abc exits 2 with a message naming --port", async () => {
+    const result = await runCliProcess(["serve", "--port", "abc"], { env: env() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--port");
+    expect(result.stderr).toContain('"abc"');
+  });
+
+  it("an unknown flag exits 2 naming the flag", async () => {
+    const result = await runCliProcess(["serve", "--bogus"], { env: env() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--bogus");
+  });
+
+  it("an unknown command exits 2", async () => {
+    const result = await runCliProcess(["frobnicate"], { env: env() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("frobnicate");
+  });
+
+  it("a bad environment value exits 2 naming the variable", async () => {
+    const result = await runCliProcess(["serve"], { env: { ...env(), PORT: "99999" } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("PORT");
+  });
+
+  it("--json turns an error into {ok:false, error:{code, message}} on stdout", async () => {
+    const result = await runCliProcess(["serve", "--port", "x", "--json"], { env: env() });
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      ok: false,
+      error: { code: "ERR_INVALID_CONFIG" },
+    });
+  });
+
+  it("--json prints the listening address as JSON", async () => {
+    const child = spawnCli(["serve", "--port", "0", "--data", `${dir.path}/d`, "--json"], {
+      env: env(),
+    });
+    const line = await waitForLine(child, /^\{/);
+    expect(JSON.parse(line)).toMatchObject({ ok: true, url: expect.stringMatching(/^http:/) });
+    child.kill("SIGTERM");
+    expect((await waitForExit(child, 10_000)).code).toBe(0);
+  });
+
+  it("takes settings from a --config TOML file, and flags override it", async () => {
+    const config = `${dir.path}/syncline.toml`;
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(
+      config,
+      `[server]\nport = 0\ndata = "${dir.path}/from-file"\nlog_level = "warn"\n`,
+    );
+    const child = spawnCli(["serve", "--config", config], { env: env() });
+    const url = (await waitForLine(child, /^listening on /)).replace("listening on ", "");
+    const health = JSON.parse((await httpGet(`${url}/healthz`)).body);
+    expect(health.store.location).toBe(`${dir.path}/from-file`);
+    child.kill("SIGTERM");
+    const result = await waitForExit(child, 10_000);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(""); // log_level = "warn" hides info lines
+  });
+
+  it("a broken config file exits 2 naming the file", async () => {
+    const config = `${dir.path}/broken.toml`;
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(config, "[server\n");
+    const result = await runCliProcess(["serve", "--config", config], { env: env() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(config);
+  });
+
+  it("a port in use or a locked data directory exits 9", async () => {
+    const data = `${dir.path}/data`;
+    const child = spawnCli(["serve", "--port", "0", "--data", data], { env: env() });
+    const url = (await waitForLine(child, /^listening on /)).replace("listening on ", "");
+    const port = new URL(url).port;
+    const busy = await runCliProcess(["serve", "--port", port, "--data", `${dir.path}/other`], {
+      env: env(),
+    });
+    expect(busy.code).toBe(9);
+    expect(busy.stderr).toContain(`127.0.0.1:${port}`);
+    const locked = await runCliProcess(["serve", "--port", "0", "--data", data], { env: env() });
+    expect(locked.code).toBe(9);
+    expect(locked.stderr).toContain(data);
+    child.kill("SIGTERM");
+    expect((await waitForExit(child, 10_000)).code).toBe(0);
+  });
+
+  it("--help works for the program and for serve", async () => {
+    const top = await runCliProcess(["--help"], { env: env() });
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain("serve");
+    const serve = await runCliProcess(["serve", "--help"], { env: env() });
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toContain("--port");
+  });
+});

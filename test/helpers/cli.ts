@@ -1,0 +1,109 @@
+// Runs the built CLI (package.json's bin.syncline) as a child process, as users and scripts do.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as {
+  bin: { syncline: string };
+};
+
+/** The absolute path of the built CLI; fails clearly when `npm run build` has not run. */
+export function cliPath(): string {
+  const path = resolve(root, pkg.bin.syncline);
+  if (!existsSync(path))
+    throw new Error(`the CLI is not built: ${path} is missing; run npm run build`);
+  return path;
+}
+
+/** The outcome of a finished CLI run. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `syncline ...args` to completion (killed after `timeoutMs`). */
+export function runCliProcess(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
+  const child = spawnCli(args, options);
+  if (options.input !== undefined) child.stdin?.end(options.input);
+  return waitForExit(child, options.timeoutMs ?? 15_000);
+}
+
+/** Everything a child printed so far, collected from the moment it was spawned. */
+const outputs = new WeakMap<ChildProcess, { stdout: string; stderr: string }>();
+
+/** Starts `syncline ...args` and leaves it running; its output is collected from the start. */
+export function spawnCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
+  const child = spawn(process.execPath, [cliPath(), ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, ...options.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const output = { stdout: "", stderr: "" };
+  outputs.set(child, output);
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output.stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output.stderr += chunk.toString();
+  });
+  return child;
+}
+
+/** Waits until a child from `spawnCli` exits (killed after `timeoutMs`), with all its output. */
+export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<CliResult> {
+  const output = outputs.get(child) ?? { stdout: "", stderr: "" };
+  return new Promise((resolvePromise) => {
+    const done = () =>
+      resolvePromise({ code: child.exitCode, signal: child.signalCode, ...output });
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("close", () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}
+
+/** Resolves with the first stdout line matching `pattern` (rejects if the child exits first). */
+export function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const output = outputs.get(child) ?? { stdout: "", stderr: "" };
+  return new Promise((resolvePromise, reject) => {
+    const check = () => {
+      const line = output.stdout.split("\n").find((candidate) => pattern.test(candidate));
+      if (line === undefined) return;
+      cleanup();
+      resolvePromise(line);
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`exited with ${code} before printing ${pattern}; stderr: ${output.stderr}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no line matching ${pattern}; stderr: ${output.stderr}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off("data", check);
+      child.off("exit", onExit);
+    };
+    // Registered after spawnCli's collector, so `output` already holds the new chunk.
+    child.stdout?.on("data", check);
+    child.once("exit", onExit);
+    check();
+  });
+}

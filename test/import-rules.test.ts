@@ -1,0 +1,134 @@
+// Enforces DESIGN.md's import directions by reading every import in src/.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const srcRoot = resolve(import.meta.dirname, "../src");
+
+/** Which top-level folders each folder may import (besides itself). */
+const allowed: Record<string, readonly string[]> = {
+  protocol: [],
+  util: [],
+  transport: ["protocol", "util"],
+  storage: ["protocol", "util"],
+  bus: ["protocol", "util"],
+  automerge: ["transport", "protocol", "util", "storage/store", "bus/bus"],
+  share: ["transport", "protocol", "util", "storage/store", "bus/bus"],
+  channels: ["transport", "protocol", "util", "storage/store", "bus/bus"],
+  viewer: ["protocol", "share/client", "util"],
+  server: ["protocol", "util", "transport", "storage", "bus", "automerge", "share", "channels"],
+  cli: [
+    "protocol",
+    "util",
+    "transport",
+    "storage",
+    "bus",
+    "automerge",
+    "share",
+    "channels",
+    "server",
+  ],
+  "": [
+    "protocol",
+    "util",
+    "transport",
+    "storage",
+    "bus",
+    "automerge",
+    "share",
+    "channels",
+    "server",
+  ],
+};
+
+interface ImportEdge {
+  readonly file: string;
+  readonly specifier: string;
+  readonly target: string | undefined;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [path] : [];
+  });
+}
+
+function importsOf(file: string): ImportEdge[] {
+  const text = readFileSync(file, "utf8");
+  const pattern = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g;
+  return [...text.matchAll(pattern)].map((match) => {
+    const specifier = match[1] as string;
+    const target = specifier.startsWith(".")
+      ? relative(srcRoot, resolve(dirname(file), specifier)).replace(/\.js$/, "")
+      : undefined;
+    return { file: relative(srcRoot, file), specifier, target };
+  });
+}
+
+function folderOf(path: string): string {
+  return path.includes("/") ? (path.split("/")[0] as string) : "";
+}
+
+function isAllowed(from: string, target: string): boolean {
+  const fromFolder = folderOf(from);
+  const targetFolder = folderOf(target);
+  if (fromFolder === targetFolder) return true;
+  return (allowed[fromFolder] ?? []).some(
+    (rule) => target === rule || target.startsWith(`${rule}/`) || targetFolder === rule,
+  );
+}
+
+const edges = sourceFiles(srcRoot).flatMap(importsOf);
+const production = edges.filter((edge) => !/\.test\.ts$/.test(edge.file));
+
+describe("import rules (DESIGN.md)", () => {
+  it("finds the source tree", () => {
+    expect(edges.length).toBeGreaterThan(10);
+  });
+
+  it("every folder imports only the folders it may", () => {
+    const violations = edges
+      .filter((edge) => edge.target !== undefined && !isAllowed(edge.file, edge.target))
+      .map((edge) => `${edge.file} imports ${edge.specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it("nothing outside cli imports cli", () => {
+    const violations = edges
+      .filter((edge) => edge.target?.startsWith("cli/") && folderOf(edge.file) !== "cli")
+      .map((edge) => `${edge.file} imports ${edge.specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it("production code never imports testing/", () => {
+    const violations = production
+      .filter((edge) => edge.target?.includes("/testing/") && !edge.file.includes("/testing/"))
+      .map((edge) => `${edge.file} imports ${edge.specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it("protocol/ has no node:* imports (the browser viewer reuses it)", () => {
+    const violations = edges
+      .filter((edge) => folderOf(edge.file) === "protocol" && edge.specifier.startsWith("node:"))
+      .map((edge) => `${edge.file} imports ${edge.specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it("only cli/index.ts calls process.exit", () => {
+    const offenders = sourceFiles(srcRoot)
+      .filter((file) => /process\.exit\s*\(/.test(readFileSync(file, "utf8")))
+      .map((file) => relative(srcRoot, file));
+    expect(offenders).toEqual(["cli/index.ts"]);
+  });
+
+  it("the rule checker itself catches a forbidden edge", () => {
+    expect(isAllowed("util/backoff.ts", "server/server")).toBe(false);
+    expect(isAllowed("automerge/doc.ts", "share/publish")).toBe(false);
+    expect(isAllowed("automerge/doc.ts", "storage/lmdb-store")).toBe(false);
+    expect(isAllowed("automerge/doc.ts", "storage/store")).toBe(true);
+    expect(isAllowed("server/server.ts", "storage/lmdb-store")).toBe(true);
+  });
+});
