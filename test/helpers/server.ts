@@ -35,7 +35,12 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dir = await createTempDir("syncline-server-");
   const config = testConfig(dir.path, overrides);
-  const server = await startServer({ logger: pino({ level: "silent" }), ...options, config });
+  const server = await startServer({ logger: pino({ level: "silent" }), ...options, config }).catch(
+    async (error: unknown) => {
+      await dir.remove();
+      throw error;
+    },
+  );
   return {
     server,
     dataDir: dir.path,

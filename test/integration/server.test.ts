@@ -2,7 +2,7 @@
 // TLS and Unix listeners, bad input, and graceful shutdown.
 
 import { execFileSync } from "node:child_process";
-import { lstatSync } from "node:fs";
+import { lstatSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -187,10 +187,20 @@ describe("listeners", () => {
     }
   });
 
-  it("reports unreadable TLS files as ERR_TLS_CONFIG", async () => {
+  it("reports unreadable or invalid TLS files as ERR_TLS_CONFIG", async () => {
     await expect(
       startTestServer({ tlsCert: "/nonexistent/cert.pem", tlsKey: "/nonexistent/key.pem" }),
     ).rejects.toMatchObject({ code: "ERR_TLS_CONFIG" });
+    const dir = await createTempDir();
+    try {
+      const garbage = join(dir.path, "garbage.pem");
+      writeFileSync(garbage, "not a certificate");
+      await expect(startTestServer({ tlsCert: garbage, tlsKey: garbage })).rejects.toMatchObject({
+        code: "ERR_TLS_CONFIG",
+      });
+    } finally {
+      await dir.remove();
+    }
   });
 
   it("serves the same routes on a Unix socket, replacing a stale socket file", async () => {
