@@ -19,6 +19,8 @@ export const errorCatalog = {
   ERR_NOT_FOUND: "no such route or resource (HTTP 404)",
   ERR_METHOD_NOT_ALLOWED: "the route exists but not for this HTTP method (HTTP 405)",
   ERR_UPGRADE_REFUSED: "a WebSocket upgrade was refused before the handshake; the status says why",
+  ERR_CONNECTION_CLOSED: "the connection closed before the operation finished",
+  ERR_QUEUE_FULL: "a client's offline queue is at its message or byte limit; the message was refused",
   ERR_SHUTTING_DOWN: "the server is shutting down and refuses new work",
 } as const;
 

@@ -1,0 +1,81 @@
+// The write path of a wire connection: control frames go to the socket at once; bulk frames
+// (stream data) only while the bytes we have handed to the socket and not yet seen flushed stay
+// under a cap, so a control frame never waits behind more than that cap of bulk data and memory
+// stays bounded whatever the payload size.
+
+import { createError } from "../protocol/errors.js";
+
+/** The part of a WebSocket the writer needs (ws's WebSocket satisfies it). */
+export interface FrameSink {
+  send(data: Uint8Array, callback: (error?: Error) => void): void;
+}
+
+/** Options of a FrameWriter. */
+export interface FrameWriterOptions {
+  /** Most bulk bytes handed to the socket and not yet flushed. Default 4 MiB. */
+  readonly maxBufferedBytes?: number;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Writes frames to one socket with control-first priority and bounded bulk buffering. */
+export class FrameWriter {
+  readonly #sink: FrameSink;
+  readonly #maxBuffered: number;
+  readonly #waiters: Waiter[] = [];
+  #buffered = 0;
+  #closedWith: Error | undefined;
+
+  constructor(sink: FrameSink, options: FrameWriterOptions = {}) {
+    this.#sink = sink;
+    this.#maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+  }
+
+  /** Bytes handed to the socket whose flush has not been confirmed yet. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** Sends a control frame now; it is never queued behind bulk frames. */
+  sendControl(frame: Uint8Array): void {
+    if (this.#closedWith) return;
+    this.#write(frame);
+  }
+
+  /**
+   * Sends a bulk frame once the buffered bytes are under the cap; resolves when it has been
+   * handed to the socket. Rejects with the close reason if the connection closes first.
+   */
+  async sendBulk(frame: Uint8Array): Promise<void> {
+    while (this.#buffered >= this.#maxBuffered) {
+      if (this.#closedWith) throw this.#closedWith;
+      await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    }
+    if (this.#closedWith) throw this.#closedWith;
+    this.#write(frame);
+  }
+
+  /** Fails every waiting and later bulk send with `reason` (the connection is gone). */
+  close(reason: Error = createError("ERR_CONNECTION_CLOSED", "wire: connection closed")): void {
+    if (this.#closedWith) return;
+    this.#closedWith = reason;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
+  }
+
+  #write(frame: Uint8Array): void {
+    const size = frame.byteLength;
+    this.#buffered += size;
+    this.#sink.send(frame, (error) => {
+      this.#buffered -= size;
+      if (error) this.close(error);
+      else this.#wakeOne();
+    });
+  }
+
+  #wakeOne(): void {
+    if (this.#buffered < this.#maxBuffered) this.#waiters.shift()?.resolve();
+  }
+}
