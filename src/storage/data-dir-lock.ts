@@ -1,55 +1,76 @@
-// A pid lock file that keeps two syncline processes off one data directory. LMDB itself is
+// A pid lock file that keeps two syncline processes off one data directory: LMDB itself is
 // multi-process safe, but each server caches state in memory and assumes it is the only writer.
 
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
 import { createError, describeError } from "../protocol/errors.js";
 
-/** A held lock; `release()` removes the lock file if it is still ours. */
+/** A held lock on a data directory. */
 export interface DataDirLock {
+  /** The lock file, `<dir>/syncline.lock`. */
   readonly path: string;
+  /** Removes the lock file if it is still ours; calling it again does nothing. */
   release(): void;
 }
 
 /** The lock file's name inside the data directory. */
 export const lockFileName = "syncline.lock";
 
-/** Lock files this process holds: a lock naming our own pid is stale only if we do not hold it. */
+/**
+ * An empty lock file younger than this is a lock being written (created, pid not yet in it);
+ * older, it is the leftover of a crash between the two steps.
+ */
+const emptyLockGraceMs = 5_000;
+
+/** Lock files this process holds: a lock naming our own pid is live only if it is in here. */
 const heldHere = new Set<string>();
 
 /**
- * Takes the lock on `dir` for this process. A lock whose pid no longer runs (after a crash or
- * kill -9) or that is unreadable is taken over; a live holder is ERR_DATA_DIR_LOCKED.
+ * Takes the lock on `dir` for this process: creates `<dir>/syncline.lock` exclusively with our
+ * pid in it. A lock held by a running process (this one included) is ERR_DATA_DIR_LOCKED naming
+ * the pid; a lock whose process is gone (crash, kill -9) or whose content is garbage is taken
+ * over. A lock file that cannot be created at all is ERR_STORE_OPEN.
  */
-export function acquireDataDirLock(dir: string, pid = process.pid): DataDirLock {
-  const path = join(dir, lockFileName);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (tryCreate(path, pid)) {
+export function acquireDataDirLock(dir: string): DataDirLock {
+  const path = join(resolve(dir), lockFileName);
+  // A few rounds: each lost race (another process removing or taking the lock) costs one.
+  for (let round = 0; round < 5; round++) {
+    if (tryCreate(path)) {
       heldHere.add(path);
-      return { path, release: () => releaseIfOurs(path, pid) };
+      return { path, release: () => release(path) };
     }
-    const holder = readHolder(path);
-    const live = holder === pid ? heldHere.has(path) : holder !== undefined && isRunning(holder);
-    if (live) {
+    const seen = readLock(path);
+    if (seen === undefined) continue; // removed meanwhile
+    const holder = liveHolder(path, seen);
+    if (holder !== undefined) {
       throw createError(
         "ERR_DATA_DIR_LOCKED",
-        `store: data directory ${dir} is in use by process ${holder} (lock file ${path})`,
+        `store: data directory ${dir} is in use by ${holder} (lock file ${path})`,
       );
     }
-    // Stale (dead pid, garbage, or our own pid reused): remove it and try again.
-    try {
-      unlinkSync(path);
-    } catch {
-      // another process removed it first; the next attempt decides
-    }
+    takeOver(path, seen.text);
   }
   throw createError(
     "ERR_DATA_DIR_LOCKED",
-    `store: cannot take the lock ${path}; another process keeps taking it`,
+    `store: data directory ${dir} keeps being locked by other processes (lock file ${path})`,
   );
 }
 
-function tryCreate(path: string, pid: number): boolean {
+interface SeenLock {
+  readonly text: string;
+  readonly ageMs: number;
+}
+
+function tryCreate(path: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, "wx", 0o644);
@@ -58,26 +79,41 @@ function tryCreate(path: string, pid: number): boolean {
     throw createError(
       "ERR_STORE_OPEN",
       `store: cannot create lock file ${path}: ${describeError(error)}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   try {
-    writeSync(fd, `${pid}\n`);
+    writeSync(fd, `${process.pid}\n`);
   } finally {
     closeSync(fd);
   }
   return true;
 }
 
-function readHolder(path: string): number | undefined {
+function readLock(path: string): SeenLock | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const ageMs = Date.now() - statSync(path).mtimeMs;
+    return { text: readFileSync(path, "utf8"), ageMs };
   } catch {
     return undefined;
   }
+}
+
+/** Who holds the lock, when that holder still runs; undefined when the lock is stale. */
+function liveHolder(path: string, seen: SeenLock): string | undefined {
+  if (seen.text === "") return seen.ageMs < emptyLockGraceMs ? "a starting process" : undefined;
+  const pid = parsePid(seen.text);
+  if (pid === undefined) return undefined; // garbage
+  // Our own pid in a lock we do not hold is a pid reused since a crash (pid 1 in containers).
+  if (pid === process.pid) return heldHere.has(path) ? `this process (${pid})` : undefined;
+  return isRunning(pid) ? `process ${pid}` : undefined;
+}
+
+function parsePid(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!/^\d{1,10}$/.test(trimmed)) return undefined;
+  const pid = Number(trimmed);
+  return pid > 0 && pid <= 0x7fffffff ? pid : undefined;
 }
 
 function isRunning(pid: number): boolean {
@@ -85,13 +121,43 @@ function isRunning(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
+    // EPERM: the process exists but belongs to another user; ESRCH: there is no such process.
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
-function releaseIfOurs(path: string, pid: number): void {
-  if (!heldHere.delete(path) || readHolder(path) !== pid) return;
+/**
+ * Removes a stale lock whose content was `seen`. It is first moved aside (atomically), so two
+ * processes taking over at once cannot both win: if what we moved is no longer the stale lock,
+ * someone took it meanwhile and it is put back for them.
+ */
+function takeOver(path: string, seen: string): void {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // someone else moved it first; the next round looks again
+  }
+  try {
+    if (readFileSync(aside, "utf8") !== seen) linkSync(aside, path);
+  } catch {
+    // a newer lock appeared at `path` meanwhile; the next round sees it
+  } finally {
+    unlinkQuietly(aside);
+  }
+}
+
+function release(path: string): void {
+  if (!heldHere.delete(path)) return;
+  try {
+    if (parsePid(readFileSync(path, "utf8")) !== process.pid) return;
+  } catch {
+    return; // already gone
+  }
+  unlinkQuietly(path);
+}
+
+function unlinkQuietly(path: string): void {
   try {
     unlinkSync(path);
   } catch {

@@ -1,7 +1,12 @@
-// The storage layer's public API: the Store interface, its drivers and the key encoding.
+// The storage package's public surface: the Store interface, its drivers and the key encoding
+// they share. The conformance suite is exported apart, as `syncline/storage/testing`.
 
-export { acquireDataDirLock, type DataDirLock, lockFileName } from "./data-dir-lock.js";
-export { databaseFileName, type LmdbStoreOptions, openLmdbStore } from "./lmdb-store.js";
+export {
+  databaseFileName,
+  type LmdbDurability,
+  type LmdbStoreOptions,
+  openLmdbStore,
+} from "./lmdb-store.js";
 export { createMemoryStore } from "./memory-store.js";
 export type {
   RangeOptions,
@@ -11,4 +16,11 @@ export type {
   StoreOp,
   StoreStatus,
 } from "./store.js";
-export { decodeKey, encodeKey, maxEncodedKeyBytes } from "./store-key.js";
+export {
+  assertValidStoreKey,
+  type ByteRange,
+  decodeKey,
+  encodeKey,
+  maxEncodedKeyBytes,
+  prefixRangeBounds,
+} from "./store-key.js";

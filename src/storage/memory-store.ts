@@ -1,74 +1,80 @@
-// An in-memory Store for unit tests and embedding: the same semantics as the durable drivers
-// (ordering, atomic batches, copies in and out), nothing kept across restarts.
+// An in-memory Store for unit tests: the same semantics as the durable drivers (byte order,
+// atomic ordered batches, copies in and out, closed state), nothing kept across restarts.
 
 import { createError } from "../protocol/errors.js";
 import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
-import { type ByteRange, decodeKey, encodeKey, inRange, rangeBounds } from "./store-key.js";
+import { encodeBatch } from "./store-batch.js";
+import {
+  type ByteRange,
+  decodeKey,
+  encodeKey,
+  inByteRange,
+  prefixRangeBounds,
+  rangeLimit,
+} from "./store-key.js";
 
 interface Row {
   readonly key: Buffer;
-  value: Uint8Array;
+  value: Buffer;
 }
 
-/** Creates an empty in-memory store. */
+/** Creates an empty in-memory store; `status().driver` is "memory". */
 export function createMemoryStore(): Store {
   return new MemoryStore();
 }
 
 class MemoryStore implements Store {
-  /** Rows sorted by encoded key; binary search keeps get/put at O(log n) plus the splice. */
+  /** Rows sorted by encoded key: binary search finds a key or a scan position in O(log n). */
   readonly #rows: Row[] = [];
   #closed = false;
 
   async get(key: StoreKey): Promise<Uint8Array | undefined> {
     this.#assertOpen();
     const encoded = encodeKey(key);
-    const index = this.#search(encoded);
-    const row = this.#rows[index];
-    return row?.key.equals(encoded) ? Uint8Array.from(row.value) : undefined;
+    const row = this.#rows[this.#search(encoded)];
+    return row?.key.equals(encoded) ? new Uint8Array(row.value) : undefined;
   }
 
   async write(ops: readonly StoreOp[]): Promise<void> {
     this.#assertOpen();
-    // Encode every key first so an invalid one rejects the batch before anything applies.
-    const encoded = ops.map((op) => encodeKey(op.key));
-    ops.forEach((op, i) => {
-      const key = encoded[i] as Buffer;
+    // Applied synchronously, before the first await: calls take effect in call order.
+    for (const { key, value } of encodeBatch(ops)) {
       const index = this.#search(key);
-      const exists = this.#rows[index]?.key.equals(key) === true;
-      if (op.type === "put") {
-        const value = Uint8Array.from(op.value);
-        if (exists) (this.#rows[index] as Row).value = value;
-        else this.#rows.splice(index, 0, { key, value });
-      } else if (exists) {
-        this.#rows.splice(index, 1);
+      const row = this.#rows[index];
+      if (row?.key.equals(key)) {
+        if (value === undefined) this.#rows.splice(index, 1);
+        else row.value = value;
+      } else if (value !== undefined) {
+        this.#rows.splice(index, 0, { key, value });
       }
-    });
+    }
   }
 
   async *range(prefix: StoreKey, options: RangeOptions = {}): AsyncIterable<StoreEntry> {
     this.#assertOpen();
-    const bounds = rangeBounds(prefix, options);
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const bounds = prefixRangeBounds(prefix, options);
+    const limit = rangeLimit(options);
+    const reverse = options.reverse === true;
     let last: Buffer | undefined;
+    // Each step searches afresh from the last key yielded, so writes between steps never make
+    // the scan skip, repeat or reorder entries.
     for (let count = 0; count < limit; count++) {
-      const row = this.#next(bounds, last, options.reverse === true);
+      const row = this.#next(bounds, last, reverse);
       if (!row) return;
       last = row.key;
-      yield { key: decodeKey(row.key), value: Uint8Array.from(row.value) };
+      yield { key: decodeKey(row.key), value: new Uint8Array(row.value) };
       this.#assertOpen();
     }
   }
 
   async deletePrefix(prefix: StoreKey): Promise<void> {
     this.#assertOpen();
-    const bounds = rangeBounds(prefix);
+    const bounds = prefixRangeBounds(prefix);
     if (prefix.length === 0) {
       throw createError("ERR_INVALID_STORE_KEY", "store: deletePrefix needs a non-empty prefix");
     }
-    const from = this.#search(bounds.lower);
-    let to = from;
-    while (to < this.#rows.length && inRange((this.#rows[to] as Row).key, bounds)) to++;
+    const from = this.#search(bounds.start);
+    const to = bounds.end === undefined ? this.#rows.length : this.#search(bounds.end);
     this.#rows.splice(from, to - from);
   }
 
@@ -80,18 +86,18 @@ class MemoryStore implements Store {
     return { driver: "memory", state: this.#closed ? "closed" : "open" };
   }
 
-  /** The entry after `last` (or the first) within bounds, walking forward or backward. */
+  /** The row after `last` (or the first one) within bounds, walking forward or backward. */
   #next(bounds: ByteRange, last: Buffer | undefined, reverse: boolean): Row | undefined {
     let index: number;
     if (!reverse) {
-      index = last === undefined ? this.#search(bounds.lower) : this.#searchAfter(last);
+      index = last === undefined ? this.#search(bounds.start) : this.#searchAfter(last);
     } else if (last !== undefined) {
       index = this.#search(last) - 1;
     } else {
-      index = bounds.upper === undefined ? this.#rows.length - 1 : this.#search(bounds.upper) - 1;
+      index = bounds.end === undefined ? this.#rows.length - 1 : this.#search(bounds.end) - 1;
     }
     const row = this.#rows[index];
-    return row && inRange(row.key, bounds) ? row : undefined;
+    return row && inByteRange(row.key, bounds) ? row : undefined;
   }
 
   /** The index of the first row whose key is >= `key`. */

@@ -4,7 +4,9 @@
 /**
  * A key is a path of non-empty string segments, e.g. `["doc", documentId, "chunk", "0000002a"]`.
  * Keys order segment by segment, each segment by its UTF-8 bytes, a key before its extensions;
- * callers that need numeric order encode numbers as fixed-width strings.
+ * callers that need numeric order encode numbers as fixed-width strings. Segments must be
+ * well-formed UTF-16 (no lone surrogates), and a key may take at most 1978 bytes once encoded
+ * (`encodeKey` in store-key.ts); other keys are ERR_INVALID_STORE_KEY.
  */
 export type StoreKey = readonly string[];
 
@@ -44,6 +46,8 @@ export interface StoreStatus {
 /**
  * A durable key-value store. Every method rejects with a SynclineError (`ERR_STORE_…`) rather
  * than a driver's own error. Writes resolve only when durable at the driver's documented level.
+ * `write` and `deletePrefix` calls take effect in the order they are made, even when the caller
+ * does not wait for one before making the next.
  */
 export interface Store {
   /** The value at `key`, or undefined. */
