@@ -20,8 +20,35 @@ export const errorCatalog = {
   ERR_METHOD_NOT_ALLOWED: "the route exists but not for this HTTP method (HTTP 405)",
   ERR_UPGRADE_REFUSED: "a WebSocket upgrade was refused before the handshake; the status says why",
   ERR_CONNECTION_CLOSED: "the connection closed before the operation finished",
-  ERR_QUEUE_FULL: "a client's offline queue is at its message or byte limit; the message was refused",
+  ERR_QUEUE_FULL:
+    "a client's offline queue is at its message or byte limit; the message was refused",
   ERR_SHUTTING_DOWN: "the server is shutting down and refuses new work",
+  ERR_WIRE_FRAME:
+    "a wire frame is malformed: short header, wrong length, unknown type, reserved flags or stream id",
+  ERR_WIRE_MESSAGE:
+    "a wire message body is malformed: not a CBOR map, or a field missing, mistyped or out of bounds",
+  ERR_WIRE_VERSION: "the two ends of a wire connection share no protocol version",
+  ERR_STREAM_PROTOCOL:
+    "a stream broke flow control or framing: data beyond credit or size, after END, wrong size",
+  ERR_STREAM_INTEGRITY:
+    "the SHA-256 of a received payload differs from the one its sender announced",
+  ERR_STREAM_CANCELLED: "a stream transfer was cancelled by either end before it completed",
+  ERR_STREAM_TOO_LARGE: "a stream announced a payload larger than the receiver accepts",
+  ERR_STREAM_SOURCE:
+    "a stream's payload source returned fewer or more bytes than asked (it changed)",
+  ERR_AUTH_KEY_FILE: "a private key file (--identity or ~/.ssh/id_*) cannot be read or parsed",
+  ERR_AUTH_PASSPHRASE:
+    "an encrypted private key needs a passphrase that cannot be asked, or it is wrong",
+  ERR_AUTH_AGENT:
+    "ssh-agent (SSH_AUTH_SOCK) cannot be reached, lists no usable key or fails to sign",
+  ERR_AUTH_NO_IDENTITY: "no SSH key to sign with: no --identity, no agent key, no ~/.ssh/id_* file",
+  ERR_AUTH_SIGNATURE:
+    "an authentication signature is malformed, has the wrong namespace or is invalid",
+  ERR_AUTH_ALGORITHM: "an unsupported key type or signature algorithm, such as SHA-1 RSA (ssh-rsa)",
+  ERR_AUTH_NONCE: "the challenge nonce was already used, has expired, or was never issued",
+  ERR_AUTH_NOT_AUTHORIZED: "the key is not in authorized_keys, or its from= or expiry-time refuses",
+  ERR_AUTH_HOST_KEY: "the server's host key does not match the pinned fingerprint",
+  ERR_AUTHORIZED_KEYS: "an authorized_keys file cannot be read or has a malformed line",
 } as const;
 
 /** A stable error code, `ERR_…`. */

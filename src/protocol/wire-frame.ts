@@ -1,0 +1,179 @@
+// The frame codec of the transport (`GET /wire`, docs/design/wire-v1.md): a 10-byte big-endian
+// header (type, flags, stream id, payload length) then the payload. Pure functions on bytes.
+
+import { createError, type SynclineError } from "./errors.js";
+
+/** Bytes in every frame header. */
+export const frameHeaderBytes = 10;
+
+/** The frame type codes of wire v1, by message name (the `type` of the decoded message). */
+export const FrameType = {
+  hello: 0x01,
+  challenge: 0x02,
+  auth: 0x03,
+  welcome: 0x04,
+  error: 0x05,
+  open: 0x10,
+  data: 0x11,
+  end: 0x12,
+  credit: 0x13,
+  resume: 0x14,
+  cancel: 0x15,
+  ack: 0x16,
+  subscribe: 0x20,
+  unsubscribe: 0x21,
+} as const;
+
+/** A frame type code, e.g. `FrameType.hello` (0x01). */
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** A frame type's name, e.g. `"hello"`; also the `type` of the message it carries. */
+export type FrameTypeName = keyof typeof FrameType;
+
+/** The frame flag bits of wire v1; every other bit must be 0. */
+export const FrameFlag = {
+  /** The last DATA frame of a stream (valid on DATA frames only). */
+  fin: 0x01,
+} as const;
+
+/** A frame flag bit. */
+export type FrameFlag = (typeof FrameFlag)[keyof typeof FrameFlag];
+
+/** Which stream ids a frame type may use: 0 only, non-zero only, or either (ERROR). */
+export type FrameScope = "connection" | "stream" | "any";
+
+/** One decoded frame. `payload` is a view into the decoded bytes, not a copy. */
+export interface WireFrame {
+  /** The frame type code. */
+  readonly type: FrameType;
+  /** The flag bits (`FrameFlag`). */
+  readonly flags: number;
+  /** 0 for the connection itself, else the stream (u32; client-opened odd, server-opened even). */
+  readonly streamId: number;
+  /** The body: CBOR for control frames, raw bytes for DATA. */
+  readonly payload: Uint8Array;
+}
+
+/** The header fields of a frame, for `encodeFrameHeader`. */
+export type WireFrameHeader = Omit<WireFrame, "payload">;
+
+const maxU32 = 0xffff_ffff;
+const namesByCode = new Map<number, FrameTypeName>(
+  Object.entries(FrameType).map(([name, code]) => [code, name as FrameTypeName]),
+);
+const knownFlags = FrameFlag.fin;
+
+/** True when `code` is a wire v1 frame type. */
+export function isFrameType(code: number): code is FrameType {
+  return namesByCode.has(code);
+}
+
+/** The name of a frame type, e.g. `"hello"` for 0x01. */
+export function frameTypeName(type: FrameType): FrameTypeName {
+  return namesByCode.get(type) as FrameTypeName;
+}
+
+/** How a frame type is labelled in error messages and docs: `"HELLO"`. */
+export function frameTypeLabel(type: FrameType): string {
+  return frameTypeName(type).toUpperCase();
+}
+
+/** Which stream ids frames of `type` may carry. */
+export function frameScope(type: FrameType): FrameScope {
+  if (type === FrameType.error) return "any";
+  return type >= FrameType.open && type <= FrameType.ack ? "stream" : "connection";
+}
+
+/**
+ * Encodes a whole frame into one new buffer (header + a copy of the payload). Throws
+ * ERR_WIRE_FRAME for a header the peer would refuse (a bug on our side, so no close code).
+ */
+export function encodeFrame(frame: WireFrame): Uint8Array {
+  const bytes = new Uint8Array(frameHeaderBytes + frame.payload.byteLength);
+  writeHeader(bytes, frame, frame.payload.byteLength);
+  bytes.set(frame.payload, frameHeaderBytes);
+  return bytes;
+}
+
+/**
+ * Encodes only the 10-byte header of a frame whose payload of `payloadLength` bytes the caller
+ * sends right after it, so a large DATA chunk goes out without being copied. Validates as
+ * `encodeFrame` does.
+ */
+export function encodeFrameHeader(header: WireFrameHeader, payloadLength: number): Uint8Array {
+  const bytes = new Uint8Array(frameHeaderBytes);
+  writeHeader(bytes, header, payloadLength);
+  return bytes;
+}
+
+/**
+ * Decodes one frame (one WebSocket binary message) without copying its payload. Throws
+ * ERR_WIRE_FRAME (close code 4400) for a short header, a length that disagrees with the bytes,
+ * an unknown type, reserved or misplaced flags, or a stream id the type may not use.
+ */
+export function decodeFrame(bytes: Uint8Array): WireFrame {
+  if (bytes.byteLength < frameHeaderBytes) {
+    throw frameError(`wire: frame of ${bytes.byteLength} bytes is shorter than the 10-byte header`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, frameHeaderBytes);
+  const type = view.getUint8(0);
+  const flags = view.getUint8(1);
+  const streamId = view.getUint32(2);
+  const length = view.getUint32(6);
+  const carried = bytes.byteLength - frameHeaderBytes;
+  if (length !== carried) {
+    throw frameError(`wire: frame declares ${length} payload bytes but carries ${carried}`);
+  }
+  if (!isFrameType(type)) throw frameError(`wire: unknown frame type ${hex(type)}`);
+  const problem = headerProblem(type, flags, streamId);
+  if (problem !== undefined) throw frameError(problem);
+  return { type, flags, streamId, payload: bytes.subarray(frameHeaderBytes) };
+}
+
+function writeHeader(target: Uint8Array, header: WireFrameHeader, payloadLength: number): void {
+  const { type, flags, streamId } = header;
+  let problem: string | undefined;
+  if (!isFrameType(type)) problem = `wire: cannot encode unknown frame type ${String(type)}`;
+  else if (!isU32(payloadLength)) problem = `wire: payload length ${payloadLength} is not a u32`;
+  else problem = headerProblem(type, flags, streamId);
+  if (problem !== undefined) throw createError("ERR_WIRE_FRAME", problem);
+  const view = new DataView(target.buffer, target.byteOffset, frameHeaderBytes);
+  view.setUint8(0, type);
+  view.setUint8(1, flags);
+  view.setUint32(2, streamId);
+  view.setUint32(6, payloadLength);
+}
+
+// Shared by both directions so that we never send a header the other end would refuse.
+function headerProblem(type: FrameType, flags: number, streamId: number): string | undefined {
+  const label = frameTypeLabel(type);
+  if (!Number.isInteger(flags) || flags < 0 || flags > 0xff || (flags & ~knownFlags) !== 0) {
+    return `wire: ${label} frame has reserved flag bits set (flags ${hex(flags)})`;
+  }
+  if ((flags & FrameFlag.fin) !== 0 && type !== FrameType.data) {
+    return `wire: ${label} frame sets FIN, which only DATA frames may set`;
+  }
+  if (!isU32(streamId)) return `wire: ${label} frame stream id ${streamId} is not a u32`;
+  const scope = frameScope(type);
+  if (scope === "connection" && streamId !== 0) {
+    return `wire: ${label} frame must use stream 0, not stream ${streamId}`;
+  }
+  if (scope === "stream" && streamId === 0) {
+    return `wire: ${label} frame must use a stream id other than 0`;
+  }
+  return undefined;
+}
+
+function frameError(message: string): SynclineError {
+  return createError("ERR_WIRE_FRAME", message, { closeCode: 4400 });
+}
+
+function isU32(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= maxU32;
+}
+
+function hex(value: number): string {
+  return Number.isInteger(value) && value >= 0
+    ? `0x${value.toString(16).padStart(2, "0")}`
+    : String(value);
+}
