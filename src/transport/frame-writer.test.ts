@@ -11,7 +11,10 @@ function manualSink() {
       pending.push(callback);
     },
   };
-  return { sink, written, flushAll: () => pending.splice(0).forEach((cb) => cb()), pending };
+  const flushAll = () => {
+    for (const callback of pending.splice(0)) callback();
+  };
+  return { sink, written, flushAll, pending };
 }
 
 const frame = (byte: number, size: number) => new Uint8Array(size).fill(byte);

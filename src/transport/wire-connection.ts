@@ -1,0 +1,179 @@
+// One framed wire connection over a WebSocket, for either end: decodes incoming frames into
+// typed messages (a bad frame ends only this connection, with an ERROR frame and a close code),
+// writes control frames ahead of bulk data, and allocates stream ids (client odd, server even).
+
+import type { WebSocket } from "ws";
+import {
+  createError,
+  describeError,
+  isSynclineError,
+  type SynclineError,
+} from "../protocol/errors.js";
+import { decodeFrame, encodeFrameHeader, FrameFlag, FrameType } from "../protocol/wire-frame.js";
+import {
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeMessage,
+  type WireMessage,
+} from "../protocol/wire-messages.js";
+import { TypedEmitter } from "../util/typed-emitter.js";
+import { FrameWriter } from "./frame-writer.js";
+
+/** Which end of the connection this is. */
+export type WireRole = "client" | "server";
+
+/** Options of a WireConnection. */
+export interface WireConnectionOptions {
+  readonly role: WireRole;
+  /** Largest frame accepted; bigger ones close with 1009. Raised after authentication. */
+  readonly maxFrameBytes: number;
+  /** Most bulk bytes in the socket's buffer. Default 4 MiB. */
+  readonly maxBufferedBytes?: number;
+}
+
+/** Events of a WireConnection. */
+export interface WireConnectionEvents {
+  /** A decoded message from the peer. */
+  message: (message: WireMessage) => void;
+  /** Anything arrived (a frame, a ping or a pong): the peer is alive. */
+  activity: () => void;
+  /** The connection ended; `error` is set when a protocol error ended it on our side. */
+  close: (code: number, reason: string, error: SynclineError | undefined) => void;
+}
+
+/** A framed connection; owns its socket from construction on. */
+export class WireConnection extends TypedEmitter<WireConnectionEvents> {
+  readonly role: WireRole;
+  readonly #socket: WebSocket;
+  readonly #writer: FrameWriter;
+  #maxFrameBytes: number;
+  #nextStreamId: number;
+  #closing = false;
+  #protocolError: SynclineError | undefined;
+
+  constructor(socket: WebSocket, options: WireConnectionOptions) {
+    // A listener that throws (a bug in a handler) ends this connection, never the process.
+    super({ onListenerError: (error) => this.#listenerFailed(error) });
+    this.role = options.role;
+    this.#socket = socket;
+    this.#maxFrameBytes = options.maxFrameBytes;
+    this.#nextStreamId = options.role === "client" ? 1 : 2;
+    const writerOptions =
+      options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes };
+    this.#writer = new FrameWriter(socket, writerOptions);
+    socket.binaryType = "nodebuffer";
+    socket.on("message", (data: Buffer, isBinary) => this.#receive(data, isBinary));
+    socket.on("ping", () => this.emit("activity"));
+    socket.on("pong", () => this.emit("activity"));
+    socket.on("error", () => {}); // the close event that follows carries what we need
+    socket.on("close", (code, reason) => {
+      this.#writer.close(createError("ERR_CONNECTION_CLOSED", `wire: connection closed (${code})`));
+      this.emit("close", code, reason.toString(), this.#protocolError);
+    });
+  }
+
+  /** True while frames can still be sent. */
+  get isOpen(): boolean {
+    return !this.#closing && this.#socket.readyState === this.#socket.OPEN;
+  }
+
+  /** Bulk bytes handed to the socket and not yet flushed. */
+  get bufferedBytes(): number {
+    return this.#writer.bufferedBytes;
+  }
+
+  /** Raises (or lowers) the largest accepted frame, e.g. once authenticated. */
+  setMaxFrameBytes(bytes: number): void {
+    this.#maxFrameBytes = bytes;
+  }
+
+  /** A fresh stream id for a stream this end opens. */
+  allocateStreamId(): number {
+    const id = this.#nextStreamId;
+    this.#nextStreamId += 2;
+    return id;
+  }
+
+  /** Sends a control message at once (never behind bulk data). */
+  send(message: Exclude<WireMessage, { type: "data" }>): void {
+    if (this.isOpen) this.#writer.sendControl(encodeMessage(message));
+  }
+
+  /** Sends a DATA frame once there is room under the buffer cap. */
+  async sendData(streamId: number, bytes: Uint8Array, fin: boolean): Promise<void> {
+    const flags = fin ? FrameFlag.fin : 0;
+    const header = encodeFrameHeader({ type: FrameType.data, flags, streamId }, bytes.byteLength);
+    await this.#writer.sendBulk(Buffer.concat([header, bytes]));
+  }
+
+  /** Sends a ping (heartbeat); the peer's pong shows up as `activity`. */
+  ping(): void {
+    if (this.isOpen) this.#socket.ping();
+  }
+
+  /** Closes with a close code; frames still queued are flushed first by the socket. */
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#socket.close(code, truncateReason(reason));
+  }
+
+  /** Cuts the connection at once (a dead peer). */
+  terminate(): void {
+    this.#closing = true;
+    this.#socket.terminate();
+  }
+
+  /** Ends the connection for a protocol error: an ERROR frame, then its close code. */
+  fail(error: SynclineError, fallbackCloseCode = 4400): void {
+    if (this.#closing) return;
+    this.#protocolError = error;
+    const message =
+      error.message.length > 1000 ? `${error.message.slice(0, 997)}...` : error.message;
+    this.send({ type: "error", streamId: 0, code: error.code, message });
+    this.close(error.closeCode ?? fallbackCloseCode, error.message);
+  }
+
+  #listenerFailed(error: unknown): void {
+    const message = `wire: handling a message failed: ${describeError(error)}`;
+    this.fail(createError("ERR_UNEXPECTED", message, { closeCode: 1011, cause: error }));
+  }
+
+  #receive(data: Buffer, isBinary: boolean): void {
+    this.emit("activity");
+    if (this.#closing) return;
+    try {
+      if (!isBinary) {
+        throw createError("ERR_WIRE_FRAME", "wire: text messages are not part of the protocol", {
+          closeCode: 4400,
+        });
+      }
+      if (data.byteLength > this.#maxFrameBytes) {
+        throw createError(
+          "ERR_WIRE_FRAME",
+          `wire: frame of ${data.byteLength} bytes exceeds the limit of ${this.#maxFrameBytes}`,
+          { closeCode: 1009 },
+        );
+      }
+      const frame = decodeFrame(data);
+      const message =
+        this.role === "server" ? decodeClientMessage(frame) : decodeServerMessage(frame);
+      this.emit("message", message);
+    } catch (error) {
+      this.fail(
+        isSynclineError(error)
+          ? error
+          : createError("ERR_WIRE_MESSAGE", `wire: cannot handle frame: ${describeError(error)}`, {
+              closeCode: 4400,
+              cause: error,
+            }),
+      );
+    }
+  }
+}
+
+/** Close reasons are limited to 123 bytes by the WebSocket protocol. */
+function truncateReason(reason: string): string {
+  const bytes = Buffer.from(reason);
+  return bytes.byteLength <= 123 ? reason : `${bytes.subarray(0, 120).toString()}...`;
+}
