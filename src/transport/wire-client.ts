@@ -1,0 +1,163 @@
+// The reconnecting client of the transport: dials, keeps the connection alive against the
+// server's pings, and on loss reconnects with full-jitter backoff until closed. Authentication
+// and version refusals are final; network failures are retried.
+
+import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
+import { type BackoffOptions, createBackoff } from "../util/backoff.js";
+import { TypedEmitter } from "../util/typed-emitter.js";
+import { ConnectionStateMachine, type StateChange } from "./connection-state.js";
+import { startHeartbeat } from "./heartbeat.js";
+import { type DialedConnection, type DialOptions, dial } from "./wire-dial.js";
+
+/** Options of a reconnecting client. */
+export interface WireClientOptions extends DialOptions {
+  /** Reconnect delays: full jitter, 0.5 s doubling to 15 s by default. */
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Failed attempts in a row before giving up (ERR_CONNECT); default unlimited. */
+  readonly maxAttempts?: number;
+  /** Uptime after which the backoff counter resets (stops flapping), ms. Default 5000. */
+  readonly stableAfterMs?: number;
+  /** Silence beyond the server's ping period before the connection counts as dead, ms. Default 10000. */
+  readonly graceMs?: number;
+}
+
+/** Events of a WireClient. */
+export interface WireClientEvents {
+  /** Every state change, with its reason. */
+  state: (change: StateChange) => void;
+  /** A connection is authenticated and ready (again, after each reconnect). */
+  open: (dialed: DialedConnection) => void;
+  /** The client gave up or was refused for good; it is closed. */
+  failed: (error: SynclineError) => void;
+}
+
+/** Close codes after which retrying cannot help. */
+const finalCloseCodes = new Set([4401, 4403, 4406]);
+
+/** A connection to one server that comes back after network failures. */
+export class WireClient extends TypedEmitter<WireClientEvents> {
+  readonly #options: WireClientOptions;
+  readonly #machine = new ConnectionStateMachine();
+  readonly #backoff;
+  #current: DialedConnection | undefined;
+  #failures = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stableTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: WireClientOptions) {
+    super();
+    this.#options = options;
+    this.#backoff = createBackoff(options.backoff);
+    this.#machine.on("change", (change) => this.emit("state", change));
+    void this.#attempt();
+  }
+
+  /** The current state: connecting, open, reconnecting or closed. */
+  get state() {
+    return this.#machine.state;
+  }
+
+  /** The open connection, when there is one. */
+  get current(): DialedConnection | undefined {
+    return this.#machine.state === "open" ? this.#current : undefined;
+  }
+
+  /** Resolves with the next open connection (at once when open); rejects if the client fails. */
+  whenOpen(): Promise<DialedConnection> {
+    const current = this.current;
+    if (current) return Promise.resolve(current);
+    if (this.#machine.state === "closed") {
+      return Promise.reject(createError("ERR_CONNECTION_CLOSED", "wire client: closed"));
+    }
+    return new Promise((resolve, reject) => {
+      const offOpen = this.once("open", (dialed) => {
+        offFailed();
+        resolve(dialed);
+      });
+      const offFailed = this.once("failed", (error) => {
+        offOpen();
+        reject(error);
+      });
+    });
+  }
+
+  /** Closes for good: the connection with 1000, no more reconnects. */
+  close(reason = "client closed"): void {
+    if (this.#machine.state === "closed") return;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#stableTimer);
+    this.#machine.set("closed", reason);
+    this.#current?.connection.close(1000, reason);
+  }
+
+  async #attempt(): Promise<void> {
+    try {
+      const dialed = await dial(this.#options);
+      if (this.#machine.state === "closed") return dialed.connection.close(1000, "client closed");
+      this.#opened(dialed);
+    } catch (error) {
+      this.#lost(asSynclineError(error));
+    }
+  }
+
+  #opened(dialed: DialedConnection): void {
+    this.#current = dialed;
+    this.#stableTimer = setTimeout(() => {
+      this.#failures = 0;
+      this.#backoff.reset();
+    }, this.#options.stableAfterMs ?? 5000);
+    const heartbeat = startHeartbeat({
+      intervalMs: dialed.heartbeatMs,
+      graceMs: this.#options.graceMs ?? 10_000,
+      onTimeout: () => dialed.connection.terminate(),
+    });
+    dialed.connection.on("activity", () => heartbeat.alive());
+    dialed.connection.on("close", (code, reason, error) => {
+      heartbeat.stop();
+      clearTimeout(this.#stableTimer);
+      if (this.#machine.state === "closed") return;
+      this.#lost(
+        error ??
+          createError("ERR_CONNECTION_CLOSED", `wire: connection lost (${code} ${reason})`.trim(), {
+            closeCode: code,
+          }),
+      );
+    });
+    this.#machine.set("open", `authenticated as ${dialed.peerId}`);
+    this.emit("open", dialed);
+  }
+
+  #lost(error: SynclineError): void {
+    if (this.#machine.state === "closed") return;
+    this.#failures += 1;
+    const final = finalCloseCodes.has(error.closeCode ?? 0) || error.code === "ERR_AUTH_HOST_KEY";
+    const exhausted =
+      this.#options.maxAttempts !== undefined && this.#failures >= this.#options.maxAttempts;
+    if (final || exhausted) {
+      this.#machine.set("closed", error.message);
+      this.emit(
+        "failed",
+        final
+          ? error
+          : createError(
+              "ERR_CONNECT",
+              `${error.message} (gave up after ${this.#failures} attempts)`,
+              { cause: error },
+            ),
+      );
+      return;
+    }
+    const delay = this.#backoff.next();
+    this.#machine.set("reconnecting", `${error.message}; retrying in ${Math.round(delay)} ms`);
+    this.#retryTimer = setTimeout(() => {
+      this.#machine.set("connecting", "backoff elapsed");
+      void this.#attempt();
+    }, delay);
+  }
+}
+
+function asSynclineError(error: unknown): SynclineError {
+  return isSynclineError(error)
+    ? error
+    : createError("ERR_UNEXPECTED", `wire client: ${String(error)}`, { cause: error });
+}

@@ -1,0 +1,174 @@
+// The server end of the transport: takes an upgraded WebSocket on `/wire`, runs the handshake
+// (HELLO → CHALLENGE → AUTH → WELCOME) under a deadline and a small frame limit, then hands the
+// authenticated connection to its owner and keeps it alive with pings.
+
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { WebSocket } from "ws";
+import { createError, isSynclineError } from "../protocol/errors.js";
+import { frameHeaderBytes } from "../protocol/wire-frame.js";
+import { negotiateWireVersion } from "../protocol/wire-version.js";
+import type { AuthorizedKey } from "./auth/authorized-keys.js";
+import { type ChallengeIssuer, verifyClientAuth } from "./auth/challenge.js";
+import { signHostTranscript } from "./auth/host-signature.js";
+import type { Signer } from "./auth/signer.js";
+import { startHeartbeat } from "./heartbeat.js";
+import { WireConnection } from "./wire-connection.js";
+import { channelBindingOf, nextMessage } from "./wire-handshake.js";
+
+/** The subset of a pino logger the transport writes to. */
+export interface WireLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** An authenticated connection, handed to the owner (the channel hub). */
+export interface WireSession {
+  readonly connection: WireConnection;
+  /** The client key's `SHA256:…` fingerprint. */
+  readonly peerId: string;
+  /** The authorized_keys comment of the client's key, for logs. */
+  readonly peerName: string;
+  readonly remoteAddress: string;
+}
+
+/** What the server end needs. */
+export interface WireServerOptions {
+  /** This server's id, sent in CHALLENGE. */
+  readonly serverId: string;
+  readonly hostKey: Signer;
+  readonly challenges: ChallengeIssuer;
+  /** The current authorized_keys entries (read on every handshake, so a reload takes effect). */
+  readonly authorizedKeys: () => readonly AuthorizedKey[];
+  readonly onSession: (session: WireSession) => void;
+  readonly logger: WireLogger;
+  /** Ping period, ms. Default 20000. */
+  readonly heartbeatMs?: number;
+  /** Silence allowed beyond the ping period before the peer is dropped, ms. Default 10000. */
+  readonly graceMs?: number;
+  /** Time allowed for the whole handshake, ms. Default 10000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Largest frame before authentication (header included). Default 16 KiB. */
+  readonly preAuthMaxFrameBytes?: number;
+  /** Largest frame after authentication (header included). Default 1 MiB + header. */
+  readonly maxFrameBytes?: number;
+}
+
+/** The largest payload a `/wire` frame may carry once authenticated: the ws maxPayload to use. */
+export const defaultWireMaxFrameBytes = 1024 * 1024 + frameHeaderBytes;
+
+/** Takes over an upgraded socket: handshake, then `onSession`, or a close code on failure. */
+export function acceptWireConnection(
+  socket: WebSocket,
+  request: IncomingMessage,
+  options: WireServerOptions,
+): void {
+  const connection = new WireConnection(socket, {
+    role: "server",
+    maxFrameBytes: options.preAuthMaxFrameBytes ?? 16 * 1024,
+  });
+  const connectionId = randomUUID();
+  const remoteAddress = request.socket.remoteAddress ?? "unix";
+  const log = { connectionId, remoteAddress };
+  connection.on("close", (code, reason, error) => {
+    options.challenges.release(connectionId);
+    const fields = { ...log, code, reason, ...(error ? { err: error.code } : {}) };
+    options.logger.info(fields, "wire connection closed");
+  });
+  void handshake(connection, request, connectionId, options).then(
+    (session) => {
+      if (!session) return;
+      options.logger.info(
+        { ...log, peerId: session.peerId, peer: session.peerName },
+        "wire authenticated",
+      );
+      keepAlive(connection, options);
+      options.onSession(session);
+    },
+    (error: unknown) => {
+      const failure = isSynclineError(error)
+        ? error
+        : createError("ERR_UNEXPECTED", `wire: handshake failed: ${String(error)}`, {
+            closeCode: 1011,
+          });
+      options.logger.warn(
+        { ...log, err: failure.code, reason: failure.message },
+        "wire handshake refused",
+      );
+      connection.fail(failure);
+    },
+  );
+}
+
+async function handshake(
+  connection: WireConnection,
+  request: IncomingMessage,
+  connectionId: string,
+  options: WireServerOptions,
+): Promise<WireSession | undefined> {
+  const deadline = Date.now() + (options.handshakeTimeoutMs ?? 10_000);
+  const hello = await nextMessage(connection, "hello", deadline);
+  const version = negotiateWireVersion(hello.versions);
+  const issued = options.challenges.issue(connectionId);
+  const channelBinding = channelBindingOf(request.socket);
+  const fields = {
+    serverId: options.serverId,
+    sessionId: issued.sessionId,
+    nonce: issued.nonce,
+    clientNonce: hello.clientNonce,
+    channelBinding,
+  };
+  const hostSignature = await signHostTranscript(options.hostKey, fields);
+  connection.send({
+    type: "challenge",
+    version,
+    serverId: options.serverId,
+    sessionId: issued.sessionId,
+    nonce: issued.nonce,
+    expiresInMs: issued.expiresInMs,
+    hostKey: options.hostKey.publicKey,
+    hostSignature,
+  });
+  const auth = await nextMessage(connection, "auth", deadline);
+  const result = verifyClientAuth({
+    issued,
+    clientNonce: hello.clientNonce,
+    serverId: options.serverId,
+    channelBinding,
+    publicKey: auth.publicKey,
+    signature: auth.signature,
+    authorizedKeys: options.authorizedKeys(),
+    remoteAddress: request.socket.remoteAddress ?? "",
+  });
+  if (!connection.isOpen) return undefined;
+  const maxFrameBytes = options.maxFrameBytes ?? defaultWireMaxFrameBytes;
+  connection.setMaxFrameBytes(maxFrameBytes);
+  const heartbeatMs = options.heartbeatMs ?? 20_000;
+  connection.send({ type: "welcome", peerId: result.fingerprint, heartbeatMs, maxFrameBytes });
+  return {
+    connection,
+    peerId: result.fingerprint,
+    peerName: result.entry.comment || result.fingerprint,
+    remoteAddress: request.socket.remoteAddress ?? "unix",
+  };
+}
+
+/** Pings every heartbeat period; a peer silent for period + grace is cut (no close handshake). */
+function keepAlive(connection: WireConnection, options: WireServerOptions): void {
+  const intervalMs = options.heartbeatMs ?? 20_000;
+  const pinger = setInterval(() => connection.ping(), intervalMs);
+  pinger.unref();
+  const heartbeat = startHeartbeat({
+    intervalMs,
+    graceMs: options.graceMs ?? 10_000,
+    onTimeout: (silentForMs) => {
+      options.logger.warn({ silentForMs }, "wire peer silent past its deadline; terminating");
+      connection.terminate();
+    },
+  });
+  connection.on("activity", () => heartbeat.alive());
+  connection.on("close", () => {
+    clearInterval(pinger);
+    heartbeat.stop();
+  });
+}
