@@ -38,12 +38,73 @@ export function createProgram(io: CliIo): Command {
       "acknowledge writes on disk flush (power-loss safe) or on commit: flush|commit (default flush)",
     )
     .option("--shutdown-timeout <ms>", "longest graceful shutdown in ms (default 4000)")
+    .option("--authorized-keys <file>", "OpenSSH authorized_keys: enables the transport on /wire")
+    .option("--host-key <file>", "transport host key, created if missing (default <data>/host_key)")
+    .option("--retain-bytes <n>", "largest payload a channel keeps as its latest (default 64 MiB)")
+    .option("--heartbeat <ms>", "transport ping period in ms (default 20000)")
+    .option("--heartbeat-grace <ms>", "silence allowed past a ping period in ms (default 10000)")
     .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
     .option("--json", "print the listening addresses as one JSON line")
     .addHelpText("after", `\nLog levels: ${logLevels.join(", ")}.`)
     .action(async (options) => {
       const { serveCommand } = await import("./commands/serve.js");
       await serveCommand(options, io);
+    });
+
+  const transportOptions = (command: Command) =>
+    command
+      .option(
+        "--server <url>",
+        "server: ws://host:port, wss://host:port or unix:/path.sock [config transport.server] (default ws://127.0.0.1:3030)",
+      )
+      .option(
+        "--identity <keyfile>",
+        "SSH private key (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)",
+      )
+      .option(
+        "--server-fingerprint <fp>",
+        "refuse a server whose host key is not this SHA256:… fingerprint",
+      )
+      .option("--retries <n>", "reconnect attempts before giving up, exit 3 (default 5)")
+      .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
+      .option("--json", "print a JSON summary {ok, bytes, sha256, durationMs}");
+
+  transportOptions(
+    program
+      .command("send")
+      .description("publish a file (or - for stdin) on a channel, authenticated by your SSH key")
+      .argument("<file>", "the file to send, or - for stdin")
+      .requiredOption("--channel <name>", "the channel to publish on"),
+  ).action(async (file: string, options) => {
+    const { sendCommand } = await import("./commands/send.js");
+    await sendCommand(file, options, io);
+  });
+
+  transportOptions(
+    program
+      .command("recv")
+      .description(
+        "receive a channel's latest payload (or wait for the next); --follow keeps receiving",
+      )
+      .requiredOption("--channel <name>", "the channel to receive from")
+      .option("-o, --output <file>", "where to write each payload; - for stdout (default -)")
+      .option("--follow", "keep receiving every new payload until interrupted"),
+  ).action(async (options) => {
+    const { recvCommand } = await import("./commands/recv.js");
+    await recvCommand(options, io);
+  });
+
+  const keys = program.command("keys").description("SSH key helpers for the transport");
+  keys
+    .command("fingerprint")
+    .description(
+      "print a key's SHA256 fingerprint and its authorized_keys line (default: your identity)",
+    )
+    .argument("[keyfile]", "a public or private key file")
+    .option("--json", "print {ok, fingerprint, type, source, authorizedKeysLine}")
+    .action(async (keyFile: string | undefined, options) => {
+      const { keysFingerprintCommand } = await import("./commands/keys.js");
+      await keysFingerprintCommand(keyFile, options, io);
     });
 
   return program;

@@ -20,9 +20,11 @@ export const errorCatalog = {
   ERR_METHOD_NOT_ALLOWED: "the route exists but not for this HTTP method (HTTP 405)",
   ERR_UPGRADE_REFUSED: "a WebSocket upgrade was refused before the handshake; the status says why",
   ERR_WIRE_TIMEOUT: "the wire handshake did not finish in time (close code 4408)",
-  ERR_WIRE_REFUSED: "the peer ended the wire handshake with an ERROR frame; the message carries its code",
+  ERR_WIRE_REFUSED:
+    "the peer ended the wire handshake with an ERROR frame; the message carries its code",
   ERR_INVALID_SERVER_URL: "a server address is not ws://, wss:// or unix:/path",
   ERR_CONNECT: "cannot connect to the server (after the configured retries)",
+  ERR_INVALID_CHANNEL: "a channel name is not 1–128 letters, digits or . _ : @ / -",
   ERR_CONNECTION_CLOSED: "the connection closed before the operation finished",
   ERR_QUEUE_FULL:
     "a client's offline queue is at its message or byte limit; the message was refused",

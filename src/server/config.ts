@@ -33,6 +33,16 @@ export interface ServerConfig {
   readonly durability: "flush" | "commit";
   /** Longest graceful shutdown before remaining sockets are cut, in ms. Default `4000`. */
   readonly shutdownTimeoutMs: number;
+  /** OpenSSH authorized_keys file; enables the transport (`/wire`). Default: none (disabled). */
+  readonly authorizedKeys: string | undefined;
+  /** The server's host key (OpenSSH private key); created if missing. Default `<data>/host_key`. */
+  readonly hostKey: string | undefined;
+  /** Largest payload a channel keeps as its latest, bytes. Default 64 MiB. */
+  readonly retainBytes: number;
+  /** How often the transport pings each connection, ms. Default `20000`. */
+  readonly heartbeatMs: number;
+  /** Silence allowed beyond the ping period before a connection is cut, ms. Default `10000`. */
+  readonly heartbeatGraceMs: number;
 }
 
 /** Raw option values as the CLI parsed them (strings, or undefined when not given). */
@@ -59,6 +69,31 @@ const fieldSources = {
     file: "shutdown_timeout_ms",
     default: 4000,
   },
+  authorizedKeys: {
+    flag: "--authorized-keys",
+    env: "SYNCLINE_AUTHORIZED_KEYS",
+    file: "authorized_keys",
+    default: undefined,
+  },
+  hostKey: { flag: "--host-key", env: "SYNCLINE_HOST_KEY", file: "host_key", default: undefined },
+  retainBytes: {
+    flag: "--retain-bytes",
+    env: "SYNCLINE_RETAIN_BYTES",
+    file: "retain_bytes",
+    default: 64 * 1024 * 1024,
+  },
+  heartbeatMs: {
+    flag: "--heartbeat",
+    env: "SYNCLINE_HEARTBEAT_MS",
+    file: "heartbeat_ms",
+    default: 20_000,
+  },
+  heartbeatGraceMs: {
+    flag: "--heartbeat-grace",
+    env: "SYNCLINE_HEARTBEAT_GRACE_MS",
+    file: "heartbeat_grace_ms",
+    default: 10_000,
+  },
 } as const;
 
 type Field = keyof typeof fieldSources;
@@ -83,6 +118,11 @@ const fieldSchemas: Record<Field, z.ZodType> = {
   logLevel: z.enum(logLevels, `must be one of ${logLevels.join(", ")}`),
   durability: z.enum(["flush", "commit"], "must be flush or commit"),
   shutdownTimeoutMs: integer(100, 60_000),
+  authorizedKeys: nonEmpty.optional(),
+  hostKey: nonEmpty.optional(),
+  retainBytes: integer(0, 1024 * 1024 * 1024),
+  heartbeatMs: integer(1000, 600_000),
+  heartbeatGraceMs: integer(1000, 600_000),
 };
 
 /** Where the configuration comes from. */

@@ -14,6 +14,7 @@ import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import { closeSockets } from "./socket-shutdown.js";
 import { UpgradeRouter } from "./upgrade-router.js";
 import { version } from "./version.js";
+import { createWireEndpoint } from "./wire-endpoint.js";
 
 /** What a caller may inject instead of the configured defaults (tests, embedding). */
 export interface ServerOptions {
@@ -33,6 +34,8 @@ export interface SynclineServer {
   readonly port: number;
   /** The Unix socket path, when one is served. */
   readonly unixPath: string | undefined;
+  /** The transport's host-key fingerprint (for clients to pin); undefined when it is off. */
+  readonly hostFingerprint: string | undefined;
   readonly store: Store;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
@@ -70,10 +73,13 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       logger.info({ endpoint, code, reason: error.message }, "websocket closed on error");
     },
   });
-  options.extend?.({ http, upgrades });
-
   let listeners: Listeners;
+  let hostFingerprint: string | undefined;
   try {
+    const wire = await createWireEndpoint(config, logger);
+    hostFingerprint = wire.hostFingerprint;
+    upgrades.route("/wire", wire.endpoint);
+    options.extend?.({ http, upgrades });
     listeners = await openListeners(config, {
       request: createRequestListener(http, metrics, logger),
       upgrade: upgrades.handleUpgrade,
@@ -102,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
 
   return {
     url: listeners.url,
+    hostFingerprint,
     port: listeners.port,
     unixPath: listeners.unixPath,
     store,

@@ -40,6 +40,7 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
   readonly #machine = new ConnectionStateMachine();
   readonly #backoff;
   #current: DialedConnection | undefined;
+  #failure: SynclineError | undefined;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #stableTimer: NodeJS.Timeout | undefined;
@@ -57,6 +58,11 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     return this.#machine.state;
   }
 
+  /** Why the client closed itself (refused, or out of retries); undefined if closed by `close()`. */
+  get failure(): SynclineError | undefined {
+    return this.#failure;
+  }
+
   /** The open connection, when there is one. */
   get current(): DialedConnection | undefined {
     return this.#machine.state === "open" ? this.#current : undefined;
@@ -67,7 +73,9 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     const current = this.current;
     if (current) return Promise.resolve(current);
     if (this.#machine.state === "closed") {
-      return Promise.reject(createError("ERR_CONNECTION_CLOSED", "wire client: closed"));
+      return Promise.reject(
+        this.#failure ?? createError("ERR_CONNECTION_CLOSED", "wire client: closed"),
+      );
     }
     return new Promise((resolve, reject) => {
       const offOpen = this.once("open", (dialed) => {

@@ -3,7 +3,12 @@
 
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { createError, type SynclineError } from "../protocol/errors.js";
+import {
+  createError,
+  type ErrorCode,
+  errorCatalog,
+  type SynclineError,
+} from "../protocol/errors.js";
 import type { MessageOf, WireMessage } from "../protocol/wire-messages.js";
 import type { WireConnection } from "./wire-connection.js";
 
@@ -23,15 +28,13 @@ export function nextMessage<T extends WireMessage["type"]>(
         ),
       Math.max(0, deadline - Date.now()),
     );
+    // An ERROR from the peer is followed by its close; both together say what went wrong.
+    let refusal: { code: string; message: string } | undefined;
     const offMessage = connection.on("message", (message) => {
       if (message.type === type) return finish(undefined, message as MessageOf<T>);
       if (message.type === "error") {
-        return finish(
-          createError(
-            "ERR_WIRE_REFUSED",
-            `wire: peer refused: ${message.message} (${message.code})`,
-          ),
-        );
+        refusal = { code: message.code, message: message.message };
+        return;
       }
       finish(
         createError(
@@ -43,7 +46,15 @@ export function nextMessage<T extends WireMessage["type"]>(
         ),
       );
     });
-    const offClose = connection.on("close", (code, reason, error) =>
+    const offClose = connection.on("close", (code, reason, error) => {
+      if (refusal) {
+        const known = Object.hasOwn(errorCatalog, refusal.code)
+          ? (refusal.code as ErrorCode)
+          : "ERR_WIRE_REFUSED";
+        return finish(
+          createError(known, `wire: the peer refused: ${refusal.message}`, { closeCode: code }),
+        );
+      }
       finish(
         error ??
           createError(
@@ -53,8 +64,8 @@ export function nextMessage<T extends WireMessage["type"]>(
               closeCode: code,
             },
           ),
-      ),
-    );
+      );
+    });
     function finish(error: SynclineError | undefined, message?: MessageOf<T>): void {
       clearTimeout(timer);
       offMessage();

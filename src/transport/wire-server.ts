@@ -138,7 +138,7 @@ async function handshake(
     publicKey: auth.publicKey,
     signature: auth.signature,
     authorizedKeys: options.authorizedKeys(),
-    remoteAddress: request.socket.remoteAddress ?? "",
+    remoteAddress: addressForKeyOptions(request),
   });
   if (!connection.isOpen) return undefined;
   const maxFrameBytes = options.maxFrameBytes ?? defaultWireMaxFrameBytes;
@@ -151,6 +151,14 @@ async function handshake(
     peerName: result.entry.comment || result.fingerprint,
     remoteAddress: request.socket.remoteAddress ?? "unix",
   };
+}
+
+/**
+ * The address `from=` patterns are matched against. A Unix-socket peer has none; it is on this
+ * machine by construction, so it counts as loopback (documented in docs/operations.md).
+ */
+function addressForKeyOptions(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? "127.0.0.1";
 }
 
 /** Pings every heartbeat period; a peer silent for period + grace is cut (no close handshake). */

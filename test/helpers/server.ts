@@ -24,6 +24,11 @@ export function testConfig(dataDir: string, overrides: Partial<ServerConfig> = {
     logLevel: "silent",
     durability: "flush",
     shutdownTimeoutMs: 1000,
+    authorizedKeys: undefined,
+    hostKey: undefined,
+    retainBytes: 64 * 1024 * 1024,
+    heartbeatMs: 20_000,
+    heartbeatGraceMs: 10_000,
     ...overrides,
   };
 }

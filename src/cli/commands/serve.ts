@@ -19,6 +19,11 @@ export interface ServeOptions {
   readonly logLevel?: string;
   readonly durability?: string;
   readonly shutdownTimeout?: string;
+  readonly authorizedKeys?: string;
+  readonly hostKey?: string;
+  readonly retainBytes?: string;
+  readonly heartbeat?: string;
+  readonly heartbeatGrace?: string;
   readonly config?: string;
   readonly json?: boolean;
 }
@@ -37,6 +42,11 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<vo
     logLevel: options.logLevel,
     durability: options.durability,
     shutdownTimeoutMs: options.shutdownTimeout,
+    authorizedKeys: options.authorizedKeys,
+    hostKey: options.hostKey,
+    retainBytes: options.retainBytes,
+    heartbeatMs: options.heartbeat,
+    heartbeatGraceMs: options.heartbeatGrace,
   };
   const config = resolveServerConfig({ flags, env: io.env, ...(file ? { file } : {}) });
 
@@ -70,9 +80,16 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<vo
 
 function announce(server: SynclineServer, options: ServeOptions, io: CliIo): void {
   if (options.json) {
-    writeJson(io, { ok: true, url: server.url, port: server.port, unix: server.unixPath ?? null });
+    writeJson(io, {
+      ok: true,
+      url: server.url,
+      port: server.port,
+      unix: server.unixPath ?? null,
+      hostKey: server.hostFingerprint ?? null,
+    });
     return;
   }
   io.stdout.write(`listening on ${server.url}\n`);
   if (server.unixPath !== undefined) io.stdout.write(`listening on unix:${server.unixPath}\n`);
+  if (server.hostFingerprint !== undefined) io.stdout.write(`host key ${server.hostFingerprint}\n`);
 }

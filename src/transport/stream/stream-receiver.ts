@@ -22,8 +22,13 @@ export interface StreamReceiverOptions {
   readonly writeChunk: (offset: number, bytes: Uint8Array) => Promise<void>;
   /** Bytes already held from an earlier attempt (resume); DATA continues from here. Default 0. */
   readonly initialOffset?: number;
-  /** Reads back held bytes to hash them; required when `initialOffset > 0`. */
+  /** Reads back held bytes to hash them; required when `initialOffset > 0` and no `hash`. */
   readonly readHeld?: ReadBytes;
+  /**
+   * The hash of exactly the first `initialOffset` bytes, handed over by the previous receiver of
+   * this transfer in the same process (`handOver()`), so the prefix need not be read back.
+   */
+  readonly hash?: PayloadHash;
   /** Largest `readHeld` call, in bytes. Default 65536. */
   readonly readSize?: number;
 }
@@ -72,7 +77,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   readonly #readSize: number;
   readonly #start: number;
   readonly #credit: CreditWindow;
-  readonly #hash = new PayloadHash();
+  readonly #hash: PayloadHash;
   #state: StreamReceiverState = "receiving";
   /** Why the stream stopped (state `cancelled` or `failed`); later calls reject with it. */
   #error: unknown;
@@ -92,9 +97,17 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
         `stream ${transferId}: size ${size} exceeds the limit of ${options.maxSize} bytes`,
       );
     }
-    if (initialOffset > 0 && options.readHeld === undefined) {
-      throw new TypeError("stream receiver: initialOffset > 0 needs readHeld to hash the prefix");
+    if (options.hash !== undefined && options.hash.offset !== initialOffset) {
+      throw new RangeError(
+        `stream receiver: the handed-over hash covers ${options.hash.offset} bytes, not ${initialOffset}`,
+      );
     }
+    if (initialOffset > 0 && options.readHeld === undefined && options.hash === undefined) {
+      throw new TypeError(
+        "stream receiver: initialOffset > 0 needs readHeld or hash for the prefix",
+      );
+    }
+    this.#hash = options.hash ?? new PayloadHash();
     const readSize = options.readSize ?? defaultReadSize;
     if (!Number.isSafeInteger(readSize) || readSize <= 0) {
       throw new RangeError(
@@ -117,6 +130,19 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   /** Bytes the sink holds: the offset to state in a RESUME after a reconnect. */
   get offset(): number {
     return this.#credit.written;
+  }
+
+  /**
+   * Waits for queued writes, then gives up this receiver's place: the bytes written and their
+   * hash, for the receiver that continues the transfer after a reconnect. Undefined when the
+   * stream failed or a write was lost (the next receiver must then start over or read back).
+   */
+  async handOver(): Promise<{ offset: number; hash: PayloadHash } | undefined> {
+    await this.#tail.catch(() => {});
+    const written = this.#credit.written;
+    if (this.#state === "failed" || this.#hash.offset !== written) return undefined;
+    this.#state = "cancelled";
+    return { offset: written, hash: this.#hash };
   }
 
   /** Bytes accepted so far, written or still queued for the sink. */

@@ -1,0 +1,204 @@
+// The client side of channels: publish a payload (resuming across reconnects from what the
+// server holds) and receive a channel's payloads (resuming a cut delivery, skipping our own
+// items so a clipboard never loops).
+
+import { randomUUID } from "node:crypto";
+import { isSynclineError } from "../protocol/errors.js";
+import type { OpenMessage } from "../protocol/wire-messages.js";
+import type { PayloadHash } from "../transport/stream/payload-hash.js";
+import type { ReadBytes } from "../transport/stream/payload-source.js";
+import { StreamReceiver } from "../transport/stream/stream-receiver.js";
+import { StreamSender } from "../transport/stream/stream-sender.js";
+import { runReceiver, runSender } from "../transport/stream-link.js";
+import type { WireClient } from "../transport/wire-client.js";
+import type { DialedConnection } from "../transport/wire-dial.js";
+import { parseChannelName } from "./channel-name.js";
+
+/** A payload to publish: its size and random access to its bytes. */
+export interface PayloadSource {
+  readonly size: number;
+  readonly read: ReadBytes;
+  readonly name?: string;
+}
+
+/** What a subscriber learns when a payload starts arriving. */
+export interface IncomingPayload {
+  readonly transferId: string;
+  readonly channel: string;
+  readonly size: number;
+  readonly origin: string;
+  readonly name: string | undefined;
+}
+
+/** Where an incoming payload's bytes go; `writeChunk` is called in order. */
+export interface PayloadSink {
+  writeChunk(offset: number, bytes: Uint8Array): Promise<void>;
+}
+
+/** A received payload. */
+export interface ReceivedPayload extends IncomingPayload {
+  readonly sha256: Uint8Array;
+}
+
+/** Default transfer chunk size: 64 KiB. */
+export const defaultChunkSize = 64 * 1024;
+
+/** Publishes and receives payloads over a reconnecting wire client. */
+export class ChannelClient {
+  readonly #client: WireClient;
+  /** This device's id, carried as every payload's origin. */
+  readonly origin: string;
+
+  constructor(client: WireClient, options: { origin: string }) {
+    this.#client = client;
+    this.origin = options.origin;
+  }
+
+  /**
+   * Publishes `source` on `channel`. A lost connection is resumed after the reconnect from the
+   * bytes the server already holds (nothing re-sent); resolves with the acknowledged SHA-256.
+   */
+  async send(
+    channel: string,
+    source: PayloadSource,
+    options: { chunkSize?: number; onProgress?: (bytes: number, size: number) => void } = {},
+  ): Promise<Uint8Array> {
+    parseChannelName(channel);
+    const transferId = randomUUID();
+    const chunkSize = options.chunkSize ?? defaultChunkSize;
+    for (;;) {
+      const { connection } = await this.#client.whenOpen();
+      const streamId = connection.allocateStreamId();
+      connection.send({
+        type: "open",
+        streamId,
+        transferId,
+        channel,
+        size: source.size,
+        origin: this.origin,
+        ...(source.name === undefined ? {} : { name: source.name }),
+        chunkSize,
+      });
+      const sender = new StreamSender({
+        transferId,
+        size: source.size,
+        chunkSize,
+        readChunk: source.read,
+      });
+      if (options.onProgress) sender.on("progress", options.onProgress);
+      try {
+        return await runSender(connection, streamId, sender);
+      } catch (error) {
+        if (!isConnectionLoss(error)) throw error;
+      }
+    }
+  }
+
+  /**
+   * Receives payloads of `channel`: the channel's current one at once when `latest`, then every
+   * later one, until `until` (asked after each payload) says stop. `accept` picks a sink for each
+   * (undefined skips it). Payloads from this device are skipped.
+   */
+  async receive(
+    channel: string,
+    options: {
+      latest: boolean;
+      accept: (incoming: IncomingPayload) => PayloadSink | undefined;
+      until: (received: ReceivedPayload) => boolean | Promise<boolean>;
+      onProgress?: (incoming: IncomingPayload, bytes: number) => void;
+    },
+  ): Promise<void> {
+    parseChannelName(channel);
+    const seen = new Set<string>();
+    const partial = new Map<string, { sink: PayloadSink; offset: number; hash: PayloadHash }>();
+    return new Promise<void>((resolve, reject) => {
+      let stopped = false;
+      const stop = (error?: unknown) => {
+        if (stopped) return;
+        stopped = true;
+        offOpen();
+        offState();
+        const current = this.#client.current;
+        current?.connection.send({ type: "unsubscribe", channel });
+        if (error) reject(error);
+        else resolve();
+      };
+      const serve = (dialed: DialedConnection) => {
+        const { connection } = dialed;
+        connection.on("message", (message) => {
+          if (stopped || message.type !== "open" || message.channel !== channel) return;
+          void this.#accept(dialed, message, options, seen, partial).then(
+            async (received) => {
+              if (received && (await options.until(received))) stop();
+            },
+            (error: unknown) => {
+              if (!isConnectionLoss(error)) stop(error);
+            },
+          );
+        });
+        connection.send({ type: "subscribe", channel, latest: options.latest, follow: true });
+      };
+      const offOpen = this.#client.on("open", serve);
+      // The client closing ends receiving: with its failure, or normally after close().
+      const offState = this.#client.on("state", (change) => {
+        if (change.to === "closed") stop(this.#client.failure);
+      });
+      const current = this.#client.current;
+      if (current) serve(current);
+    });
+  }
+
+  async #accept(
+    dialed: DialedConnection,
+    open: OpenMessage,
+    options: Parameters<ChannelClient["receive"]>[1],
+    seen: Set<string>,
+    partial: Map<string, { sink: PayloadSink; offset: number; hash: PayloadHash }>,
+  ): Promise<ReceivedPayload | undefined> {
+    const { connection } = dialed;
+    const incoming: IncomingPayload = {
+      transferId: open.transferId,
+      channel: open.channel,
+      size: open.size,
+      origin: open.origin,
+      name: open.name,
+    };
+    const held = partial.get(open.transferId);
+    const skip = seen.has(open.transferId) || open.origin === this.origin;
+    const sink = held?.sink ?? (skip ? undefined : options.accept(incoming));
+    if (!sink) {
+      const why = open.origin === this.origin ? "payload from this device" : "payload not wanted";
+      connection.send({
+        type: "cancel",
+        streamId: open.streamId,
+        code: "ERR_STREAM_CANCELLED",
+        message: why,
+      });
+      return undefined;
+    }
+    partial.delete(open.transferId);
+    const receiver = new StreamReceiver({
+      transferId: open.transferId,
+      size: open.size,
+      writeChunk: (offset, bytes) => sink.writeChunk(offset, bytes),
+      ...(held ? { initialOffset: held.offset, hash: held.hash } : {}),
+    });
+    if (options.onProgress)
+      receiver.on("progress", (bytes) => options.onProgress?.(incoming, bytes));
+    try {
+      const sha256 = await runReceiver(connection, open.streamId, receiver);
+      seen.add(open.transferId);
+      return { ...incoming, sha256 };
+    } catch (error) {
+      if (isConnectionLoss(error)) {
+        const handed = await receiver.handOver();
+        if (handed) partial.set(open.transferId, { sink, ...handed });
+      }
+      throw error;
+    }
+  }
+}
+
+function isConnectionLoss(error: unknown): boolean {
+  return isSynclineError(error) && error.code === "ERR_CONNECTION_CLOSED";
+}

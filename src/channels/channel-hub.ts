@@ -1,0 +1,241 @@
+// Named pub/sub among authenticated peers, on the server: publishers stream a payload in on an
+// OPEN, the hub streams it out to each subscriber at that subscriber's pace, keeps the latest
+// payload of each channel (when small enough) for `recv` without --follow, and lets a publisher
+// that lost its connection resume where it stopped.
+
+import { createError, describeError, isSynclineError } from "../protocol/errors.js";
+import type { OpenMessage, SubscribeMessage } from "../protocol/wire-messages.js";
+import { StreamSender } from "../transport/stream/stream-sender.js";
+import { runReceiver, runSender } from "../transport/stream-link.js";
+import type { WireConnection } from "../transport/wire-connection.js";
+import type { WireLogger, WireSession } from "../transport/wire-server.js";
+import { parseChannelName } from "./channel-name.js";
+import { Publication } from "./publication.js";
+
+/** Options of the hub. */
+export interface ChannelHubOptions {
+  /** Largest payload kept as a channel's latest, bytes. Default 64 MiB. */
+  readonly retainBytes?: number;
+  /** Most bytes retained over all channels together. Default 4 × retainBytes. */
+  readonly retainTotalBytes?: number;
+  /** How long an interrupted upload waits for its publisher to resume, ms. Default 10 min. */
+  readonly resumeTtlMs?: number;
+  readonly logger: WireLogger;
+}
+
+interface Channel {
+  latest: Publication | undefined;
+  readonly subscribers: Map<WireConnection, { follow: boolean }>;
+}
+
+/** The server's channels; `attach` each authenticated session. */
+export class ChannelHub {
+  readonly #channels = new Map<string, Channel>();
+  /** Uploads whose publisher disconnected, by publisher and transfer id, awaiting a resume. */
+  readonly #interrupted = new Map<string, { publication: Publication; timer: NodeJS.Timeout }>();
+  readonly #retainBytes: number;
+  readonly #retainTotal: number;
+  readonly #resumeTtlMs: number;
+  readonly #logger: WireLogger;
+
+  constructor(options: ChannelHubOptions) {
+    this.#retainBytes = options.retainBytes ?? 64 * 1024 * 1024;
+    this.#retainTotal = options.retainTotalBytes ?? 4 * this.#retainBytes;
+    this.#resumeTtlMs = options.resumeTtlMs ?? 10 * 60 * 1000;
+    this.#logger = options.logger;
+  }
+
+  /** Bytes held by retained latest payloads. */
+  get retainedBytes(): number {
+    let total = 0;
+    for (const channel of this.#channels.values()) total += channel.latest?.buffer.heldBytes ?? 0;
+    return total;
+  }
+
+  /** Serves one authenticated connection until it closes. */
+  attach(session: WireSession): void {
+    const { connection } = session;
+    const inbound = new Set<number>();
+    connection.on("message", (message) => {
+      try {
+        if (message.type === "subscribe") this.#subscribe(connection, message);
+        else if (message.type === "unsubscribe")
+          this.#channel(message.channel).subscribers.delete(connection);
+        else if (message.type === "open") this.#publish(session, message, inbound);
+        else if (
+          "streamId" in message &&
+          message.streamId % 2 === 1 &&
+          !inbound.has(message.streamId)
+        ) {
+          throw createError(
+            "ERR_WIRE_MESSAGE",
+            `wire: ${message.type} for unknown stream ${message.streamId}`,
+            {
+              closeCode: 4400,
+            },
+          );
+        }
+      } catch (error) {
+        connection.fail(
+          isSynclineError(error)
+            ? error
+            : createError("ERR_UNEXPECTED", `channels: ${describeError(error)}`, {
+                closeCode: 1011,
+              }),
+        );
+      }
+    });
+    connection.on("close", () => {
+      for (const channel of this.#channels.values()) channel.subscribers.delete(connection);
+    });
+  }
+
+  #channel(name: string): Channel {
+    const valid = parseChannelName(name);
+    let channel = this.#channels.get(valid);
+    if (!channel) {
+      channel = { latest: undefined, subscribers: new Map() };
+      this.#channels.set(valid, channel);
+    }
+    return channel;
+  }
+
+  #subscribe(connection: WireConnection, message: SubscribeMessage): void {
+    const channel = this.#channel(message.channel);
+    if (message.follow) channel.subscribers.set(connection, { follow: true });
+    if (message.latest && channel.latest) this.#deliver(connection, channel.latest);
+  }
+
+  #publish(session: WireSession, open: OpenMessage, inbound: Set<number>): void {
+    const { connection } = session;
+    if (open.streamId % 2 !== 1 || inbound.has(open.streamId)) {
+      throw createError(
+        "ERR_WIRE_MESSAGE",
+        `wire: OPEN on stream ${open.streamId} (client streams are odd and new)`,
+        {
+          closeCode: 4400,
+        },
+      );
+    }
+    const channel = this.#channel(open.channel);
+    const key = `${session.peerId}/${open.transferId}`;
+    const resumed = this.#interrupted.get(key);
+    let publication: Publication;
+    if (resumed && resumed.publication.meta.size === open.size) {
+      clearTimeout(resumed.timer);
+      this.#interrupted.delete(key);
+      publication = resumed.publication;
+    } else {
+      publication = this.#start(channel, open, session.peerId);
+    }
+    inbound.add(open.streamId);
+    const receiver = publication.createReceiver();
+    runReceiver(connection, open.streamId, receiver).then(
+      (sha256) => {
+        inbound.delete(open.streamId);
+        publication.sha256 = sha256;
+        this.#logger.info(
+          { channel: open.channel, transferId: open.transferId, bytes: open.size },
+          "channel payload published",
+        );
+      },
+      (error: unknown) => {
+        inbound.delete(open.streamId);
+        void this.#interrupt(key, publication, receiver, error);
+      },
+    );
+  }
+
+  /** A new payload: becomes the channel's latest (if it fits) and goes to every follower. */
+  #start(channel: Channel, open: OpenMessage, publisher: string): Publication {
+    const othersRetained = this.retainedBytes - (channel.latest?.buffer.heldBytes ?? 0);
+    const retained =
+      open.size <= this.#retainBytes && othersRetained + open.size <= this.#retainTotal;
+    const publication = new Publication(
+      {
+        transferId: open.transferId,
+        channel: open.channel,
+        size: open.size,
+        origin: open.origin,
+        name: open.name,
+        chunkSize: open.chunkSize,
+        publisher,
+      },
+      retained,
+    );
+    // A payload too big to keep leaves the channel without a latest: an older one would mislead.
+    channel.latest = retained ? publication : undefined;
+    for (const subscriber of channel.subscribers.keys()) this.#deliver(subscriber, publication);
+    return publication;
+  }
+
+  async #interrupt(
+    key: string,
+    publication: Publication,
+    receiver: import("../transport/stream/stream-receiver.js").StreamReceiver,
+    error: unknown,
+  ): Promise<void> {
+    const resumable =
+      isSynclineError(error) &&
+      error.code === "ERR_CONNECTION_CLOSED" &&
+      (await publication.suspend(receiver));
+    if (!resumable) {
+      publication.buffer.fail(error instanceof Error ? error : new Error(String(error)));
+      const channel = this.#channels.get(publication.meta.channel);
+      if (channel?.latest === publication) channel.latest = undefined;
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#interrupted.delete(key);
+      publication.buffer.fail(
+        createError(
+          "ERR_STREAM_CANCELLED",
+          `channel ${publication.meta.channel}: publisher did not resume`,
+        ),
+      );
+    }, this.#resumeTtlMs);
+    timer.unref();
+    this.#interrupted.set(key, { publication, timer });
+  }
+
+  /** Streams `publication` to one subscriber, reading its bytes as they arrive. */
+  #deliver(connection: WireConnection, publication: Publication): void {
+    if (!connection.isOpen) return;
+    const { meta, buffer } = publication;
+    const streamId = connection.allocateStreamId();
+    const reader = buffer.retained ? undefined : buffer.addReader(buffer.received);
+    if (reader && buffer.received > 0) {
+      // Joined a relayed payload mid-way: its beginning is gone, so it cannot be delivered.
+      buffer.removeReader(reader);
+      return;
+    }
+    connection.send({
+      type: "open",
+      streamId,
+      transferId: meta.transferId,
+      channel: meta.channel,
+      size: meta.size,
+      origin: meta.origin,
+      ...(meta.name === undefined ? {} : { name: meta.name }),
+      chunkSize: meta.chunkSize,
+    });
+    const sender = new StreamSender({
+      transferId: meta.transferId,
+      size: meta.size,
+      chunkSize: meta.chunkSize,
+      readChunk: (offset, length) => buffer.read(offset, length, reader),
+    });
+    runSender(connection, streamId, sender).then(
+      () => {
+        if (reader) buffer.removeReader(reader);
+      },
+      (error: unknown) => {
+        if (reader) buffer.removeReader(reader);
+        this.#logger.info(
+          { channel: meta.channel, transferId: meta.transferId, reason: describeError(error) },
+          "channel delivery ended early",
+        );
+      },
+    );
+  }
+}

@@ -1,0 +1,145 @@
+// The bytes of one published payload on the server, written by the publisher's stream and read
+// by each subscriber's stream at its own pace. Retained payloads keep every byte (late and
+// resuming subscribers read from the start); relayed ones (too big to retain) keep only a window
+// behind the slowest reader, and the publisher waits while that window is full.
+
+import { createError } from "../protocol/errors.js";
+
+interface Chunk {
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+}
+
+/** A reader's place in a relayed payload, so the buffer knows what it may drop. */
+export interface PayloadReader {
+  position: number;
+}
+
+/** One payload's bytes in memory. */
+export class PayloadBuffer {
+  readonly size: number;
+  /** True when every byte is kept for the buffer's lifetime. */
+  readonly retained: boolean;
+  readonly #window: number;
+  readonly #chunks: Chunk[] = [];
+  readonly #readers = new Set<PayloadReader>();
+  #received = 0;
+  #held = 0;
+  #failure: Error | undefined;
+  #waiters: (() => void)[] = [];
+
+  constructor(size: number, options: { retained: boolean; relayWindow?: number }) {
+    this.size = size;
+    this.retained = options.retained;
+    this.#window = options.relayWindow ?? 4 * 1024 * 1024;
+  }
+
+  /** Bytes written so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Bytes held in memory now. */
+  get heldBytes(): number {
+    return this.#held;
+  }
+
+  /** Registers a reader (a delivery) of a relayed payload, starting at `position`. */
+  addReader(position = 0): PayloadReader {
+    const reader = { position };
+    this.#readers.add(reader);
+    return reader;
+  }
+
+  /** Forgets a reader: it no longer holds back the window. */
+  removeReader(reader: PayloadReader): void {
+    this.#readers.delete(reader);
+    this.#trim();
+    this.#wake();
+  }
+
+  /** Appends the publisher's bytes at `offset`; waits while a relayed payload's window is full. */
+  async append(offset: number, bytes: Uint8Array): Promise<void> {
+    if (offset !== this.#received) {
+      throw createError(
+        "ERR_STREAM_PROTOCOL",
+        `payload buffer: write at ${offset}, expected ${this.#received}`,
+      );
+    }
+    while (!this.retained && this.#received - this.#slowest() >= this.#window) {
+      await this.#wait();
+    }
+    // Kept as a view: ws hands each message its own buffer, never reused after delivery.
+    this.#chunks.push({ offset, bytes });
+    this.#received += bytes.length;
+    this.#held += bytes.length;
+    this.#trim();
+    this.#wake();
+  }
+
+  /** Reads `length` bytes at `offset`, waiting until they have arrived. */
+  async read(offset: number, length: number, reader?: PayloadReader): Promise<Uint8Array> {
+    while (this.#received < offset + length) {
+      if (this.#failure) throw this.#failure;
+      await this.#wait();
+    }
+    const first = this.#chunks[0];
+    if (first === undefined || offset < first.offset) {
+      throw createError(
+        "ERR_STREAM_PROTOCOL",
+        `payload buffer: bytes at ${offset} are no longer held`,
+      );
+    }
+    const out = new Uint8Array(length);
+    let filled = 0;
+    for (const chunk of this.#chunks) {
+      const end = chunk.offset + chunk.bytes.length;
+      if (end <= offset + filled) continue;
+      const from = offset + filled - chunk.offset;
+      const take = Math.min(chunk.bytes.length - from, length - filled);
+      out.set(chunk.bytes.subarray(from, from + take), filled);
+      filled += take;
+      if (filled === length) break;
+    }
+    if (reader) {
+      reader.position = offset + length;
+      this.#trim();
+      this.#wake();
+    }
+    return out;
+  }
+
+  /** Ends the payload in failure: readers waiting for bytes get `error`. */
+  fail(error: Error): void {
+    this.#failure = error;
+    this.#wake();
+  }
+
+  #slowest(): number {
+    let slowest = this.#received;
+    for (const reader of this.#readers) slowest = Math.min(slowest, reader.position);
+    return slowest;
+  }
+
+  /** Drops relayed chunks every reader is past. */
+  #trim(): void {
+    if (this.retained) return;
+    const keepFrom = this.#slowest();
+    while (this.#chunks.length > 0) {
+      const first = this.#chunks[0] as Chunk;
+      if (first.offset + first.bytes.length > keepFrom) break;
+      this.#chunks.shift();
+      this.#held -= first.bytes.length;
+    }
+  }
+
+  #wait(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

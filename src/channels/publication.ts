@@ -1,0 +1,56 @@
+// One payload published on a channel: its metadata, its bytes (retained or relayed), and the
+// publisher's receiving stream, which can be handed over to a new stream when the publisher
+// reconnects and resumes.
+
+import type { PayloadHash } from "../transport/stream/payload-hash.js";
+import { StreamReceiver } from "../transport/stream/stream-receiver.js";
+import { PayloadBuffer } from "./payload-buffer.js";
+
+/** What OPEN said about a payload. */
+export interface PublicationMeta {
+  readonly transferId: string;
+  readonly channel: string;
+  readonly size: number;
+  readonly origin: string;
+  readonly name: string | undefined;
+  readonly chunkSize: number;
+  /** The publishing key's fingerprint. */
+  readonly publisher: string;
+}
+
+/** A payload on its way through the server. */
+export class Publication {
+  readonly meta: PublicationMeta;
+  readonly buffer: PayloadBuffer;
+  /** Set once the publisher's END was verified. */
+  sha256: Uint8Array | undefined;
+  #handedOver: { offset: number; hash: PayloadHash } | undefined;
+
+  constructor(meta: PublicationMeta, retained: boolean) {
+    this.meta = meta;
+    this.buffer = new PayloadBuffer(meta.size, { retained });
+  }
+
+  /** True once every byte arrived and the digest matched. */
+  get complete(): boolean {
+    return this.sha256 !== undefined;
+  }
+
+  /** A receiver for the publisher's (next) stream, continuing where the last one stopped. */
+  createReceiver(): StreamReceiver {
+    const prior = this.#handedOver;
+    this.#handedOver = undefined;
+    return new StreamReceiver({
+      transferId: this.meta.transferId,
+      size: this.meta.size,
+      writeChunk: (offset, bytes) => this.buffer.append(offset, bytes),
+      ...(prior ? { initialOffset: prior.offset, hash: prior.hash } : {}),
+    });
+  }
+
+  /** Keeps what `receiver` got, so a resumed stream continues from there. */
+  async suspend(receiver: StreamReceiver): Promise<boolean> {
+    this.#handedOver = await receiver.handOver();
+    return this.#handedOver !== undefined;
+  }
+}

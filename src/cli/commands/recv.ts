@@ -1,0 +1,136 @@
+// `syncline recv --channel NAME [-o FILE|-] [--follow]`: takes the channel's latest payload (or
+// waits for the next) — or, with --follow, every payload — into a file (written to a temporary
+// file and renamed into place when its SHA-256 checks out) or stdout.
+
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Writable } from "node:stream";
+import {
+  ChannelClient,
+  type IncomingPayload,
+  type PayloadSink,
+} from "../../channels/channel-client.js";
+import { createError } from "../../protocol/errors.js";
+import { type CliIo, writeJson } from "../io.js";
+import { createProgressBar, type ProgressBar } from "../progress-bar.js";
+import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
+
+/** Options of `recv`. */
+export interface RecvOptions extends TransportFlags {
+  readonly channel: string;
+  readonly output?: string;
+  readonly follow?: boolean;
+}
+
+/** Receives until one payload (or, with --follow, until interrupted). */
+export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void> {
+  const output = options.output ?? "-";
+  if (output === "-" && options.json) {
+    throw createError("ERR_USAGE", "recv: --json needs -o FILE (stdout carries the payload)");
+  }
+  const client = await connectTransport(options, io);
+  const channels = new ChannelClient(client, { origin: deviceId(io.env) });
+  const open = new Map<
+    string,
+    { sink: FileSink | StdoutSink; bar: ProgressBar; started: number }
+  >();
+  const stopSignal = io.onSignal(() => client.close("interrupted"));
+  try {
+    await channels.receive(options.channel, {
+      latest: true,
+      accept: (incoming) => {
+        const sink = output === "-" ? new StdoutSink(io.stdout) : new FileSink(output, incoming);
+        const bar = createProgressBar({
+          stream: io.stderr as never,
+          label: `recv ${incoming.name ?? options.channel}`,
+          total: incoming.size,
+        });
+        open.set(incoming.transferId, { sink, bar, started: Date.now() });
+        return sink;
+      },
+      onProgress: (incoming, bytes) => {
+        if (incoming.size > 1024 * 1024) open.get(incoming.transferId)?.bar.update(bytes);
+      },
+      until: async (received) => {
+        const entry = open.get(received.transferId);
+        open.delete(received.transferId);
+        if (entry && received.size > 1024 * 1024) entry.bar.finish();
+        await entry?.sink.commit();
+        const summary = {
+          ok: true,
+          bytes: received.size,
+          sha256: Buffer.from(received.sha256).toString("hex"),
+          durationMs: Date.now() - (entry?.started ?? Date.now()),
+          ...(received.name ? { name: received.name } : {}),
+        };
+        if (options.json) writeJson(io, summary);
+        else if (output !== "-")
+          io.stderr.write(
+            `received ${summary.bytes} bytes into ${output} (sha256 ${summary.sha256})\n`,
+          );
+        return !options.follow;
+      },
+    });
+  } catch (error) {
+    // Ctrl-C during --follow ends the command normally.
+    if (
+      !(
+        options.follow &&
+        client.state === "closed" &&
+        String((error as Error).message).includes("interrupted")
+      )
+    )
+      throw error;
+  } finally {
+    stopSignal();
+    client.close();
+    for (const entry of open.values()) await entry.sink.discard();
+  }
+}
+
+/** Writes a payload into `<file>.<transferId>.part`, renamed over FILE once complete. */
+class FileSink implements PayloadSink {
+  readonly #target: string;
+  readonly #part: string;
+  #handle: Promise<FileHandle> | undefined;
+
+  constructor(target: string, incoming: IncomingPayload) {
+    this.#target = target;
+    this.#part = join(dirname(target), `.${basename(target)}.${incoming.transferId}.part`);
+  }
+
+  async writeChunk(offset: number, bytes: Uint8Array): Promise<void> {
+    this.#handle ??= open(this.#part, "w", 0o600);
+    const handle = await this.#handle;
+    await handle.write(bytes, 0, bytes.length, offset);
+  }
+
+  async commit(): Promise<void> {
+    this.#handle ??= open(this.#part, "w", 0o600); // an empty payload still makes a file
+    const handle = await this.#handle;
+    await handle.sync();
+    await handle.close();
+    await rename(this.#part, this.#target);
+  }
+
+  async discard(): Promise<void> {
+    if (!this.#handle) return;
+    await (await this.#handle).close().catch(() => {});
+    await rm(this.#part, { force: true });
+  }
+}
+
+/** Writes a payload to stdout in order, waiting when the pipe is full. */
+class StdoutSink implements PayloadSink {
+  constructor(private readonly stream: Writable) {}
+
+  async writeChunk(_offset: number, bytes: Uint8Array): Promise<void> {
+    if (!this.stream.write(bytes)) {
+      await new Promise<void>((resolve) => this.stream.once("drain", resolve));
+    }
+  }
+
+  async commit(): Promise<void> {}
+
+  async discard(): Promise<void> {}
+}

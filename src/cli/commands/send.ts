@@ -1,0 +1,103 @@
+// `syncline send <file|-> --channel NAME`: publishes a file (or stdin, spooled to a temporary
+// file first so its size is known and memory stays bounded) on a channel, resuming across
+// reconnects, with a progress bar on a terminal and a `--json` summary.
+
+import { createWriteStream } from "node:fs";
+import { type FileHandle, mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { ChannelClient } from "../../channels/channel-client.js";
+import { createError, describeError } from "../../protocol/errors.js";
+import { type CliIo, writeJson } from "../io.js";
+import { createProgressBar } from "../progress-bar.js";
+import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
+
+/** Options of `send`. */
+export interface SendOptions extends TransportFlags {
+  readonly channel: string;
+}
+
+/** Sends `file` ("-" = stdin) and prints a summary. */
+export async function sendCommand(file: string, options: SendOptions, io: CliIo): Promise<void> {
+  const started = Date.now();
+  const input = await openInput(file);
+  const client = await connectTransport(options, io);
+  try {
+    const channels = new ChannelClient(client, { origin: deviceId(io.env) });
+    const bar = createProgressBar({
+      stream: io.stderr as never,
+      label: `send ${input.name ?? "stdin"}`,
+      total: input.size,
+    });
+    const showBar = input.size > 1024 * 1024 && !options.json;
+    const sha256 = await channels.send(
+      options.channel,
+      { size: input.size, read: input.read, ...(input.name ? { name: input.name } : {}) },
+      showBar ? { onProgress: (bytes) => bar.update(bytes) } : {},
+    );
+    if (showBar) bar.finish();
+    const summary = {
+      ok: true,
+      bytes: input.size,
+      sha256: Buffer.from(sha256).toString("hex"),
+      durationMs: Date.now() - started,
+    };
+    if (options.json) writeJson(io, summary);
+    else
+      io.stderr.write(
+        `sent ${summary.bytes} bytes to ${options.channel} (sha256 ${summary.sha256})\n`,
+      );
+  } finally {
+    client.close();
+    await input.close();
+  }
+}
+
+interface Input {
+  readonly size: number;
+  readonly name: string | undefined;
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+async function openInput(file: string): Promise<Input> {
+  if (file !== "-") return openFile(file, basename(file), async () => {});
+  const dir = await mkdtemp(join(tmpdir(), "syncline-send-"));
+  const spool = join(dir, "stdin");
+  await pipeline(process.stdin, createWriteStream(spool, { mode: 0o600 }));
+  return openFile(spool, undefined, () => rm(dir, { recursive: true, force: true }));
+}
+
+async function openFile(
+  path: string,
+  name: string | undefined,
+  cleanup: () => Promise<void>,
+): Promise<Input> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    throw createError("ERR_USAGE", `send: cannot read ${path}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+  const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
+  if (!isFile) {
+    await handle.close();
+    throw createError("ERR_USAGE", `send: ${path} is not a regular file`);
+  }
+  return {
+    size,
+    name,
+    async read(offset, length) {
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+    },
+    async close() {
+      await handle.close();
+      await cleanup();
+    },
+  };
+}

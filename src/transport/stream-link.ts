@@ -1,0 +1,195 @@
+// Binds the stream state machines to a wire connection: a sender pumped frame by frame within
+// its credit until the receiver ACKs, and a receiver that answers OPEN with RESUME and CREDIT,
+// writes DATA, grants credit back in batches and ACKs a verified END.
+
+import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
+import type { WireMessage } from "../protocol/wire-messages.js";
+import { createDeferred } from "../util/deferred.js";
+import type { StreamReceiver } from "./stream/stream-receiver.js";
+import type { StreamSender } from "./stream/stream-sender.js";
+import type { WireConnection } from "./wire-connection.js";
+
+/** Calls `handler` for the messages of one stream until the returned function is called. */
+function onStream(
+  connection: WireConnection,
+  streamId: number,
+  handler: (message: WireMessage) => void,
+): () => void {
+  return connection.on("message", (message) => {
+    if ("streamId" in message && message.streamId === streamId) handler(message);
+  });
+}
+
+function closedError(
+  code: number,
+  reason: string,
+  error: SynclineError | undefined,
+): SynclineError {
+  return (
+    error ??
+    createError("ERR_CONNECTION_CLOSED", `stream: connection closed (${code} ${reason})`.trim(), {
+      closeCode: code,
+    })
+  );
+}
+
+/**
+ * Sends a payload on `streamId` (its OPEN already sent): frames within credit, END, then waits for
+ * the ACK. Resolves with the acknowledged SHA-256; rejects on CANCEL, a peer ERROR or a close.
+ */
+export async function runSender(
+  connection: WireConnection,
+  streamId: number,
+  sender: StreamSender,
+): Promise<Uint8Array> {
+  let wake = createDeferred<void>();
+  const done = createDeferred<Uint8Array>();
+  const fail = (error: unknown) => {
+    if (sender.state === "open" || sender.state === "ended") sender.cancel(String(error));
+    done.reject(error);
+    wake.resolve();
+  };
+  const offMessages = onStream(connection, streamId, (message) => {
+    try {
+      handleSenderMessage(message, sender, done, fail);
+    } catch (error) {
+      fail(error);
+    }
+    wake.resolve();
+  });
+  const offClose = connection.on("close", (code, reason, error) =>
+    fail(closedError(code, reason, error)),
+  );
+  try {
+    while (sender.state === "open" && !done.settled) {
+      const frame = await sender.nextFrame();
+      if (frame === null) {
+        await wake.promise;
+        wake = createDeferred();
+      } else if (frame.kind === "data") {
+        await connection.sendData(streamId, frame.bytes, frame.fin);
+      } else {
+        connection.send({ type: "end", streamId, size: frame.size, sha256: frame.sha256 });
+      }
+    }
+    return await done.promise;
+  } catch (error) {
+    if (isSynclineError(error) && error.code.startsWith("ERR_STREAM") && connection.isOpen) {
+      connection.send({
+        type: "cancel",
+        streamId,
+        code: error.code,
+        message: error.message.slice(0, 1000),
+      });
+    }
+    throw error;
+  } finally {
+    offMessages();
+    offClose();
+  }
+}
+
+function handleSenderMessage(
+  message: WireMessage,
+  sender: StreamSender,
+  done: ReturnType<typeof createDeferred<Uint8Array>>,
+  fail: (error: unknown) => void,
+): void {
+  if (message.type === "credit") {
+    sender.grant(message.bytes);
+  } else if (message.type === "resume") {
+    sender.resumeFrom(message.offset);
+  } else if (message.type === "ack") {
+    sender.onAck(message.sha256);
+    done.resolve(message.sha256);
+  } else if (message.type === "cancel" || message.type === "error") {
+    const why = `${message.message} (${message.code})`;
+    fail(
+      createError("ERR_STREAM_CANCELLED", `stream ${sender.transferId}: peer cancelled: ${why}`),
+    );
+  } else {
+    const what = `stream ${sender.transferId}: unexpected ${message.type} from the receiver`;
+    fail(createError("ERR_STREAM_PROTOCOL", what, { closeCode: 4400 }));
+  }
+}
+
+/**
+ * Receives a payload on `streamId` (its OPEN just arrived): RESUME with what is held, CREDIT,
+ * then DATA written through the receiver and credit granted back; ACKs a verified END. Resolves
+ * with the SHA-256; rejects (after sending CANCEL) on a bad stream, or on CANCEL or a close.
+ */
+export async function runReceiver(
+  connection: WireConnection,
+  streamId: number,
+  receiver: StreamReceiver,
+): Promise<Uint8Array> {
+  const done = createDeferred<Uint8Array>();
+  const offMessages = onStream(connection, streamId, (message) => {
+    void handleReceiverMessage(connection, streamId, receiver, message).then(
+      (digest) => {
+        if (digest) done.resolve(digest);
+      },
+      (error: unknown) => done.reject(error),
+    );
+  });
+  const offClose = connection.on("close", (code, reason, error) =>
+    done.reject(closedError(code, reason, error)),
+  );
+  connection.send({
+    type: "resume",
+    streamId,
+    transferId: receiver.transferId,
+    offset: receiver.offset,
+  });
+  const initial = receiver.initialGrant();
+  if (initial > 0) connection.send({ type: "credit", streamId, bytes: initial });
+  try {
+    const digest = await done.promise;
+    connection.send({ type: "ack", streamId, transferId: receiver.transferId, sha256: digest });
+    return digest;
+  } catch (error) {
+    if (isSynclineError(error) && error.code.startsWith("ERR_STREAM") && connection.isOpen) {
+      connection.send({
+        type: "cancel",
+        streamId,
+        code: error.code,
+        message: error.message.slice(0, 1000),
+      });
+    }
+    throw error;
+  } finally {
+    offMessages();
+    offClose();
+  }
+}
+
+async function handleReceiverMessage(
+  connection: WireConnection,
+  streamId: number,
+  receiver: StreamReceiver,
+  message: WireMessage,
+): Promise<Uint8Array | undefined> {
+  switch (message.type) {
+    case "data": {
+      const grant = await receiver.onData(message.bytes, message.fin);
+      if (grant > 0) connection.send({ type: "credit", streamId, bytes: grant });
+      return undefined;
+    }
+    case "end":
+      return receiver.onEnd(message.size, message.sha256);
+    case "cancel":
+    case "error":
+      throw createError(
+        "ERR_STREAM_CANCELLED",
+        `stream ${receiver.transferId}: sender cancelled: ${message.message} (${message.code})`,
+      );
+    default:
+      throw createError(
+        "ERR_STREAM_PROTOCOL",
+        `stream ${receiver.transferId}: unexpected ${message.type} from the sender`,
+        {
+          closeCode: 4400,
+        },
+      );
+  }
+}

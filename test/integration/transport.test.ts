@@ -1,0 +1,227 @@
+// The transport against the real server: handshakes with each key type, refusals, channels over
+// TCP, TLS and a Unix socket, bad frames, and host-key pinning.
+
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { ChannelClient } from "../../src/channels/channel-client.js";
+import { encodeFrame, FrameType } from "../../src/protocol/wire-frame.js";
+import { encodeMessage } from "../../src/protocol/wire-messages.js";
+import type { TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
+import { generateTestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
+import { wireUrlOf } from "../../src/transport/wire-address.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { createTempDir } from "../helpers/temp-dir.js";
+import { createSelfSignedCert } from "../helpers/tls.js";
+import { clientFor, makeKeys, payloadOf, receiveOne } from "../helpers/transport.js";
+
+let dir: { path: string; remove: () => Promise<void> };
+let keys: Record<string, TestKey>;
+let server: TestServer;
+let wire: string;
+
+beforeAll(async () => {
+  dir = await createTempDir("syncline-transport-");
+  const made = makeKeys(
+    dir.path,
+    ["ed25519", "ecdsa-256", "ecdsa-384", "rsa"],
+    'no-pty,from="127.0.0.1,::1,::ffff:127.0.0.1" ',
+  );
+  keys = made.keys;
+  server = await startTestServer({
+    authorizedKeys: made.authorizedKeys,
+    unixSocket: join(dir.path, "s.sock"),
+  });
+  wire = wireUrlOf(server.server.url.replace(/^http/, "ws"));
+});
+
+afterAll(async () => {
+  await server.stop();
+  await dir.remove();
+});
+
+function closeOf(socket: WebSocket): Promise<number> {
+  return new Promise((resolve) => socket.once("close", (code) => resolve(code)));
+}
+
+describe("wire handshake", () => {
+  for (const kind of ["ed25519", "ecdsa-256", "ecdsa-384", "rsa"]) {
+    it(`authenticates a ${kind} key listed with options`, async () => {
+      const client = await clientFor(wire, keys[kind] as TestKey);
+      const dialed = await client.whenOpen();
+      expect(dialed.peerId).toMatch(/^SHA256:/);
+      expect(dialed.serverFingerprint).toBe(server.server.hostFingerprint);
+      client.close();
+    });
+  }
+
+  it("refuses an unknown key with 4403 and does not retry", async () => {
+    const stranger = generateTestKey(dir.path, "ed25519", { name: "stranger" });
+    const client = await clientFor(wire, stranger);
+    await expect(client.whenOpen()).rejects.toMatchObject({
+      code: "ERR_AUTH_NOT_AUTHORIZED",
+      closeCode: 4403,
+    });
+    expect(client.state).toBe("closed");
+  });
+
+  it("refuses a server whose host key is not the pinned one", async () => {
+    const client = await clientFor(wire, keys.ed25519 as TestKey, {
+      serverFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    });
+    await expect(client.whenOpen()).rejects.toMatchObject({ code: "ERR_AUTH_HOST_KEY" });
+  });
+
+  it("accepts the right pin", async () => {
+    const client = await clientFor(wire, keys.ed25519 as TestKey, {
+      serverFingerprint: server.server.hostFingerprint as string,
+    });
+    await client.whenOpen();
+    client.close();
+  });
+});
+
+describe("bad input on /wire", () => {
+  async function raw(): Promise<WebSocket> {
+    const socket = new WebSocket(wire);
+    await new Promise((resolve, reject) => {
+      socket.once("open", resolve);
+      socket.once("error", reject);
+    });
+    return socket;
+  }
+
+  it("closes 4400 on data before authentication", async () => {
+    const socket = await raw();
+    const closed = closeOf(socket);
+    socket.send(encodeMessage({ type: "subscribe", channel: "x", latest: true, follow: true }));
+    expect(await closed).toBe(4400);
+  });
+
+  it("closes 4400 on garbage, a text frame, and an unknown frame type", async () => {
+    for (const send of [
+      (s: WebSocket) => s.send(Buffer.from([1, 2, 3])),
+      (s: WebSocket) => s.send("hello"),
+      (s: WebSocket) => s.send(Buffer.from([0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+      (s: WebSocket) =>
+        s.send(
+          encodeFrame({
+            type: FrameType.hello,
+            flags: 0,
+            streamId: 0,
+            payload: Buffer.from([0xff]),
+          }),
+        ),
+    ]) {
+      const socket = await raw();
+      const closed = closeOf(socket);
+      send(socket);
+      expect(await closed).toBe(4400);
+    }
+  });
+
+  it("closes 1009 on a frame over the pre-auth limit", async () => {
+    const socket = await raw();
+    const closed = closeOf(socket);
+    socket.send(Buffer.alloc(20_000));
+    expect(await closed).toBe(1009);
+  });
+
+  it("keeps serving authenticated clients meanwhile", async () => {
+    const client = await clientFor(wire, keys.ed25519 as TestKey);
+    await client.whenOpen();
+    client.close();
+  });
+});
+
+describe("channels", () => {
+  it("delivers a 5 MiB payload from one device to another with its SHA-256", async () => {
+    const sender = new ChannelClient(await clientFor(wire, keys.ed25519 as TestKey), {
+      origin: "laptop",
+    });
+    const receiver = new ChannelClient(await clientFor(wire, keys.rsa as TestKey), {
+      origin: "desktop",
+    });
+    const { bytes, source } = payloadOf(5 * 1024 * 1024 + 123);
+    const received = receiveOne(receiver, "clip");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const sha = await sender.send("clip", source);
+    const got = await received;
+    expect(got.bytes.equals(bytes)).toBe(true);
+    expect(got.incoming.origin).toBe("laptop");
+    expect(Buffer.from(sha).toString("hex")).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("keeps the latest payload for a receiver that comes later, and skips a device's own items", async () => {
+    const client = await clientFor(wire, keys["ecdsa-256"] as TestKey);
+    const phone = new ChannelClient(client, { origin: "phone" });
+    const { bytes, source } = payloadOf(1000);
+    await phone.send("latest-test", source);
+    const later = new ChannelClient(await clientFor(wire, keys["ecdsa-384"] as TestKey), {
+      origin: "tablet",
+    });
+    const got = await receiveOne(later, "latest-test");
+    expect(got.bytes.equals(bytes)).toBe(true);
+    // The phone itself is not handed its own item back: it waits for someone else's.
+    let ownDelivered = false;
+    const waiting = phone.receive("latest-test", {
+      latest: true,
+      accept: () => {
+        ownDelivered = true;
+        return undefined;
+      },
+      until: () => true,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ownDelivered).toBe(false);
+    client.close();
+    await waiting;
+  });
+
+  it("works over TLS with channel binding, and over the Unix socket", async () => {
+    const tlsDir = await createTempDir();
+    const { certFile, keyFile, cert } = createSelfSignedCert(tlsDir.path);
+    const made = makeKeys(tlsDir.path, ["ed25519"]);
+    const tls = await startTestServer({
+      tlsCert: certFile,
+      tlsKey: keyFile,
+      authorizedKeys: made.authorizedKeys,
+    });
+    try {
+      const url = wireUrlOf(tls.server.url.replace(/^https/, "wss"));
+      const a = new ChannelClient(
+        await clientFor(url, made.keys.ed25519 as TestKey, { ca: cert }),
+        { origin: "a" },
+      );
+      const b = new ChannelClient(
+        await clientFor(url, made.keys.ed25519 as TestKey, { ca: cert }),
+        { origin: "b" },
+      );
+      const { bytes, source } = payloadOf(300_000);
+      await a.send("tls", source);
+      expect((await receiveOne(b, "tls")).bytes.equals(bytes)).toBe(true);
+    } finally {
+      await tls.stop();
+      await tlsDir.remove();
+    }
+    const unixUrl = wireUrlOf(`unix:${join(dir.path, "s.sock")}`);
+    const c = new ChannelClient(await clientFor(unixUrl, keys.ed25519 as TestKey), { origin: "c" });
+    const d = new ChannelClient(await clientFor(unixUrl, keys.rsa as TestKey), { origin: "d" });
+    const { bytes, source } = payloadOf(70_000);
+    await c.send("unix", source);
+    expect((await receiveOne(d, "unix")).bytes.equals(bytes)).toBe(true);
+  });
+
+  it("refuses /wire with 503 when the server has no authorized_keys", async () => {
+    const plain = await startTestServer();
+    try {
+      const socket = new WebSocket(wireUrlOf(plain.server.url.replace(/^http/, "ws")));
+      const status = await new Promise<number>((resolve) =>
+        socket.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
+      );
+      expect(status).toBe(503);
+    } finally {
+      await plain.stop();
+    }
+  });
+});
