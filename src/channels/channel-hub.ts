@@ -28,11 +28,19 @@ interface Channel {
   readonly subscribers: Map<WireConnection, { follow: boolean }>;
 }
 
+/** A publisher's stream in progress; `settled` resolves once it is done or suspended. */
+interface Upload {
+  readonly connection: WireConnection;
+  settled: Promise<void>;
+}
+
 /** The server's channels; `attach` each authenticated session. */
 export class ChannelHub {
   readonly #channels = new Map<string, Channel>();
   /** Uploads whose publisher disconnected, by publisher and transfer id, awaiting a resume. */
   readonly #interrupted = new Map<string, { publication: Publication; timer: NodeJS.Timeout }>();
+  /** Uploads being received, by publisher and transfer id; `settled` once wound down. */
+  readonly #uploading = new Map<string, Upload>();
   readonly #retainBytes: number;
   readonly #retainTotal: number;
   readonly #resumeTtlMs: number;
@@ -76,13 +84,7 @@ export class ChannelHub {
           );
         }
       } catch (error) {
-        connection.fail(
-          isSynclineError(error)
-            ? error
-            : createError("ERR_UNEXPECTED", `channels: ${describeError(error)}`, {
-                closeCode: 1011,
-              }),
-        );
+        failConnection(connection, error);
       }
     });
     connection.on("close", () => {
@@ -119,6 +121,11 @@ export class ChannelHub {
     }
     const channel = this.#channel(open.channel);
     const key = `${session.peerId}/${open.transferId}`;
+    const running = this.#uploading.get(key);
+    if (running) {
+      this.#supersede(session, open, inbound, running);
+      return;
+    }
     const resumed = this.#interrupted.get(key);
     let publication: Publication;
     if (resumed && resumed.publication.meta.size === open.size) {
@@ -130,20 +137,60 @@ export class ChannelHub {
     }
     inbound.add(open.streamId);
     const receiver = publication.createReceiver();
-    runReceiver(connection, open.streamId, receiver).then(
-      (sha256) => {
-        inbound.delete(open.streamId);
-        publication.sha256 = sha256;
-        this.#logger.info(
-          { channel: open.channel, transferId: open.transferId, bytes: open.size },
-          "channel payload published",
-        );
-      },
-      (error: unknown) => {
-        inbound.delete(open.streamId);
-        void this.#interrupt(key, publication, receiver, error);
-      },
+    const upload: Upload = { connection, settled: Promise.resolve() };
+    upload.settled = runReceiver(connection, open.streamId, receiver)
+      .then(
+        (sha256) => {
+          inbound.delete(open.streamId);
+          publication.completed(sha256);
+          this.#logger.info(
+            { channel: open.channel, transferId: open.transferId, bytes: open.size },
+            "channel payload published",
+          );
+        },
+        (error: unknown) => {
+          inbound.delete(open.streamId);
+          return this.#interrupt(key, publication, receiver, error);
+        },
+      )
+      .then(() => {
+        // Only once the upload is suspended (or done), so a resume waiting on it finds it there.
+        if (this.#uploading.get(key) === upload) this.#uploading.delete(key);
+      });
+    this.#uploading.set(key, upload);
+  }
+
+  /**
+   * An OPEN resuming an upload whose old stream is still running: the publisher reconnected
+   * before we noticed its old connection die (its deadline passed before ours, or a laptop woke
+   * up). A client holds one connection at a time and resumes only after losing it, so that
+   * connection is abandoned: cut it, let its stream wind down into a suspended upload, then take
+   * this OPEN as the resume. Without this the upload would start over from byte 0.
+   */
+  #supersede(session: WireSession, open: OpenMessage, inbound: Set<number>, running: Upload): void {
+    const { connection } = session;
+    if (running.connection === connection) {
+      throw createError(
+        "ERR_WIRE_MESSAGE",
+        `wire: OPEN for transfer ${open.transferId}, already being uploaded on this connection`,
+        { closeCode: 4400 },
+      );
+    }
+    this.#logger.info(
+      { channel: open.channel, transferId: open.transferId },
+      "channel publisher resumed on a new connection; cutting the old one",
     );
+    inbound.add(open.streamId); // the stream is ours while we wait
+    running.connection.terminate();
+    void running.settled.then(() => {
+      inbound.delete(open.streamId);
+      if (!connection.isOpen) return;
+      try {
+        this.#publish(session, open, inbound);
+      } catch (error) {
+        failConnection(connection, error);
+      }
+    });
   }
 
   /** A new payload: becomes the channel's latest (if it fits) and goes to every follower. */
@@ -180,14 +227,14 @@ export class ChannelHub {
       error.code === "ERR_CONNECTION_CLOSED" &&
       (await publication.suspend(receiver));
     if (!resumable) {
-      publication.buffer.fail(error instanceof Error ? error : new Error(String(error)));
+      publication.failed(error instanceof Error ? error : new Error(String(error)));
       const channel = this.#channels.get(publication.meta.channel);
       if (channel?.latest === publication) channel.latest = undefined;
       return;
     }
     const timer = setTimeout(() => {
       this.#interrupted.delete(key);
-      publication.buffer.fail(
+      publication.failed(
         createError(
           "ERR_STREAM_CANCELLED",
           `channel ${publication.meta.channel}: publisher did not resume`,
@@ -224,6 +271,8 @@ export class ChannelHub {
       size: meta.size,
       chunkSize: meta.chunkSize,
       readChunk: (offset, length) => buffer.read(offset, length, reader),
+      // The upload's verified digest: no second SHA-256 pass on the server.
+      knownDigest: () => publication.digest.promise,
     });
     runSender(connection, streamId, sender).then(
       () => {
@@ -238,4 +287,13 @@ export class ChannelHub {
       },
     );
   }
+}
+
+/** Ends `connection` for a failure while serving it: its own close code, else 1011. */
+function failConnection(connection: WireConnection, error: unknown): void {
+  connection.fail(
+    isSynclineError(error)
+      ? error
+      : createError("ERR_UNEXPECTED", `channels: ${describeError(error)}`, { closeCode: 1011 }),
+  );
 }

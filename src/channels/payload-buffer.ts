@@ -90,23 +90,44 @@ export class PayloadBuffer {
         `payload buffer: bytes at ${offset} are no longer held`,
       );
     }
-    const out = new Uint8Array(length);
-    let filled = 0;
-    for (const chunk of this.#chunks) {
-      const end = chunk.offset + chunk.bytes.length;
-      if (end <= offset + filled) continue;
-      const from = offset + filled - chunk.offset;
-      const take = Math.min(chunk.bytes.length - from, length - filled);
-      out.set(chunk.bytes.subarray(from, from + take), filled);
-      filled += take;
-      if (filled === length) break;
-    }
+    // Slice before moving the reader: trimming may drop the very chunk being read.
+    const bytes = this.#slice(offset, length);
     if (reader) {
       reader.position = offset + length;
       this.#trim();
       this.#wake();
     }
+    return bytes;
+  }
+
+  /** The bytes at [offset, offset + length): a view when one chunk holds them, else a copy. */
+  #slice(offset: number, length: number): Uint8Array {
+    const index = this.#chunkAt(offset);
+    const chunk = this.#chunks[index] as Chunk;
+    const from = offset - chunk.offset;
+    if (from + length <= chunk.bytes.length) return chunk.bytes.subarray(from, from + length);
+    const out = new Uint8Array(length);
+    let filled = 0;
+    for (let i = index; filled < length; i++) {
+      const next = this.#chunks[i] as Chunk;
+      const start = offset + filled - next.offset;
+      const take = Math.min(next.bytes.length - start, length - filled);
+      out.set(next.bytes.subarray(start, start + take), filled);
+      filled += take;
+    }
     return out;
+  }
+
+  /** The index of the chunk holding `offset` (binary search: chunks are in offset order). */
+  #chunkAt(offset: number): number {
+    let low = 0;
+    let high = this.#chunks.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1;
+      if ((this.#chunks[mid] as Chunk).offset <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low;
   }
 
   /** Ends the payload in failure: readers waiting for bytes get `error`. */

@@ -4,6 +4,7 @@
 
 import type { PayloadHash } from "../transport/stream/payload-hash.js";
 import { StreamReceiver } from "../transport/stream/stream-receiver.js";
+import { createDeferred } from "../util/deferred.js";
 import { PayloadBuffer } from "./payload-buffer.js";
 
 /** What OPEN said about a payload. */
@@ -24,11 +25,28 @@ export class Publication {
   readonly buffer: PayloadBuffer;
   /** Set once the publisher's END was verified. */
   sha256: Uint8Array | undefined;
+  /** Resolves with the verified SHA-256; rejects if the upload fails for good. */
+  readonly digest = createDeferred<Uint8Array>();
   #handedOver: { offset: number; hash: PayloadHash } | undefined;
 
   constructor(meta: PublicationMeta, retained: boolean) {
     this.meta = meta;
     this.buffer = new PayloadBuffer(meta.size, { retained });
+    // Only deliveries that reach END read the digest; an upload that fails before any did would
+    // leave its rejection unread, and an unhandled rejection ends the server process.
+    this.digest.promise.catch(() => {});
+  }
+
+  /** Records the publisher's verified digest. */
+  completed(sha256: Uint8Array): void {
+    this.sha256 = sha256;
+    this.digest.resolve(sha256);
+  }
+
+  /** Ends the upload in failure: readers and deliveries waiting on it get `error`. */
+  failed(error: Error): void {
+    this.buffer.fail(error);
+    this.digest.reject(error);
   }
 
   /** True once every byte arrived and the digest matched. */

@@ -44,7 +44,15 @@ export async function runSender(
 ): Promise<Uint8Array> {
   let wake = createDeferred<void>();
   const done = createDeferred<Uint8Array>();
+  // The loop below may leave through a failed send or read instead of awaiting `done`, e.g. a
+  // close while a DATA frame waits for buffer room or a read waits for a publisher's bytes. The
+  // rejection of `done` then has no reader, and an unhandled rejection ends the whole process
+  // (the server!). The loop's own error is what the caller gets; this only marks `done` read.
+  done.promise.catch(() => {});
+  /** Why the stream ended early (a close, CANCEL, ERROR or a bad message), once it did. */
+  let ended: { reason: unknown } | undefined;
   const fail = (error: unknown) => {
+    ended ??= { reason: error };
     if (sender.state === "open" || sender.state === "ended") sender.cancel(String(error));
     done.reject(error);
     wake.resolve();
@@ -73,7 +81,11 @@ export async function runSender(
       }
     }
     return await done.promise;
-  } catch (error) {
+  } catch (caught) {
+    // When the stream ended (a close, CANCEL or ERROR) during a read, the read then fails with
+    // the sender's own cancellation; report why the stream ended, so a close stays a close that
+    // the caller resumes after rather than a cancelled transfer.
+    const error = ended ? ended.reason : caught;
     if (isSynclineError(error) && error.code.startsWith("ERR_STREAM") && connection.isOpen) {
       connection.send({
         type: "cancel",

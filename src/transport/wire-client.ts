@@ -142,17 +142,20 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     const exhausted =
       this.#options.maxAttempts !== undefined && this.#failures >= this.#options.maxAttempts;
     if (final || exhausted) {
+      const failure = final
+        ? error
+        : createError(
+            "ERR_CONNECT",
+            `${error.message} (gave up after ${this.#failures} attempts)`,
+            {
+              cause: error,
+            },
+          );
+      // Recorded before the state changes: `failure`, `whenOpen()` and the listeners of the
+      // `closed` state (ChannelClient.receive rejects with it) must all see why we closed.
+      this.#failure = failure;
       this.#machine.set("closed", error.message);
-      this.emit(
-        "failed",
-        final
-          ? error
-          : createError(
-              "ERR_CONNECT",
-              `${error.message} (gave up after ${this.#failures} attempts)`,
-              { cause: error },
-            ),
-      );
+      this.emit("failed", failure);
       return;
     }
     const delay = this.#backoff.next();

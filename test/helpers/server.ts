@@ -7,8 +7,20 @@ import { createTempDir } from "./temp-dir.js";
 
 /** A running test server and the cleanup that stops it and removes its data directory. */
 export interface TestServer {
+  /** The server running now (a new one after each `restart()`). */
   readonly server: SynclineServer;
   readonly dataDir: string;
+  /**
+   * Shuts the server down gracefully (clients see close 1001) but keeps its data directory, so
+   * `restart()` can bring it back. Nothing happens when it is already down.
+   */
+  halt(): Promise<void>;
+  /**
+   * Starts the server again on the same port with the same config and data directory (so the
+   * same host key and authorized_keys), halting it first if it is running.
+   */
+  restart(): Promise<void>;
+  /** Halts the server if it is running and removes its data directory. */
   stop(): Promise<void>;
 }
 
@@ -40,17 +52,33 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dir = await createTempDir("syncline-server-");
   const config = testConfig(dir.path, overrides);
-  const server = await startServer({ logger: pino({ level: "silent" }), ...options, config }).catch(
-    async (error: unknown) => {
-      await dir.remove();
-      throw error;
-    },
-  );
+  const start = (port: number) =>
+    startServer({ logger: pino({ level: "silent" }), ...options, config: { ...config, port } });
+  let server = await start(config.port).catch(async (error: unknown) => {
+    await dir.remove();
+    throw error;
+  });
+  // The real port, kept across restarts so clients (and proxies) find the server where it was.
+  const port = server.port;
+  let running = true;
+  const halt = async () => {
+    if (!running) return;
+    running = false;
+    await server.close();
+  };
   return {
-    server,
+    get server() {
+      return server;
+    },
     dataDir: dir.path,
+    halt,
+    async restart() {
+      await halt();
+      server = await start(port);
+      running = true;
+    },
     async stop() {
-      await server.close();
+      await halt();
       await dir.remove();
     },
   };

@@ -1,5 +1,5 @@
 // Transport fixtures: client keys made by ssh-keygen, an authorized_keys file, a server with the
-// transport on, and clients that sign with those keys.
+// transport on, clients that sign with those keys, and a recorder of their state changes.
 
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -15,6 +15,7 @@ import {
   type TestKey,
   type TestKeyKind,
 } from "../../src/transport/auth/testing/ssh-keygen.js";
+import type { StateChange } from "../../src/transport/connection-state.js";
 import { WireClient, type WireClientOptions } from "../../src/transport/wire-client.js";
 
 /** Keys of several kinds plus an authorized_keys file admitting `authorized` of them. */
@@ -84,4 +85,33 @@ export async function receiveOne(
   });
   if (!result) throw new Error("nothing received");
   return { incoming: result.incoming, bytes: result.sink.bytes, written: result.sink.written };
+}
+
+/** One state change of a client, with when it happened (ms since the epoch). */
+export interface TimedStateChange extends StateChange {
+  readonly at: number;
+}
+
+/** Records every state change of `client` from now on, in order. */
+export function recordStates(client: WireClient): TimedStateChange[] {
+  const log: TimedStateChange[] = [];
+  client.on("state", (change) => log.push({ ...change, at: Date.now() }));
+  return log;
+}
+
+/**
+ * Polls `condition` every 20 ms until it holds; rejects naming `what` after `timeoutMs`.
+ * Tests wait on states this way rather than sleeping a fixed time.
+ */
+export async function waitUntil(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -19,6 +19,11 @@ export interface StreamSenderOptions {
   readonly readChunk: ReadBytes;
   /** Credit already granted when the sender is built, in bytes. Default 0. */
   readonly initialCredit?: number;
+  /**
+   * The payload's SHA-256 when someone already computed it (a relay forwarding a verified
+   * upload): the sender then skips hashing and sends this at END, once it resolves.
+   */
+  readonly knownDigest?: () => Promise<Uint8Array>;
 }
 
 /** A frame for the I/O layer to send: DATA (FIN on the last one) or END. */
@@ -66,6 +71,8 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
   readonly chunkSize: number;
   readonly #read: ReadBytes;
   readonly #hash = new PayloadHash();
+  readonly #knownDigest: (() => Promise<Uint8Array>) | undefined;
+  #digest: Uint8Array | undefined;
   #state: StreamSenderState = "open";
   #credit: number;
   #position = 0;
@@ -87,6 +94,7 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
     this.chunkSize = chunkSize;
     this.#read = options.readChunk;
     this.#credit = initialCredit;
+    this.#knownDigest = options.knownDigest;
   }
 
   /** The current state; see `StreamSenderState`. */
@@ -158,7 +166,7 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
     if (this.#state !== "ended") {
       throw this.#protocolError(`ACK in state ${this.#state}`);
     }
-    if (!sameBytes(sha256, this.#hash.digest())) {
+    if (!sameBytes(sha256, this.#digest ?? this.#hash.digest())) {
       this.#state = "failed";
       throw createError(
         "ERR_STREAM_INTEGRITY",
@@ -189,14 +197,18 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
       if (this.#state !== "open") return null;
       const epoch = this.#epoch;
       const position = this.#position;
-      if (this.#hash.offset < position) {
+      if (this.#knownDigest === undefined && this.#hash.offset < position) {
         // A resume skipped bytes this process never hashed: hash them without sending.
         await this.#hash.catchUp(position, this.#read, this.#context, this.chunkSize, () =>
           Boolean(this.#cancelled),
         );
         continue;
       }
-      if (position === this.size) return this.#endFrame();
+      if (position === this.size) {
+        const digest = await this.#digestForEnd();
+        if (epoch !== this.#epoch) continue;
+        return this.#endFrame(digest);
+      }
       const length = Math.min(this.chunkSize, this.size - position, this.#credit);
       if (length === 0) return null;
       const bytes = await readExact(this.#read, position, length, this.#context);
@@ -207,7 +219,7 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
   }
 
   #dataFrame(offset: number, bytes: Uint8Array): SenderFrame {
-    this.#hash.update(offset, bytes);
+    if (this.#knownDigest === undefined) this.#hash.update(offset, bytes);
     this.#credit -= bytes.length;
     this.#position = offset + bytes.length;
     this.#producedUpTo = Math.max(this.#producedUpTo ?? 0, this.#position);
@@ -216,10 +228,15 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
     return { kind: "data", offset, bytes, fin };
   }
 
-  #endFrame(): SenderFrame {
+  async #digestForEnd(): Promise<Uint8Array> {
+    this.#digest ??= this.#knownDigest ? await this.#knownDigest() : this.#hash.digest();
+    return this.#digest;
+  }
+
+  #endFrame(sha256: Uint8Array): SenderFrame {
     this.#state = "ended";
     this.#producedUpTo = this.size;
-    return { kind: "end", size: this.size, sha256: this.#hash.digest() };
+    return { kind: "end", size: this.size, sha256 };
   }
 
   get #context(): string {

@@ -1,0 +1,48 @@
+// The stream-throughput peer: a bare `ws` relay (bufferutil, no compression) that forwards every
+// binary message from the client on /send to the client on /recv, pausing the sender while the
+// receiver's socket buffer is full — the loopback limit for client → server → client.
+
+import { createServer } from "node:http";
+import { type WebSocket, WebSocketServer } from "ws";
+import { roleChannel } from "../lib/child.js";
+
+const highWater = 4 * 1024 * 1024;
+const parent = roleChannel();
+const http = createServer();
+const wss = new WebSocketServer({
+  server: http,
+  perMessageDeflate: false,
+  maxPayload: 64 * 1024 * 1024,
+});
+let receiver: WebSocket | undefined;
+let sender: WebSocket | undefined;
+
+wss.on("connection", (socket, request) => {
+  if (request.url === "/recv") {
+    receiver = socket;
+    parent.send({ type: "receiver-connected" });
+    return;
+  }
+  sender = socket;
+  socket.on("message", (data: Buffer) => {
+    if (!receiver) return;
+    receiver.send(data, () => {
+      if (receiver && receiver.bufferedAmount < highWater) resume(sender);
+    });
+    if (receiver.bufferedAmount >= highWater) pause(sender);
+  });
+});
+
+function pause(socket: WebSocket | undefined): void {
+  (socket as unknown as { _socket?: { pause(): void } })?._socket?.pause();
+}
+
+function resume(socket: WebSocket | undefined): void {
+  (socket as unknown as { _socket?: { resume(): void } })?._socket?.resume();
+}
+
+http.listen(0, "127.0.0.1", () => {
+  const address = http.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  parent.send({ type: "ready", url: `ws://127.0.0.1:${port}` });
+});
