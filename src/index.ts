@@ -1,6 +1,13 @@
 // syncline's library entry: embed the server, open stores, and reuse the building blocks.
 
 export {
+  ChannelClient,
+  type IncomingPayload,
+  type PayloadSink,
+  type PayloadSource,
+  type ReceivedPayload,
+} from "./channels/channel-client.js";
+export {
   createError,
   type ErrorCode,
   errorCatalog,
@@ -13,3 +20,4 @@ export { type ServerOptions, type SynclineServer, startServer } from "./server/s
 export type { UpgradeDecision, WebSocketEndpoint } from "./server/upgrade-router.js";
 export { version } from "./server/version.js";
 export * from "./storage/index.js";
+export * from "./transport/index.js";

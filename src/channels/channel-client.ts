@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { isSynclineError } from "../protocol/errors.js";
 import type { OpenMessage } from "../protocol/wire-messages.js";
+import { OfflineQueue, type OfflineQueueLimits } from "../transport/offline-queue.js";
 import type { PayloadHash } from "../transport/stream/payload-hash.js";
 import type { ReadBytes } from "../transport/stream/payload-source.js";
 import { StreamReceiver } from "../transport/stream/stream-receiver.js";
@@ -49,14 +50,32 @@ export class ChannelClient {
   /** This device's id, carried as every payload's origin. */
   readonly origin: string;
 
-  constructor(client: WireClient, options: { origin: string }) {
+  /** Sends waiting for a connection, bounded so an offline client cannot pile up work. */
+  readonly #offline: OfflineQueue<() => void>;
+
+  constructor(client: WireClient, options: { origin: string; offline?: OfflineQueueLimits }) {
     this.#client = client;
     this.origin = options.origin;
+    this.#offline = new OfflineQueue(options.offline ?? { maxCount: 100, maxBytes: 1024 ** 3 });
+    client.on("open", () => {
+      for (const wake of this.#offline.drain()) wake();
+    });
+  }
+
+  /** Waits for an open connection; while offline, holds a place in the bounded offline queue. */
+  async #connection(size: number): Promise<DialedConnection> {
+    const current = this.#client.current;
+    if (current) return current;
+    const queued = new Promise<void>((resolve) => this.#offline.push(resolve, size));
+    // `whenOpen` also rejects when the client gives up, which the queue alone would not see.
+    await Promise.race([queued, this.#client.whenOpen()]);
+    return this.#client.whenOpen();
   }
 
   /**
    * Publishes `source` on `channel`. A lost connection is resumed after the reconnect from the
    * bytes the server already holds (nothing re-sent); resolves with the acknowledged SHA-256.
+   * While offline at most 100 sends (1 GiB of payloads) wait; more reject with ERR_QUEUE_FULL.
    */
   async send(
     channel: string,
@@ -67,7 +86,7 @@ export class ChannelClient {
     const transferId = randomUUID();
     const chunkSize = options.chunkSize ?? defaultChunkSize;
     for (;;) {
-      const { connection } = await this.#client.whenOpen();
+      const { connection } = await this.#connection(source.size);
       const streamId = connection.allocateStreamId();
       connection.send({
         type: "open",

@@ -79,12 +79,17 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     }
     return new Promise((resolve, reject) => {
       const offOpen = this.once("open", (dialed) => {
-        offFailed();
+        offState();
         resolve(dialed);
       });
-      const offFailed = this.once("failed", (error) => {
+      // Closing — by `close()` or by giving up — settles every waiter, with the reason if any.
+      const offState = this.on("state", (change) => {
+        if (change.to !== "closed") return;
         offOpen();
-        reject(error);
+        offState();
+        reject(
+          this.#failure ?? createError("ERR_CONNECTION_CLOSED", `wire client: ${change.reason}`),
+        );
       });
     });
   }

@@ -18,6 +18,8 @@ describe("package entry points", () => {
     expect(typeof main.resolveServerConfig).toBe("function");
     expect(typeof main.openLmdbStore).toBe("function");
     expect(typeof main.createMemoryStore).toBe("function");
+    expect(typeof main.connect).toBe("function");
+    expect(typeof main.ChannelClient).toBe("function");
     expect(main.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 

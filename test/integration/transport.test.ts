@@ -9,6 +9,7 @@ import { encodeFrame, FrameType } from "../../src/protocol/wire-frame.js";
 import { encodeMessage } from "../../src/protocol/wire-messages.js";
 import type { TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import { generateTestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
+import { connect } from "../../src/transport/index.js";
 import { wireUrlOf } from "../../src/transport/wire-address.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
@@ -54,6 +55,15 @@ describe("wire handshake", () => {
       client.close();
     });
   }
+
+  it("connect(server, auth) resolves the identity from a key file", async () => {
+    const client = await connect(server.server.url.replace(/^http/, "ws"), {
+      identityFile: (keys["ecdsa-256"] as TestKey).privatePath,
+    });
+    const dialed = await client.whenOpen();
+    expect(dialed.peerId).toMatch(/^SHA256:/);
+    client.close();
+  });
 
   it("refuses an unknown key with 4403 and does not retry", async () => {
     const stranger = generateTestKey(dir.path, "ed25519", { name: "stranger" });

@@ -1,0 +1,30 @@
+// The transport's public API: connect to a server's `/wire` with an SSH identity, in the spirit
+// of `connect(peer, auth)`; the server side (`listen`) is `startServer` with `authorizedKeys`.
+
+import { type ResolveIdentityOptions, resolveIdentity } from "./auth/identity.js";
+import type { Signer } from "./auth/signer.js";
+import { wireUrlOf } from "./wire-address.js";
+import { WireClient, type WireClientOptions } from "./wire-client.js";
+
+/** How `connect` authenticates: a ready signer, or how to find the user's SSH identity. */
+export type ConnectAuth = { readonly signer: Signer } | ResolveIdentityOptions;
+
+/**
+ * Connects to `server` (`ws://…`, `wss://…` or `unix:/path.sock`) and keeps the connection
+ * (reconnecting with backoff) until `close()`; await `whenOpen()` for the authenticated link.
+ */
+export async function connect(
+  server: string,
+  auth: ConnectAuth = {},
+  options: Partial<Omit<WireClientOptions, "url" | "signer">> = {},
+): Promise<WireClient> {
+  const signer = "signer" in auth ? auth.signer : await resolveIdentity(auth);
+  return new WireClient({ ...options, url: wireUrlOf(server), signer });
+}
+
+export { loadPrivateKey } from "./auth/private-key-file.js";
+export type { Signer } from "./auth/signer.js";
+export type { ConnectionState, StateChange } from "./connection-state.js";
+export { wireUrlOf } from "./wire-address.js";
+export { WireClient, type WireClientOptions } from "./wire-client.js";
+export type { DialedConnection } from "./wire-dial.js";
