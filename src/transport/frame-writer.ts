@@ -49,13 +49,13 @@ export class FrameWriter {
    * Sends a bulk frame once the buffered bytes are under the cap; resolves when it has been
    * handed to the socket. Rejects with the close reason if the connection closes first.
    */
-  async sendBulk(frame: Uint8Array): Promise<void> {
+  async sendBulk(frame: Uint8Array, onFlushed?: () => void): Promise<void> {
     while (this.#buffered >= this.#maxBuffered) {
       if (this.#closedWith) throw this.#closedWith;
       await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     }
     if (this.#closedWith) throw this.#closedWith;
-    this.#write(frame);
+    this.#write(frame, onFlushed);
   }
 
   /** Fails every waiting and later bulk send with `reason` (the connection is gone). */
@@ -65,11 +65,12 @@ export class FrameWriter {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
   }
 
-  #write(frame: Uint8Array): void {
+  #write(frame: Uint8Array, onFlushed?: () => void): void {
     const size = frame.byteLength;
     this.#buffered += size;
     this.#sink.send(frame, (error) => {
       this.#buffered -= size;
+      onFlushed?.();
       if (error) this.close(error);
       else this.#wakeOne();
     });

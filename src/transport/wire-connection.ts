@@ -9,7 +9,13 @@ import {
   isSynclineError,
   type SynclineError,
 } from "../protocol/errors.js";
-import { decodeFrame, encodeFrameHeader, FrameFlag, FrameType } from "../protocol/wire-frame.js";
+import {
+  decodeFrame,
+  encodeFrameHeader,
+  FrameFlag,
+  FrameType,
+  frameHeaderBytes,
+} from "../protocol/wire-frame.js";
 import {
   decodeClientMessage,
   decodeServerMessage,
@@ -18,6 +24,9 @@ import {
 } from "../protocol/wire-messages.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { FrameWriter } from "./frame-writer.js";
+
+/** Most recycled frame buffers kept per connection: the 4 MiB socket buffer cap in 64 KiB frames. */
+const maxPooledFrames = 64;
 
 /** Which end of the connection this is. */
 export type WireRole = "client" | "server";
@@ -48,6 +57,9 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
   readonly #writer: FrameWriter;
   #maxFrameBytes: number;
   #nextStreamId: number;
+  /** Reusable DATA frame buffers (see `sendData`), all of `#poolFrameBytes` bytes. */
+  readonly #framePool: Buffer[] = [];
+  readonly #poolFrameBytes = frameHeaderBytes + 64 * 1024;
   #closing = false;
   #protocolError: SynclineError | undefined;
 
@@ -103,7 +115,18 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
   async sendData(streamId: number, bytes: Uint8Array, fin: boolean): Promise<void> {
     const flags = fin ? FrameFlag.fin : 0;
     const header = encodeFrameHeader({ type: FrameType.data, flags, streamId }, bytes.byteLength);
-    await this.#writer.sendBulk(Buffer.concat([header, bytes]));
+    const size = frameHeaderBytes + bytes.byteLength;
+    // Frame buffers of the usual size are recycled once the socket has flushed them: one
+    // allocation per 64 KiB chunk otherwise costs the server a fifth of its time in GC.
+    const pooled = size === this.#poolFrameBytes ? this.#framePool.pop() : undefined;
+    const frame = pooled ?? Buffer.allocUnsafe(size);
+    frame.set(header, 0);
+    frame.set(bytes, frameHeaderBytes);
+    const recycle =
+      size === this.#poolFrameBytes && this.#framePool.length < maxPooledFrames
+        ? () => this.#framePool.push(frame)
+        : undefined;
+    await this.#writer.sendBulk(frame, recycle);
   }
 
   /** Sends a ping (heartbeat); the peer's pong shows up as `activity`. */
