@@ -14,6 +14,8 @@ export const exitCodes = {
   timedOut: 7,
   authRefused: 8,
   cannotStart: 9,
+  /** A SIGINT/SIGTERM stopped a command before it finished (128 + SIGINT, as shells report). */
+  interrupted: 130,
 } as const;
 
 /** An exit code from `exitCodes`. */

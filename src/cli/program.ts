@@ -65,6 +65,10 @@ export function createProgram(io: CliIo): Command {
         "--server-fingerprint <fp>",
         "refuse a server whose host key is not this SHA256:… fingerprint",
       )
+      .option(
+        "--ca <file>",
+        "PEM CA certificate(s) to trust for wss:// instead of the bundled CAs, e.g. a self-signed server's certificate [config transport.ca]",
+      )
       .option("--retries <n>", "reconnect attempts before giving up, exit 3 (default 5)")
       .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
       .option("--json", "print a JSON summary {ok, bytes, sha256, durationMs}");

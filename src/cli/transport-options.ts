@@ -1,5 +1,6 @@
-// What `send` and `recv` share: the server address, the identity (with a passphrase prompt on a
-// terminal), this device's id, and a reconnecting client with the configured retries.
+// What `send` and `recv` share: the server address, the TLS trust (`--ca`), the identity (with a
+// passphrase prompt on a terminal), this device's id, and a reconnecting client with the
+// configured retries.
 
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -7,6 +8,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
+import { describeError } from "../protocol/errors.js";
 import { serverFileKeys } from "../server/config.js";
 import { findConfigFile, loadConfigFile } from "../server/config-file.js";
 import { resolveIdentity } from "../transport/auth/identity.js";
@@ -20,6 +22,8 @@ export interface TransportFlags {
   readonly server?: string;
   readonly identity?: string;
   readonly serverFingerprint?: string;
+  /** A PEM file of CA certificates trusted for wss:// (instead of Node's bundled ones). */
+  readonly ca?: string;
   readonly retries?: string;
   readonly config?: string;
   readonly json?: boolean;
@@ -36,6 +40,8 @@ export async function connectTransport(flags: TransportFlags, io: CliIo): Promis
   const retries = parseRetries(flags.retries ?? table.retries);
   const fingerprint = flags.serverFingerprint ?? stringSetting(table, "server_fingerprint");
   const identityFile = flags.identity ?? stringSetting(table, "identity");
+  const caFile = flags.ca ?? stringSetting(table, "ca");
+  const ca = caFile === undefined ? undefined : readCaFile(caFile);
   const signer = await resolveIdentity({
     ...(identityFile === undefined ? {} : { identityFile }),
     env: io.env,
@@ -48,6 +54,7 @@ export async function connectTransport(flags: TransportFlags, io: CliIo): Promis
     maxAttempts: retries + 1,
     agent: "syncline-cli",
     ...(fingerprint === undefined ? {} : { serverFingerprint: fingerprint }),
+    ...(ca === undefined ? {} : { ca }),
   });
 }
 
@@ -79,6 +86,29 @@ function stringSetting(table: Readonly<Record<string, unknown>>, key: string): s
     );
   }
   return value;
+}
+
+/** Reads `--ca FILE`, which must hold at least one PEM certificate. */
+function readCaFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ExitError(
+      exitCodes.usage,
+      "ERR_INVALID_CONFIG",
+      `config: --ca ${path}: cannot read: ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ExitError(
+      exitCodes.usage,
+      "ERR_INVALID_CONFIG",
+      `config: --ca ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
+  }
+  return text;
 }
 
 function parseRetries(value: unknown): number {

@@ -20,6 +20,14 @@ function onStream(
   });
 }
 
+/** Tells the peer why this end gave up a stream, when the reason is the stream's own. */
+function cancelOnStreamError(connection: WireConnection, streamId: number, error: unknown): void {
+  if (isSynclineError(error) && error.code.startsWith("ERR_STREAM") && connection.isOpen) {
+    const message = error.message.slice(0, 1000);
+    connection.send({ type: "cancel", streamId, code: error.code, message });
+  }
+}
+
 function closedError(
   code: number,
   reason: string,
@@ -86,14 +94,7 @@ export async function runSender(
     // the sender's own cancellation; report why the stream ended, so a close stays a close that
     // the caller resumes after rather than a cancelled transfer.
     const error = ended ? ended.reason : caught;
-    if (isSynclineError(error) && error.code.startsWith("ERR_STREAM") && connection.isOpen) {
-      connection.send({
-        type: "cancel",
-        streamId,
-        code: error.code,
-        message: error.message.slice(0, 1000),
-      });
-    }
+    cancelOnStreamError(connection, streamId, error);
     throw error;
   } finally {
     offMessages();
@@ -160,14 +161,7 @@ export async function runReceiver(
     connection.send({ type: "ack", streamId, transferId: receiver.transferId, sha256: digest });
     return digest;
   } catch (error) {
-    if (isSynclineError(error) && error.code.startsWith("ERR_STREAM") && connection.isOpen) {
-      connection.send({
-        type: "cancel",
-        streamId,
-        code: error.code,
-        message: error.message.slice(0, 1000),
-      });
-    }
+    cancelOnStreamError(connection, streamId, error);
     throw error;
   } finally {
     offMessages();

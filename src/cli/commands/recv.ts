@@ -11,6 +11,7 @@ import {
   type PayloadSink,
 } from "../../channels/channel-client.js";
 import { createError } from "../../protocol/errors.js";
+import { ExitError, exitCodes } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
 import { createProgressBar, type ProgressBar } from "../progress-bar.js";
 import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
@@ -34,7 +35,12 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
     string,
     { sink: FileSink | StdoutSink; bar: ProgressBar; started: number }
   >();
-  const stopSignal = io.onSignal(() => client.close("interrupted"));
+  let interrupted: NodeJS.Signals | undefined;
+  let received = 0;
+  const stopSignal = io.onSignal((signal) => {
+    interrupted = signal;
+    client.close("interrupted");
+  });
   try {
     await channels.receive(options.channel, {
       latest: true,
@@ -56,6 +62,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
         open.delete(received.transferId);
         if (entry && received.size > 1024 * 1024) entry.bar.finish();
         await entry?.sink.commit();
+        received += 1;
         const summary = {
           ok: true,
           bytes: received.size,
@@ -72,19 +79,21 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
       },
     });
   } catch (error) {
-    // Ctrl-C during --follow ends the command normally.
-    if (
-      !(
-        options.follow &&
-        client.state === "closed" &&
-        String((error as Error).message).includes("interrupted")
-      )
-    )
-      throw error;
+    // Ctrl-C during --follow ends the command normally (a cut delivery is discarded below).
+    if (!(options.follow && interrupted)) throw error;
   } finally {
     stopSignal();
     client.close();
     for (const entry of open.values()) await entry.sink.discard();
+  }
+  // Closing the client on a signal ends receive() normally; without --follow that would pass for
+  // success with nothing written, so a script's `recv -o F && use F` must see a failure instead.
+  if (interrupted && !options.follow && received === 0) {
+    throw new ExitError(
+      exitCodes.interrupted,
+      "ERR_CONNECTION_CLOSED",
+      `recv: ${interrupted} before a payload arrived on channel ${options.channel}`,
+    );
   }
 }
 
