@@ -143,7 +143,10 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
   #lost(error: SynclineError): void {
     if (this.#machine.state === "closed") return;
     this.#failures += 1;
-    const final = finalCloseCodes.has(error.closeCode ?? 0) || error.code === "ERR_AUTH_HOST_KEY";
+    const final =
+      finalCloseCodes.has(error.closeCode ?? 0) ||
+      error.code === "ERR_AUTH_HOST_KEY" ||
+      isCertificateFailure(error);
     const exhausted =
       this.#options.maxAttempts !== undefined && this.#failures >= this.#options.maxAttempts;
     if (final || exhausted) {
@@ -170,6 +173,22 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
       void this.#attempt();
     }, delay);
   }
+}
+
+/** Node's codes for a TLS certificate the client does not trust: retrying cannot change them. */
+const certificateErrorCodes = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+function isCertificateFailure(error: SynclineError): boolean {
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && certificateErrorCodes.has(code);
 }
 
 function asSynclineError(error: unknown): SynclineError {

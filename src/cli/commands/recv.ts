@@ -36,7 +36,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
     { sink: FileSink | StdoutSink; bar: ProgressBar; started: number }
   >();
   let interrupted: NodeJS.Signals | undefined;
-  let received = 0;
+  let delivered = 0;
   const stopSignal = io.onSignal((signal) => {
     interrupted = signal;
     client.close("interrupted");
@@ -62,7 +62,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
         open.delete(received.transferId);
         if (entry && received.size > 1024 * 1024) entry.bar.finish();
         await entry?.sink.commit();
-        received += 1;
+        delivered += 1;
         const summary = {
           ok: true,
           bytes: received.size,
@@ -88,7 +88,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   }
   // Closing the client on a signal ends receive() normally; without --follow that would pass for
   // success with nothing written, so a script's `recv -o F && use F` must see a failure instead.
-  if (interrupted && !options.follow && received === 0) {
+  if (interrupted && !options.follow && delivered === 0) {
     throw new ExitError(
       exitCodes.interrupted,
       "ERR_CONNECTION_CLOSED",

@@ -57,7 +57,7 @@ export function verifyHostSignature(check: HostSignatureCheck): {
     if (fingerprint !== expected.replace(/=+$/, "")) {
       throw createError(
         "ERR_AUTH_HOST_KEY",
-        `wire host key: server presented ${fingerprint}, pinned is ${pinned}`,
+        `wire host key mismatch: server presented ${fingerprint}, pinned is ${pinned}`,
         { closeCode: 4401 },
       );
     }
