@@ -65,6 +65,15 @@ const exitCodeByErrorCode: Partial<Record<ErrorCode, ExitCode>> = {
   ERR_AUTH_KEY_FILE: exitCodes.usage,
   ERR_AUTH_PASSPHRASE: exitCodes.usage,
   ERR_AUTH_NO_IDENTITY: exitCodes.usage,
+  ERR_AUTOMERGE_MESSAGE: exitCodes.protocol,
+  ERR_AUTOMERGE_VERSION: exitCodes.protocol,
+  ERR_AUTOMERGE_PROTOCOL: exitCodes.protocol,
+  ERR_DOCUMENT_UNAVAILABLE: exitCodes.documentUnavailable,
+  ERR_DOCUMENT_TOO_LARGE: exitCodes.protocol,
+  ERR_SYNC_DISABLED: exitCodes.syncDisabled,
+  ERR_TIMEOUT: exitCodes.timedOut,
+  ERR_UNAUTHORIZED: exitCodes.authRefused,
+  ERR_LOCAL_FILE: exitCodes.usage,
 };
 
 /** Turns anything thrown into an ExitError, keeping stable codes and messages. */

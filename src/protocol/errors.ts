@@ -55,6 +55,17 @@ export const errorCatalog = {
   ERR_AUTH_NOT_AUTHORIZED: "the key is not in authorized_keys, or its from= or expiry-time refuses",
   ERR_AUTH_HOST_KEY: "the server's host key does not match the pinned fingerprint",
   ERR_AUTHORIZED_KEYS: "an authorized_keys file cannot be read or has a malformed line",
+  ERR_AUTOMERGE_MESSAGE:
+    "an automerge-repo frame is malformed: not CBOR, not a map, no type, a field missing or mistyped",
+  ERR_AUTOMERGE_VERSION: 'the peer supports no automerge-repo protocol version we speak ("1")',
+  ERR_AUTOMERGE_PROTOCOL:
+    "an automerge-repo peer broke the protocol: a message before join, an unexpected reply, an error frame",
+  ERR_DOCUMENT_UNAVAILABLE: "the server has no copy of the document and nobody else offered one",
+  ERR_DOCUMENT_TOO_LARGE: "a frame or a document exceeds the server's configured size limit",
+  ERR_SYNC_DISABLED: "sync is disabled in the configuration ([sync] enabled = false)",
+  ERR_TIMEOUT: "an operation did not finish within its time limit",
+  ERR_UNAUTHORIZED: "the request lacks a valid access token (HTTP 401)",
+  ERR_LOCAL_FILE: "a local file cannot be read, written or parsed (e.g. not an Automerge document)",
 } as const;
 
 /** A stable error code, `ERR_…`. */
