@@ -43,6 +43,23 @@ export function createProgram(io: CliIo): Command {
     .option("--retain-bytes <n>", "largest payload a channel keeps as its latest (default 64 MiB)")
     .option("--heartbeat <ms>", "transport ping period in ms (default 20000)")
     .option("--heartbeat-grace <ms>", "silence allowed past a ping period in ms (default 10000)")
+    .option(
+      "--automerge-token <token>",
+      "require ?token=TOKEN on automerge sync WebSockets [env SYNCLINE_AUTOMERGE_TOKEN] (default: open)",
+    )
+    .option(
+      "--automerge-memory-budget <bytes>",
+      "evict idle automerge documents above this memory estimate (default 32 MiB)",
+    )
+    .option(
+      "--automerge-idle-evict <ms>",
+      "evict automerge documents unused this long (default 30000)",
+    )
+    .option("--automerge-max-message <bytes>", "largest automerge sync frame (default 64 MiB)")
+    .option(
+      "--automerge-max-document <bytes>",
+      "largest automerge document stored (default 256 MiB)",
+    )
     .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
     .option("--json", "print the listening addresses as one JSON line")
     .addHelpText("after", `\nLog levels: ${logLevels.join(", ")}.`)

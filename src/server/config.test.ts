@@ -24,7 +24,27 @@ describe("resolveServerConfig", () => {
       retainBytes: 64 * 1024 * 1024,
       heartbeatMs: 20_000,
       heartbeatGraceMs: 10_000,
+      automergeMemoryBudget: 32 * 1024 * 1024,
+      automergeIdleEvictMs: 30_000,
+      automergeMaxMessageBytes: 64 * 1024 * 1024,
+      automergeMaxDocumentBytes: 256 * 1024 * 1024,
     });
+  });
+
+  it("reads the automerge token and limits from flags, env and file", () => {
+    const config = resolveServerConfig({
+      flags: { automergeToken: "s3cret" },
+      env: { SYNCLINE_AUTOMERGE_MAX_MESSAGE_BYTES: "2048" },
+      file: { path: "/f.toml", server: { automerge_memory_budget: 1000 } },
+    });
+    expect(config).toMatchObject({
+      automergeToken: "s3cret",
+      automergeMaxMessageBytes: 2048,
+      automergeMemoryBudget: 1000,
+    });
+    expect(() =>
+      resolveServerConfig({ flags: { automergeMaxDocumentBytes: "lots" }, env: {} }),
+    ).toThrow(/--automerge-max-document/);
   });
 
   it("takes flags over env over file over defaults", () => {

@@ -43,7 +43,32 @@ export interface ServerConfig {
   readonly heartbeatMs: number;
   /** Silence allowed beyond the ping period before a connection is cut, ms. Default `10000`. */
   readonly heartbeatGraceMs: number;
+  /*
+   * Automerge sync (WebSocket on any path not otherwise routed). Optional in the type so configs
+   * built literally keep working; `resolveServerConfig` always fills them.
+   */
+  /**
+   * Access token the automerge endpoint requires as `?token=` in the WebSocket URL (refusal:
+   * HTTP 401). Default: none, anyone may sync (as the reference server).
+   */
+  readonly automergeToken?: string | undefined;
+  /** Estimated memory of loaded documents above which idle ones are evicted, bytes. 32 MiB. */
+  readonly automergeMemoryBudget?: number;
+  /** A loaded document unused this long is evicted, ms. Default `30000`. */
+  readonly automergeIdleEvictMs?: number;
+  /** Largest automerge WebSocket frame; bigger ones close the socket with 1009. 64 MiB. */
+  readonly automergeMaxMessageBytes?: number;
+  /** Largest stored document; a sync growing one beyond closes the socket with 4413. 256 MiB. */
+  readonly automergeMaxDocumentBytes?: number;
 }
+
+/** The automerge defaults, for configs built without them. */
+export const automergeDefaults = {
+  automergeMemoryBudget: 32 * 1024 * 1024,
+  automergeIdleEvictMs: 30_000,
+  automergeMaxMessageBytes: 64 * 1024 * 1024,
+  automergeMaxDocumentBytes: 256 * 1024 * 1024,
+} as const;
 
 /** Raw option values as the CLI parsed them (strings, or undefined when not given). */
 export type ServerFlags = Partial<Record<ServerFlagName, string>>;
@@ -94,6 +119,36 @@ const fieldSources = {
     file: "heartbeat_grace_ms",
     default: 10_000,
   },
+  automergeToken: {
+    flag: "--automerge-token",
+    env: "SYNCLINE_AUTOMERGE_TOKEN",
+    file: "automerge_token",
+    default: undefined,
+  },
+  automergeMemoryBudget: {
+    flag: "--automerge-memory-budget",
+    env: "SYNCLINE_AUTOMERGE_MEMORY_BUDGET",
+    file: "automerge_memory_budget",
+    default: automergeDefaults.automergeMemoryBudget,
+  },
+  automergeIdleEvictMs: {
+    flag: "--automerge-idle-evict",
+    env: "SYNCLINE_AUTOMERGE_IDLE_EVICT_MS",
+    file: "automerge_idle_evict_ms",
+    default: automergeDefaults.automergeIdleEvictMs,
+  },
+  automergeMaxMessageBytes: {
+    flag: "--automerge-max-message",
+    env: "SYNCLINE_AUTOMERGE_MAX_MESSAGE_BYTES",
+    file: "automerge_max_message_bytes",
+    default: automergeDefaults.automergeMaxMessageBytes,
+  },
+  automergeMaxDocumentBytes: {
+    flag: "--automerge-max-document",
+    env: "SYNCLINE_AUTOMERGE_MAX_DOCUMENT_BYTES",
+    file: "automerge_max_document_bytes",
+    default: automergeDefaults.automergeMaxDocumentBytes,
+  },
 } as const;
 
 type Field = keyof typeof fieldSources;
@@ -123,6 +178,11 @@ const fieldSchemas: Record<Field, z.ZodType> = {
   retainBytes: integer(0, 1024 * 1024 * 1024),
   heartbeatMs: integer(1000, 600_000),
   heartbeatGraceMs: integer(1000, 600_000),
+  automergeToken: nonEmpty.optional(),
+  automergeMemoryBudget: integer(0, 2 ** 40),
+  automergeIdleEvictMs: integer(100, 86_400_000),
+  automergeMaxMessageBytes: integer(1024, 2 ** 31),
+  automergeMaxDocumentBytes: integer(1024, 2 ** 40),
 };
 
 /** Where the configuration comes from. */

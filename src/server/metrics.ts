@@ -14,6 +14,28 @@ export interface ServerMetrics {
   readonly wsConnections: Gauge<"endpoint">;
   /** WebSocket upgrades refused before the handshake, by endpoint and HTTP status. */
   readonly upgradesRefused: Counter<"endpoint" | "status">;
+  /** Automerge sync: documents, peers, messages, bytes and save latency. */
+  readonly automerge: AutomergeMetrics;
+}
+
+/** What the automerge endpoint reports. */
+export interface AutomergeMetrics {
+  /** Documents loaded into memory (from the store or new). */
+  readonly documentsLoaded: Counter;
+  /** Documents evicted from memory. */
+  readonly documentsEvicted: Counter;
+  /** Documents in memory now. */
+  readonly documentsInMemory: Gauge;
+  /** Joined automerge-repo peers now. */
+  readonly peers: Gauge;
+  /** Sync messages, by direction (in, out). */
+  readonly syncMessages: Counter<"direction">;
+  /** Bytes of sync data, by direction (in, out). */
+  readonly syncBytes: Counter<"direction">;
+  /** Time for a group commit of document changes to become durable. */
+  readonly saveDuration: Histogram;
+  /** Time to load a document from the store. */
+  readonly loadDuration: Histogram;
 }
 
 /** Creates a fresh registry with default process metrics and the server's base metrics. */
@@ -46,6 +68,58 @@ export function createServerMetrics(): ServerMetrics {
       help: "WebSocket upgrades refused before the handshake, by endpoint and HTTP status.",
       labelNames: ["endpoint", "status"],
       registers: [registry],
+    }),
+    automerge: createAutomergeMetrics(registry),
+  };
+}
+
+function createAutomergeMetrics(registry: Registry): AutomergeMetrics {
+  const registers = [registry];
+  const seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
+  return {
+    documentsLoaded: new Counter({
+      name: "syncline_automerge_documents_loaded_total",
+      help: "Automerge documents loaded into memory.",
+      registers,
+    }),
+    documentsEvicted: new Counter({
+      name: "syncline_automerge_documents_evicted_total",
+      help: "Automerge documents evicted from memory.",
+      registers,
+    }),
+    documentsInMemory: new Gauge({
+      name: "syncline_automerge_documents_in_memory",
+      help: "Automerge documents in memory now.",
+      registers,
+    }),
+    peers: new Gauge({
+      name: "syncline_automerge_peers",
+      help: "Joined automerge-repo peers.",
+      registers,
+    }),
+    syncMessages: new Counter({
+      name: "syncline_automerge_sync_messages_total",
+      help: "Automerge sync messages, by direction.",
+      labelNames: ["direction"],
+      registers,
+    }),
+    syncBytes: new Counter({
+      name: "syncline_automerge_sync_bytes_total",
+      help: "Bytes of Automerge sync data, by direction.",
+      labelNames: ["direction"],
+      registers,
+    }),
+    saveDuration: new Histogram({
+      name: "syncline_automerge_save_duration_seconds",
+      help: "Time for a group commit of document changes to become durable.",
+      buckets: seconds,
+      registers,
+    }),
+    loadDuration: new Histogram({
+      name: "syncline_automerge_load_duration_seconds",
+      help: "Time to load an Automerge document from the store.",
+      buckets: seconds,
+      registers,
     }),
   };
 }

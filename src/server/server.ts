@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import { openLmdbStore } from "../storage/lmdb-store.js";
 import type { Store } from "../storage/store.js";
+import { type AutomergeEndpoint, createAutomergeEndpoint } from "./automerge-endpoint.js";
 import { addBaseRoutes } from "./base-routes.js";
 import type { ServerConfig } from "./config.js";
 import { createRequestListener } from "./http-adapter.js";
@@ -75,16 +76,20 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   });
   let listeners: Listeners;
   let hostFingerprint: string | undefined;
+  let automerge: AutomergeEndpoint | undefined;
   try {
     const wire = await createWireEndpoint(config, logger);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
+    automerge = await createAutomergeEndpoint(config, store, metrics.automerge, logger);
+    upgrades.fallback(automerge.endpoint);
     options.extend?.({ http, upgrades });
     listeners = await openListeners(config, {
       request: createRequestListener(http, metrics, logger),
       upgrade: upgrades.handleUpgrade,
     });
   } catch (error) {
+    await automerge?.close();
     await store.close();
     throw error;
   }
@@ -100,6 +105,8 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       const stopped = Promise.all(listeners.servers.map((server) => closeServer(server, grace)));
       await closeSockets(upgrades.sockets, 1001, "server shutting down", grace);
       await stopped;
+      // Every change a client was told about is already durable; this settles the rest.
+      await automerge?.close();
       await store.close();
       logger.info({ durationMs: Date.now() - started }, "stopped");
     })();

@@ -24,6 +24,11 @@ export interface ServeOptions {
   readonly retainBytes?: string;
   readonly heartbeat?: string;
   readonly heartbeatGrace?: string;
+  readonly automergeToken?: string;
+  readonly automergeMemoryBudget?: string;
+  readonly automergeIdleEvict?: string;
+  readonly automergeMaxMessage?: string;
+  readonly automergeMaxDocument?: string;
   readonly config?: string;
   readonly json?: boolean;
 }
@@ -47,6 +52,11 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<vo
     retainBytes: options.retainBytes,
     heartbeatMs: options.heartbeat,
     heartbeatGraceMs: options.heartbeatGrace,
+    automergeToken: options.automergeToken,
+    automergeMemoryBudget: options.automergeMemoryBudget,
+    automergeIdleEvictMs: options.automergeIdleEvict,
+    automergeMaxMessageBytes: options.automergeMaxMessage,
+    automergeMaxDocumentBytes: options.automergeMaxDocument,
   };
   const config = resolveServerConfig({ flags, env: io.env, ...(file ? { file } : {}) });
 

@@ -1,0 +1,107 @@
+// One document as the hub tracks it: its peers and their sync states, the loaded Automerge
+// document (or not, when evicted), what is durable, and the inbox of messages waiting for it.
+
+import type { RepoMessage } from "../protocol/automerge-messages.js";
+import type { SynclineError } from "../protocol/errors.js";
+import {
+  type DocBackend,
+  decodeSyncState,
+  encodeSyncState,
+  initSyncState,
+  type PeerSyncState,
+} from "./automerge-backend.js";
+
+/** A connected peer as the hub sees it; the session behind it owns the socket. */
+export interface HubPeer {
+  /** The peer id the socket joined with. */
+  readonly peerId: string;
+  /** Sends one message to this peer. */
+  send(message: RepoMessage): void;
+  /** Ends this peer's socket because of what it sent (the error's closeCode says how). */
+  fail(error: SynclineError): void;
+}
+
+/** A peer syncing a document: a live sync state while loaded, its encoding while evicted. */
+export interface PeerLink {
+  readonly peer: HubPeer;
+  state: PeerSyncState | undefined;
+  encoded: Uint8Array | undefined;
+}
+
+/** A `request` or `sync` waiting for its document. */
+export interface SyncJob {
+  readonly peer: HubPeer;
+  readonly type: "sync" | "request";
+  readonly data: Uint8Array;
+}
+
+/** The hub's record of one document. */
+export interface DocumentEntry {
+  readonly documentId: string;
+  /** The loaded document; undefined until loaded and after eviction. */
+  doc: DocBackend | undefined;
+  /** Heads durable in the store. */
+  savedHeads: string[];
+  /** Bytes stored (snapshot + chunks) and chunks appended since the snapshot. */
+  storedBytes: number;
+  chunks: number;
+  firstSeq: number;
+  nextSeq: number;
+  readonly peers: Map<string, PeerLink>;
+  readonly inbox: SyncJob[];
+  /** True while a task (load, sync, compaction) runs; eviction waits for it. */
+  running: boolean;
+  lastUsed: number;
+}
+
+/** A fresh entry for a document not loaded yet. */
+export function createEntry(documentId: string): DocumentEntry {
+  return {
+    documentId,
+    doc: undefined,
+    savedHeads: [],
+    storedBytes: 0,
+    chunks: 0,
+    firstSeq: 0,
+    nextSeq: 0,
+    peers: new Map(),
+    inbox: [],
+    running: false,
+    lastUsed: Date.now(),
+  };
+}
+
+/** Gives every link a live sync state (after a load), decoding the saved ones. */
+export function restoreSyncStates(entry: DocumentEntry): void {
+  for (const link of entry.peers.values()) {
+    if (link.state) continue;
+    link.state = link.encoded ? decodeSyncState(link.encoded) : initSyncState();
+    link.encoded = undefined;
+  }
+}
+
+/**
+ * Keeps only what a sync state needs to resume (the shared heads) and frees the document's
+ * memory. A resumed peer costs one extra round trip at most, never a resend of what it has.
+ */
+export function unloadEntry(entry: DocumentEntry): void {
+  for (const link of entry.peers.values()) {
+    if (link.state) {
+      link.encoded = encodeSyncState(link.state);
+      link.state.free();
+    }
+    link.state = undefined;
+  }
+  entry.doc?.free();
+  entry.doc = undefined;
+}
+
+/** A rough figure for the memory a loaded document takes: the WASM heap holds it expanded. */
+export function estimateMemory(entry: DocumentEntry): number {
+  return entry.doc ? 32 * 1024 + entry.storedBytes * 8 : 0;
+}
+
+/** True when two head lists name the same hashes (Automerge returns them sorted). */
+export function sameHeads(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((hash, index) => hash === b[index]);
+}

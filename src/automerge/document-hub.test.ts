@@ -1,0 +1,214 @@
+import * as A from "@automerge/automerge";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RepoMessage } from "../protocol/automerge-messages.js";
+import type { SynclineError } from "../protocol/errors.js";
+import type { Store, StoreKey, StoreOp } from "../storage/store.js";
+import { createDeferred } from "../util/deferred.js";
+import { generateDocumentId } from "../util/ids.js";
+import { DocumentHub, type DocumentHubOptions } from "./document-hub.js";
+import { DocumentStore } from "./document-store.js";
+import { createGroupCommit } from "./group-commit.js";
+import { createMapStore } from "./testing/map-store.js";
+
+type Items = { items: number[] };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A client peer driving the JS Automerge API against the hub, as a Repo would. */
+class TestPeer {
+  doc: A.Doc<Items>;
+  state = A.initSyncState();
+  readonly received: RepoMessage[] = [];
+  failure: SynclineError | undefined;
+
+  constructor(
+    readonly hub: DocumentHub,
+    readonly peerId: string,
+    readonly documentId: string,
+    doc: A.Doc<Items> = A.init(),
+  ) {
+    this.doc = doc;
+    hub.attach(this);
+  }
+
+  send(message: RepoMessage): void {
+    this.received.push(message);
+    if (message.type === "sync") {
+      [this.doc, this.state] = A.receiveSyncMessage(this.doc, this.state, message.data);
+    }
+  }
+
+  fail(error: SynclineError): void {
+    this.failure = error;
+  }
+
+  /** Sends what the sync protocol wants to send now; true when there was something. */
+  push(type: "sync" | "request" = "sync"): boolean {
+    const [state, data] = A.generateSyncMessage(this.doc, this.state);
+    this.state = state;
+    if (!data) return false;
+    const { peerId: senderId, documentId } = this;
+    this.hub.sync(this, { type, senderId, targetId: "server", documentId, data });
+    return true;
+  }
+
+  /** Exchanges messages until neither side has anything to say. */
+  async settle(): Promise<void> {
+    for (let quiet = 0; quiet < 5; ) {
+      const before = this.received.length;
+      const sent = this.push();
+      await sleep(10);
+      quiet = sent || this.received.length > before ? 0 : quiet + 1;
+    }
+  }
+}
+
+/** A store whose writes wait for `release()`. */
+function gatedStore(): Store & { release(): void; held: number } {
+  const store = createMapStore();
+  let gate = createDeferred<void>();
+  const gated = {
+    held: 0,
+    release() {
+      gate.resolve();
+      gate = createDeferred<void>();
+    },
+    get: (key: StoreKey) => store.get(key),
+    async write(ops: readonly StoreOp[]) {
+      gated.held += 1;
+      await gate.promise;
+      await store.write(ops);
+    },
+    range: (prefix: StoreKey, options?: object) => store.range(prefix, options),
+    deletePrefix: (prefix: StoreKey) => store.deletePrefix(prefix),
+    close: () => store.close(),
+    status: () => store.status(),
+  };
+  return gated;
+}
+
+let hubs: DocumentHub[] = [];
+const createHub = (options: Partial<DocumentHubOptions> & { store: Store }) => {
+  const hub = new DocumentHub({ serverPeerId: "server", ...options });
+  hubs.push(hub);
+  return hub;
+};
+
+afterEach(async () => {
+  await Promise.all(hubs.map((hub) => hub.close()));
+  hubs = [];
+});
+
+const stored = async (store: Store, documentId: string) => {
+  const loaded = await new DocumentStore(store, createGroupCommit(store)).load(documentId);
+  return loaded?.doc.getHeads();
+};
+
+describe("DocumentHub", () => {
+  it("replies to a change only once it is durable", async () => {
+    const store = gatedStore();
+    const hub = createHub({ store });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [1] }));
+    alice.push();
+    await sleep(30);
+    alice.push();
+    await sleep(30);
+    expect(store.held).toBeGreaterThan(0);
+    const repliesBefore = alice.received.length;
+    await sleep(30);
+    expect(alice.received.length).toBe(repliesBefore); // nothing acknowledged while held
+    store.release();
+    await sleep(30);
+    expect(alice.received.length).toBeGreaterThan(repliesBefore);
+    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+  });
+
+  it("forwards one peer's changes to every other peer of the document", async () => {
+    const hub = createHub({ store: createMapStore() });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
+    await alice.settle();
+    const bob = new TestPeer(hub, "bob", id);
+    bob.push("request");
+    await bob.settle();
+    expect(bob.doc.items).toEqual([]);
+    alice.doc = A.change(alice.doc, (d) => d.items.push(42));
+    await alice.settle();
+    await bob.settle();
+    expect(bob.doc.items).toEqual([42]);
+  });
+
+  it("keeps syncing peers whose document was evicted (budget 0)", async () => {
+    const store = createMapStore();
+    const hub = createHub({ store, memoryBudgetBytes: 0 });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
+    await alice.settle();
+    expect(hub.stats.loaded).toBe(0);
+    const bob = new TestPeer(hub, "bob", id);
+    bob.push("request");
+    await bob.settle();
+    for (let i = 0; i < 3; i++) {
+      alice.doc = A.change(alice.doc, (d) => d.items.push(i));
+      await alice.settle();
+      await bob.settle();
+    }
+    expect(bob.doc.items).toEqual([0, 1, 2]);
+    expect(hub.stats.loaded).toBe(0);
+    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+  });
+
+  it("compacts in the background after enough chunks", async () => {
+    const store = createMapStore();
+    const hub = createHub({ store, compactAfterChunks: 3 });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
+    for (let i = 0; i < 5; i++) {
+      alice.doc = A.change(alice.doc, (d) => d.items.push(i));
+      await alice.settle();
+    }
+    const keys: string[] = [];
+    for await (const { key } of store.range(["automerge", "doc", id])) keys.push(key[3] as string);
+    expect(keys).toContain("snapshot");
+    expect(keys.filter((k) => k === "inc").length).toBeLessThan(3);
+    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+  });
+
+  it("refuses a sync that would grow a document past the size limit", async () => {
+    const hub = createHub({ store: createMapStore(), maxDocumentBytes: 2000 });
+    const id = generateDocumentId();
+    const big = A.from<Items>({ items: Array.from({ length: 5000 }, (_, i) => i) });
+    const alice = new TestPeer(hub, "alice", id, big);
+    await alice.settle();
+    expect(alice.failure?.code).toBe("ERR_DOCUMENT_TOO_LARGE");
+    expect(alice.failure?.closeCode).toBe(4413);
+  });
+
+  it("relays ephemeral messages to the other peers once per (sender, session, count)", async () => {
+    const hub = createHub({ store: createMapStore() });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
+    await alice.settle();
+    const bob = new TestPeer(hub, "bob", id);
+    bob.push("request");
+    await bob.settle();
+    const message = {
+      type: "ephemeral" as const,
+      senderId: "alice",
+      targetId: "server",
+      documentId: id,
+      count: 1,
+      sessionId: "s1",
+      data: new Uint8Array([1]),
+    };
+    hub.ephemeral(alice, message);
+    hub.ephemeral(alice, message);
+    hub.ephemeral(alice, { ...message, count: 2 });
+    const relayed = bob.received.filter((m) => m.type === "ephemeral");
+    expect(relayed).toEqual([
+      { ...message, targetId: "bob" },
+      { ...message, count: 2, targetId: "bob" },
+    ]);
+    expect(alice.received.some((m) => m.type === "ephemeral")).toBe(false);
+  });
+});

@@ -1,0 +1,438 @@
+// The server side of automerge-repo sync: per-(document, peer) sync states, a per-document task
+// queue (one task at a time per document, documents in parallel), durability before any reply,
+// forwarding to every other peer of a document, ephemeral relay, and eviction under a budget.
+
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
+import { createError } from "../protocol/errors.js";
+import type { Store } from "../storage/store.js";
+import { createDoc, type DocBackend, initSyncState } from "./automerge-backend.js";
+import {
+  createEntry,
+  type DocumentEntry,
+  estimateMemory,
+  type HubPeer,
+  type PeerLink,
+  restoreSyncStates,
+  sameHeads,
+  unloadEntry,
+} from "./document-entry.js";
+import { DocumentStore } from "./document-store.js";
+import { createGroupCommit, type GroupCommit } from "./group-commit.js";
+
+/** Typed hooks for metrics and logs; every one is optional. */
+export interface HubObserver {
+  documentLoaded?(seconds: number): void;
+  documentEvicted?(): void;
+  /** One group-commit batch became durable. */
+  saved?(seconds: number, writes: number): void;
+  peerAttached?(): void;
+  peerDetached?(): void;
+  syncIn?(bytes: number): void;
+  syncOut?(bytes: number): void;
+  /** Something failed that is not one peer's fault (a load, a store write). */
+  error?(error: unknown, context: string): void;
+}
+
+/** Options of the hub; the defaults are the documented config defaults. */
+export interface DocumentHubOptions {
+  readonly store: Store;
+  /** Loaded documents are evicted (least recently used first) above this estimate. 32 MiB. */
+  readonly memoryBudgetBytes?: number;
+  /** A loaded document unused this long is evicted even under budget, ms. Default 30000. */
+  readonly idleEvictMs?: number;
+  /** Largest document, stored bytes; a sync that would grow one beyond is refused. 256 MiB. */
+  readonly maxDocumentBytes?: number;
+  /** Chunks appended before a background compaction rewrites the snapshot. Default 32. */
+  readonly compactAfterChunks?: number;
+  readonly observer?: HubObserver;
+}
+
+/** Largest number of messages generated for one peer in one round. */
+const maxRepliesPerRound = 8;
+
+/** Documents, peers and their sync; one per server. */
+export class DocumentHub {
+  readonly #docs: DocumentStore;
+  readonly #commit: GroupCommit;
+  readonly #entries = new Map<string, DocumentEntry>();
+  /** Loaded entries, least recently used first (a Map keeps insertion order). */
+  readonly #loaded = new Map<string, DocumentEntry>();
+  readonly #peers = new Map<string, { peer: HubPeer; docs: Set<string> }>();
+  /** Last ephemeral count relayed per sender and session. */
+  readonly #ephemeralSeen = new Map<string, number>();
+  readonly #budget: number;
+  readonly #idleMs: number;
+  readonly #maxDocumentBytes: number;
+  readonly #compactAfter: number;
+  readonly #observer: HubObserver;
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #tasks = new Set<Promise<void>>();
+  #memory = 0;
+  #closed = false;
+
+  /** The server's peer id, used as senderId of everything it sends. */
+  readonly serverPeerId: string;
+
+  constructor(options: DocumentHubOptions & { serverPeerId: string }) {
+    this.#observer = options.observer ?? {};
+    this.#commit = createGroupCommit(options.store, {
+      observe: ({ seconds, writes }) => this.#observer.saved?.(seconds, writes),
+    });
+    this.#docs = new DocumentStore(options.store, this.#commit);
+    this.#budget = options.memoryBudgetBytes ?? 32 * 1024 * 1024;
+    this.#idleMs = options.idleEvictMs ?? 30_000;
+    this.#maxDocumentBytes = options.maxDocumentBytes ?? 256 * 1024 * 1024;
+    this.#compactAfter = options.compactAfterChunks ?? 32;
+    this.serverPeerId = options.serverPeerId;
+    this.#sweeper = setInterval(() => this.#evictIdle(), Math.max(50, this.#idleMs / 2));
+    this.#sweeper.unref();
+  }
+
+  /** The server's storage id (stable across restarts), for the `peer` reply. */
+  storageId(): Promise<string> {
+    return this.#docs.storageId();
+  }
+
+  /** Documents loaded now, and connected peers. */
+  get stats(): { loaded: number; peers: number; memoryEstimate: number } {
+    return { loaded: this.#loaded.size, peers: this.#peers.size, memoryEstimate: this.#memory };
+  }
+
+  /** Binds a peer id to a socket; a socket already bound to it is failed and forgotten. */
+  attach(peer: HubPeer): void {
+    const previous = this.#peers.get(peer.peerId);
+    if (previous && previous.peer !== peer) {
+      this.detach(previous.peer);
+      previous.peer.fail(
+        createError("ERR_AUTOMERGE_PROTOCOL", `peer ${peer.peerId} joined again on a new socket`, {
+          closeCode: 4409,
+        }),
+      );
+    }
+    this.#peers.set(peer.peerId, { peer, docs: new Set() });
+    this.#observer.peerAttached?.();
+  }
+
+  /** Forgets a peer: its sync states and ephemeral sessions (on disconnect or re-join). */
+  detach(peer: HubPeer): void {
+    const record = this.#peers.get(peer.peerId);
+    if (!record || record.peer !== peer) return;
+    this.#peers.delete(peer.peerId);
+    this.#observer.peerDetached?.();
+    for (const documentId of record.docs) {
+      const entry = this.#entries.get(documentId);
+      const link = entry?.peers.get(peer.peerId);
+      if (entry && link?.peer === peer) {
+        link.state?.free();
+        entry.peers.delete(peer.peerId);
+      }
+      if (entry) this.#dropIfUnused(entry);
+    }
+    const prefix = `${peer.peerId}\u0000`;
+    for (const key of this.#ephemeralSeen.keys()) {
+      if (key.startsWith(prefix)) this.#ephemeralSeen.delete(key);
+    }
+  }
+
+  /** Queues a `request` or `sync` from `peer`; replies follow once any change is durable. */
+  sync(peer: HubPeer, message: SyncMessage): void {
+    if (this.#closed || !this.#isAttached(peer)) return;
+    this.#observer.syncIn?.(message.data.length);
+    const entry = this.#entries.get(message.documentId);
+    if (entry) {
+      this.#enqueue(entry, peer, message);
+    } else if (message.type === "request") {
+      // Unknown here: one key lookup decides, nothing is instantiated for a missing document.
+      this.#track(this.#answerRequest(peer, message));
+    } else {
+      this.#enqueue(this.#entry(message.documentId), peer, message);
+    }
+  }
+
+  /** Relays an ephemeral message to the document's other peers, once per (sender, session, count). */
+  ephemeral(peer: HubPeer, message: EphemeralMessage): void {
+    if (!this.#isAttached(peer)) return;
+    const key = `${message.senderId}\u0000${message.sessionId}`;
+    const last = this.#ephemeralSeen.get(key);
+    if (last !== undefined && message.count <= last) return;
+    this.#ephemeralSeen.set(key, message.count);
+    const entry = this.#entries.get(message.documentId);
+    if (!entry) return;
+    for (const [peerId, link] of entry.peers) {
+      if (peerId === message.senderId) continue;
+      link.peer.send({ ...message, targetId: peerId });
+    }
+  }
+
+  /** Stops taking work, finishes running tasks and makes every accepted change durable. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    await this.#commit.flush();
+    for (const entry of this.#loaded.values()) unloadEntry(entry);
+    this.#loaded.clear();
+  }
+
+  async #answerRequest(peer: HubPeer, message: SyncMessage): Promise<void> {
+    let exists: boolean;
+    try {
+      exists = await this.#docs.exists(message.documentId);
+    } catch (error) {
+      this.#observer.error?.(error, `looking up document ${message.documentId}`);
+      exists = false;
+    }
+    const entry = this.#entries.get(message.documentId);
+    if (exists || entry) this.#enqueue(entry ?? this.#entry(message.documentId), peer, message);
+    else this.#unavailable(peer, message.documentId);
+  }
+
+  #enqueue(entry: DocumentEntry, peer: HubPeer, message: SyncMessage): void {
+    if (!this.#isAttached(peer)) return;
+    this.#peers.get(peer.peerId)?.docs.add(entry.documentId);
+    entry.inbox.push({ peer, type: message.type, data: message.data });
+    if (!entry.running) this.#track(this.#run(entry));
+  }
+
+  /** Runs the document's queue until it is empty; one runner per document at a time. */
+  async #run(entry: DocumentEntry): Promise<void> {
+    entry.running = true;
+    try {
+      while (entry.inbox.length > 0) {
+        if (!entry.doc && !(await this.#load(entry))) continue;
+        await this.#syncRound(entry);
+      }
+      if (entry.doc && entry.chunks >= this.#compactAfter) await this.#compact(entry);
+    } catch (error) {
+      this.#observer.error?.(error, `syncing document ${entry.documentId}`);
+    } finally {
+      entry.running = false;
+      entry.lastUsed = Date.now();
+      this.#dropIfUnused(entry);
+      this.#enforceBudget();
+    }
+  }
+
+  /** Loads the document (or starts an empty one); false when it cannot be loaded. */
+  async #load(entry: DocumentEntry): Promise<boolean> {
+    const started = performance.now();
+    try {
+      const stored = await this.#docs.load(entry.documentId);
+      entry.doc = stored?.doc ?? createDoc();
+      entry.savedHeads = entry.doc.getHeads();
+      entry.storedBytes = stored?.bytes ?? 0;
+      entry.chunks = stored?.chunks ?? 0;
+      entry.firstSeq = stored?.firstSeq ?? 0;
+      entry.nextSeq = stored?.nextSeq ?? 0;
+    } catch (error) {
+      this.#observer.error?.(error, `loading document ${entry.documentId}`);
+      for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
+      return false;
+    }
+    restoreSyncStates(entry);
+    this.#loaded.set(entry.documentId, entry);
+    this.#memory += estimateMemory(entry);
+    this.#observer.documentLoaded?.((performance.now() - started) / 1000);
+    return true;
+  }
+
+  /**
+   * Receives every queued message (yielding to the event loop between them, so one busy or
+   * huge document never holds up the others for more than one message), makes the result
+   * durable in one write, and only then replies: to the senders, and to every other peer of
+   * the document when its heads moved.
+   */
+  async #syncRound(entry: DocumentEntry): Promise<void> {
+    this.#touch(entry);
+    const jobs = entry.inbox.splice(0);
+    const touched = new Set<PeerLink>();
+    for (const [index, job] of jobs.entries()) {
+      if (index > 0) await nextTurn();
+      const link = this.#receive(entry, job);
+      if (link) touched.add(link);
+    }
+    let moved: boolean;
+    try {
+      moved = await this.#persist(entry);
+    } catch (error) {
+      this.#discard(entry, touched, error);
+      return;
+    }
+    const links = moved ? [...entry.peers.values()] : [...touched];
+    for (const link of links) this.#reply(entry, link);
+  }
+
+  /** Applies one message; returns the sender's link, or undefined when nothing applies. */
+  #receive(entry: DocumentEntry, job: { peer: HubPeer; type: string; data: Uint8Array }) {
+    const { peer } = job;
+    const doc = entry.doc as DocBackend;
+    if (!this.#isAttached(peer)) return undefined;
+    if (job.type === "request" && doc.getHeads().length === 0) {
+      this.#unavailable(peer, entry.documentId);
+      return undefined;
+    }
+    // The message's size bounds what it can add (changes travel compressed at most as stored).
+    if (entry.storedBytes + job.data.length > this.#maxDocumentBytes) {
+      peer.fail(
+        createError(
+          "ERR_DOCUMENT_TOO_LARGE",
+          `automerge sync: document ${entry.documentId} would exceed the limit of ${this.#maxDocumentBytes} bytes`,
+          { closeCode: 4413 },
+        ),
+      );
+      return undefined;
+    }
+    let link = entry.peers.get(peer.peerId);
+    if (!link || link.peer !== peer) {
+      link?.state?.free();
+      link = { peer, state: initSyncState(), encoded: undefined };
+      entry.peers.set(peer.peerId, link);
+    }
+    link.state ??= initSyncState();
+    try {
+      doc.receiveSyncMessage(link.state, job.data);
+    } catch (error) {
+      peer.fail(badSyncData(entry.documentId, error));
+      return undefined;
+    }
+    return link;
+  }
+
+  /** Appends what changed since the last durable heads; true when the heads moved. */
+  async #persist(entry: DocumentEntry): Promise<boolean> {
+    const doc = entry.doc as DocBackend;
+    const heads = doc.getHeads();
+    if (sameHeads(heads, entry.savedHeads)) return false;
+    const chunk = doc.saveSince(entry.savedHeads);
+    const seq = entry.nextSeq++;
+    await this.#docs.append(entry.documentId, seq, chunk);
+    this.#memory -= estimateMemory(entry);
+    entry.savedHeads = heads;
+    entry.storedBytes += chunk.length;
+    entry.chunks += 1;
+    this.#memory += estimateMemory(entry);
+    return true;
+  }
+
+  #reply(entry: DocumentEntry, link: PeerLink): void {
+    if (!this.#isAttached(link.peer)) return;
+    const doc = entry.doc as DocBackend;
+    for (let round = 0; round < maxRepliesPerRound && link.state; round++) {
+      const data = doc.generateSyncMessage(link.state);
+      if (!data) return;
+      this.#observer.syncOut?.(data.length);
+      link.peer.send({
+        type: "sync",
+        senderId: this.serverPeerId,
+        targetId: link.peer.peerId,
+        documentId: entry.documentId,
+        data,
+      });
+    }
+  }
+
+  /**
+   * A write failed: what was received is not durable and must never be acknowledged. The
+   * senders' sockets are closed and the document is dropped from memory, so the next use loads
+   * what the store really holds; every peer of it starts its sync afresh.
+   */
+  #discard(entry: DocumentEntry, senders: Set<PeerLink>, cause: unknown): void {
+    this.#observer.error?.(cause, `saving document ${entry.documentId}`);
+    for (const link of senders) {
+      link.peer.fail(
+        createError(
+          "ERR_STORE_WRITE",
+          `automerge sync: document ${entry.documentId} could not be saved`,
+          { closeCode: 1011, cause },
+        ),
+      );
+    }
+    this.#memory -= estimateMemory(entry);
+    unloadEntry(entry);
+    for (const link of entry.peers.values()) link.encoded = undefined;
+    this.#loaded.delete(entry.documentId);
+  }
+
+  /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */
+  async #compact(entry: DocumentEntry): Promise<void> {
+    const snapshot = (entry.doc as DocBackend).save();
+    const { firstSeq, nextSeq } = entry;
+    await this.#docs.compact(entry.documentId, snapshot, firstSeq, nextSeq);
+    this.#memory -= estimateMemory(entry);
+    entry.firstSeq = nextSeq;
+    entry.chunks = 0;
+    entry.storedBytes = snapshot.length;
+    this.#memory += estimateMemory(entry);
+  }
+
+  #evict(entry: DocumentEntry): void {
+    if (entry.running || entry.inbox.length > 0 || !entry.doc) return;
+    this.#memory -= estimateMemory(entry);
+    unloadEntry(entry);
+    this.#loaded.delete(entry.documentId);
+    this.#observer.documentEvicted?.();
+    this.#dropIfUnused(entry);
+  }
+
+  #enforceBudget(): void {
+    if (this.#memory <= this.#budget) return;
+    for (const entry of this.#loaded.values()) {
+      if (this.#memory <= this.#budget) return;
+      this.#evict(entry);
+    }
+  }
+
+  #evictIdle(): void {
+    const cutoff = Date.now() - this.#idleMs;
+    for (const entry of [...this.#loaded.values()]) {
+      if (entry.lastUsed <= cutoff) this.#evict(entry);
+    }
+  }
+
+  #touch(entry: DocumentEntry): void {
+    entry.lastUsed = Date.now();
+    if (this.#loaded.delete(entry.documentId)) this.#loaded.set(entry.documentId, entry);
+  }
+
+  #entry(documentId: string): DocumentEntry {
+    let entry = this.#entries.get(documentId);
+    if (!entry) {
+      entry = createEntry(documentId);
+      this.#entries.set(documentId, entry);
+    }
+    return entry;
+  }
+
+  #dropIfUnused(entry: DocumentEntry): void {
+    if (entry.doc || entry.running || entry.inbox.length > 0 || entry.peers.size > 0) return;
+    this.#entries.delete(entry.documentId);
+  }
+
+  #unavailable(peer: HubPeer, documentId: string): void {
+    if (!this.#isAttached(peer)) return;
+    peer.send({
+      type: "doc-unavailable",
+      senderId: this.serverPeerId,
+      targetId: peer.peerId,
+      documentId,
+    });
+  }
+
+  #isAttached(peer: HubPeer): boolean {
+    return this.#peers.get(peer.peerId)?.peer === peer;
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+}
+
+function badSyncData(documentId: string, cause: unknown) {
+  return createError(
+    "ERR_AUTOMERGE_MESSAGE",
+    `automerge sync: the sync data for document ${documentId} is not a valid sync message`,
+    { closeCode: 4400, cause },
+  );
+}

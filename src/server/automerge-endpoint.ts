@@ -1,0 +1,150 @@
+// Mounts automerge-repo sync (protocol "1") as the upgrade fallback, as the reference server
+// serves it on any path: optional token check before the upgrade, one PeerSession per socket,
+// keepalive pings, and the document hub whose writes are flushed on shutdown.
+
+import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
+import type { WebSocket } from "ws";
+import { DocumentHub } from "../automerge/document-hub.js";
+import { PeerSession } from "../automerge/peer-session.js";
+import type { Store } from "../storage/store.js";
+import { timingSafeEqualStrings } from "../util/timing-safe.js";
+import { automergeDefaults, type ServerConfig } from "./config.js";
+import type { AutomergeMetrics } from "./metrics.js";
+import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
+
+/** The endpoint and the hub behind it. */
+export interface AutomergeEndpoint {
+  readonly endpoint: WebSocketEndpoint<undefined>;
+  readonly hub: DocumentHub;
+  /** Stops pings, finishes running work and makes every accepted change durable. */
+  close(): Promise<void>;
+}
+
+/** Options beyond the config, mostly for tests. */
+export interface AutomergeEndpointOptions {
+  /** Ping period; a socket that did not answer the previous ping is terminated. Default 5000. */
+  readonly keepaliveMs?: number;
+}
+
+/** Builds the hub on `store` and the endpoint that feeds it. */
+export async function createAutomergeEndpoint(
+  config: ServerConfig,
+  store: Store,
+  metrics: AutomergeMetrics,
+  logger: Logger,
+  options: AutomergeEndpointOptions = {},
+): Promise<AutomergeEndpoint> {
+  const settings = { ...automergeDefaults, ...definedOnly(config) };
+  const hub = new DocumentHub({
+    store,
+    serverPeerId: `syncline-${process.pid}-${Date.now().toString(36)}`,
+    memoryBudgetBytes: settings.automergeMemoryBudget,
+    idleEvictMs: settings.automergeIdleEvictMs,
+    maxDocumentBytes: settings.automergeMaxDocumentBytes,
+    observer: {
+      documentLoaded(seconds) {
+        metrics.documentsLoaded.inc();
+        metrics.documentsInMemory.inc();
+        metrics.loadDuration.observe(seconds);
+      },
+      documentEvicted() {
+        metrics.documentsEvicted.inc();
+        metrics.documentsInMemory.dec();
+      },
+      saved: (seconds) => metrics.saveDuration.observe(seconds),
+      peerAttached: () => metrics.peers.inc(),
+      peerDetached: () => metrics.peers.dec(),
+      syncIn(bytes) {
+        metrics.syncMessages.inc({ direction: "in" });
+        metrics.syncBytes.inc({ direction: "in" }, bytes);
+      },
+      syncOut(bytes) {
+        metrics.syncMessages.inc({ direction: "out" });
+        metrics.syncBytes.inc({ direction: "out" }, bytes);
+      },
+      error: (error, context) => logger.error({ err: error }, `automerge: ${context} failed`),
+    },
+  });
+  const storageId = await hub.storageId();
+  const alive = new WeakMap<WebSocket, boolean>();
+  const sockets = new Set<WebSocket>();
+  const keepalive = setInterval(() => {
+    for (const socket of sockets) {
+      if (alive.get(socket) === false) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, options.keepaliveMs ?? 5000);
+  keepalive.unref();
+
+  const token = config.automergeToken;
+  const endpoint: WebSocketEndpoint<undefined> = {
+    name: "automerge",
+    maxPayload: settings.automergeMaxMessageBytes,
+    authenticate: (request) => checkToken(request, token),
+    onConnection(socket) {
+      sockets.add(socket);
+      alive.set(socket, true);
+      socket.on("pong", () => alive.set(socket, true));
+      const session = new PeerSession(
+        {
+          send: (frame) => socket.send(frame, { binary: true }),
+          close: (code, reason) => socket.close(code, reason),
+        },
+        {
+          hub,
+          storageId,
+          onError: (error) =>
+            logger.info({ code: error.code, reason: error.message }, "automerge socket closed"),
+        },
+      );
+      socket.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
+        session.receive(toBytes(data));
+      });
+      socket.once("close", () => {
+        sockets.delete(socket);
+        session.socketClosed();
+      });
+    },
+  };
+  return {
+    endpoint,
+    hub,
+    async close() {
+      clearInterval(keepalive);
+      await hub.close();
+    },
+  };
+}
+
+/** With a token configured, `?token=` must match it (compared in constant time), else 401. */
+function checkToken(
+  request: IncomingMessage,
+  token: string | undefined,
+): UpgradeDecision<undefined> {
+  if (token === undefined) return { accept: true, context: undefined };
+  const given = new URL(request.url ?? "/", "http://localhost").searchParams.get("token");
+  if (given !== null && timingSafeEqualStrings(given, token)) {
+    return { accept: true, context: undefined };
+  }
+  return {
+    accept: false,
+    status: 401,
+    reason: given === null ? "automerge sync needs ?token= in the URL" : "invalid token",
+  };
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function definedOnly(config: ServerConfig): Partial<typeof automergeDefaults> {
+  return Object.fromEntries(
+    Object.entries(config).filter(([, value]) => value !== undefined),
+  ) as Partial<typeof automergeDefaults>;
+}
