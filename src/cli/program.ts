@@ -68,6 +68,42 @@ export function createProgram(io: CliIo): Command {
       await serveCommand(options, io);
     });
 
+  program
+    .command("sync")
+    .description("sync one Automerge document file with an automerge-repo sync server, once")
+    .argument("[document]", "automerge:URL or document id (omit with --new)")
+    .requiredOption(
+      "--file <path>",
+      "the local Automerge file; created if missing, saved atomically",
+    )
+    .option("--new", "make a new document from --file (or an empty one), push it, print its URL")
+    .option(
+      "--server <url>",
+      "ws:// or wss:// sync server [config sync.server] (default wss://sync.automerge.org)",
+    )
+    .option(
+      "--dry-run",
+      "handshake and report whether the server has the document; send and write nothing",
+    )
+    .option(
+      "--timeout <seconds>",
+      "give up after this long, exit 7 [config sync.timeout] (default 30)",
+    )
+    .option(
+      "--retries <n>",
+      "connection attempts after the first, exit 3 [config sync.retries] (default 3)",
+    )
+    .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
+    .option(
+      "--json",
+      "print {ok, server, url, documentId, peerId, serverPeerId, protocolVersion, heads, changesSent, changesReceived, durationMs}",
+    )
+    .addHelpText("after", syncHelp)
+    .action(async (document: string | undefined, options) => {
+      const { syncCommand } = await import("./commands/sync.js");
+      await syncCommand(document, options, io);
+    });
+
   const transportOptions = (command: Command) =>
     command
       .option(
@@ -141,3 +177,26 @@ function rethrowAsExitError(error: CommanderError): never {
 }
 
 export { CommanderError };
+
+const syncHelp = `
+Pulls the server's changes into --file, pushes the file's changes to the server, and saves the
+file only if something changed. With no local copy it asks the server for the document (exit 5 if
+the server does not have it). A dry run adds {dryRun, existsOnServer} to --json.
+
+Config ($XDG_CONFIG_HOME/syncline/config.toml or --config):
+  [sync]
+  server = "wss://sync.example.org"   # default wss://sync.automerge.org
+  enabled = true                      # false: sync exits 6
+  timeout = 30                        # seconds
+  retries = 3
+  token = "…"                         # sent as ?token= for servers that require one
+
+Exit codes: 0 ok, 1 unexpected, 2 usage or invalid input (id, url, flag, local file),
+3 cannot connect (after retries), 4 protocol error (version mismatch, invalid server message),
+5 document unavailable on the server and no local copy, 6 sync disabled in config,
+7 timed out, 8 the server refused the token.
+
+Examples:
+  syncline sync --new --file notes.automerge
+  syncline sync automerge:4NMNnkMhL8jXrdJ9jamS58PAVdXu --file notes.automerge --json
+`;

@@ -1,0 +1,253 @@
+// The one-shot sync client behind `syncline sync`: syncs one document with an automerge-repo
+// sync server (ours or the reference) over a WebSocket, with retries, backoff and one deadline.
+
+import * as Automerge from "@automerge/automerge";
+import type { RawData, WebSocket } from "ws";
+import { decodeRepoMessage, encodeRepoMessage } from "../protocol/automerge-messages.js";
+import { createError, describeError, type SynclineError } from "../protocol/errors.js";
+import { type BackoffOptions, createBackoff } from "../util/backoff.js";
+import { generatePeerId } from "../util/ids.js";
+import { isRetryable, openSyncSocket } from "./sync-client-connect.js";
+import { SyncClientSession, type SyncSessionState } from "./sync-client-session.js";
+
+/** What to sync, where, and how patiently. */
+export interface SyncDocumentOptions {
+  /** ws:// or wss:// URL of the sync server (without the token). */
+  readonly server: string;
+  /** An access token, sent as `?token=`; servers without auth ignore it. */
+  readonly token?: string | undefined;
+  readonly documentId: string;
+  /** The local copy; `Automerge.init()` (no changes) when there is none. */
+  readonly doc: Automerge.Doc<unknown>;
+  /** Only ask whether the server has the document: apply nothing, send no changes. */
+  readonly dryRun?: boolean | undefined;
+  /** The whole operation's limit, retries and backoff included, ms. */
+  readonly timeoutMs: number;
+  /** Further attempts after a failed connection or a connection lost mid-sync. */
+  readonly retries: number;
+  /** Silence after which a sync the server never confirmed is taken as finished. Default 2000. */
+  readonly quietMs?: number | undefined;
+  /** Our peer id; default a fresh random `syncline-cli-…` (ephemeral, one per run). */
+  readonly peerId?: string | undefined;
+  /** Extra CA certificates (PEM) trusted for wss://. */
+  readonly ca?: string | undefined;
+  /** Largest frame accepted, bytes. Default 256 MiB. */
+  readonly maxFrameBytes?: number | undefined;
+  /** Backoff between attempts; default util/backoff's (500 ms doubling, 15 s cap). */
+  readonly backoff?: Partial<BackoffOptions> | undefined;
+  /** Told before each retry (for a progress line); `attempt` is the one about to start, from 2. */
+  readonly onRetry?: ((info: RetryInfo) => void) | undefined;
+}
+
+/** Why and when the client retries. */
+export interface RetryInfo {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly error: SynclineError;
+}
+
+/** The outcome of a finished sync. */
+export interface SyncDocumentResult {
+  /** The merged document (the unchanged local copy after a dry run). */
+  readonly doc: Automerge.Doc<unknown>;
+  readonly peerId: string;
+  readonly serverPeerId: string;
+  readonly protocolVersion: string;
+  /** Hex change hashes: of the merged document, or the server's after a dry run. */
+  readonly heads: readonly string[];
+  readonly changesSent: number;
+  readonly changesReceived: number;
+  /** Dry run: whether the server has the document; otherwise true. */
+  readonly existsOnServer: boolean;
+  readonly attempts: number;
+}
+
+/** Runs the sync to completion; rejects with a SynclineError whose code says what failed. */
+export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDocumentResult> {
+  const peerId = options.peerId ?? generatePeerId("syncline-cli");
+  const backoff = createBackoff(options.backoff);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+  let doc = options.doc;
+  let changesSent = 0;
+  let changesReceived = 0;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const session = new SyncClientSession({
+        documentId: options.documentId,
+        peerId,
+        doc,
+        dryRun: options.dryRun === true,
+      });
+      const progress = { phase: "connecting" as Phase };
+      try {
+        await runAttempt(session, options, deadline.signal, progress);
+      } catch (error) {
+        const partial = session.result();
+        doc = partial.doc;
+        changesSent += partial.changesSent;
+        changesReceived += partial.changesReceived;
+        if (deadline.signal.aborted) throw timeoutError(options, progress.phase, error);
+        if (!isRetryable(error) || attempt > options.retries) throw error;
+        const delayMs = backoff.next();
+        options.onRetry?.({ attempt: attempt + 1, delayMs, error: error as SynclineError });
+        await sleep(delayMs, deadline.signal);
+        if (deadline.signal.aborted) throw timeoutError(options, "retrying", error);
+        continue;
+      }
+      const result = session.result();
+      return {
+        doc: result.doc,
+        peerId,
+        serverPeerId: result.serverPeerId ?? "",
+        protocolVersion: result.protocolVersion ?? "",
+        heads: options.dryRun ? (result.serverHeads ?? []) : Automerge.getHeads(result.doc),
+        changesSent: changesSent + result.changesSent,
+        changesReceived: changesReceived + result.changesReceived,
+        existsOnServer: result.existsOnServer ?? true,
+        attempts: attempt,
+      };
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type Phase = "connecting" | SyncSessionState;
+
+/** One connection: resolves when the session is done, rejects on any failure or the deadline. */
+function runAttempt(
+  session: SyncClientSession,
+  options: SyncDocumentOptions,
+  deadline: AbortSignal,
+  progress: { phase: Phase },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let socket: WebSocket | undefined;
+    let quietTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const finish = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(quietTimer);
+      deadline.removeEventListener("abort", onDeadline);
+      if (error === undefined) socket?.close(1000, "sync complete");
+      else socket?.terminate();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onDeadline = () => finish(new Error("deadline"));
+    if (deadline.aborted) return onDeadline();
+    deadline.addEventListener("abort", onDeadline, { once: true });
+    const send = (messages: Parameters<typeof encodeRepoMessage>[0][]) => {
+      for (const message of messages) socket?.send(encodeRepoMessage(message));
+    };
+    const armQuiet = () => {
+      clearTimeout(quietTimer);
+      if (session.state !== "syncing") return;
+      quietTimer = setTimeout(() => {
+        try {
+          const step = session.quiet();
+          send([...step.send]);
+          if (step.done) finish();
+          else armQuiet();
+        } catch (error) {
+          finish(error);
+        }
+      }, options.quietMs ?? 2000);
+    };
+    const onMessage = (data: RawData, isBinary: boolean) => {
+      if (settled) return;
+      try {
+        const step = session.receive(decodeRepoMessage(frameBytes(data, isBinary)));
+        progress.phase = session.state;
+        send([...step.send]);
+        if (step.done) finish();
+        else armQuiet();
+      } catch (error) {
+        finish(error);
+      }
+    };
+    openSyncSocket({
+      url: options.server,
+      token: options.token,
+      timeoutMs: options.timeoutMs,
+      maxPayload: options.maxFrameBytes ?? 256 * 1024 * 1024,
+      ca: options.ca,
+    }).then((opened) => {
+      if (settled) return void opened.terminate();
+      socket = opened;
+      progress.phase = "joining";
+      opened.on("message", onMessage);
+      opened.on("error", (error) => finish(socketError(options.server, error)));
+      opened.on("close", (code, reason) => finish(closedError(options.server, code, reason)));
+      send([session.join()]);
+    }, finish);
+  });
+}
+
+function frameBytes(data: RawData, isBinary: boolean): Uint8Array {
+  if (!isBinary) {
+    throw createError(
+      "ERR_AUTOMERGE_MESSAGE",
+      "sync: the server sent a text frame; automerge-repo frames are binary CBOR",
+    );
+  }
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function closedError(url: string, code: number, reason: Buffer): SynclineError {
+  const why = reason.length > 0 ? `: ${reason.toString("utf8").slice(0, 200)}` : "";
+  return createError(
+    "ERR_CONNECTION_CLOSED",
+    `sync: ${url} closed the connection (code ${code}${why}) before the sync finished`,
+  );
+}
+
+function socketError(url: string, error: Error): SynclineError {
+  const code = (error as { code?: unknown }).code;
+  // ws reports frames that break the WebSocket protocol as WS_ERR_*; that is the server's fault.
+  if (typeof code === "string" && code.startsWith("WS_ERR_")) {
+    return createError(
+      "ERR_AUTOMERGE_MESSAGE",
+      `sync: ${url} sent an invalid WebSocket frame: ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+  return createError(
+    "ERR_CONNECTION_CLOSED",
+    `sync: connection to ${url} failed: ${describeError(error)}`,
+    { cause: error },
+  );
+}
+
+const phaseWords: Record<Phase | "retrying", string> = {
+  connecting: "while connecting",
+  joining: "waiting for the server's answer to join",
+  syncing: "while syncing",
+  done: "while closing",
+  retrying: "between retries",
+};
+
+function timeoutError(options: SyncDocumentOptions, phase: Phase | "retrying", last: unknown) {
+  const seconds = options.timeoutMs / 1000;
+  const lastFailure =
+    last instanceof Error && last.message !== "deadline" ? `; last failure: ${last.message}` : "";
+  return createError(
+    "ERR_TIMEOUT",
+    `sync: ${options.documentId} with ${options.server} did not finish within ${seconds} s (${phaseWords[phase]})${lastFailure}`,
+  );
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
