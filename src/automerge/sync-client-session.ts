@@ -120,13 +120,16 @@ export class SyncClientSession {
   /**
    * Called when the server has been silent for a while during the exchange: the safety net for
    * servers that never confirm our heads. Finishes when the server answered after our last
-   * message (so it has seen what we sent); a request nobody answered with content is unavailable.
+   * message (so it has seen what we sent); a request answered only with an empty document is
+   * unavailable (the reference sends an empty sync before doc-unavailable).
    */
   quiet(): SyncStep {
-    if (this.#state !== "syncing") return noStep;
-    if (this.#options.dryRun) return this.#finish(this.#existsOnServer ?? false);
+    // A server that has not answered our last message may be slow (loading a large document):
+    // only the overall deadline ends that wait.
+    if (this.#state !== "syncing" || !this.#answered) return noStep;
+    if (this.#options.dryRun) return this.#finish(false);
     if (!this.#hadLocalCopy && this.#ourHeads().length === 0) throw this.#unavailable();
-    return this.#answered ? this.#finish() : noStep;
+    return this.#finish();
   }
 
   /** What the session knows now (read after `done`, or to carry a merged doc into a retry). */
