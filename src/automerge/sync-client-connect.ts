@@ -62,11 +62,19 @@ export function openSyncSocket(options: OpenSyncSocketOptions): Promise<WebSocke
   });
 }
 
-/** True for failures worth another attempt: the network, not a refusal or a protocol error. */
+/**
+ * True for failures worth another attempt: the network, not a refusal or a protocol error. An
+ * unknown host name (NXDOMAIN) or a certificate the client does not trust will not change in a
+ * few seconds, so those fail at once.
+ */
 export function isRetryable(error: unknown): boolean {
-  const { code, status } = error as { code?: unknown; status?: unknown };
+  const { code, status, cause } = error as { code?: unknown; status?: unknown; cause?: unknown };
   if (code === "ERR_CONNECTION_CLOSED") return true;
   if (code !== "ERR_CONNECT") return false;
+  const causeCode = (cause as { code?: unknown } | undefined)?.code;
+  if (causeCode === "ENOTFOUND" || (typeof causeCode === "string" && isTlsCode(causeCode))) {
+    return false;
+  }
   // An HTTP answer is the server's decision; only overload or gateway trouble may pass.
   return typeof status !== "number" || status >= 500;
 }

@@ -2,8 +2,9 @@
 // mismatch, garbage replies, silence, a close mid-sync (with and without recovery), a refused
 // token. Each asserts the exit code, the --json error code, and that the limits hold.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { encode } from "cbor-x";
@@ -16,6 +17,7 @@ import {
   startReferenceAutomergeServer,
 } from "../helpers/reference-automerge-server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
+import { createSelfSignedCert } from "../helpers/tls.js";
 
 // A valid document id (bs58check of 16 bytes) that no server has.
 const documentId = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
@@ -79,6 +81,31 @@ async function startMock(
     });
   });
   return mock;
+}
+
+/**
+ * Relays a connection (whose join was already read) to the reference server; with `dropAfter`,
+ * cuts it once the client has sent that many more frames.
+ */
+function relay(socket: WebSocket, join: unknown, dropAfter?: number): void {
+  const upstream = new WebSocket(reference.url);
+  let fromClient = 0;
+  const pending: Buffer[] = [encodeRepoMessage(join as never) as Buffer];
+  upstream.on("open", () => {
+    for (const frame of pending.splice(0)) upstream.send(frame);
+  });
+  upstream.on("message", (data: RawData) => socket.send(data as Buffer));
+  socket.on("message", (data: RawData) => {
+    fromClient += 1;
+    if (dropAfter !== undefined && fromClient >= dropAfter) {
+      socket.terminate();
+      upstream.terminate();
+      return;
+    }
+    if (upstream.readyState === WebSocket.OPEN) upstream.send(data as Buffer);
+    else pending.push(data as Buffer);
+  });
+  socket.on("close", () => upstream.terminate());
 }
 
 function peer(socket: WebSocket, targetId: string, version = "1"): void {
@@ -214,24 +241,10 @@ describe("silence and lost connections", () => {
   });
 
   it("a close mid-sync once: the retry completes the sync", async () => {
-    // A WebSocket relay to the reference server that drops the first connection mid-sync.
-    const mock = await startMock((socket, join, state) => {
-      const upstream = new WebSocket(reference.url);
-      const first = state.connections === 1;
-      let fromClient = 0;
-      upstream.on("open", () => upstream.send(encodeRepoMessage(join as never)));
-      upstream.on("message", (data: RawData) => socket.send(data as Buffer));
-      socket.on("message", (data: RawData) => {
-        fromClient += 1;
-        if (first && fromClient === 1) {
-          socket.terminate();
-          upstream.terminate();
-          return;
-        }
-        upstream.send(data as Buffer);
-      });
-      socket.on("close", () => upstream.terminate());
-    });
+    // A relay to the reference server that drops the first connection mid-sync.
+    const mock = await startMock((socket, join, state) =>
+      relay(socket, join, state.connections === 1 ? 1 : undefined),
+    );
     const handle = reference.repo.create<{ items: string[] }>({ items: ["after-retry"] });
     const home = join(dir.path, `home-${++devices}`);
     mkdirSync(home, { recursive: true });
@@ -265,5 +278,59 @@ describe("access tokens", () => {
     expect(errorOf(refused)).toMatchObject({ code: "ERR_UNAUTHORIZED" });
     expect(errorOf(refused).message).not.toContain("wrong");
     expect(mock.paths).toEqual(["/?token=wrong"]);
+  });
+});
+
+describe("connection failures say what happened", () => {
+  it("a host name that does not resolve: exit 3, no retries", async () => {
+    const result = await sync("ws://nonexistent-host.invalid:3030", ["--retries", "3"]);
+    expect(result.code).toBe(3);
+    const error = errorOf(result);
+    expect(error.code).toBe("ERR_CONNECT");
+    expect(error.message).toContain("name not resolved");
+    expect(error.message).toContain("ws://nonexistent-host.invalid:3030");
+  });
+
+  it("an untrusted TLS certificate: exit 3 at once with the reason; trusted, the sync works", async () => {
+    const tlsDir = join(dir.path, "tls");
+    mkdirSync(tlsDir, { recursive: true });
+    const cert = createSelfSignedCert(tlsDir);
+    const https = createHttpsServer({ cert: cert.cert, key: readFileSync(cert.keyFile) });
+    const wss = new WebSocketServer({ server: https });
+    servers.push(wss);
+    let connections = 0;
+    wss.on("connection", (socket) => {
+      connections += 1;
+      socket.once("message", (data: RawData) => relay(socket, decodeRepoMessage(data as Buffer)));
+    });
+    await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
+    const url = `wss://127.0.0.1:${(https.address() as AddressInfo).port}`;
+    try {
+      const untrusted = await sync(url, ["--retries", "3"]);
+      expect(untrusted.code).toBe(3);
+      expect(errorOf(untrusted).message).toMatch(/TLS failure: .*self[- ]signed/i);
+      expect(untrusted.stderr).not.toContain("retrying");
+
+      const handle = reference.repo.create<{ items: string[] }>({ items: ["over-tls"] });
+      const home = join(dir.path, `home-${++devices}`);
+      mkdirSync(home, { recursive: true });
+      const trusted = await runCliProcess(
+        ["sync", handle.url, "--file", join(home, "doc"), "--server", url, "--json"],
+        {
+          env: {
+            HOME: home,
+            XDG_CONFIG_HOME: join(home, ".config"),
+            NODE_EXTRA_CA_CERTS: cert.certFile,
+          },
+          timeoutMs: 20_000,
+        },
+      );
+      expect(trusted.code, trusted.stdout + trusted.stderr).toBe(0);
+      expect(JSON.parse(trusted.stdout).heads).toEqual([...handle.heads()]);
+      expect(connections).toBe(1);
+    } finally {
+      https.closeAllConnections();
+      await new Promise((resolve) => https.close(resolve));
+    }
   });
 });
