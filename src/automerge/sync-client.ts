@@ -3,12 +3,16 @@
 
 import * as Automerge from "@automerge/automerge";
 import type { RawData, WebSocket } from "ws";
-import { decodeRepoMessage, encodeRepoMessage } from "../protocol/automerge-messages.js";
+import {
+  decodeRepoMessage,
+  encodeRepoMessage,
+  type RepoMessage,
+} from "../protocol/automerge-messages.js";
 import { createError, describeError, type SynclineError } from "../protocol/errors.js";
 import { type BackoffOptions, createBackoff } from "../util/backoff.js";
 import { generatePeerId } from "../util/ids.js";
 import { isRetryable, openSyncSocket } from "./sync-client-connect.js";
-import { SyncClientSession, type SyncSessionState } from "./sync-client-session.js";
+import { SyncClientSession, type SyncSessionState, type SyncStep } from "./sync-client-session.js";
 
 /** What to sync, where, and how patiently. */
 export interface SyncDocumentOptions {
@@ -68,49 +72,59 @@ export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDo
   const backoff = createBackoff(options.backoff);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
-  let doc = options.doc;
-  let changesSent = 0;
-  let changesReceived = 0;
+  // What earlier attempts merged and counted carries into the next one.
+  const carried = { doc: options.doc, changesSent: 0, changesReceived: 0 };
   try {
     for (let attempt = 1; ; attempt++) {
       const session = new SyncClientSession({
         documentId: options.documentId,
         peerId,
-        doc,
+        doc: carried.doc,
         dryRun: options.dryRun === true,
       });
       const progress = { phase: "connecting" as Phase };
       try {
         await runAttempt(session, options, deadline.signal, progress);
+        return resultOf(session, options, { peerId, attempt, carried });
       } catch (error) {
         const partial = session.result();
-        doc = partial.doc;
-        changesSent += partial.changesSent;
-        changesReceived += partial.changesReceived;
+        carried.doc = partial.doc;
+        carried.changesSent += partial.changesSent;
+        carried.changesReceived += partial.changesReceived;
         if (deadline.signal.aborted) throw timeoutError(options, progress.phase, error);
         if (!isRetryable(error) || attempt > options.retries) throw error;
         const delayMs = backoff.next();
         options.onRetry?.({ attempt: attempt + 1, delayMs, error: error as SynclineError });
         await sleep(delayMs, deadline.signal);
         if (deadline.signal.aborted) throw timeoutError(options, "retrying", error);
-        continue;
       }
-      const result = session.result();
-      return {
-        doc: result.doc,
-        peerId,
-        serverPeerId: result.serverPeerId ?? "",
-        protocolVersion: result.protocolVersion ?? "",
-        heads: options.dryRun ? (result.serverHeads ?? []) : Automerge.getHeads(result.doc),
-        changesSent: changesSent + result.changesSent,
-        changesReceived: changesReceived + result.changesReceived,
-        existsOnServer: result.existsOnServer ?? true,
-        attempts: attempt,
-      };
     }
   } finally {
     clearTimeout(timer);
   }
+}
+
+function resultOf(
+  session: SyncClientSession,
+  options: SyncDocumentOptions,
+  run: {
+    peerId: string;
+    attempt: number;
+    carried: { changesSent: number; changesReceived: number };
+  },
+): SyncDocumentResult {
+  const result = session.result();
+  return {
+    doc: result.doc,
+    peerId: run.peerId,
+    serverPeerId: result.serverPeerId ?? "",
+    protocolVersion: result.protocolVersion ?? "",
+    heads: options.dryRun ? (result.serverHeads ?? []) : Automerge.getHeads(result.doc),
+    changesSent: run.carried.changesSent + result.changesSent,
+    changesReceived: run.carried.changesReceived + result.changesReceived,
+    existsOnServer: result.existsOnServer ?? true,
+    attempts: run.attempt,
+  };
 }
 
 type Phase = "connecting" | SyncSessionState;
@@ -122,68 +136,99 @@ function runAttempt(
   deadline: AbortSignal,
   progress: { phase: Phase },
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let socket: WebSocket | undefined;
-    let quietTimer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const finish = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(quietTimer);
-      deadline.removeEventListener("abort", onDeadline);
-      if (error === undefined) socket?.close(1000, "sync complete");
-      else socket?.terminate();
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onDeadline = () => finish(new Error("deadline"));
-    if (deadline.aborted) return onDeadline();
-    deadline.addEventListener("abort", onDeadline, { once: true });
-    const send = (messages: Parameters<typeof encodeRepoMessage>[0][]) => {
-      for (const message of messages) socket?.send(encodeRepoMessage(message));
-    };
-    const armQuiet = () => {
-      clearTimeout(quietTimer);
-      if (session.state !== "syncing") return;
-      quietTimer = setTimeout(() => {
-        try {
-          const step = session.quiet();
-          send([...step.send]);
-          if (step.done) finish();
-          else armQuiet();
-        } catch (error) {
-          finish(error);
-        }
-      }, options.quietMs ?? 2000);
-    };
-    const onMessage = (data: RawData, isBinary: boolean) => {
-      if (settled) return;
-      try {
-        const step = session.receive(decodeRepoMessage(frameBytes(data, isBinary)));
-        progress.phase = session.state;
-        send([...step.send]);
-        if (step.done) finish();
-        else armQuiet();
-      } catch (error) {
-        finish(error);
-      }
-    };
+  return new SyncAttempt(session, options, deadline, progress).run();
+}
+
+/** One connection's I/O: frames in go to the session, the session's answers go out. */
+class SyncAttempt {
+  #socket: WebSocket | undefined;
+  #quietTimer: NodeJS.Timeout | undefined;
+  #settled = false;
+  #settle: (error?: unknown) => void = () => {};
+  readonly #onDeadline = () => this.#finish(new Error("deadline"));
+
+  constructor(
+    readonly session: SyncClientSession,
+    readonly options: SyncDocumentOptions,
+    readonly deadline: AbortSignal,
+    readonly progress: { phase: Phase },
+  ) {}
+
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.#settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    if (this.deadline.aborted) {
+      this.#onDeadline();
+      return done;
+    }
+    this.deadline.addEventListener("abort", this.#onDeadline, { once: true });
     openSyncSocket({
-      url: options.server,
-      token: options.token,
-      timeoutMs: options.timeoutMs,
-      maxPayload: options.maxFrameBytes ?? 256 * 1024 * 1024,
-      ca: options.ca,
-    }).then((opened) => {
-      if (settled) return void opened.terminate();
-      socket = opened;
-      progress.phase = "joining";
-      opened.on("message", onMessage);
-      opened.on("error", (error) => finish(socketError(options.server, error)));
-      opened.on("close", (code, reason) => finish(closedError(options.server, code, reason)));
-      send([session.join()]);
-    }, finish);
-  });
+      url: this.options.server,
+      token: this.options.token,
+      timeoutMs: this.options.timeoutMs,
+      maxPayload: this.options.maxFrameBytes ?? 256 * 1024 * 1024,
+      ca: this.options.ca,
+    }).then(
+      (socket) => this.#onOpen(socket),
+      (error) => this.#finish(error),
+    );
+    return done;
+  }
+
+  #onOpen(socket: WebSocket): void {
+    if (this.#settled) return void socket.terminate();
+    this.#socket = socket;
+    this.progress.phase = "joining";
+    const url = this.options.server;
+    socket.on("message", (data, isBinary) => this.#step(() => this.#receive(data, isBinary)));
+    socket.on("error", (error) => this.#finish(socketError(url, error)));
+    socket.on("close", (code, reason) => this.#finish(closedError(url, code, reason)));
+    this.#send([this.session.join()]);
+  }
+
+  #receive(data: RawData, isBinary: boolean): SyncStep {
+    const step = this.session.receive(decodeRepoMessage(frameBytes(data, isBinary)));
+    this.progress.phase = this.session.state;
+    return step;
+  }
+
+  /** Runs one session step (a frame or a quiet period) and acts on what it decided. */
+  #step(next: () => SyncStep): void {
+    if (this.#settled) return;
+    try {
+      const step = next();
+      this.#send(step.send);
+      if (step.done) this.#finish();
+      else this.#armQuiet();
+    } catch (error) {
+      this.#finish(error);
+    }
+  }
+
+  #armQuiet(): void {
+    clearTimeout(this.#quietTimer);
+    if (this.session.state !== "syncing") return;
+    this.#quietTimer = setTimeout(
+      () => this.#step(() => this.session.quiet()),
+      this.options.quietMs ?? 2000,
+    );
+  }
+
+  #send(messages: readonly RepoMessage[]): void {
+    for (const message of messages) this.#socket?.send(encodeRepoMessage(message));
+  }
+
+  /** The one teardown path: a clean close on success, a terminate on any failure. */
+  #finish(error?: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#quietTimer);
+    this.deadline.removeEventListener("abort", this.#onDeadline);
+    if (error === undefined) this.#socket?.close(1000, "sync complete");
+    else this.#socket?.terminate();
+    this.#settle(error);
+  }
 }
 
 function frameBytes(data: RawData, isBinary: boolean): Uint8Array {
