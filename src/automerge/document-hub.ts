@@ -18,7 +18,9 @@ import {
   unloadEntry,
 } from "./document-entry.js";
 import { DocumentStore } from "./document-store.js";
+import { EphemeralRelay } from "./ephemeral-relay.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
+import { createTaskSlots, type TaskSlots } from "./task-slots.js";
 
 /** Typed hooks for metrics and logs; every one is optional. */
 export interface HubObserver {
@@ -45,6 +47,8 @@ export interface DocumentHubOptions {
   readonly maxDocumentBytes?: number;
   /** Chunks appended before a background compaction rewrites the snapshot. Default 32. */
   readonly compactAfterChunks?: number;
+  /** Documents worked on at once (loaded, receiving, saving); others wait. Default 256. */
+  readonly maxActiveDocuments?: number;
   readonly observer?: HubObserver;
 }
 
@@ -59,8 +63,7 @@ export class DocumentHub {
   /** Loaded entries, least recently used first (a Map keeps insertion order). */
   readonly #loaded = new Map<string, DocumentEntry>();
   readonly #peers = new Map<string, { peer: HubPeer; docs: Set<string> }>();
-  /** Last ephemeral count relayed per sender and session. */
-  readonly #ephemeralSeen = new Map<string, number>();
+  readonly #ephemeral = new EphemeralRelay();
   readonly #budget: number;
   readonly #idleMs: number;
   readonly #maxDocumentBytes: number;
@@ -68,6 +71,11 @@ export class DocumentHub {
   readonly #observer: HubObserver;
   readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #tasks = new Set<Promise<void>>();
+  /**
+   * Bounds the documents worked on at once: without it, a burst of messages for 1,000 documents
+   * loads all 1,000 before the budget can evict any, and WASM memory, once grown, never shrinks.
+   */
+  readonly #slots: TaskSlots;
   #memory = 0;
   #closed = false;
 
@@ -84,6 +92,7 @@ export class DocumentHub {
     this.#idleMs = options.idleEvictMs ?? 30_000;
     this.#maxDocumentBytes = options.maxDocumentBytes ?? 256 * 1024 * 1024;
     this.#compactAfter = options.compactAfterChunks ?? 32;
+    this.#slots = createTaskSlots(options.maxActiveDocuments ?? 256);
     this.serverPeerId = options.serverPeerId;
     this.#sweeper = setInterval(() => this.#evictIdle(), Math.max(50, this.#idleMs / 2));
     this.#sweeper.unref();
@@ -129,40 +138,20 @@ export class DocumentHub {
       }
       if (entry) this.#dropIfUnused(entry);
     }
-    const prefix = `${peer.peerId}\u0000`;
-    for (const key of this.#ephemeralSeen.keys()) {
-      if (key.startsWith(prefix)) this.#ephemeralSeen.delete(key);
-    }
+    this.#ephemeral.forget(peer.peerId);
   }
 
   /** Queues a `request` or `sync` from `peer`; replies follow once any change is durable. */
   sync(peer: HubPeer, message: SyncMessage): void {
     if (this.#closed || !this.#isAttached(peer)) return;
     this.#observer.syncIn?.(message.data.length);
-    const entry = this.#entries.get(message.documentId);
-    if (entry) {
-      this.#enqueue(entry, peer, message);
-    } else if (message.type === "request") {
-      // Unknown here: one key lookup decides, nothing is instantiated for a missing document.
-      this.#track(this.#answerRequest(peer, message));
-    } else {
-      this.#enqueue(this.#entry(message.documentId), peer, message);
-    }
+    this.#enqueue(this.#entry(message.documentId), peer, message);
   }
 
   /** Relays an ephemeral message to the document's other peers, once per (sender, session, count). */
   ephemeral(peer: HubPeer, message: EphemeralMessage): void {
     if (!this.#isAttached(peer)) return;
-    const key = `${message.senderId}\u0000${message.sessionId}`;
-    const last = this.#ephemeralSeen.get(key);
-    if (last !== undefined && message.count <= last) return;
-    this.#ephemeralSeen.set(key, message.count);
-    const entry = this.#entries.get(message.documentId);
-    if (!entry) return;
-    for (const [peerId, link] of entry.peers) {
-      if (peerId === message.senderId) continue;
-      link.peer.send({ ...message, targetId: peerId });
-    }
+    this.#ephemeral.relay(message, this.#entries.get(message.documentId)?.peers);
   }
 
   /** Stops taking work, finishes running tasks and makes every accepted change durable. */
@@ -175,19 +164,6 @@ export class DocumentHub {
     this.#loaded.clear();
   }
 
-  async #answerRequest(peer: HubPeer, message: SyncMessage): Promise<void> {
-    let exists: boolean;
-    try {
-      exists = await this.#docs.exists(message.documentId);
-    } catch (error) {
-      this.#observer.error?.(error, `looking up document ${message.documentId}`);
-      exists = false;
-    }
-    const entry = this.#entries.get(message.documentId);
-    if (exists || entry) this.#enqueue(entry ?? this.#entry(message.documentId), peer, message);
-    else this.#unavailable(peer, message.documentId);
-  }
-
   #enqueue(entry: DocumentEntry, peer: HubPeer, message: SyncMessage): void {
     if (!this.#isAttached(peer)) return;
     this.#peers.get(peer.peerId)?.docs.add(entry.documentId);
@@ -198,6 +174,7 @@ export class DocumentHub {
   /** Runs the document's queue until it is empty; one runner per document at a time. */
   async #run(entry: DocumentEntry): Promise<void> {
     entry.running = true;
+    await this.#slots.acquire();
     try {
       while (entry.inbox.length > 0) {
         if (!entry.doc && !(await this.#load(entry))) continue;
@@ -207,6 +184,7 @@ export class DocumentHub {
     } catch (error) {
       this.#observer.error?.(error, `syncing document ${entry.documentId}`);
     } finally {
+      this.#slots.release();
       entry.running = false;
       entry.lastUsed = Date.now();
       this.#dropIfUnused(entry);
@@ -218,7 +196,13 @@ export class DocumentHub {
   async #load(entry: DocumentEntry): Promise<boolean> {
     const started = performance.now();
     try {
+      this.#enforceBudget();
       const stored = await this.#docs.load(entry.documentId);
+      if (!stored && entry.inbox.every((job) => job.type === "request")) {
+        // Unknown: answered from the store's lookup alone, nothing instantiated.
+        for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
+        return false;
+      }
       entry.doc = stored?.doc ?? createDoc();
       entry.savedHeads = entry.doc.getHeads();
       entry.storedBytes = stored?.bytes ?? 0;
@@ -375,18 +359,46 @@ export class DocumentHub {
     this.#dropIfUnused(entry);
   }
 
+  /**
+   * Evicts an idle document; one stored as several chunks is compacted first (in the
+   * background), so its next load reads one snapshot.
+   */
+  #retire(entry: DocumentEntry): void {
+    if (entry.running || entry.inbox.length > 0 || !entry.doc) return;
+    if (entry.chunks <= 1 || this.#closed) {
+      this.#evict(entry);
+      return;
+    }
+    entry.running = true;
+    const task = async () => {
+      try {
+        await this.#compact(entry);
+      } catch (error) {
+        this.#observer.error?.(error, `compacting document ${entry.documentId}`);
+      } finally {
+        entry.running = false;
+        if (entry.inbox.length > 0) this.#track(this.#run(entry));
+        else this.#evict(entry);
+      }
+    };
+    this.#track(task());
+  }
+
   #enforceBudget(): void {
     if (this.#memory <= this.#budget) return;
+    let excess = this.#memory - this.#budget;
     for (const entry of this.#loaded.values()) {
-      if (this.#memory <= this.#budget) return;
-      this.#evict(entry);
+      if (excess <= 0) return;
+      if (entry.running) continue;
+      excess -= estimateMemory(entry);
+      this.#retire(entry);
     }
   }
 
   #evictIdle(): void {
     const cutoff = Date.now() - this.#idleMs;
     for (const entry of [...this.#loaded.values()]) {
-      if (entry.lastUsed <= cutoff) this.#evict(entry);
+      if (entry.lastUsed <= cutoff) this.#retire(entry);
     }
   }
 
