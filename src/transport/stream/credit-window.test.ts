@@ -17,7 +17,7 @@ describe("CreditWindow", () => {
     expect(credit.written).toBe(9000);
   });
 
-  it("grants back in batches of at least half a window", () => {
+  it("grants back in batches of at least a quarter of the window", () => {
     const credit = new CreditWindow({ start: 0, size: 100_000, window: 1000 });
     credit.initialGrant();
     const grants: number[] = [];
@@ -25,11 +25,11 @@ describe("CreditWindow", () => {
       credit.receive(100);
       grants.push(credit.commit(100));
     }
-    expect(grants).toEqual([0, 0, 0, 0, 500, 0, 0, 0, 0, 500]);
-    expect(credit.available).toBe(1000);
+    expect(grants).toEqual([0, 0, 300, 0, 0, 300, 0, 0, 300, 0]);
+    expect(credit.available).toBe(900);
   });
 
-  it("grants the last bytes of the payload even below half a window", () => {
+  it("grants the last bytes of the payload even below a batch", () => {
     const credit = new CreditWindow({ start: 0, size: 1200, window: 1000 });
     expect(credit.initialGrant()).toBe(1000);
     credit.receive(100);

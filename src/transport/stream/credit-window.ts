@@ -13,8 +13,9 @@ export interface CreditWindowOptions {
 
 /**
  * Credit arithmetic in absolute payload offsets: `written ≤ received ≤ granted ≤ size` and
- * `granted − written ≤ window`. Credit comes back in batches of at least half a window (or the
- * last bytes of the payload), so CREDIT frames stay rare: about two per window of data.
+ * `granted − written ≤ window`. Credit comes back in batches of at least a quarter of the window
+ * (or the last bytes of the payload): often enough that the sender rarely runs dry, and CREDIT
+ * frames stay rare — about four per window of data.
  */
 export class CreditWindow {
   readonly #size: number;
@@ -35,7 +36,7 @@ export class CreditWindow {
     }
     this.#size = size;
     this.#window = window;
-    this.#batch = Math.ceil(window / 2);
+    this.#batch = Math.ceil(window / 4);
     this.#granted = start;
     this.#received = start;
     this.#written = start;

@@ -39,14 +39,14 @@ describe("StreamReceiver", () => {
     ]);
   });
 
-  it("grants a window at start and credit back in batches of half a window", async () => {
+  it("grants a window at start and credit back in batches of a quarter window", async () => {
     const { receiver } = receiverFor(100_000, { window: 1000 });
     expect(receiver.initialGrant()).toBe(1000);
     expect(receiver.initialGrant()).toBe(0);
     const grants: number[] = [];
     for (let i = 0; i < 10; i++) grants.push(await receiver.onData(new Uint8Array(100), false));
-    expect(grants).toEqual([0, 0, 0, 0, 500, 0, 0, 0, 0, 500]);
-    expect(receiver.credit).toBe(1000);
+    expect(grants).toEqual([0, 0, 300, 0, 0, 300, 0, 0, 300, 0]);
+    expect(receiver.credit).toBe(900);
   });
 
   it("keeps queued bytes within the window when the caller does not await", async () => {
