@@ -123,6 +123,27 @@ describe("DocumentHub", () => {
     expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
   });
 
+  it("close() waits until every accepted change is durable", async () => {
+    const store = gatedStore();
+    const hub = new DocumentHub({ store, serverPeerId: "server" });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [7] }));
+    alice.push();
+    await sleep(30);
+    alice.push();
+    await sleep(30);
+    expect(store.held).toBeGreaterThan(0);
+    let closed = false;
+    const closing = hub.close().then(() => {
+      closed = true;
+    });
+    await sleep(30);
+    expect(closed).toBe(false);
+    store.release();
+    await closing;
+    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+  });
+
   it("forwards one peer's changes to every other peer of the document", async () => {
     const hub = createHub({ store: createMapStore() });
     const id = generateDocumentId();

@@ -4,7 +4,11 @@
 import type { Logger } from "pino";
 import { openLmdbStore } from "../storage/lmdb-store.js";
 import type { Store } from "../storage/store.js";
-import { type AutomergeEndpoint, createAutomergeEndpoint } from "./automerge-endpoint.js";
+import {
+  type AutomergeEndpoint,
+  type AutomergeEndpointOptions,
+  createAutomergeEndpoint,
+} from "./automerge-endpoint.js";
 import { addBaseRoutes } from "./base-routes.js";
 import type { ServerConfig } from "./config.js";
 import { createRequestListener } from "./http-adapter.js";
@@ -24,6 +28,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Default: the LMDB store in `config.dataDir`. The server closes it on shutdown. */
   readonly store?: Store;
+  /** Tuning of the automerge endpoint beyond the config (tests: a short keepalive). */
+  readonly automerge?: AutomergeEndpointOptions;
   /** Lets a caller mount extra HTTP routes or WebSocket endpoints before listening. */
   readonly extend?: (routes: { http: HttpRouter; upgrades: UpgradeRouter }) => void;
 }
@@ -81,7 +87,13 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     const wire = await createWireEndpoint(config, logger);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
-    automerge = await createAutomergeEndpoint(config, store, metrics.automerge, logger);
+    automerge = await createAutomergeEndpoint(
+      config,
+      store,
+      metrics.automerge,
+      logger,
+      options.automerge,
+    );
     upgrades.fallback(automerge.endpoint);
     options.extend?.({ http, upgrades });
     listeners = await openListeners(config, {

@@ -29,8 +29,11 @@ export interface WireClient {
 }
 
 /** Opens a raw client; rejects if the upgrade fails (e.g. HTTP 401). */
-export function openWireClient(url: string): Promise<WireClient> {
-  const socket = new WebSocket(url);
+export function openWireClient(
+  url: string,
+  options: { autoPong?: boolean } = {},
+): Promise<WireClient> {
+  const socket = new WebSocket(url, options);
   const received: DecodedRepoMessage[] = [];
   const waiters = new Set<() => void>();
   socket.on("message", (data: Buffer) => {

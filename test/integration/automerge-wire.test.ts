@@ -108,3 +108,22 @@ describe("automerge endpoint on the wire", () => {
     expect(reply).toMatchObject({ documentId, targetId: "alice" });
   });
 });
+
+describe("automerge keepalive", () => {
+  it("terminates a socket that stops answering pings and keeps the others", async () => {
+    const keepServer = await startTestServer({}, { automerge: { keepaliveMs: 100 } });
+    try {
+      const url = wsUrl(keepServer.server.url);
+      const healthy = await openWireClient(url);
+      const silent = await openWireClient(url, { autoPong: false });
+      await healthy.join("healthy");
+      await silent.join("silent");
+      expect(await silent.closed).toBe(1006); // terminated: no close frame
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(healthy.socket.readyState).toBe(healthy.socket.OPEN);
+      healthy.close();
+    } finally {
+      await keepServer.stop();
+    }
+  });
+});
