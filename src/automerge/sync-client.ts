@@ -225,11 +225,28 @@ class SyncAttempt {
     this.#settled = true;
     clearTimeout(this.#quietTimer);
     this.deadline.removeEventListener("abort", this.#onDeadline);
-    if (error === undefined) this.#socket?.close(1000, "sync complete");
-    else this.#socket?.terminate();
-    this.#settle(error);
+    const socket = this.#socket;
+    if (error !== undefined || socket === undefined) {
+      socket?.terminate();
+      this.#settle(error);
+      return;
+    }
+    // Let the last frames and the close handshake reach the server before the CLI exits, so it
+    // sees a clean 1000 rather than a dropped connection; a server that never answers the close
+    // costs at most closeWaitMs.
+    const timer = setTimeout(() => {
+      socket.terminate();
+      this.#settle();
+    }, closeWaitMs);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      this.#settle();
+    });
+    socket.close(1000, "sync complete");
   }
 }
+
+const closeWaitMs = 500;
 
 function frameBytes(data: RawData, isBinary: boolean): Uint8Array {
   if (!isBinary) {
