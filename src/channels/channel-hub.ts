@@ -4,6 +4,7 @@
 // that lost its connection resume where it stopped.
 
 import { createError, describeError, isSynclineError } from "../protocol/errors.js";
+import { frameHeaderBytes } from "../protocol/wire-frame.js";
 import type { OpenMessage, SubscribeMessage } from "../protocol/wire-messages.js";
 import { StreamSender } from "../transport/stream/stream-sender.js";
 import { runReceiver, runSender } from "../transport/stream-link.js";
@@ -11,6 +12,12 @@ import type { WireConnection } from "../transport/wire-connection.js";
 import type { WireLogger, WireSession } from "../transport/wire-server.js";
 import { parseChannelName } from "./channel-name.js";
 import { Publication } from "./publication.js";
+
+/**
+ * The DATA chunk size of deliveries: bigger than a publisher's usual 64 KiB, so the server writes
+ * (and the subscriber handles) a sixteenth of the frames; capped by the connection's frame limit.
+ */
+const relayChunkBytes = 1024 * 1024;
 
 /** Options of the hub. */
 export interface ChannelHubOptions {
@@ -256,6 +263,10 @@ export class ChannelHub {
       buffer.removeReader(reader);
       return;
     }
+    const chunkSize = Math.max(
+      meta.chunkSize,
+      Math.min(relayChunkBytes, connection.maxFrameBytes - frameHeaderBytes),
+    );
     connection.send({
       type: "open",
       streamId,
@@ -264,13 +275,16 @@ export class ChannelHub {
       size: meta.size,
       origin: meta.origin,
       ...(meta.name === undefined ? {} : { name: meta.name }),
-      chunkSize: meta.chunkSize,
+      chunkSize,
     });
     const sender = new StreamSender({
       transferId: meta.transferId,
       size: meta.size,
-      chunkSize: meta.chunkSize,
-      readChunk: (offset, length) => buffer.read(offset, length, reader),
+      chunkSize,
+      // Copied straight into the outgoing frame: one copy per byte, and no view of the
+      // publisher's socket buffers outlives the read.
+      readChunk: (offset, length) =>
+        buffer.read(offset, length, reader, connection.dataPayload(length)),
       // The upload's verified digest: no second SHA-256 pass on the server.
       knownDigest: () => publication.digest.promise,
     });

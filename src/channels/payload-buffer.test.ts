@@ -35,6 +35,22 @@ describe("PayloadBuffer", () => {
     await expect(buffer.read(0, 10)).rejects.toMatchObject({ code: "ERR_STREAM_PROTOCOL" });
   });
 
+  it("copies a read into the caller's buffer, across chunks, before the reader moves on", async () => {
+    const buffer = new PayloadBuffer(1000, { retained: false, relayWindow: 300 });
+    const reader = buffer.addReader(0);
+    const into = new Uint8Array(250);
+    const pending = buffer.read(0, 250, reader, into);
+    await buffer.append(0, chunk(0, 100));
+    await buffer.append(100, chunk(100, 100));
+    await buffer.append(200, chunk(200, 100));
+    expect(await pending).toBe(into);
+    expect(into).toEqual(chunk(0, 250));
+    // The reader is past the first two chunks: they are gone, the copy is not.
+    expect(buffer.heldBytes).toBe(100);
+    const single = new Uint8Array(20);
+    expect(await buffer.read(260, 20, reader, single)).toEqual(chunk(260, 20));
+  });
+
   it("refuses out-of-order writes and fails waiting readers", async () => {
     const buffer = new PayloadBuffer(100, { retained: true });
     await expect(buffer.append(10, chunk(10, 5))).rejects.toMatchObject({

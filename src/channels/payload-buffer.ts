@@ -77,8 +77,17 @@ export class PayloadBuffer {
     this.#wake();
   }
 
-  /** Reads `length` bytes at `offset`, waiting until they have arrived. */
-  async read(offset: number, length: number, reader?: PayloadReader): Promise<Uint8Array> {
+  /**
+   * Reads `length` bytes at `offset`, waiting until they have arrived. With `into` (of `length`
+   * bytes) the bytes are copied there, e.g. straight into an outgoing frame, and `into` is
+   * returned; without it the result is a view when one chunk holds them, else a copy.
+   */
+  async read(
+    offset: number,
+    length: number,
+    reader?: PayloadReader,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
     while (this.#received < offset + length) {
       if (this.#failure) throw this.#failure;
       await this.#wait();
@@ -90,8 +99,8 @@ export class PayloadBuffer {
         `payload buffer: bytes at ${offset} are no longer held`,
       );
     }
-    // Slice before moving the reader: trimming may drop the very chunk being read.
-    const bytes = this.#slice(offset, length);
+    // Copy before moving the reader: trimming may drop the very chunk being read.
+    const bytes = this.#slice(offset, length, into);
     if (reader) {
       reader.position = offset + length;
       this.#trim();
@@ -100,13 +109,15 @@ export class PayloadBuffer {
     return bytes;
   }
 
-  /** The bytes at [offset, offset + length): a view when one chunk holds them, else a copy. */
-  #slice(offset: number, length: number): Uint8Array {
+  /** The bytes at [offset, offset + length): copied into `into`, else a view or a copy. */
+  #slice(offset: number, length: number, into: Uint8Array | undefined): Uint8Array {
     const index = this.#chunkAt(offset);
     const chunk = this.#chunks[index] as Chunk;
     const from = offset - chunk.offset;
-    if (from + length <= chunk.bytes.length) return chunk.bytes.subarray(from, from + length);
-    const out = new Uint8Array(length);
+    if (into === undefined && from + length <= chunk.bytes.length) {
+      return chunk.bytes.subarray(from, from + length);
+    }
+    const out = into ?? new Uint8Array(length);
     let filled = 0;
     for (let i = index; filled < length; i++) {
       const next = this.#chunks[i] as Chunk;
