@@ -180,3 +180,11 @@ describe("PeerSession", () => {
     expect(hub.stats.peers).toBe(0);
   });
 });
+
+describe("PeerSession with an awkward peer id", () => {
+  it("fails cleanly when the peer id is long and multi-byte", () => {
+    const peer = connect(hub);
+    peer.join("ü".repeat(200), ["2"]);
+    expect(peer.socket.closed?.code).toBe(4406);
+  });
+});

@@ -166,7 +166,7 @@ export class PeerSession {
     if (this.#state === "closed") return;
     this.socketClosed();
     this.#options.onError?.(error);
-    // Close reasons are limited to 123 bytes; the code says what happened, logs say more.
-    this.#io.close(error.closeCode ?? 1011, error.message.slice(0, 120));
+    // The code says what happened; the reason is a hint (the socket layer trims it to 123 bytes).
+    this.#io.close(error.closeCode ?? 1011, error.message);
   }
 }

@@ -93,7 +93,7 @@ export async function createAutomergeEndpoint(
       const session = new PeerSession(
         {
           send: (frame) => socket.send(frame, { binary: true }),
-          close: (code, reason) => socket.close(code, reason),
+          close: (code, reason) => socket.close(code, closeReason(reason)),
         },
         {
           hub,
@@ -136,6 +136,13 @@ function checkToken(
     status: 401,
     reason: given === null ? "automerge sync needs ?token= in the URL" : "invalid token",
   };
+}
+
+/** A close reason within WebSocket's 123-byte limit (ws throws beyond it), cut at a character. */
+export function closeReason(reason: string): string {
+  let out = reason;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
 }
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {

@@ -127,3 +127,25 @@ describe("automerge keepalive", () => {
     }
   });
 });
+
+describe("automerge close reasons", () => {
+  it("closes a socket whose multi-byte peer id makes the error message long", async () => {
+    const local = await startTestServer();
+    try {
+      const bad = await openWireClient(wsUrl(local.server.url));
+      // The version error names the peer id: a reason far beyond WebSocket's 123-byte limit.
+      bad.send({
+        type: "join",
+        senderId: "ü".repeat(300),
+        peerMetadata: {},
+        supportedProtocolVersions: ["2"],
+      });
+      expect(await bad.closed).toBe(4406);
+      const good = await openWireClient(wsUrl(local.server.url));
+      expect((await good.join("good")).type).toBe("peer");
+      good.close();
+    } finally {
+      await local.stop();
+    }
+  });
+});
