@@ -92,7 +92,8 @@ export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDo
         carried.changesSent += partial.changesSent;
         carried.changesReceived += partial.changesReceived;
         if (deadline.signal.aborted) throw timeoutError(options, progress.phase, error);
-        if (!isRetryable(error) || attempt > options.retries) throw error;
+        if (!isRetryable(error)) throw error;
+        if (attempt > options.retries) throw gaveUp(error as SynclineError, attempt);
         const delayMs = backoff.next();
         options.onRetry?.({ attempt: attempt + 1, delayMs, error: error as SynclineError });
         await sleep(delayMs, deadline.signal);
@@ -300,6 +301,13 @@ function timeoutError(options: SyncDocumentOptions, phase: Phase | "retrying", l
     "ERR_TIMEOUT",
     `sync: ${options.documentId} with ${options.server} did not finish within ${seconds} s (${phaseWords[phase]})${lastFailure}`,
   );
+}
+
+function gaveUp(error: SynclineError, attempts: number): SynclineError {
+  if (attempts === 1) return error;
+  return createError(error.code, `${error.message} (gave up after ${attempts} attempts)`, {
+    cause: error,
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -181,7 +181,8 @@ export { CommanderError };
 const syncHelp = `
 Pulls the server's changes into --file, pushes the file's changes to the server, and saves the
 file only if something changed. With no local copy it asks the server for the document (exit 5 if
-the server does not have it). A dry run adds {dryRun, existsOnServer} to --json.
+the server does not have it). A dry run adds {dryRun, existsOnServer} to --json. Heads in a URL
+(automerge:ID#HEADS) are accepted and ignored: the whole document is synced.
 
 Config ($XDG_CONFIG_HOME/syncline/config.toml or --config):
   [sync]

@@ -132,9 +132,13 @@ function report(
   if (isNew) io.stdout.write(`${facts.url}\n`);
   const saved = facts.changed ? `saved ${facts.file}` : `${facts.file} unchanged`;
   io.stderr.write(
-    `synced ${facts.url} with ${server}: ${result.changesReceived} changes received, ` +
-      `${result.changesSent} sent; ${saved}\n`,
+    `synced ${facts.url} with ${server}: ${changes(result.changesReceived)} received, ` +
+      `${changes(result.changesSent)} sent; ${saved}\n`,
   );
+}
+
+function changes(count: number): string {
+  return `${count} change${count === 1 ? "" : "s"}`;
 }
 
 function sameHeads(a: readonly string[], b: readonly string[]): boolean {
