@@ -39,6 +39,8 @@ export interface SyncDocumentOptions {
   readonly maxFrameBytes?: number | undefined;
   /** Backoff between attempts; default util/backoff's (500 ms doubling, 15 s cap). */
   readonly backoff?: Partial<BackoffOptions> | undefined;
+  /** Aborting it (e.g. on SIGINT) ends the sync at once (ERR_CONNECTION_CLOSED, "interrupted"). */
+  readonly signal?: AbortSignal | undefined;
   /** Told before each retry (for a progress line); `attempt` is the one about to start, from 2. */
   readonly onRetry?: ((info: RetryInfo) => void) | undefined;
 }
@@ -70,8 +72,12 @@ export interface SyncDocumentResult {
 export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDocumentResult> {
   const peerId = options.peerId ?? generatePeerId("syncline-cli");
   const backoff = createBackoff(options.backoff);
+  // One stop switch for the deadline and the caller's signal; its reason tells them apart.
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+  const timer = setTimeout(() => deadline.abort("deadline"), options.timeoutMs);
+  const interrupt = () => deadline.abort("interrupted");
+  if (options.signal?.aborted) interrupt();
+  options.signal?.addEventListener("abort", interrupt, { once: true });
   // What earlier attempts merged and counted carries into the next one.
   const carried = { doc: options.doc, changesSent: 0, changesReceived: 0 };
   try {
@@ -91,17 +97,20 @@ export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDo
         carried.doc = partial.doc;
         carried.changesSent += partial.changesSent;
         carried.changesReceived += partial.changesReceived;
-        if (deadline.signal.aborted) throw timeoutError(options, progress.phase, error);
+        if (deadline.signal.aborted)
+          throw stoppedError(options, deadline.signal, progress.phase, error);
         if (!isRetryable(error)) throw error;
         if (attempt > options.retries) throw gaveUp(error as SynclineError, attempt);
         const delayMs = backoff.next();
         options.onRetry?.({ attempt: attempt + 1, delayMs, error: error as SynclineError });
         await sleep(delayMs, deadline.signal);
-        if (deadline.signal.aborted) throw timeoutError(options, "retrying", error);
+        if (deadline.signal.aborted)
+          throw stoppedError(options, deadline.signal, "retrying", error);
       }
     }
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener("abort", interrupt);
   }
 }
 
@@ -292,6 +301,19 @@ const phaseWords: Record<Phase | "retrying", string> = {
   done: "while closing",
   retrying: "between retries",
 };
+
+function stoppedError(
+  options: SyncDocumentOptions,
+  stop: AbortSignal,
+  phase: Phase | "retrying",
+  last: unknown,
+): SynclineError {
+  if (stop.reason !== "interrupted") return timeoutError(options, phase, last);
+  return createError(
+    "ERR_CONNECTION_CLOSED",
+    `sync: interrupted ${phaseWords[phase]}, before ${options.documentId} was synced`,
+  );
+}
 
 function timeoutError(options: SyncDocumentOptions, phase: Phase | "retrying", last: unknown) {
   const seconds = options.timeoutMs / 1000;

@@ -2,7 +2,7 @@
 // mismatch, garbage replies, silence, a close mid-sync (with and without recovery), a refused
 // token. Each asserts the exit code, the --json error code, and that the limits hold.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -11,13 +11,14 @@ import { encode } from "cbor-x";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import { decodeRepoMessage, encodeRepoMessage } from "../../src/protocol/automerge-messages.js";
-import { type CliResult, runCliProcess } from "../helpers/cli.js";
+import { type CliResult, runCliProcess, spawnCli, waitForExit } from "../helpers/cli.js";
 import {
   type ReferenceAutomergeServer,
   startReferenceAutomergeServer,
 } from "../helpers/reference-automerge-server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { createSelfSignedCert } from "../helpers/tls.js";
+import { waitUntil } from "../helpers/transport.js";
 
 // A valid document id (bs58check of 16 bytes) that no server has.
 const documentId = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
@@ -225,6 +226,23 @@ describe("silence and lost connections", () => {
     const result = await sync(mock.url, ["--timeout", "1"]);
     expect(result.code).toBe(7);
     expect(errorOf(result).message).toContain("while syncing");
+  });
+
+  it("SIGINT mid-sync: exit 130 at once, the local file untouched", async () => {
+    const mock = await startMock((socket, join) => peer(socket, join.senderId));
+    const home = join(dir.path, `home-${++devices}`);
+    mkdirSync(home, { recursive: true });
+    const file = join(home, "doc.automerge");
+    const child = spawnCli(["sync", documentId, "--file", file, "--server", mock.url, "--json"], {
+      env: { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), SYNCLINE_CONFIG: undefined },
+    });
+    await waitUntil(() => mock.connections === 1, "the CLI to connect");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child.kill("SIGINT");
+    const result = await waitForExit(child, 5_000);
+    expect(result.code).toBe(130);
+    expect(errorOf(result).message).toContain("SIGINT");
+    expect(existsSync(file)).toBe(false);
   });
 
   it("a close mid-sync every time: retried, then exit 3 (ERR_CONNECTION_CLOSED)", async () => {

@@ -11,10 +11,10 @@ import {
   parseDocumentRef,
   stringifyAutomergeUrl,
 } from "../../util/ids.js";
-import { loadAutomergeFile, saveAutomergeFile } from "../automerge-file.js";
+import { type LocalDocument, loadAutomergeFile, saveAutomergeFile } from "../automerge-file.js";
 import { ExitError, exitCodes } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
-import { resolveSyncSettings, type SyncSettingFlags } from "../sync-settings.js";
+import { resolveSyncSettings, type SyncSettingFlags, type SyncSettings } from "../sync-settings.js";
 
 /** Options of `sync`. */
 export interface SyncOptions extends SyncSettingFlags {
@@ -43,6 +43,47 @@ export async function syncCommand(
   // has heads and the server stores it even when the file had no content.
   const doc =
     options.new && headsBefore.length === 0 ? Automerge.emptyChange(local.doc) : local.doc;
+  // SIGINT/SIGTERM end the sync (exit 130) with the file untouched; during the save they are
+  // held off by this handler, so the rename happens or not, never half.
+  const interrupt = new AbortController();
+  const stopSignal = io.onSignal((signal) => interrupt.abort(signal));
+  try {
+    await syncAndSave(
+      { settings, documentId, doc, local, headsBefore, dryRun, started },
+      options,
+      io,
+      interrupt.signal,
+    );
+  } catch (error) {
+    if (!interrupt.signal.aborted) throw error;
+    throw new ExitError(
+      exitCodes.interrupted,
+      "ERR_CONNECTION_CLOSED",
+      `sync: ${interrupt.signal.reason} before ${documentId} was synced; ${options.file} is unchanged`,
+      { cause: error },
+    );
+  } finally {
+    stopSignal();
+  }
+}
+
+interface SyncPlan {
+  readonly settings: SyncSettings;
+  readonly documentId: DocumentId;
+  readonly doc: Automerge.Doc<unknown>;
+  readonly local: LocalDocument;
+  readonly headsBefore: readonly string[];
+  readonly dryRun: boolean;
+  readonly started: number;
+}
+
+async function syncAndSave(
+  plan: SyncPlan,
+  options: SyncOptions,
+  io: CliIo,
+  signal: AbortSignal,
+): Promise<void> {
+  const { settings, documentId, doc, local, headsBefore, dryRun, started } = plan;
   const result = await syncDocument({
     server: settings.server,
     token: settings.token,
@@ -51,6 +92,7 @@ export async function syncCommand(
     dryRun,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
+    signal,
     onRetry: ({ attempt, delayMs, error }) =>
       io.stderr.write(
         `syncline: ${error.message}; retrying in ${(delayMs / 1000).toFixed(1)} s ` +
