@@ -195,7 +195,7 @@ Config ($XDG_CONFIG_HOME/syncline/config.toml or --config):
 Exit codes: 0 ok, 1 unexpected, 2 usage or invalid input (id, url, flag, local file),
 3 cannot connect (after retries), 4 protocol error (version mismatch, invalid server message),
 5 document unavailable on the server and no local copy, 6 sync disabled in config,
-7 timed out, 8 the server refused the token.
+7 timed out, 8 the server refused the token, 130 interrupted (file unchanged).
 
 Examples:
   syncline sync --new --file notes.automerge
