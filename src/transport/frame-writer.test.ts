@@ -65,4 +65,26 @@ describe("FrameWriter", () => {
     await writer.sendBulk(frame(1, 1));
     await expect(writer.sendBulk(frame(2, 1))).rejects.toThrow("EPIPE");
   });
+
+  it("corks the socket for a tick's burst of bulk frames, once, and uncorks after it", async () => {
+    const events: string[] = [];
+    const sink: FrameSink = {
+      send: (data, callback) => {
+        events.push(`send ${data[0]}`);
+        callback();
+      },
+      cork: () => events.push("cork"),
+      uncork: () => events.push("uncork"),
+    };
+    const writer = new FrameWriter(sink, { maxBufferedBytes: 1000 });
+    await writer.sendBulk(frame(1, 10));
+    await writer.sendBulk(frame(2, 10));
+    writer.sendControl(frame(9, 1));
+    expect(events).toEqual(["cork", "send 1", "send 2", "send 9"]);
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(events.at(-1)).toBe("uncork");
+    await writer.sendBulk(frame(3, 10));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events.slice(-3)).toEqual(["cork", "send 3", "uncork"]);
+  });
 });

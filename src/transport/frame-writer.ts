@@ -1,13 +1,18 @@
 // The write path of a wire connection: control frames go to the socket at once; bulk frames
 // (stream data) only while the bytes we have handed to the socket and not yet seen flushed stay
 // under a cap, so a control frame never waits behind more than that cap of bulk data and memory
-// stays bounded whatever the payload size.
+// stays bounded whatever the payload size. A burst of bulk frames is corked for the rest of the
+// tick, so it leaves in one write system call (a corked frame counts as buffered until flushed,
+// so the cap still bounds what a control frame can wait behind).
 
 import { createError } from "../protocol/errors.js";
 
 /** The part of a WebSocket the writer needs (ws's WebSocket satisfies it). */
 export interface FrameSink {
   send(data: Uint8Array, callback: (error?: Error) => void): void;
+  /** Holds writes back until `uncork` (optional; e.g. the underlying net.Socket's). */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** Options of a FrameWriter. */
@@ -27,6 +32,7 @@ export class FrameWriter {
   readonly #maxBuffered: number;
   readonly #waiters: Waiter[] = [];
   #buffered = 0;
+  #corked = false;
   #closedWith: Error | undefined;
 
   constructor(sink: FrameSink, options: FrameWriterOptions = {}) {
@@ -55,7 +61,22 @@ export class FrameWriter {
       await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     }
     if (this.#closedWith) throw this.#closedWith;
+    this.#corkForTick();
     this.#write(frame, onFlushed);
+  }
+
+  /**
+   * Holds the socket's writes until the current burst of bulk frames (this tick's microtasks)
+   * is done, so they go out in one system call rather than one each.
+   */
+  #corkForTick(): void {
+    if (this.#corked || this.#sink.cork === undefined) return;
+    this.#corked = true;
+    this.#sink.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#sink.uncork?.();
+    });
   }
 
   /** Fails every waiting and later bulk send with `reason` (the connection is gone). */

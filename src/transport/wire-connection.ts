@@ -23,7 +23,7 @@ import {
   type WireMessage,
 } from "../protocol/wire-messages.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
-import { FrameWriter } from "./frame-writer.js";
+import { type FrameSink, FrameWriter } from "./frame-writer.js";
 
 /**
  * Most bytes of recycled DATA frame buffers kept per connection: the 4 MiB socket buffer cap plus
@@ -80,7 +80,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     this.#nextStreamId = options.role === "client" ? 1 : 2;
     const writerOptions =
       options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes };
-    this.#writer = new FrameWriter(socket, writerOptions);
+    this.#writer = new FrameWriter(sinkOf(socket), writerOptions);
     socket.binaryType = "nodebuffer";
     socket.on("message", (data: Buffer, isBinary) => this.#receive(data, isBinary));
     socket.on("ping", () => this.emit("activity"));
@@ -241,6 +241,22 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
       );
     }
   }
+}
+
+/**
+ * The writer's view of the socket: ws's `send`, plus cork/uncork of the net.Socket underneath
+ * (ws keeps it in `_socket`; corking it batches frames into one write system call).
+ */
+function sinkOf(socket: WebSocket): FrameSink {
+  return {
+    send: (data, callback) => socket.send(data, callback),
+    cork: () => tcpSocketOf(socket)?.cork(),
+    uncork: () => tcpSocketOf(socket)?.uncork(),
+  };
+}
+
+function tcpSocketOf(socket: WebSocket): { cork(): void; uncork(): void } | undefined {
+  return (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
 }
 
 /** Close reasons are limited to 123 bytes by the WebSocket protocol. */
