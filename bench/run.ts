@@ -1,20 +1,33 @@
-// `npm run bench [-- --quick] [-- --only NAME]`: runs the benchmarks side by side with their
+// `npm run bench [-- --quick] [-- --only NAME|PREFIX]`: runs the benchmarks side by side with their
 // peers and prints, and saves under bench-results/, medians and ratios.
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { automergeMemory, automergeSync } from "./automerge-sync.js";
 import { streamThroughput } from "./stream-throughput.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 
+// automerge-sync and automerge-memory share their runs; the 30 s wait after the clients left
+// (10 s with --quick) is skipped when only automerge-sync is asked for.
+const automerge = {
+  documents: quick ? 300 : 1000,
+  repetitions: quick ? 2 : 3,
+  leaveWaitMs: quick ? 10_000 : 30_000,
+  memory: only !== "automerge-sync",
+};
+
 const benchmarks: Record<string, () => Promise<object>> = {
   "stream-throughput": () => streamThroughput((quick ? 256 : 1024) * 1024 * 1024, 3),
+  "automerge-sync": () => automergeSync(automerge),
+  "automerge-memory": () => automergeMemory(automerge),
 };
 
 mkdirSync("bench-results", { recursive: true });
 for (const [name, run] of Object.entries(benchmarks)) {
-  if (only !== undefined && only !== name) continue;
+  // `--only automerge` runs every automerge-… benchmark.
+  if (only !== undefined && only !== name && !name.startsWith(`${only}-`)) continue;
   process.stderr.write(`bench: ${name}${quick ? " (quick)" : ""}...\n`);
   const result = await run();
   const text = JSON.stringify(
