@@ -71,6 +71,28 @@ export function createEntry(documentId: string): DocumentEntry {
   };
 }
 
+/** What the store returned for a document (see DocumentStore.load). */
+export interface StoredParts {
+  readonly bytes: number;
+  readonly chunks: number;
+  readonly firstSeq: number;
+  readonly nextSeq: number;
+}
+
+/** Installs a loaded (or new, when `stored` is undefined) document in the entry. */
+export function loadInto(
+  entry: DocumentEntry,
+  doc: DocBackend,
+  stored: StoredParts | undefined,
+): void {
+  entry.doc = doc;
+  entry.savedHeads = doc.getHeads();
+  entry.storedBytes = stored?.bytes ?? 0;
+  entry.chunks = stored?.chunks ?? 0;
+  entry.firstSeq = stored?.firstSeq ?? 0;
+  entry.nextSeq = stored?.nextSeq ?? 0;
+}
+
 /** Gives every link a live sync state (after a load), decoding the saved ones. */
 export function restoreSyncStates(entry: DocumentEntry): void {
   for (const link of entry.peers.values()) {

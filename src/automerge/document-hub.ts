@@ -5,52 +5,25 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
 import { createError } from "../protocol/errors.js";
-import type { Store } from "../storage/store.js";
 import { createDoc, type DocBackend, initSyncState } from "./automerge-backend.js";
 import {
   createEntry,
   type DocumentEntry,
   estimateMemory,
   type HubPeer,
+  loadInto,
   type PeerLink,
   restoreSyncStates,
-  sameHeads,
   unloadEntry,
 } from "./document-entry.js";
+import type { DocumentHubOptions, HubObserver } from "./document-hub-options.js";
+
+export type { DocumentHubOptions, HubObserver };
+
 import { DocumentStore } from "./document-store.js";
 import { EphemeralRelay } from "./ephemeral-relay.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { createTaskSlots, type TaskSlots } from "./task-slots.js";
-
-/** Typed hooks for metrics and logs; every one is optional. */
-export interface HubObserver {
-  documentLoaded?(seconds: number): void;
-  documentEvicted?(): void;
-  /** One group-commit batch became durable. */
-  saved?(seconds: number, writes: number): void;
-  peerAttached?(): void;
-  peerDetached?(): void;
-  syncIn?(bytes: number): void;
-  syncOut?(bytes: number): void;
-  /** Something failed that is not one peer's fault (a load, a store write). */
-  error?(error: unknown, context: string): void;
-}
-
-/** Options of the hub; the defaults are the documented config defaults. */
-export interface DocumentHubOptions {
-  readonly store: Store;
-  /** Loaded documents are evicted (least recently used first) above this estimate. 32 MiB. */
-  readonly memoryBudgetBytes?: number;
-  /** A loaded document unused this long is evicted even under budget, ms. Default 30000. */
-  readonly idleEvictMs?: number;
-  /** Largest document, stored bytes; a sync that would grow one beyond is refused. 256 MiB. */
-  readonly maxDocumentBytes?: number;
-  /** Chunks appended before a background compaction rewrites the snapshot. Default 32. */
-  readonly compactAfterChunks?: number;
-  /** Documents worked on at once (loaded, receiving, saving); others wait. Default 256. */
-  readonly maxActiveDocuments?: number;
-  readonly observer?: HubObserver;
-}
 
 /** Largest number of messages generated for one peer in one round. */
 const maxRepliesPerRound = 8;
@@ -203,12 +176,7 @@ export class DocumentHub {
         for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
         return false;
       }
-      entry.doc = stored?.doc ?? createDoc();
-      entry.savedHeads = entry.doc.getHeads();
-      entry.storedBytes = stored?.bytes ?? 0;
-      entry.chunks = stored?.chunks ?? 0;
-      entry.firstSeq = stored?.firstSeq ?? 0;
-      entry.nextSeq = stored?.nextSeq ?? 0;
+      loadInto(entry, stored?.doc ?? createDoc(), stored);
     } catch (error) {
       this.#observer.error?.(error, `loading document ${entry.documentId}`);
       for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
@@ -284,19 +252,21 @@ export class DocumentHub {
   }
 
   /** Appends what changed since the last durable heads; true when the heads moved. */
-  async #persist(entry: DocumentEntry): Promise<boolean> {
-    const doc = entry.doc as DocBackend;
-    const heads = doc.getHeads();
-    if (sameHeads(heads, entry.savedHeads)) return false;
-    const chunk = doc.saveSince(entry.savedHeads);
-    const seq = entry.nextSeq++;
-    await this.#docs.append(entry.documentId, seq, chunk);
-    this.#memory -= estimateMemory(entry);
-    entry.savedHeads = heads;
-    entry.storedBytes += chunk.length;
-    entry.chunks += 1;
-    this.#memory += estimateMemory(entry);
-    return true;
+  #persist(entry: DocumentEntry): Promise<boolean> {
+    return this.#resizing(entry, () => this.#docs.saveChanges(entry));
+  }
+
+  /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */
+  #compact(entry: DocumentEntry): Promise<void> {
+    return this.#resizing(entry, () => this.#docs.compact(entry));
+  }
+
+  /** Runs `work`, which changes what is stored of `entry`, and keeps the memory estimate. */
+  async #resizing<T>(entry: DocumentEntry, work: () => Promise<T>): Promise<T> {
+    const before = estimateMemory(entry);
+    const result = await work();
+    this.#memory += estimateMemory(entry) - before;
+    return result;
   }
 
   #reply(entry: DocumentEntry, link: PeerLink): void {
@@ -336,18 +306,6 @@ export class DocumentHub {
     unloadEntry(entry);
     for (const link of entry.peers.values()) link.encoded = undefined;
     this.#loaded.delete(entry.documentId);
-  }
-
-  /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */
-  async #compact(entry: DocumentEntry): Promise<void> {
-    const snapshot = (entry.doc as DocBackend).save();
-    const { firstSeq, nextSeq } = entry;
-    await this.#docs.compact(entry.documentId, snapshot, firstSeq, nextSeq);
-    this.#memory -= estimateMemory(entry);
-    entry.firstSeq = nextSeq;
-    entry.chunks = 0;
-    entry.storedBytes = snapshot.length;
-    this.#memory += estimateMemory(entry);
   }
 
   #evict(entry: DocumentEntry): void {

@@ -2,6 +2,8 @@ import * as A from "@automerge/automerge";
 import { describe, expect, it } from "vitest";
 import type { Store } from "../storage/store.js";
 import { generateDocumentId } from "../util/ids.js";
+import { loadDoc } from "./automerge-backend.js";
+import { createEntry, type DocumentEntry } from "./document-entry.js";
 import { DocumentStore } from "./document-store.js";
 import { createGroupCommit } from "./group-commit.js";
 import { createMapStore } from "./testing/map-store.js";
@@ -17,6 +19,12 @@ const keysOf = async (store: Store) => {
   return keys;
 };
 
+/** Points the entry at (a WASM copy of) `doc`, as if the hub had received its changes. */
+const setDoc = (entry: DocumentEntry, doc: A.Doc<unknown>) => {
+  entry.doc?.free();
+  entry.doc = loadDoc(A.save(doc));
+};
+
 describe("DocumentStore", () => {
   it("knows nothing of a document never written", async () => {
     const { docs } = setup();
@@ -25,19 +33,20 @@ describe("DocumentStore", () => {
     expect(await docs.load(id)).toBeUndefined();
   });
 
-  it("appends chunks and loads them back in order", async () => {
+  it("appends one chunk per save and loads them back in order", async () => {
     const { store, docs } = setup();
     const id = generateDocumentId();
+    const entry = createEntry(id);
     let doc = A.from<{ n: number[] }>({ n: [] });
-    let heads: A.Heads = [];
-    for (let seq = 0; seq < 3; seq++) {
-      doc = A.change(doc, (d) => d.n.push(seq));
-      await docs.append(id, seq, A.saveSince(doc, heads));
-      heads = A.getHeads(doc);
+    for (let i = 0; i < 3; i++) {
+      doc = A.change(doc, (d) => d.n.push(i));
+      setDoc(entry, doc);
+      expect(await docs.saveChanges(entry)).toBe(true);
     }
+    expect(await docs.saveChanges(entry)).toBe(false); // heads did not move: nothing written
     expect(await docs.exists(id)).toBe(true);
     const loaded = await docs.load(id);
-    expect(loaded?.doc.getHeads()).toEqual(heads);
+    expect(loaded?.doc.getHeads()).toEqual(A.getHeads(doc));
     expect(loaded).toMatchObject({ chunks: 3, firstSeq: 0, nextSeq: 3 });
     expect(await keysOf(store)).toEqual([
       `automerge/doc/${id}/inc/000000000000`,
@@ -49,23 +58,27 @@ describe("DocumentStore", () => {
   it("compaction replaces the covered chunks by one snapshot, atomically", async () => {
     const { store, docs } = setup();
     const id = generateDocumentId();
+    const entry = createEntry(id);
     let doc = A.from({ a: 1 });
-    await docs.append(id, 0, A.saveSince(doc, []));
-    const first = A.getHeads(doc);
+    setDoc(entry, doc);
+    await docs.saveChanges(entry);
     doc = A.change(doc, (d) => {
       d.a = 2;
     });
-    await docs.append(id, 1, A.saveSince(doc, first));
-    await docs.compact(id, A.save(doc), 0, 2);
+    setDoc(entry, doc);
+    await docs.saveChanges(entry);
+    await docs.compact(entry);
     expect(await keysOf(store)).toEqual([`automerge/doc/${id}/snapshot`]);
-    const compacted = A.getHeads(doc);
+    expect(entry).toMatchObject({ chunks: 0, firstSeq: 2, nextSeq: 2 });
     doc = A.change(doc, (d) => {
       d.a = 3;
     });
-    await docs.append(id, 2, A.saveSince(doc, compacted));
+    setDoc(entry, doc);
+    await docs.saveChanges(entry);
     const loaded = await docs.load(id);
     expect(loaded?.doc.getHeads()).toEqual(A.getHeads(doc));
     expect(loaded).toMatchObject({ chunks: 1, firstSeq: 2, nextSeq: 3 });
+    expect(A.load<{ a: number }>(A.save(A.load(A.save(doc)))).a).toBe(3);
   });
 
   it("keeps one storage id across instances on the same store", async () => {

@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import { createError } from "../protocol/errors.js";
 import type { Store, StoreKey, StoreOp } from "../storage/store.js";
 import { type DocBackend, loadDoc } from "./automerge-backend.js";
+import { type DocumentEntry, sameHeads } from "./document-entry.js";
 import type { GroupCommit } from "./group-commit.js";
 
 /** What is stored of one document, as the store holds it now. */
@@ -90,18 +91,38 @@ export class DocumentStore {
     return { doc, bytes, chunks, firstSeq: firstSeq < 0 ? nextSeq : firstSeq, nextSeq };
   }
 
-  /** Appends a chunk (A.saveSince output); resolves once durable. */
-  append(documentId: string, seq: number, chunk: Uint8Array): Promise<void> {
-    return this.#commit.write([{ type: "put", key: chunkKey(documentId, seq), value: chunk }]);
+  /**
+   * Appends what `entry`'s document has beyond its durable heads as one chunk and, once durable,
+   * records the new heads; false (nothing written) when the heads did not move.
+   */
+  async saveChanges(entry: DocumentEntry): Promise<boolean> {
+    const doc = entry.doc as DocBackend;
+    const heads = doc.getHeads();
+    if (sameHeads(heads, entry.savedHeads)) return false;
+    const chunk = doc.saveSince(entry.savedHeads);
+    const seq = entry.nextSeq++;
+    await this.#commit.write([{ type: "put", key: chunkKey(entry.documentId, seq), value: chunk }]);
+    entry.savedHeads = heads;
+    entry.storedBytes += chunk.length;
+    entry.chunks += 1;
+    return true;
   }
 
-  /** Replaces chunks `fromSeq … toSeq - 1` by `snapshot`, atomically; resolves once durable. */
-  compact(documentId: string, snapshot: Uint8Array, fromSeq: number, toSeq: number): Promise<void> {
+  /**
+   * Replaces `entry`'s chunks by a snapshot of its document in one atomic batch (the caller
+   * keeps the document idle meanwhile); resolves once durable.
+   */
+  async compact(entry: DocumentEntry): Promise<void> {
+    const snapshot = (entry.doc as DocBackend).save();
+    const { documentId, firstSeq, nextSeq } = entry;
     const ops: StoreOp[] = [{ type: "put", key: snapshotKey(documentId), value: snapshot }];
-    for (let seq = fromSeq; seq < toSeq; seq++) {
+    for (let seq = firstSeq; seq < nextSeq; seq++) {
       ops.push({ type: "delete", key: chunkKey(documentId, seq) });
     }
-    return this.#commit.write(ops);
+    await this.#commit.write(ops);
+    entry.firstSeq = nextSeq;
+    entry.chunks = 0;
+    entry.storedBytes = snapshot.length;
   }
 
   /** The server's storage id, created and stored on first use. */
