@@ -10,6 +10,7 @@ import {
   initSyncState,
   type PeerSyncState,
 } from "./automerge-backend.js";
+import type { FreshAnswer } from "./fresh-answer.js";
 
 /** A connected peer as the hub sees it; the session behind it owns the socket. */
 export interface HubPeer {
@@ -26,6 +27,10 @@ export interface PeerLink {
   readonly peer: HubPeer;
   state: PeerSyncState | undefined;
   encoded: Uint8Array | undefined;
+  /** Replies taken from the fresh-peer cache, sent with the next reply. */
+  cached?: readonly Uint8Array[] | undefined;
+  /** This link's first message, while its answer may become the fresh-peer cache. */
+  firstMessage?: Uint8Array | undefined;
 }
 
 /** A `request` or `sync` waiting for its document. */
@@ -49,6 +54,8 @@ export interface DocumentEntry {
   nextSeq: number;
   readonly peers: Map<string, PeerLink>;
   readonly inbox: SyncJob[];
+  /** The answer to a fresh peer while the heads stay the same (see fresh-answer.ts). */
+  fresh: FreshAnswer | undefined;
   /** True while a task (load, sync, compaction) runs; eviction waits for it. */
   running: boolean;
   lastUsed: number;
@@ -66,6 +73,7 @@ export function createEntry(documentId: string): DocumentEntry {
     nextSeq: 0,
     peers: new Map(),
     inbox: [],
+    fresh: undefined,
     running: false,
     lastUsed: Date.now(),
   };
@@ -116,6 +124,8 @@ export function unloadEntry(entry: DocumentEntry): void {
   }
   entry.doc?.free();
   entry.doc = undefined;
+  entry.fresh?.state.free();
+  entry.fresh = undefined;
 }
 
 /** A rough figure for the memory a loaded document takes: the WASM heap holds it expanded. */

@@ -11,6 +11,8 @@ export interface HubObserver {
   peerAttached?(): void;
   peerDetached?(): void;
   syncIn?(bytes: number): void;
+  /** A fresh peer was answered from the cached answer of the previous one. */
+  freshAnswerReused?(): void;
   syncOut?(bytes: number): void;
   /** Something failed that is not one peer's fault (a load, a store write). */
   error?(error: unknown, context: string): void;

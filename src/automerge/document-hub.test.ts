@@ -159,6 +159,37 @@ describe("DocumentHub", () => {
     expect(bob.doc.items).toEqual([42]);
   });
 
+  it("answers a second fresh peer from the first one's answer while the heads stay", async () => {
+    let reused = 0;
+    const hub = createHub({
+      store: createMapStore(),
+      observer: { freshAnswerReused: () => reused++ },
+    });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [1, 2] }));
+    await alice.settle();
+    const readers = ["bob", "carol", "dave"].map((name) => new TestPeer(hub, name, id));
+    for (const reader of readers) {
+      reader.push("request");
+      await reader.settle();
+      expect(reader.doc.items).toEqual([1, 2]);
+    }
+    expect(reused).toBe(2);
+    const firstReplies = (peer: TestPeer) =>
+      peer.received.filter((m) => m.type === "sync").map((m) => (m as { data: Uint8Array }).data);
+    expect(firstReplies(readers[2] as TestPeer)[0]).toEqual(
+      firstReplies(readers[0] as TestPeer)[0],
+    );
+    // A change invalidates the answer: the next fresh peer gets the new heads.
+    alice.doc = A.change(alice.doc, (d) => d.items.push(3));
+    await alice.settle();
+    const erin = new TestPeer(hub, "erin", id);
+    erin.push("request");
+    await erin.settle();
+    expect(erin.doc.items).toEqual([1, 2, 3]);
+    expect(readers.every((reader) => reader.doc.items.length === 3)).toBe(true);
+  });
+
   it("keeps syncing peers whose document was evicted (budget 0)", async () => {
     const store = createMapStore();
     const hub = createHub({ store, memoryBudgetBytes: 0 });

@@ -17,13 +17,13 @@ import {
   unloadEntry,
 } from "./document-entry.js";
 import type { DocumentHubOptions, HubObserver } from "./document-hub-options.js";
-
-export type { DocumentHubOptions, HubObserver };
-
 import { DocumentStore } from "./document-store.js";
 import { EphemeralRelay } from "./ephemeral-relay.js";
+import { answers, headsKey } from "./fresh-answer.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { createTaskSlots, type TaskSlots } from "./task-slots.js";
+
+export type { DocumentHubOptions, HubObserver };
 
 /** Largest number of messages generated for one peer in one round. */
 const maxRepliesPerRound = 8;
@@ -212,7 +212,7 @@ export class DocumentHub {
       return;
     }
     const links = moved ? [...entry.peers.values()] : [...touched];
-    for (const link of links) this.#reply(entry, link);
+    for (const link of links) this.#reply(entry, link, !moved);
   }
 
   /** Applies one message; returns the sender's link, or undefined when nothing applies. */
@@ -238,8 +238,16 @@ export class DocumentHub {
     let link = entry.peers.get(peer.peerId);
     if (!link || link.peer !== peer) {
       link?.state?.free();
-      link = { peer, state: initSyncState(), encoded: undefined };
+      link = { peer, state: undefined, encoded: undefined, firstMessage: job.data };
       entry.peers.set(peer.peerId, link);
+      if (answers(entry.fresh, job.data, doc.getHeads())) {
+        // A fresh peer asking what the previous fresh peer asked: reuse that answer.
+        link.state = entry.fresh.state.clone();
+        link.cached = entry.fresh.replies;
+        link.firstMessage = undefined;
+        this.#observer.freshAnswerReused?.();
+        return link;
+      }
     }
     link.state ??= initSyncState();
     try {
@@ -269,12 +277,28 @@ export class DocumentHub {
     return result;
   }
 
-  #reply(entry: DocumentEntry, link: PeerLink): void {
-    if (!this.#isAttached(link.peer)) return;
+  /** Sends `link` what Automerge has for it; `cacheable` when the heads did not move this round. */
+  #reply(entry: DocumentEntry, link: PeerLink, cacheable: boolean): void {
+    if (!this.#isAttached(link.peer) || !link.state) return;
     const doc = entry.doc as DocBackend;
-    for (let round = 0; round < maxRepliesPerRound && link.state; round++) {
+    const replies = [...(link.cached ?? [])];
+    link.cached = undefined;
+    for (let round = 0; round < maxRepliesPerRound; round++) {
       const data = doc.generateSyncMessage(link.state);
-      if (!data) return;
+      if (!data) break;
+      replies.push(data);
+    }
+    if (link.firstMessage && cacheable && replies.length > 0) {
+      entry.fresh?.state.free();
+      entry.fresh = {
+        heads: headsKey(doc.getHeads()),
+        request: link.firstMessage,
+        state: link.state.clone(),
+        replies,
+      };
+    }
+    link.firstMessage = undefined;
+    for (const data of replies) {
       this.#observer.syncOut?.(data.length);
       link.peer.send({
         type: "sync",

@@ -54,6 +54,7 @@ export async function createAutomergeEndpoint(
       },
       saved: (seconds) => metrics.saveDuration.observe(seconds),
       peerAttached: () => metrics.peers.inc(),
+      freshAnswerReused: () => metrics.freshAnswersReused.inc(),
       peerDetached: () => metrics.peers.dec(),
       syncIn(bytes) {
         metrics.syncMessages.inc({ direction: "in" });

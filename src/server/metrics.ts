@@ -36,6 +36,8 @@ export interface AutomergeMetrics {
   readonly saveDuration: Histogram;
   /** Time to load a document from the store. */
   readonly loadDuration: Histogram;
+  /** Fresh peers answered from the cached answer of a previous fresh peer. */
+  readonly freshAnswersReused: Counter;
 }
 
 /** Creates a fresh registry with default process metrics and the server's base metrics. */
@@ -113,6 +115,11 @@ function createAutomergeMetrics(registry: Registry): AutomergeMetrics {
       name: "syncline_automerge_save_duration_seconds",
       help: "Time for a group commit of document changes to become durable.",
       buckets: seconds,
+      registers,
+    }),
+    freshAnswersReused: new Counter({
+      name: "syncline_automerge_fresh_answers_reused_total",
+      help: "Fresh peers answered from the cached answer of a previous fresh peer.",
       registers,
     }),
     loadDuration: new Histogram({

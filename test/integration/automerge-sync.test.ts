@@ -63,6 +63,19 @@ describe("automerge sync with real Repo clients", () => {
     await waitUntil(() => handle.doc().items.includes(200), 10_000, "bob's change at alice");
   });
 
+  it("answers later fresh clients from the first fresh client's answer", async () => {
+    const alice = client("alice");
+    const handle = await createDurable(alice, 2);
+    for (const name of ["bob", "carol", "dave"]) {
+      const found = await client(name).find<Items>(handle.url);
+      expect(found.doc().items).toEqual([0, 1]);
+    }
+    const metric = await server.server.metrics.registry
+      .getSingleMetric("syncline_automerge_fresh_answers_reused_total")
+      ?.get();
+    expect(metric?.values[0]?.value).toBe(2);
+  });
+
   it("relays ephemeral messages to the document's other peers", async () => {
     const alice = client("alice");
     const handle = await createDurable(alice, 1);
