@@ -116,9 +116,14 @@ describe("server base routes", () => {
 });
 
 describe("websocket upgrades", () => {
-  it("answers an upgrade on a path nobody serves with HTTP 404", async () => {
-    const test = await start();
-    expect(await refusedStatus(new WebSocket(wsUrl(test, "/nowhere")))).toBe(404);
+  it("hands an upgrade on a path no route takes to the automerge fallback", async () => {
+    const open = await start();
+    const socket = new WebSocket(wsUrl(open, "/nowhere"));
+    await opened(socket); // automerge sync, as the reference server serves any path
+    socket.close();
+    // With a token the fallback refuses before the upgrade, proving the request reached it.
+    const guarded = await start({ automergeToken: "t" });
+    expect(await refusedStatus(new WebSocket(wsUrl(guarded, "/nowhere")))).toBe(401);
   });
 
   it("dispatches by path, refuses before the upgrade with a real status, enforces maxPayload", async () => {
@@ -217,7 +222,8 @@ describe("listeners", () => {
       const health = await httpGet("http://localhost/healthz", { socketPath: path });
       expect(health.status).toBe(200);
       const socket = new WebSocket(`ws+unix:${path}:/nowhere`);
-      expect(await refusedStatus(socket)).toBe(404);
+      await opened(socket); // the automerge fallback, on the Unix socket too
+      socket.close();
       expect(alive.server.unixPath).toBe(path);
     } finally {
       await Promise.all(running.map((server) => server.stop()));
