@@ -21,7 +21,7 @@ export interface HubObserver {
 /** Options of the hub; the defaults are the documented config defaults. */
 export interface DocumentHubOptions {
   readonly store: Store;
-  /** Loaded documents are evicted (least recently used first) above this estimate. 32 MiB. */
+  /** Loaded documents are evicted (least recently used first) above this estimate. 64 MiB. */
   readonly memoryBudgetBytes?: number;
   /** A loaded document unused this long is evicted even under budget, ms. Default 30000. */
   readonly idleEvictMs?: number;

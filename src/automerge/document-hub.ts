@@ -61,7 +61,7 @@ export class DocumentHub {
       observe: ({ seconds, writes }) => this.#observer.saved?.(seconds, writes),
     });
     this.#docs = new DocumentStore(options.store, this.#commit);
-    this.#budget = options.memoryBudgetBytes ?? 32 * 1024 * 1024;
+    this.#budget = options.memoryBudgetBytes ?? 64 * 1024 * 1024;
     this.#idleMs = options.idleEvictMs ?? 30_000;
     this.#maxDocumentBytes = options.maxDocumentBytes ?? 256 * 1024 * 1024;
     this.#compactAfter = options.compactAfterChunks ?? 32;

@@ -49,7 +49,7 @@ export function createProgram(io: CliIo): Command {
     )
     .option(
       "--automerge-memory-budget <bytes>",
-      "evict idle automerge documents above this memory estimate (default 32 MiB)",
+      "evict idle automerge documents above this memory estimate (default 64 MiB)",
     )
     .option(
       "--automerge-idle-evict <ms>",

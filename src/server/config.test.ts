@@ -24,7 +24,7 @@ describe("resolveServerConfig", () => {
       retainBytes: 64 * 1024 * 1024,
       heartbeatMs: 20_000,
       heartbeatGraceMs: 10_000,
-      automergeMemoryBudget: 32 * 1024 * 1024,
+      automergeMemoryBudget: 64 * 1024 * 1024,
       automergeIdleEvictMs: 30_000,
       automergeMaxMessageBytes: 64 * 1024 * 1024,
       automergeMaxDocumentBytes: 256 * 1024 * 1024,

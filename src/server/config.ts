@@ -52,7 +52,7 @@ export interface ServerConfig {
    * HTTP 401). Default: none, anyone may sync (as the reference server).
    */
   readonly automergeToken?: string | undefined;
-  /** Estimated memory of loaded documents above which idle ones are evicted, bytes. 32 MiB. */
+  /** Estimated memory of loaded documents above which idle ones are evicted, bytes. 64 MiB. */
   readonly automergeMemoryBudget?: number;
   /** A loaded document unused this long is evicted, ms. Default `30000`. */
   readonly automergeIdleEvictMs?: number;
@@ -64,7 +64,7 @@ export interface ServerConfig {
 
 /** The automerge defaults, for configs built without them. */
 export const automergeDefaults = {
-  automergeMemoryBudget: 32 * 1024 * 1024,
+  automergeMemoryBudget: 64 * 1024 * 1024,
   automergeIdleEvictMs: 30_000,
   automergeMaxMessageBytes: 64 * 1024 * 1024,
   automergeMaxDocumentBytes: 256 * 1024 * 1024,
