@@ -93,12 +93,24 @@ export class DocumentStore {
 
   /**
    * Appends what `entry`'s document has beyond its durable heads as one chunk and, once durable,
-   * records the new heads; false (nothing written) when the heads did not move.
+   * records the new heads; false (nothing written) when the heads did not move. A document with
+   * nothing stored yet is written as a snapshot instead: `save()` output is compressed and loads
+   * several times faster than the same changes as a chunk (a new document is usually pushed
+   * whole, in one message).
    */
   async saveChanges(entry: DocumentEntry): Promise<boolean> {
     const doc = entry.doc as DocBackend;
     const heads = doc.getHeads();
     if (sameHeads(heads, entry.savedHeads)) return false;
+    if (entry.storedBytes === 0 && entry.savedHeads.length === 0) {
+      const snapshot = doc.save();
+      await this.#commit.write([
+        { type: "put", key: snapshotKey(entry.documentId), value: snapshot },
+      ]);
+      entry.savedHeads = heads;
+      entry.storedBytes = snapshot.length;
+      return true;
+    }
     const chunk = doc.saveSince(entry.savedHeads);
     const seq = entry.nextSeq++;
     await this.#commit.write([{ type: "put", key: chunkKey(entry.documentId, seq), value: chunk }]);
