@@ -45,9 +45,16 @@ function loadWasmModule(): WasmModule {
   const require = createRequire(import.meta.url);
   // The package's CommonJS entry lives in <root>/dist/cjs/; the Node ESM entry loads this file.
   const root = join(dirname(require.resolve("@automerge/automerge")), "..", "..");
-  const module = require(
-    join(root, "dist", "mjs", "wasm_bindgen_output", "nodejs", "automerge_wasm.cjs"),
-  ) as WasmModule & { Automerge: new () => unknown };
+  const path = join(root, "dist", "mjs", "wasm_bindgen_output", "nodejs", "automerge_wasm.cjs");
+  let module: WasmModule & { Automerge: new () => unknown };
+  try {
+    module = require(path);
+  } catch (error) {
+    throw new Error(
+      `automerge: cannot load the WASM module at ${path}; @automerge/automerge must be the pinned 3.5.0`,
+      { cause: error },
+    );
+  }
   if (!(A.getBackend(A.init()) instanceof module.Automerge)) {
     // Another module instance: still correct (we never mix handles), only more memory.
     process.emitWarning("automerge: the WASM module is loaded twice");

@@ -4,7 +4,6 @@
 
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
-import { createError } from "../protocol/errors.js";
 import { createDoc, type DocBackend, initSyncState } from "./automerge-backend.js";
 import {
   createEntry,
@@ -19,8 +18,15 @@ import {
 import type { DocumentHubOptions, HubObserver } from "./document-hub-options.js";
 import { DocumentStore } from "./document-store.js";
 import { EphemeralRelay } from "./ephemeral-relay.js";
-import { answers, headsKey } from "./fresh-answer.js";
+import { answers, takeReplies } from "./fresh-answer.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
+import {
+  badSyncData,
+  documentTooLarge,
+  internalError,
+  notSaved,
+  replacedPeer,
+} from "./hub-errors.js";
 import { createTaskSlots, type TaskSlots } from "./task-slots.js";
 
 export type { DocumentHubOptions, HubObserver };
@@ -86,11 +92,7 @@ export class DocumentHub {
     const previous = this.#peers.get(peer.peerId);
     if (previous && previous.peer !== peer) {
       this.detach(previous.peer);
-      previous.peer.fail(
-        createError("ERR_AUTOMERGE_PROTOCOL", `peer ${peer.peerId} joined again on a new socket`, {
-          closeCode: 4409,
-        }),
-      );
+      previous.peer.fail(replacedPeer(peer.peerId));
     }
     this.#peers.set(peer.peerId, { peer, docs: new Set() });
     this.#observer.peerAttached?.();
@@ -155,7 +157,13 @@ export class DocumentHub {
       }
       if (entry.doc && entry.chunks >= this.#compactAfter) await this.#compact(entry);
     } catch (error) {
+      // Unexpected (an Automerge or store failure outside the handled cases): the document's
+      // memory state is suspect, so it is dropped and reloaded from the store on next use, and
+      // the peers still waiting on it are told rather than left hanging.
       this.#observer.error?.(error, `syncing document ${entry.documentId}`);
+      const waiting = new Set(entry.inbox.splice(0).map((job) => job.peer));
+      for (const peer of waiting) peer.fail(internalError(entry.documentId, error));
+      if (entry.doc) this.#forget(entry);
     } finally {
       this.#slots.release();
       entry.running = false;
@@ -226,13 +234,7 @@ export class DocumentHub {
     }
     // The message's size bounds what it can add (changes travel compressed at most as stored).
     if (entry.storedBytes + job.data.length > this.#maxDocumentBytes) {
-      peer.fail(
-        createError(
-          "ERR_DOCUMENT_TOO_LARGE",
-          `automerge sync: document ${entry.documentId} would exceed the limit of ${this.#maxDocumentBytes} bytes`,
-          { closeCode: 4413 },
-        ),
-      );
+      peer.fail(documentTooLarge(entry.documentId, this.#maxDocumentBytes));
       return undefined;
     }
     let link = entry.peers.get(peer.peerId);
@@ -280,24 +282,7 @@ export class DocumentHub {
   /** Sends `link` what Automerge has for it; `cacheable` when the heads did not move this round. */
   #reply(entry: DocumentEntry, link: PeerLink, cacheable: boolean): void {
     if (!this.#isAttached(link.peer) || !link.state) return;
-    const doc = entry.doc as DocBackend;
-    const replies = [...(link.cached ?? [])];
-    link.cached = undefined;
-    for (let round = 0; round < maxRepliesPerRound; round++) {
-      const data = doc.generateSyncMessage(link.state);
-      if (!data) break;
-      replies.push(data);
-    }
-    if (link.firstMessage && cacheable && replies.length > 0) {
-      entry.fresh?.state.free();
-      entry.fresh = {
-        heads: headsKey(doc.getHeads()),
-        request: link.firstMessage,
-        state: link.state.clone(),
-        replies,
-      };
-    }
-    link.firstMessage = undefined;
+    const replies = takeReplies(entry, link, cacheable, maxRepliesPerRound);
     for (const data of replies) {
       this.#observer.syncOut?.(data.length);
       link.peer.send({
@@ -317,15 +302,12 @@ export class DocumentHub {
    */
   #discard(entry: DocumentEntry, senders: Set<PeerLink>, cause: unknown): void {
     this.#observer.error?.(cause, `saving document ${entry.documentId}`);
-    for (const link of senders) {
-      link.peer.fail(
-        createError(
-          "ERR_STORE_WRITE",
-          `automerge sync: document ${entry.documentId} could not be saved`,
-          { closeCode: 1011, cause },
-        ),
-      );
-    }
+    for (const link of senders) link.peer.fail(notSaved(entry.documentId, cause));
+    this.#forget(entry);
+  }
+
+  /** Drops the document from memory and restarts its peers' sync from nothing. */
+  #forget(entry: DocumentEntry): void {
     this.#memory -= estimateMemory(entry);
     unloadEntry(entry);
     for (const link of entry.peers.values()) link.encoded = undefined;
@@ -421,12 +403,4 @@ export class DocumentHub {
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
   }
-}
-
-function badSyncData(documentId: string, cause: unknown) {
-  return createError(
-    "ERR_AUTOMERGE_MESSAGE",
-    `automerge sync: the sync data for document ${documentId} is not a valid sync message`,
-    { closeCode: 4400, cause },
-  );
 }
