@@ -5,6 +5,7 @@
 // loading what the server has on disk. Also runs the in-process floor (Automerge's own work for
 // the server's share). Reports medians, ratios and the servers' RSS.
 
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,9 +24,12 @@ export interface AutomergeBenchOptions {
   readonly leaveWaitMs: number;
   /** Whether to wait `leaveWaitMs` (automerge-memory) or skip it (automerge-sync alone). */
   readonly memory: boolean;
+  /** Only these servers (for investigating one); default both. */
+  readonly servers?: readonly ServerKind[];
 }
 
-type ServerKind = "syncline" | "reference";
+/** The servers under test. */
+export type ServerKind = "syncline" | "reference";
 
 /** One measured run against one server. */
 interface Run {
@@ -44,6 +48,8 @@ interface Run {
     peakFind: number;
     afterLoad: number;
     afterLeave: number | undefined;
+    /** Half the wait again later: whether memory keeps coming down. */
+    afterLeaveLater: number | undefined;
   };
   /** CPU seconds each process used during (a) (from the last change) and during (b). */
   readonly cpu: {
@@ -90,7 +96,7 @@ async function runAll(options: AutomergeBenchOptions): Promise<Results> {
       // Alternate (and swap who goes first), so drift in the shared machine's load hits both.
       const order: ServerKind[] =
         i % 2 === 0 ? ["syncline", "reference"] : ["reference", "syncline"];
-      for (const kind of order) {
+      for (const kind of order.filter((k) => options.servers?.includes(k) ?? true)) {
         const run = await attempt(kind, join(dir, `${kind}-${i}`), options, out.notes);
         if (run) out[kind].push(run);
       }
@@ -137,6 +143,11 @@ async function runOnce(
     return p;
   };
   try {
+    // Start from clean disk state: the previous run's unsynced files (the reference writes
+    // thousands without fsync, then its directory is removed) would otherwise be flushed by
+    // the next server's first fsyncs, charging one server for the other's writes.
+    execFileSync("sync");
+    await sleep(500);
     const server =
       kind === "syncline"
         ? start("syncline-server", [dataDir])
@@ -188,9 +199,12 @@ async function runOnce(
     const [peakFind] = findSampler.stop();
     await finder.stop();
     let afterLeave: number | undefined;
+    let afterLeaveLater: number | undefined;
     if (options.memory) {
       await sleep(options.leaveWaitMs);
       afterLeave = rssOf(pid);
+      await sleep(options.leaveWaitMs / 2);
+      afterLeaveLater = rssOf(pid);
     }
     await server.stop();
     const run: Run = {
@@ -205,6 +219,7 @@ async function runOnce(
         peakFind: peakFind as number,
         afterLoad,
         afterLeave,
+        afterLeaveLater,
       },
       cpu: {
         durable: {
@@ -394,6 +409,7 @@ function rssSummary(runs: Run[]) {
     peakFindMiB: m((r) => r.rss.peakFind),
     afterLoadMiB: m((r) => r.rss.afterLoad),
     afterLeaveMiB: m((r) => r.rss.afterLeave),
+    afterLeaveLaterMiB: m((r) => r.rss.afterLeaveLater),
     diskMiB: m((r) => r.diskBytes),
   };
 }
@@ -410,11 +426,13 @@ export async function automergeMemory(options: AutomergeBenchOptions) {
     documents: options.documents,
     repetitions: options.repetitions,
     leaveWaitSeconds: options.memory ? options.leaveWaitMs / 1000 : undefined,
+    leaveWaitLaterSeconds: options.memory ? (options.leaveWaitMs * 1.5) / 1000 : undefined,
     syncline: ours,
     reference,
     ratio: {
       afterLoad: ratioOf(ours.afterLoadMiB, reference.afterLoadMiB),
       afterLeave: ratioOf(ours.afterLeaveMiB, reference.afterLeaveMiB),
+      afterLeaveLater: ratioOf(ours.afterLeaveLaterMiB, reference.afterLeaveLaterMiB),
     },
     target: "syncline / reference RSS after the load <= 0.25; back near idle after clients leave",
     notes: r.notes,

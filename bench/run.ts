@@ -2,12 +2,14 @@
 // peers and prints, and saves under bench-results/, medians and ratios.
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { automergeMemory, automergeSync } from "./automerge-sync.js";
+import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
 import { streamThroughput } from "./stream-throughput.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+// `--server syncline|reference`: the automerge benchmarks against one server only (no ratios).
+const server = args.includes("--server") ? args[args.indexOf("--server") + 1] : undefined;
 
 // automerge-sync and automerge-memory share their runs; the 30 s wait after the clients left
 // (10 s with --quick) is skipped when only automerge-sync is asked for.
@@ -16,6 +18,7 @@ const automerge = {
   repetitions: quick ? 2 : 3,
   leaveWaitMs: quick ? 10_000 : 30_000,
   memory: only !== "automerge-sync",
+  servers: server === undefined ? undefined : [server as ServerKind],
 };
 
 const benchmarks: Record<string, () => Promise<object>> = {
