@@ -208,7 +208,7 @@ async function runOnce(
     }
     await server.stop();
     const run: Run = {
-      creationSeconds: (Number(pushed.lastChangeAt) - Number(pushed.startedAt)) / 1000,
+      creationSeconds: (Number(pushed.createdAt) - Number(pushed.startedAt)) / 1000,
       durableSeconds: (Number(durable.at) - Number(pushed.lastChangeAt)) / 1000,
       findSeconds: (Number(found.doneAt) - Number(found.startedAt)) / 1000,
       findFailures: Number(found.failed) + Number(found.wrong),

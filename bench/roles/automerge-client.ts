@@ -1,6 +1,6 @@
 // An automerge-sync client: a real `Repo` (no storage) with `WebSocketClientAdapter`, in its
-// own process. `push N`: creates N documents × 10 changes (`items.push`) and reports each
-// document's heads and the time of its last local change. `find`: a fresh Repo that finds the
+// own process. `push N`: creates N documents × 10 changes (`items.push`) offline, reports each
+// document's heads, and goes online. `find`: a fresh Repo that finds the
 // documents the parent names and checks their content.
 
 import { getHeads } from "@automerge/automerge";
@@ -18,22 +18,26 @@ export const changesPerDocument = 10;
 
 const [mode, url, count] = process.argv.slice(2);
 const parent = roleChannel();
-const repo = new Repo({ network: [new WebSocketClientAdapter(url as string)] });
-await repo.networkSubsystem.whenReady();
 
 if (mode === "push") {
-  parent.on("go", () => void push(Number(count)));
+  parent.on("go", () => void push(Number(count), url as string));
   parent.send({ type: "ready" });
 } else {
-  parent.on("find", (message) => void find(message.ids as DocumentId[]));
+  const repo = new Repo({ network: [new WebSocketClientAdapter(url as string)] });
+  await repo.networkSubsystem.whenReady();
+  parent.on("find", (message) => void find(repo, message.ids as DocumentId[]));
   parent.send({ type: "ready" });
 }
 
 /**
- * Creates the documents in one synchronous burst, so the creation time is the client's own
- * (the same whichever server) and everything the server does happens after the last change.
+ * Creates the documents offline, then connects: the creation time is the client's own (the
+ * same whichever server), everything the server does happens after the last local change, and
+ * no socket sits unanswered while the burst blocks the event loop (both servers cut a peer that
+ * misses its keepalive pongs, which made a synchronous burst on a connected Repo measure their
+ * keepalive and the client's 5 s reconnect rather than their sync).
  */
-async function push(n: number): Promise<void> {
+async function push(n: number, serverUrl: string): Promise<void> {
+  const repo = new Repo({ network: [] });
   const started = Date.now();
   const handles: DocHandle<Items>[] = [];
   for (let i = 0; i < n; i++) {
@@ -41,12 +45,14 @@ async function push(n: number): Promise<void> {
     for (let c = 0; c < changesPerDocument; c++) handle.change((doc) => void doc.items.push(c));
     handles.push(handle);
   }
-  const lastChangeAt = Date.now();
+  const createdAt = Date.now();
   const docs = handles.map((h) => ({ id: h.documentId, heads: getHeads(h.doc()) }));
-  parent.send({ type: "pushed", startedAt: started, lastChangeAt, docs });
+  const lastChangeAt = Date.now(); // the clock for (a) starts as the client goes online
+  repo.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(serverUrl));
+  parent.send({ type: "pushed", startedAt: started, createdAt, lastChangeAt, docs });
 }
 
-async function find(ids: readonly DocumentId[]): Promise<void> {
+async function find(repo: Repo, ids: readonly DocumentId[]): Promise<void> {
   const started = Date.now();
   let wrong = 0;
   let failed = 0;
