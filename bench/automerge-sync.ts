@@ -40,6 +40,8 @@ interface Run {
   /** (b) A fresh client's time until every `find` resolved with the right content. */
   readonly findSeconds: number;
   readonly findFailures: number;
+  /** Times the find client lost the server during (b). */
+  readonly findDisconnects: number;
   /** Server RSS in bytes at each step. */
   readonly rss: {
     idle: number;
@@ -212,6 +214,7 @@ async function runOnce(
       durableSeconds: (Number(durable.at) - Number(pushed.lastChangeAt)) / 1000,
       findSeconds: (Number(found.doneAt) - Number(found.startedAt)) / 1000,
       findFailures: Number(found.failed) + Number(found.wrong),
+      findDisconnects: Number(found.disconnects),
       rss: {
         idle,
         peakPush: peakPush as number,
@@ -321,6 +324,7 @@ function brief(run: Run) {
     durable: round(run.durableSeconds),
     find: round(run.findSeconds),
     failures: run.findFailures,
+    disconnects: run.findDisconnects,
     cpu: run.cpu,
     rssMiB: Object.fromEntries(
       Object.entries(run.rss).map(([k, v]) => [k, v === undefined ? undefined : mib(v)]),

@@ -18,6 +18,7 @@ export const changesPerDocument = 10;
 
 const [mode, url, count] = process.argv.slice(2);
 const parent = roleChannel();
+let disconnects = 0;
 
 if (mode === "push") {
   parent.on("go", () => void push(Number(count), url as string));
@@ -25,6 +26,8 @@ if (mode === "push") {
 } else {
   const repo = new Repo({ network: [new WebSocketClientAdapter(url as string)] });
   await repo.networkSubsystem.whenReady();
+  // Counted to explain rejected finds: a server that cuts the client leaves them unavailable.
+  repo.networkSubsystem.on("peer-disconnected", () => disconnects++);
   parent.on("find", (message) => void find(repo, message.ids as DocumentId[]));
   parent.send({ type: "ready" });
 }
@@ -67,5 +70,6 @@ async function find(repo: Repo, ids: readonly DocumentId[]): Promise<void> {
       }
     }),
   );
-  parent.send({ type: "found", startedAt: started, doneAt: Date.now(), wrong, failed });
+  const doneAt = Date.now();
+  parent.send({ type: "found", startedAt: started, doneAt, wrong, failed, disconnects });
 }
