@@ -59,10 +59,16 @@ export class WorkerDocuments {
     const data = stored ? ownCopy(stored.data) : null;
     const peers: [string, Uint8Array | null][] = [];
     for (const [peerId, link] of entry.peers) peers.push([peerId, link.encoded ?? null]);
-    const heads = await this.#pool.request<string[]>(
-      { op: "open", doc: entry.documentId, data, peers },
-      data ? [data.buffer as ArrayBuffer] : [],
-    );
+    let heads: string[];
+    try {
+      heads = await this.#pool.request<string[]>(
+        { op: "open", doc: entry.documentId, data, peers },
+        data ? [data.buffer as ArrayBuffer] : [],
+      );
+    } catch (error) {
+      this.#pool.release(entry.documentId); // not loaded there: the worker may retire
+      throw error;
+    }
     for (const link of entry.peers.values()) link.encoded = undefined;
     entry.inWorker = true;
     recordStored(entry, heads, stored);
