@@ -84,6 +84,8 @@ export class WorkerPool {
   #place(doc: string): Slot {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
+      // A worker being retired (idle) takes nothing new: its termination is under way.
+      if (slot.exiting) continue;
       if (!best || slot.documents.size < best.documents.size) best = slot;
     }
     const slot =
