@@ -7,9 +7,8 @@
 // (`getBackend(doc)`); we load the very module file the package's Node entry point loads, so
 // there is one WASM instance. The version is pinned (3.5.0); a mismatch fails at startup.
 
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import * as A from "@automerge/automerge";
+import { loadWasmModule, serverActor } from "./automerge-wasm.js";
 
 /** One document in WASM memory. Call `free()` when done: the GC does not see its size. */
 export interface DocBackend {
@@ -39,34 +38,16 @@ interface WasmModule {
   decodeSyncMessage(message: Uint8Array): { changes: Uint8Array[]; heads: string[] };
 }
 
-const wasm = loadWasmModule();
+const wasm = checkedWasmModule();
 
-function loadWasmModule(): WasmModule {
-  const require = createRequire(import.meta.url);
-  // The package's CommonJS entry lives in <root>/dist/cjs/; the Node ESM entry loads this file.
-  const root = join(dirname(require.resolve("@automerge/automerge")), "..", "..");
-  const path = join(root, "dist", "mjs", "wasm_bindgen_output", "nodejs", "automerge_wasm.cjs");
-  let module: WasmModule & { Automerge: new () => unknown };
-  try {
-    module = require(path);
-  } catch (error) {
-    throw new Error(
-      `automerge: cannot load the WASM module at ${path}; @automerge/automerge must be the pinned 3.5.0`,
-      { cause: error },
-    );
-  }
+function checkedWasmModule(): WasmModule {
+  const module = loadWasmModule() as WasmModule & { Automerge: new () => unknown };
   if (!(A.getBackend(A.init()) instanceof module.Automerge)) {
     // Another module instance: still correct (we never mix handles), only more memory.
     process.emitWarning("automerge: the WASM module is loaded twice");
   }
   return module;
 }
-
-/**
- * The server never makes changes, so its documents need no random actor id (generating one per
- * document showed up in profiles).
- */
-const serverActor = "00";
 
 /** A new empty document. */
 export const createDoc = (): DocBackend => wasm.create({ actor: serverActor });

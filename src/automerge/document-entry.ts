@@ -43,8 +43,10 @@ export interface SyncJob {
 /** The hub's record of one document. */
 export interface DocumentEntry {
   readonly documentId: string;
-  /** The loaded document; undefined until loaded and after eviction. */
+  /** The loaded document on this thread; undefined until loaded, after eviction, in a worker. */
   doc: DocBackend | undefined;
+  /** True while the document is loaded in a worker thread instead (see worker-documents.ts). */
+  inWorker: boolean;
   /** Heads durable in the store. */
   savedHeads: string[];
   /** Bytes stored (snapshot + chunks) and chunks appended since the snapshot. */
@@ -66,6 +68,7 @@ export function createEntry(documentId: string): DocumentEntry {
   return {
     documentId,
     doc: undefined,
+    inWorker: false,
     savedHeads: [],
     storedBytes: 0,
     chunks: 0,
@@ -87,6 +90,10 @@ export interface StoredParts {
   readonly nextSeq: number;
 }
 
+/** True when the document is loaded, on this thread or in a worker. */
+export const isLoaded = (entry: DocumentEntry): boolean =>
+  entry.doc !== undefined || entry.inWorker;
+
 /** Installs a loaded (or new, when `stored` is undefined) document in the entry. */
 export function loadInto(
   entry: DocumentEntry,
@@ -94,7 +101,16 @@ export function loadInto(
   stored: StoredParts | undefined,
 ): void {
   entry.doc = doc;
-  entry.savedHeads = doc.getHeads();
+  recordStored(entry, doc.getHeads(), stored);
+}
+
+/** Records what is durable of a document just loaded (here or in a worker) with these heads. */
+export function recordStored(
+  entry: DocumentEntry,
+  heads: string[],
+  stored: StoredParts | undefined,
+): void {
+  entry.savedHeads = heads;
   entry.storedBytes = stored?.bytes ?? 0;
   entry.chunks = stored?.chunks ?? 0;
   entry.firstSeq = stored?.firstSeq ?? 0;
@@ -130,7 +146,7 @@ export function unloadEntry(entry: DocumentEntry): void {
 
 /** A rough figure for the memory a loaded document takes: the WASM heap holds it expanded. */
 export function estimateMemory(entry: DocumentEntry): number {
-  return entry.doc ? 32 * 1024 + entry.storedBytes * 8 : 0;
+  return isLoaded(entry) ? 32 * 1024 + entry.storedBytes * 8 : 0;
 }
 
 /** True when two head lists name the same hashes (Automerge returns them sorted). */

@@ -31,5 +31,17 @@ export interface DocumentHubOptions {
   readonly compactAfterChunks?: number;
   /** Documents worked on at once (loaded, receiving, saving); others wait. Default 256. */
   readonly maxActiveDocuments?: number;
+  /**
+   * A document whose stored size, or a message for it, exceeds this is loaded and synced in a
+   * worker thread, so its Automerge work never blocks other sockets. Bytes; default 256 KiB
+   * (Automerge takes ~1–2 s per MiB to load or receive on a 2-core machine: measured).
+   */
+  readonly workerThresholdBytes?: number;
+  /** Worker threads for huge documents; 0 keeps everything on the main thread. Default 1 (2 with ≥ 4 cores). */
+  readonly workerThreads?: number;
+  /** A worker holding no document this long is terminated (its memory returns to the OS), ms. Default 5000. */
+  readonly workerIdleMs?: number;
+  /** The worker script, for tests (default: automerge-worker.js beside the hub). */
+  readonly workerScript?: URL;
   readonly observer?: HubObserver;
 }

@@ -1,7 +1,5 @@
 import * as A from "@automerge/automerge";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RepoMessage } from "../protocol/automerge-messages.js";
-import type { SynclineError } from "../protocol/errors.js";
 import type { Store, StoreKey, StoreOp } from "../storage/store.js";
 import { createDeferred } from "../util/deferred.js";
 import { generateDocumentId } from "../util/ids.js";
@@ -9,58 +7,7 @@ import { DocumentHub, type DocumentHubOptions } from "./document-hub.js";
 import { DocumentStore } from "./document-store.js";
 import { createGroupCommit } from "./group-commit.js";
 import { createMapStore } from "./testing/map-store.js";
-
-type Items = { items: number[] };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A client peer driving the JS Automerge API against the hub, as a Repo would. */
-class TestPeer {
-  doc: A.Doc<Items>;
-  state = A.initSyncState();
-  readonly received: RepoMessage[] = [];
-  failure: SynclineError | undefined;
-
-  constructor(
-    readonly hub: DocumentHub,
-    readonly peerId: string,
-    readonly documentId: string,
-    doc: A.Doc<Items> = A.init(),
-  ) {
-    this.doc = doc;
-    hub.attach(this);
-  }
-
-  send(message: RepoMessage): void {
-    this.received.push(message);
-    if (message.type === "sync") {
-      [this.doc, this.state] = A.receiveSyncMessage(this.doc, this.state, message.data);
-    }
-  }
-
-  fail(error: SynclineError): void {
-    this.failure = error;
-  }
-
-  /** Sends what the sync protocol wants to send now; true when there was something. */
-  push(type: "sync" | "request" = "sync"): boolean {
-    const [state, data] = A.generateSyncMessage(this.doc, this.state);
-    this.state = state;
-    if (!data) return false;
-    const { peerId: senderId, documentId } = this;
-    this.hub.sync(this, { type, senderId, targetId: "server", documentId, data });
-    return true;
-  }
-
-  /** Exchanges messages until neither side has anything to say. */
-  async settle(): Promise<void> {
-    for (let quiet = 0; quiet < 5; ) {
-      const before = this.received.length;
-      const sent = this.push();
-      await sleep(10);
-      quiet = sent || this.received.length > before ? 0 : quiet + 1;
-    }
-  }
-}
+import { type Items, sleep, TestPeer } from "./testing/test-peer.js";
 
 /** A store whose writes wait for `release()`. */
 function gatedStore(): Store & { release(): void; held: number } {

@@ -8,14 +8,16 @@ import { createDoc, type DocBackend, initSyncState } from "./automerge-backend.j
 import {
   createEntry,
   type DocumentEntry,
-  estimateMemory,
   type HubPeer,
+  isLoaded,
   loadInto,
   type PeerLink,
   restoreSyncStates,
+  type SyncJob,
   unloadEntry,
 } from "./document-entry.js";
 import type { DocumentHubOptions, HubObserver } from "./document-hub-options.js";
+import { DocumentResidency, type ResidencyHost } from "./document-residency.js";
 import { DocumentStore } from "./document-store.js";
 import { EphemeralRelay } from "./ephemeral-relay.js";
 import { answers, takeReplies } from "./fresh-answer.js";
@@ -28,6 +30,7 @@ import {
   replacedPeer,
 } from "./hub-errors.js";
 import { createTaskSlots, type TaskSlots } from "./task-slots.js";
+import { createWorkerDocuments, type WorkerDocuments } from "./worker-documents.js";
 
 export type { DocumentHubOptions, HubObserver };
 
@@ -39,23 +42,20 @@ export class DocumentHub {
   readonly #docs: DocumentStore;
   readonly #commit: GroupCommit;
   readonly #entries = new Map<string, DocumentEntry>();
-  /** Loaded entries, least recently used first (a Map keeps insertion order). */
-  readonly #loaded = new Map<string, DocumentEntry>();
+  readonly #resident: DocumentResidency;
   readonly #peers = new Map<string, { peer: HubPeer; docs: Set<string> }>();
   readonly #ephemeral = new EphemeralRelay();
-  readonly #budget: number;
-  readonly #idleMs: number;
   readonly #maxDocumentBytes: number;
   readonly #compactAfter: number;
   readonly #observer: HubObserver;
-  readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #tasks = new Set<Promise<void>>();
   /**
    * Bounds the documents worked on at once: without it, a burst of messages for 1,000 documents
    * loads all 1,000 before the budget can evict any, and WASM memory, once grown, never shrinks.
    */
   readonly #slots: TaskSlots;
-  #memory = 0;
+  /** Huge documents live in worker threads (undefined: every document on this thread). */
+  readonly #workers: WorkerDocuments | undefined;
   #closed = false;
 
   /** The server's peer id, used as senderId of everything it sends. */
@@ -67,14 +67,29 @@ export class DocumentHub {
       observe: ({ seconds, writes }) => this.#observer.saved?.(seconds, writes),
     });
     this.#docs = new DocumentStore(options.store, this.#commit);
-    this.#budget = options.memoryBudgetBytes ?? 64 * 1024 * 1024;
-    this.#idleMs = options.idleEvictMs ?? 30_000;
     this.#maxDocumentBytes = options.maxDocumentBytes ?? 256 * 1024 * 1024;
     this.#compactAfter = options.compactAfterChunks ?? 32;
     this.#slots = createTaskSlots(options.maxActiveDocuments ?? 256);
     this.serverPeerId = options.serverPeerId;
-    this.#sweeper = setInterval(() => this.#evictIdle(), Math.max(50, this.#idleMs / 2));
-    this.#sweeper.unref();
+    this.#workers = createWorkerDocuments(options, (documents, error) =>
+      this.#lost(documents, error),
+    );
+    const hub = this;
+    const host: ResidencyHost = {
+      observer: this.#observer,
+      get closing() {
+        return hub.#closed;
+      },
+      compact: (entry) => this.#compact(entry),
+      unloadFromWorker: async (entry) => this.#workers?.unload(entry, true),
+      resume: (entry) => {
+        if (entry.inbox.length > 0) this.#track(this.#run(entry));
+        else this.#dropIfUnused(entry);
+      },
+      track: (task) => this.#track(task),
+    };
+    const budget = options.memoryBudgetBytes ?? 64 * 1024 * 1024;
+    this.#resident = new DocumentResidency(host, budget, options.idleEvictMs ?? 30_000);
   }
 
   /** The server's storage id (stable across restarts), for the `peer` reply. */
@@ -84,7 +99,13 @@ export class DocumentHub {
 
   /** Documents loaded now, and connected peers. */
   get stats(): { loaded: number; peers: number; memoryEstimate: number } {
-    return { loaded: this.#loaded.size, peers: this.#peers.size, memoryEstimate: this.#memory };
+    const { size: loaded, memory: memoryEstimate } = this.#resident;
+    return { loaded, peers: this.#peers.size, memoryEstimate };
+  }
+
+  /** Worker threads running now (huge documents live there). */
+  get workerThreads(): number {
+    return this.#workers?.threads ?? 0;
   }
 
   /** Binds a peer id to a socket; a socket already bound to it is failed and forgotten. */
@@ -109,6 +130,7 @@ export class DocumentHub {
       const link = entry?.peers.get(peer.peerId);
       if (entry && link?.peer === peer) {
         link.state?.free();
+        if (entry.inWorker) this.#workers?.dropPeer(entry, peer.peerId);
         entry.peers.delete(peer.peerId);
       }
       if (entry) this.#dropIfUnused(entry);
@@ -129,14 +151,16 @@ export class DocumentHub {
     this.#ephemeral.relay(message, this.#entries.get(message.documentId)?.peers);
   }
 
-  /** Stops taking work, finishes running tasks and makes every accepted change durable. */
+  /**
+   * Stops taking work, finishes running tasks, makes every accepted change durable, then
+   * terminates the worker threads.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#sweeper);
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     await this.#commit.flush();
-    for (const entry of this.#loaded.values()) unloadEntry(entry);
-    this.#loaded.clear();
+    this.#resident.close();
+    await this.#workers?.close();
   }
 
   #enqueue(entry: DocumentEntry, peer: HubPeer, message: SyncMessage): void {
@@ -152,10 +176,11 @@ export class DocumentHub {
     await this.#slots.acquire();
     try {
       while (entry.inbox.length > 0) {
-        if (!entry.doc && !(await this.#load(entry))) continue;
-        await this.#syncRound(entry);
+        if (entry.doc && this.#workers?.wants(entry, entry.storedBytes)) this.#unloadHere(entry);
+        if (!isLoaded(entry) && !(await this.#load(entry))) continue;
+        await (entry.inWorker ? this.#workerRound(entry) : this.#syncRound(entry));
       }
-      if (entry.doc && entry.chunks >= this.#compactAfter) await this.#compact(entry);
+      if (isLoaded(entry) && entry.chunks >= this.#compactAfter) await this.#compact(entry);
     } catch (error) {
       // Unexpected (an Automerge or store failure outside the handled cases): the document's
       // memory state is suspect, so it is dropped and reloaded from the store on next use, and
@@ -163,36 +188,43 @@ export class DocumentHub {
       this.#observer.error?.(error, `syncing document ${entry.documentId}`);
       const waiting = new Set(entry.inbox.splice(0).map((job) => job.peer));
       for (const peer of waiting) peer.fail(internalError(entry.documentId, error));
-      if (entry.doc) this.#forget(entry);
+      if (isLoaded(entry)) this.#forget(entry);
     } finally {
       this.#slots.release();
       entry.running = false;
       entry.lastUsed = Date.now();
       this.#dropIfUnused(entry);
-      this.#enforceBudget();
+      this.#resident.enforceBudget();
     }
   }
 
-  /** Loads the document (or starts an empty one); false when it cannot be loaded. */
+  /**
+   * Loads the document (or starts an empty one), in a worker when it is huge; false when it
+   * cannot be loaded.
+   */
   async #load(entry: DocumentEntry): Promise<boolean> {
     const started = performance.now();
     try {
-      this.#enforceBudget();
-      const stored = await this.#docs.load(entry.documentId);
+      this.#resident.enforceBudget();
+      const stored = await this.#docs.read(entry.documentId);
       if (!stored && entry.inbox.every((job) => job.type === "request")) {
         // Unknown: answered from the store's lookup alone, nothing instantiated.
         for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
         return false;
       }
-      loadInto(entry, stored?.doc ?? createDoc(), stored);
+      if (this.#workers?.wants(entry, stored?.bytes ?? 0)) {
+        await this.#workers.open(entry, stored);
+      } else {
+        const doc = stored ? this.#docs.decode(entry.documentId, stored).doc : createDoc();
+        loadInto(entry, doc, stored);
+        restoreSyncStates(entry);
+      }
     } catch (error) {
       this.#observer.error?.(error, `loading document ${entry.documentId}`);
       for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
       return false;
     }
-    restoreSyncStates(entry);
-    this.#loaded.set(entry.documentId, entry);
-    this.#memory += estimateMemory(entry);
+    this.#resident.add(entry);
     this.#observer.documentLoaded?.((performance.now() - started) / 1000);
     return true;
   }
@@ -204,7 +236,7 @@ export class DocumentHub {
    * the document when its heads moved.
    */
   async #syncRound(entry: DocumentEntry): Promise<void> {
-    this.#touch(entry);
+    this.#resident.touch(entry);
     const jobs = entry.inbox.splice(0);
     const touched = new Set<PeerLink>();
     for (const [index, job] of jobs.entries()) {
@@ -224,17 +256,12 @@ export class DocumentHub {
   }
 
   /** Applies one message; returns the sender's link, or undefined when nothing applies. */
-  #receive(entry: DocumentEntry, job: { peer: HubPeer; type: string; data: Uint8Array }) {
+  #receive(entry: DocumentEntry, job: SyncJob) {
     const { peer } = job;
     const doc = entry.doc as DocBackend;
-    if (!this.#isAttached(peer)) return undefined;
+    if (!this.#accepts(entry, job)) return undefined;
     if (job.type === "request" && doc.getHeads().length === 0) {
       this.#unavailable(peer, entry.documentId);
-      return undefined;
-    }
-    // The message's size bounds what it can add (changes travel compressed at most as stored).
-    if (entry.storedBytes + job.data.length > this.#maxDocumentBytes) {
-      peer.fail(documentTooLarge(entry.documentId, this.#maxDocumentBytes));
       return undefined;
     }
     let link = entry.peers.get(peer.peerId);
@@ -261,28 +288,59 @@ export class DocumentHub {
     return link;
   }
 
+  /** False (failing the peer when the message is too large) when `job` is not to be applied. */
+  #accepts(entry: DocumentEntry, job: SyncJob): boolean {
+    if (!this.#isAttached(job.peer)) return false;
+    // The message's size bounds what it can add (changes travel compressed at most as stored).
+    if (entry.storedBytes + job.data.length <= this.#maxDocumentBytes) return true;
+    job.peer.fail(documentTooLarge(entry.documentId, this.#maxDocumentBytes));
+    return false;
+  }
+
+  /**
+   * A round of a document in a worker, like #syncRound: the worker receives the messages and
+   * makes the bytes to store and the replies; the replies go out once those bytes are durable.
+   */
+  async #workerRound(entry: DocumentEntry): Promise<void> {
+    this.#resident.touch(entry);
+    const jobs = entry.inbox.splice(0).filter((job) => this.#accepts(entry, job));
+    const round = await (this.#workers as WorkerDocuments).round(entry, jobs, maxRepliesPerRound);
+    for (const peer of round.unavailable) this.#unavailable(peer, entry.documentId);
+    for (const [peer, text] of round.bad) peer.fail(badSyncData(entry.documentId, new Error(text)));
+    const { write, heads } = round;
+    try {
+      if (write)
+        await this.#resident.resizing(entry, () => this.#docs.saveBytes(entry, write, heads));
+    } catch (error) {
+      this.#discard(entry, round.touched, error);
+      return;
+    }
+    for (const [link, replies] of round.replies) this.#send(entry, link, replies);
+  }
+
   /** Appends what changed since the last durable heads; true when the heads moved. */
   #persist(entry: DocumentEntry): Promise<boolean> {
-    return this.#resizing(entry, () => this.#docs.saveChanges(entry));
+    return this.#resident.resizing(entry, () => this.#docs.saveChanges(entry));
   }
 
   /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */
   #compact(entry: DocumentEntry): Promise<void> {
-    return this.#resizing(entry, () => this.#docs.compact(entry));
-  }
-
-  /** Runs `work`, which changes what is stored of `entry`, and keeps the memory estimate. */
-  async #resizing<T>(entry: DocumentEntry, work: () => Promise<T>): Promise<T> {
-    const before = estimateMemory(entry);
-    const result = await work();
-    this.#memory += estimateMemory(entry) - before;
-    return result;
+    const workers = this.#workers;
+    if (!entry.inWorker || !workers)
+      return this.#resident.resizing(entry, () => this.#docs.compact(entry));
+    return this.#resident.resizing(entry, async () => {
+      await this.#docs.replaceChunks(entry, await workers.snapshot(entry));
+    });
   }
 
   /** Sends `link` what Automerge has for it; `cacheable` when the heads did not move this round. */
   #reply(entry: DocumentEntry, link: PeerLink, cacheable: boolean): void {
     if (!this.#isAttached(link.peer) || !link.state) return;
-    const replies = takeReplies(entry, link, cacheable, maxRepliesPerRound);
+    this.#send(entry, link, takeReplies(entry, link, cacheable, maxRepliesPerRound));
+  }
+
+  #send(entry: DocumentEntry, link: PeerLink, replies: readonly Uint8Array[]): void {
+    if (!this.#isAttached(link.peer)) return;
     for (const data of replies) {
       this.#observer.syncOut?.(data.length);
       link.peer.send({
@@ -308,67 +366,35 @@ export class DocumentHub {
 
   /** Drops the document from memory and restarts its peers' sync from nothing. */
   #forget(entry: DocumentEntry): void {
-    this.#memory -= estimateMemory(entry);
+    this.#resident.remove(entry, false);
+    if (entry.inWorker) this.#workers?.unload(entry, false).catch(() => {});
     unloadEntry(entry);
     for (const link of entry.peers.values()) link.encoded = undefined;
-    this.#loaded.delete(entry.documentId);
-  }
-
-  #evict(entry: DocumentEntry): void {
-    if (entry.running || entry.inbox.length > 0 || !entry.doc) return;
-    this.#memory -= estimateMemory(entry);
-    unloadEntry(entry);
-    this.#loaded.delete(entry.documentId);
-    this.#observer.documentEvicted?.();
-    this.#dropIfUnused(entry);
   }
 
   /**
-   * Evicts an idle document; one stored as several chunks is compacted first (in the
-   * background), so its next load reads one snapshot.
+   * Unloads a document from this thread (sync states kept) so that its next load puts it in a
+   * worker: it has grown past the threshold, or a message that large is waiting. Everything it
+   * holds is durable (each round ends with its write), so the worker loads it from the store.
    */
-  #retire(entry: DocumentEntry): void {
-    if (entry.running || entry.inbox.length > 0 || !entry.doc) return;
-    if (entry.chunks <= 1 || this.#closed) {
-      this.#evict(entry);
-      return;
-    }
-    entry.running = true;
-    const task = async () => {
-      try {
-        await this.#compact(entry);
-      } catch (error) {
-        this.#observer.error?.(error, `compacting document ${entry.documentId}`);
-      } finally {
-        entry.running = false;
-        if (entry.inbox.length > 0) this.#track(this.#run(entry));
-        else this.#evict(entry);
+  #unloadHere(entry: DocumentEntry): void {
+    this.#resident.remove(entry);
+    unloadEntry(entry);
+  }
+
+  /** A worker died with these documents: their peers are told (1011); the store has the rest. */
+  #lost(documents: readonly string[], error: Error): void {
+    this.#observer.error?.(error, "running an automerge worker");
+    for (const documentId of documents) {
+      const entry = this.#entries.get(documentId);
+      if (!entry?.inWorker) continue;
+      this.#resident.remove(entry);
+      entry.inWorker = false;
+      for (const link of entry.peers.values()) {
+        link.encoded = undefined;
+        link.peer.fail(internalError(documentId, error));
       }
-    };
-    this.#track(task());
-  }
-
-  #enforceBudget(): void {
-    if (this.#memory <= this.#budget) return;
-    let excess = this.#memory - this.#budget;
-    for (const entry of this.#loaded.values()) {
-      if (excess <= 0) return;
-      if (entry.running) continue;
-      excess -= estimateMemory(entry);
-      this.#retire(entry);
     }
-  }
-
-  #evictIdle(): void {
-    const cutoff = Date.now() - this.#idleMs;
-    for (const entry of [...this.#loaded.values()]) {
-      if (entry.lastUsed <= cutoff) this.#retire(entry);
-    }
-  }
-
-  #touch(entry: DocumentEntry): void {
-    entry.lastUsed = Date.now();
-    if (this.#loaded.delete(entry.documentId)) this.#loaded.set(entry.documentId, entry);
   }
 
   #entry(documentId: string): DocumentEntry {
@@ -381,7 +407,7 @@ export class DocumentHub {
   }
 
   #dropIfUnused(entry: DocumentEntry): void {
-    if (entry.doc || entry.running || entry.inbox.length > 0 || entry.peers.size > 0) return;
+    if (isLoaded(entry) || entry.running || entry.inbox.length > 0 || entry.peers.size > 0) return;
     this.#entries.delete(entry.documentId);
   }
 

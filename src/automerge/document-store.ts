@@ -19,9 +19,9 @@ import { type DocumentEntry, sameHeads } from "./document-entry.js";
 import type { GroupCommit } from "./group-commit.js";
 
 /** What is stored of one document, as the store holds it now. */
-export interface StoredDocument {
-  /** The document, loaded from the snapshot and every chunk after it. */
-  readonly doc: DocBackend;
+export interface StoredData {
+  /** The snapshot followed by every chunk after it, as one array. */
+  readonly data: Uint8Array;
   /** Bytes of the snapshot and chunks. */
   readonly bytes: number;
   /** Chunks appended since the snapshot. */
@@ -30,6 +30,12 @@ export interface StoredDocument {
   readonly firstSeq: number;
   /** The sequence number the next chunk takes. */
   readonly nextSeq: number;
+}
+
+/** A stored document loaded on this thread. */
+export interface StoredDocument extends StoredData {
+  /** The document, loaded from the snapshot and every chunk after it. */
+  readonly doc: DocBackend;
 }
 
 const root = "automerge";
@@ -59,8 +65,8 @@ export class DocumentStore {
     return false;
   }
 
-  /** Loads the document, or undefined when the store has none. */
-  async load(documentId: string): Promise<StoredDocument | undefined> {
+  /** What the store holds of the document, not loaded; undefined when it has nothing. */
+  async read(documentId: string): Promise<StoredData | undefined> {
     const parts: Uint8Array[] = [];
     let bytes = 0;
     let chunks = 0;
@@ -78,9 +84,14 @@ export class DocumentStore {
       bytes += value.length;
     }
     if (parts.length === 0) return undefined;
-    let doc: DocBackend;
+    const data = concat(parts, bytes);
+    return { data, bytes, chunks, firstSeq: firstSeq < 0 ? nextSeq : firstSeq, nextSeq };
+  }
+
+  /** Loads what `read` returned into a document on this thread. */
+  decode(documentId: string, stored: StoredData): StoredDocument {
     try {
-      doc = loadDoc(concat(parts, bytes));
+      return { ...stored, doc: loadDoc(stored.data) };
     } catch (error) {
       throw createError(
         "ERR_UNEXPECTED",
@@ -88,7 +99,12 @@ export class DocumentStore {
         { cause: error },
       );
     }
-    return { doc, bytes, chunks, firstSeq: firstSeq < 0 ? nextSeq : firstSeq, nextSeq };
+  }
+
+  /** Loads the document, or undefined when the store has none. */
+  async load(documentId: string): Promise<StoredDocument | undefined> {
+    const stored = await this.read(documentId);
+    return stored && this.decode(documentId, stored);
   }
 
   /**
@@ -102,30 +118,40 @@ export class DocumentStore {
     const doc = entry.doc as DocBackend;
     const heads = doc.getHeads();
     if (sameHeads(heads, entry.savedHeads)) return false;
-    if (entry.storedBytes === 0 && entry.savedHeads.length === 0) {
-      const snapshot = doc.save();
-      await this.#commit.write([
-        { type: "put", key: snapshotKey(entry.documentId), value: snapshot },
-      ]);
-      entry.savedHeads = heads;
-      entry.storedBytes = snapshot.length;
-      return true;
-    }
-    const chunk = doc.saveSince(entry.savedHeads);
-    const seq = entry.nextSeq++;
-    await this.#commit.write([{ type: "put", key: chunkKey(entry.documentId, seq), value: chunk }]);
-    entry.savedHeads = heads;
-    entry.storedBytes += chunk.length;
-    entry.chunks += 1;
+    const snapshot = needsSnapshot(entry);
+    await this.saveBytes(entry, snapshot ? doc.save() : doc.saveSince(entry.savedHeads), heads);
     return true;
+  }
+
+  /**
+   * Stores `bytes` made from `entry`'s document (by `saveChanges`, or a worker thread): a
+   * snapshot when `needsSnapshot(entry)`, else the chunk since its saved heads. Once durable,
+   * `heads` are the saved heads.
+   */
+  async saveBytes(entry: DocumentEntry, bytes: Uint8Array, heads: string[]): Promise<void> {
+    if (needsSnapshot(entry)) {
+      await this.#commit.write([{ type: "put", key: snapshotKey(entry.documentId), value: bytes }]);
+      entry.savedHeads = heads;
+      entry.storedBytes = bytes.length;
+      return;
+    }
+    const seq = entry.nextSeq++;
+    await this.#commit.write([{ type: "put", key: chunkKey(entry.documentId, seq), value: bytes }]);
+    entry.savedHeads = heads;
+    entry.storedBytes += bytes.length;
+    entry.chunks += 1;
   }
 
   /**
    * Replaces `entry`'s chunks by a snapshot of its document in one atomic batch (the caller
    * keeps the document idle meanwhile); resolves once durable.
    */
-  async compact(entry: DocumentEntry): Promise<void> {
-    const snapshot = (entry.doc as DocBackend).save();
+  compact(entry: DocumentEntry): Promise<void> {
+    return this.replaceChunks(entry, (entry.doc as DocBackend).save());
+  }
+
+  /** Writes `snapshot` (of `entry`'s document now) and deletes the chunks it covers. */
+  async replaceChunks(entry: DocumentEntry, snapshot: Uint8Array): Promise<void> {
     const { documentId, firstSeq, nextSeq } = entry;
     const ops: StoreOp[] = [{ type: "put", key: snapshotKey(documentId), value: snapshot }];
     for (let seq = firstSeq; seq < nextSeq; seq++) {
@@ -146,6 +172,11 @@ export class DocumentStore {
     await this.#commit.write([{ type: "put", key, value: new TextEncoder().encode(id) }]);
     return id;
   }
+}
+
+/** True when nothing is stored of the document yet: its first write is a snapshot. */
+export function needsSnapshot(entry: DocumentEntry): boolean {
+  return entry.storedBytes === 0 && entry.savedHeads.length === 0;
 }
 
 function concat(parts: readonly Uint8Array[], total: number): Uint8Array {

@@ -60,6 +60,14 @@ export function createProgram(io: CliIo): Command {
       "--automerge-max-document <bytes>",
       "largest automerge document stored (default 256 MiB)",
     )
+    .option(
+      "--automerge-worker-threshold <bytes>",
+      "sync automerge documents (or messages) larger than this in worker threads (default 256 KiB)",
+    )
+    .option(
+      "--automerge-worker-threads <n>",
+      "worker threads for large automerge documents; 0 = none (default 1, 2 with >= 4 cores)",
+    )
     .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
     .option("--json", "print the listening addresses as one JSON line")
     .addHelpText("after", `\nLog levels: ${logLevels.join(", ")}.`)

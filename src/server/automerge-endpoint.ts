@@ -42,6 +42,8 @@ export async function createAutomergeEndpoint(
     memoryBudgetBytes: settings.automergeMemoryBudget,
     idleEvictMs: settings.automergeIdleEvictMs,
     maxDocumentBytes: settings.automergeMaxDocumentBytes,
+    workerThresholdBytes: settings.automergeWorkerThreshold,
+    workerThreads: config.automergeWorkerThreads,
     observer: {
       documentLoaded(seconds) {
         metrics.documentsLoaded.inc();

@@ -28,6 +28,7 @@ describe("resolveServerConfig", () => {
       automergeIdleEvictMs: 30_000,
       automergeMaxMessageBytes: 64 * 1024 * 1024,
       automergeMaxDocumentBytes: 256 * 1024 * 1024,
+      automergeWorkerThreshold: 256 * 1024,
     });
   });
 

@@ -60,6 +60,13 @@ export interface ServerConfig {
   readonly automergeMaxMessageBytes?: number;
   /** Largest stored document; a sync growing one beyond closes the socket with 4413. 256 MiB. */
   readonly automergeMaxDocumentBytes?: number;
+  /**
+   * A document stored larger than this, or a sync message for it, is synced in a worker thread
+   * so its Automerge work never blocks other sockets, bytes. 256 KiB.
+   */
+  readonly automergeWorkerThreshold?: number;
+  /** Worker threads for such documents; 0 keeps all on the main thread. 1 (2 with ≥ 4 cores). */
+  readonly automergeWorkerThreads?: number | undefined;
 }
 
 /** The automerge defaults, for configs built without them. */
@@ -68,6 +75,7 @@ export const automergeDefaults = {
   automergeIdleEvictMs: 30_000,
   automergeMaxMessageBytes: 64 * 1024 * 1024,
   automergeMaxDocumentBytes: 256 * 1024 * 1024,
+  automergeWorkerThreshold: 256 * 1024,
 } as const;
 
 /** Raw option values as the CLI parsed them (strings, or undefined when not given). */
@@ -149,6 +157,18 @@ const fieldSources = {
     file: "automerge_max_document_bytes",
     default: automergeDefaults.automergeMaxDocumentBytes,
   },
+  automergeWorkerThreshold: {
+    flag: "--automerge-worker-threshold",
+    env: "SYNCLINE_AUTOMERGE_WORKER_THRESHOLD",
+    file: "automerge_worker_threshold",
+    default: automergeDefaults.automergeWorkerThreshold,
+  },
+  automergeWorkerThreads: {
+    flag: "--automerge-worker-threads",
+    env: "SYNCLINE_AUTOMERGE_WORKER_THREADS",
+    file: "automerge_worker_threads",
+    default: undefined,
+  },
 } as const;
 
 type Field = keyof typeof fieldSources;
@@ -183,6 +203,8 @@ const fieldSchemas: Record<Field, z.ZodType> = {
   automergeIdleEvictMs: integer(100, 86_400_000),
   automergeMaxMessageBytes: integer(1024, 2 ** 31),
   automergeMaxDocumentBytes: integer(1024, 2 ** 40),
+  automergeWorkerThreshold: integer(0, 2 ** 40),
+  automergeWorkerThreads: integer(0, 16).optional(),
 };
 
 /** Where the configuration comes from. */

@@ -29,6 +29,8 @@ export interface ServeOptions {
   readonly automergeIdleEvict?: string;
   readonly automergeMaxMessage?: string;
   readonly automergeMaxDocument?: string;
+  readonly automergeWorkerThreshold?: string;
+  readonly automergeWorkerThreads?: string;
   readonly config?: string;
   readonly json?: boolean;
 }
@@ -57,6 +59,8 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<vo
     automergeIdleEvictMs: options.automergeIdleEvict,
     automergeMaxMessageBytes: options.automergeMaxMessage,
     automergeMaxDocumentBytes: options.automergeMaxDocument,
+    automergeWorkerThreshold: options.automergeWorkerThreshold,
+    automergeWorkerThreads: options.automergeWorkerThreads,
   };
   const config = resolveServerConfig({ flags, env: io.env, ...(file ? { file } : {}) });
 

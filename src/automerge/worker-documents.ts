@@ -1,0 +1,187 @@
+// The hub's side of documents held by a worker thread (see worker-pool.ts): a document is loaded
+// there when its stored size, or a message waiting for it, exceeds the threshold, so no single
+// load, receive, generate or save of a huge document runs on the main thread. The main thread
+// keeps the peers, the links and every store write, so durability before any reply is the
+// hub's, unchanged: the worker returns the bytes to store and the replies, and the hub sends the
+// replies only once those bytes are durable.
+
+import { availableParallelism } from "node:os";
+import type { HubPeer, PeerLink } from "./document-entry.js";
+import { type DocumentEntry, recordStored } from "./document-entry.js";
+import type { DocumentHubOptions } from "./document-hub-options.js";
+import { needsSnapshot, type StoredData } from "./document-store.js";
+import { WorkerPool } from "./worker-pool.js";
+import type { RoundResult, WorkerJob } from "./worker-protocol.js";
+
+/** A job the hub accepted for a document in a worker. */
+export interface AcceptedJob {
+  readonly peer: HubPeer;
+  readonly type: "sync" | "request";
+  readonly data: Uint8Array;
+}
+
+/** A round's outcome, by link; the hub stores `write`, then sends `replies`. */
+export interface WorkerRound {
+  /** Links whose message was applied (the senders to fail when the write fails). */
+  readonly touched: Set<PeerLink>;
+  readonly unavailable: HubPeer[];
+  readonly bad: [HubPeer, string][];
+  readonly write: Uint8Array | null;
+  readonly heads: string[];
+  readonly replies: [PeerLink, Uint8Array[]][];
+}
+
+/** Documents in worker threads, as the hub drives them. */
+export class WorkerDocuments {
+  readonly #pool: WorkerPool;
+  /** Stored or message bytes above which a document goes to a worker. */
+  readonly threshold: number;
+
+  constructor(pool: WorkerPool, threshold: number) {
+    this.#pool = pool;
+    this.threshold = threshold;
+  }
+
+  /** Worker threads running now. */
+  get threads(): number {
+    return this.#pool.workers;
+  }
+
+  /** True when `entry` (stored as `storedBytes`) belongs in a worker now. */
+  wants(entry: DocumentEntry, storedBytes: number): boolean {
+    return (
+      storedBytes > this.threshold || entry.inbox.some((job) => job.data.length > this.threshold)
+    );
+  }
+
+  /** Loads the document (stored, or new) in a worker, with its peers' saved sync states. */
+  async open(entry: DocumentEntry, stored: StoredData | undefined): Promise<void> {
+    const data = stored ? ownCopy(stored.data) : null;
+    const peers: [string, Uint8Array | null][] = [];
+    for (const [peerId, link] of entry.peers) peers.push([peerId, link.encoded ?? null]);
+    let heads: string[];
+    try {
+      heads = await this.#pool.request<string[]>(
+        { op: "open", doc: entry.documentId, data, peers },
+        data ? [data.buffer as ArrayBuffer] : [],
+      );
+    } catch (error) {
+      this.#pool.release(entry.documentId); // not loaded there: the worker may retire
+      throw error;
+    }
+    for (const link of entry.peers.values()) link.encoded = undefined;
+    entry.inWorker = true;
+    recordStored(entry, heads, stored);
+  }
+
+  /** Applies `jobs` in the worker and gets what to store and to send. */
+  async round(entry: DocumentEntry, jobs: readonly AcceptedJob[], maxReplies: number) {
+    const sent: WorkerJob[] = [];
+    const links: PeerLink[] = [];
+    const created = new Set<PeerLink>();
+    const transfer: ArrayBuffer[] = [];
+    for (const job of jobs) {
+      let link = entry.peers.get(job.peer.peerId);
+      const reset = !link || link.peer !== job.peer;
+      if (!link || reset) {
+        link = { peer: job.peer, state: undefined, encoded: undefined };
+        entry.peers.set(job.peer.peerId, link);
+        created.add(link);
+      }
+      const data = ownCopy(job.data);
+      transfer.push(data.buffer as ArrayBuffer);
+      sent.push({ peer: job.peer.peerId, reset, type: job.type, data });
+      links.push(link);
+    }
+    const result = await this.#pool.request<RoundResult>(
+      {
+        op: "round",
+        doc: entry.documentId,
+        jobs: sent,
+        snapshot: needsSnapshot(entry),
+        maxReplies,
+      },
+      transfer,
+    );
+    const round: WorkerRound = {
+      touched: new Set(),
+      unavailable: [],
+      bad: [],
+      write: result.write,
+      heads: result.heads,
+      replies: [],
+    };
+    for (const [index, status] of result.statuses.entries()) {
+      const link = links[index] as PeerLink;
+      if (status === null) round.touched.add(link);
+      else if (status === "unavailable") round.unavailable.push(link.peer);
+      else round.bad.push([link.peer, status]);
+      // As on this thread, a peer whose first message was refused gets no link.
+      if (status !== null && created.has(link) && entry.peers.get(link.peer.peerId) === link) {
+        entry.peers.delete(link.peer.peerId);
+      }
+    }
+    for (const [peerId, messages] of result.replies) {
+      const link = entry.peers.get(peerId);
+      if (link) round.replies.push([link, messages]);
+    }
+    return round;
+  }
+
+  /** A snapshot of the document, for compaction. */
+  snapshot(entry: DocumentEntry): Promise<Uint8Array> {
+    return this.#pool.request<Uint8Array>({ op: "compact", doc: entry.documentId });
+  }
+
+  /** Forgets one peer's sync state (the peer left). */
+  dropPeer(entry: DocumentEntry, peerId: string): void {
+    this.#pool.request({ op: "drop", doc: entry.documentId, peer: peerId }).catch(() => {});
+  }
+
+  /**
+   * Frees the document in its worker; with `keep`, each link keeps its sync state's encoding,
+   * as unloadEntry does on this thread. Without, the peers restart their sync from nothing.
+   */
+  async unload(entry: DocumentEntry, keep: boolean): Promise<void> {
+    entry.inWorker = false;
+    for (const link of entry.peers.values()) link.encoded = undefined;
+    const closing = this.#pool.request<[string, Uint8Array][]>({
+      op: "close",
+      doc: entry.documentId,
+      keep,
+    });
+    // Released at once: a reload of the document may be placed on any worker meanwhile.
+    this.#pool.release(entry.documentId);
+    for (const [peerId, encoded] of (await closing) ?? []) {
+      const link = entry.peers.get(peerId);
+      if (link && !link.state) link.encoded = encoded;
+    }
+  }
+
+  /** Terminates the workers (after the hub's last flush). */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+/** The hub's worker documents as its options ask; undefined with `workerThreads: 0`. */
+export function createWorkerDocuments(
+  options: DocumentHubOptions,
+  onLost: (documents: readonly string[], error: Error) => void,
+): WorkerDocuments | undefined {
+  // One thread, or two with four cores or more: the main thread keeps a core to itself.
+  const size = options.workerThreads ?? (availableParallelism() >= 4 ? 2 : 1);
+  if (size <= 0) return undefined;
+  const pool = new WorkerPool({
+    size,
+    idleMs: options.workerIdleMs ?? 5000,
+    script: options.workerScript,
+    onLost,
+  });
+  return new WorkerDocuments(pool, options.workerThresholdBytes ?? 256 * 1024);
+}
+
+/** A copy of `bytes` owning its whole buffer, so the buffer can be moved, not cloned, to a worker. */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  return bytes.slice();
+}
