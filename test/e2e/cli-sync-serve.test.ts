@@ -3,7 +3,7 @@
 // cli-sync.test.ts (which runs them against the reference server).
 
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as Automerge from "@automerge/automerge";
 import { type AutomergeUrl, Repo } from "@automerge/automerge-repo";
@@ -11,6 +11,7 @@ import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websoc
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type CliResult,
+  createDeviceEnv,
   runCliProcess,
   spawnCli,
   waitForExit,
@@ -24,7 +25,7 @@ type Items = { items: string[] };
 let dir: { path: string; remove: () => Promise<void> };
 let open: { child: ChildProcess; url: string };
 let guarded: { child: ChildProcess; url: string };
-let devices = 0;
+let files = 0;
 const clients: Repo[] = [];
 
 async function startServe(name: string, extra: readonly string[]) {
@@ -57,10 +58,7 @@ afterAll(async () => {
 });
 
 function device(config?: string): NodeJS.ProcessEnv {
-  const home = join(dir.path, "homes", `device-${++devices}`);
-  mkdirSync(join(home, ".config", "syncline"), { recursive: true });
-  if (config !== undefined) writeFileSync(join(home, ".config", "syncline", "config.toml"), config);
-  return { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), SYNCLINE_CONFIG: undefined };
+  return createDeviceEnv(dir.path, config);
 }
 
 function sync(args: readonly string[], env: NodeJS.ProcessEnv = device()): Promise<CliResult> {
@@ -68,7 +66,7 @@ function sync(args: readonly string[], env: NodeJS.ProcessEnv = device()): Promi
 }
 
 function localPath(): string {
-  return join(dir.path, `doc-${++devices}.automerge`);
+  return join(dir.path, `doc-${++files}.automerge`);
 }
 
 function readDoc(path: string): Items {

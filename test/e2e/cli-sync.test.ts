@@ -2,14 +2,14 @@
 // (Repo + WebSocketServerAdapter + NodeFSStorageAdapter, in-process), with real Repo clients on
 // the other side. Every CLI child gets its own HOME and XDG_CONFIG_HOME.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import * as Automerge from "@automerge/automerge";
 import { type AutomergeUrl, type DocHandle, Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, runCliProcess } from "../helpers/cli.js";
+import { type CliResult, createDeviceEnv, runCliProcess } from "../helpers/cli.js";
 import {
   type ReferenceAutomergeServer,
   startReferenceAutomergeServer,
@@ -24,7 +24,6 @@ type Items = {
 
 let dir: { path: string; remove: () => Promise<void> };
 let reference: ReferenceAutomergeServer;
-let devices = 0;
 let files = 0;
 const clients: Repo[] = [];
 
@@ -42,12 +41,8 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-/** A fresh device: its own HOME and config dir; `config` becomes its config.toml. */
 function device(config?: string): NodeJS.ProcessEnv {
-  const home = join(dir.path, "homes", `device-${++devices}`);
-  mkdirSync(join(home, ".config", "syncline"), { recursive: true });
-  if (config !== undefined) writeFileSync(join(home, ".config", "syncline", "config.toml"), config);
-  return { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), SYNCLINE_CONFIG: undefined };
+  return createDeviceEnv(dir.path, config);
 }
 
 function sync(args: readonly string[], env: NodeJS.ProcessEnv = device()): Promise<CliResult> {

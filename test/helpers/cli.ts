@@ -1,8 +1,8 @@
 // Runs the built CLI (package.json's bin.syncline) as a child process, as users and scripts do.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../..");
 const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as {
@@ -106,4 +106,17 @@ export function waitForLine(
     child.once("exit", onExit);
     check();
   });
+}
+
+let devices = 0;
+
+/**
+ * The environment of a fresh "device" under `root`: its own HOME and XDG config dir (so no
+ * developer config leaks in) and no SYNCLINE_CONFIG; `config` becomes its config.toml.
+ */
+export function createDeviceEnv(root: string, config?: string): NodeJS.ProcessEnv {
+  const home = join(root, "homes", `device-${++devices}`);
+  mkdirSync(join(home, ".config", "syncline"), { recursive: true });
+  if (config !== undefined) writeFileSync(join(home, ".config", "syncline", "config.toml"), config);
+  return { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), SYNCLINE_CONFIG: undefined };
 }
