@@ -4,10 +4,8 @@ import type { Store, StoreKey, StoreOp } from "../storage/store.js";
 import { createDeferred } from "../util/deferred.js";
 import { generateDocumentId } from "../util/ids.js";
 import { DocumentHub, type DocumentHubOptions } from "./document-hub.js";
-import { DocumentStore } from "./document-store.js";
-import { createGroupCommit } from "./group-commit.js";
 import { createMapStore } from "./testing/map-store.js";
-import { type Items, sleep, TestPeer } from "./testing/test-peer.js";
+import { type Items, sleep, storedHeads, TestPeer } from "./testing/test-peer.js";
 
 /** A store whose writes wait for `release()`. */
 function gatedStore(): Store & { release(): void; held: number } {
@@ -45,11 +43,6 @@ afterEach(async () => {
   hubs = [];
 });
 
-const stored = async (store: Store, documentId: string) => {
-  const loaded = await new DocumentStore(store, createGroupCommit(store)).load(documentId);
-  return loaded?.doc.getHeads();
-};
-
 describe("DocumentHub", () => {
   it("replies to a change only once it is durable", async () => {
     const store = gatedStore();
@@ -67,7 +60,7 @@ describe("DocumentHub", () => {
     store.release();
     await sleep(30);
     expect(alice.received.length).toBeGreaterThan(repliesBefore);
-    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
   });
 
   it("close() waits until every accepted change is durable", async () => {
@@ -88,7 +81,7 @@ describe("DocumentHub", () => {
     expect(closed).toBe(false);
     store.release();
     await closing;
-    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
   });
 
   it("forwards one peer's changes to every other peer of the document", async () => {
@@ -154,7 +147,7 @@ describe("DocumentHub", () => {
     }
     expect(bob.doc.items).toEqual([0, 1, 2]);
     expect(hub.stats.loaded).toBe(0);
-    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
   });
 
   it("compacts in the background after enough chunks", async () => {
@@ -170,7 +163,7 @@ describe("DocumentHub", () => {
     for await (const { key } of store.range(["automerge", "doc", id])) keys.push(key[3] as string);
     expect(keys).toContain("snapshot");
     expect(keys.filter((k) => k === "inc").length).toBeLessThan(3);
-    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
   });
 
   it("refuses a sync that would grow a document past the size limit", async () => {

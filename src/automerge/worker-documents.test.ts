@@ -3,10 +3,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "../storage/store.js";
 import { generateDocumentId } from "../util/ids.js";
 import { DocumentHub, type DocumentHubOptions } from "./document-hub.js";
-import { DocumentStore } from "./document-store.js";
-import { createGroupCommit } from "./group-commit.js";
 import { createMapStore } from "./testing/map-store.js";
-import { type Items, sleep, TestPeer } from "./testing/test-peer.js";
+import { type Items, sleep, storedHeads, TestPeer } from "./testing/test-peer.js";
 
 // The hub with every document in a worker thread (threshold 0): the same sync, durability,
 // eviction and size rules as on the main thread, plus what only workers have (crashes, idle
@@ -23,11 +21,6 @@ afterEach(async () => {
   await Promise.all(hubs.map((hub) => hub.close()));
   hubs = [];
 });
-
-const stored = async (store: Store, documentId: string) => {
-  const loaded = await new DocumentStore(store, createGroupCommit(store)).load(documentId);
-  return loaded?.doc.getHeads();
-};
 
 const crashingWorker = new URL("./testing/crashing-worker.js", import.meta.url);
 const quiet = 30;
@@ -48,7 +41,7 @@ describe("DocumentHub with documents in worker threads", () => {
     await alice.settle(quiet);
     await bob.settle(quiet);
     expect(bob.doc.items).toEqual([1, 2]);
-    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
   });
 
   it("answers doc-unavailable and refuses oversized syncs as on the main thread", async () => {
@@ -77,7 +70,7 @@ describe("DocumentHub with documents in worker threads", () => {
     expect(hub.workerThreads).toBe(0);
     alice.doc = A.change(alice.doc, (d) => d.items.push(3));
     await alice.settle(quiet);
-    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
     expect(alice.failure).toBeUndefined();
   });
 
@@ -100,7 +93,7 @@ describe("DocumentHub with documents in worker threads", () => {
     expect(alice.failure?.closeCode).toBe(1011);
     expect(crasher.failure?.closeCode).toBe(1011);
     expect(errors).toContain("running an automerge worker");
-    expect(await stored(store, id)).toEqual(acknowledged);
+    expect(await storedHeads(store, id)).toEqual(acknowledged);
     // The document is reloaded from the store in a new worker.
     hub.detach(alice);
     hub.detach(crasher);
@@ -120,6 +113,6 @@ describe("DocumentHub with documents in worker threads", () => {
     expect(alice.push()).toBe(true); // the changes
     await hub.close();
     expect(hub.workerThreads).toBe(0);
-    expect(await stored(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
   });
 });

@@ -66,18 +66,22 @@ export function resolveSyncSettings(flags: SyncSettingFlags, io: CliIo): SyncSet
   }
   const server = flags.server ?? configString(table, "server", where) ?? defaultSyncServer;
   checkServerUrl(server, flags.server !== undefined ? "--server" : where("server"));
-  const timeoutSeconds =
-    flags.timeout !== undefined
-      ? parseTimeout(flags.timeout, "--timeout")
-      : table.timeout !== undefined
-        ? parseTimeout(table.timeout, where("timeout"))
-        : defaultSyncTimeoutSeconds;
-  const retries =
-    flags.retries !== undefined
-      ? parseRetries(flags.retries, "--retries")
-      : table.retries !== undefined
-        ? parseRetries(table.retries, where("retries"))
-        : defaultSyncRetries;
+  const timeoutSeconds = pickSetting(
+    flags.timeout,
+    table.timeout,
+    parseTimeout,
+    "--timeout",
+    where("timeout"),
+    defaultSyncTimeoutSeconds,
+  );
+  const retries = pickSetting(
+    flags.retries,
+    table.retries,
+    parseRetries,
+    "--retries",
+    where("retries"),
+    defaultSyncRetries,
+  );
   return {
     server,
     token: configString(table, "token", where),
@@ -112,6 +116,19 @@ function checkServerUrl(server: string, source: string): void {
       `sync: ${source} ${show(server)} is not a ws:// or wss:// url`,
     );
   }
+}
+
+/** The flag's value, else the config file's, else the default; each parsed naming its source. */
+function pickSetting<T>(
+  flag: unknown,
+  fileValue: unknown,
+  parse: (value: unknown, source: string) => T,
+  flagName: string,
+  fileSource: string,
+  fallback: T,
+): T {
+  if (flag !== undefined) return parse(flag, flagName);
+  return fileValue !== undefined ? parse(fileValue, fileSource) : fallback;
 }
 
 function parseTimeout(value: unknown, source: string): number {

@@ -3,9 +3,18 @@
 import * as A from "@automerge/automerge";
 import type { RepoMessage } from "../../protocol/automerge-messages.js";
 import type { SynclineError } from "../../protocol/errors.js";
+import type { Store } from "../../storage/store.js";
 import type { DocumentHub } from "../document-hub.js";
+import { DocumentStore } from "../document-store.js";
+import { createGroupCommit } from "../group-commit.js";
 
 export type Items = { items: number[] };
+/** The heads of what `store` holds of the document (undefined when it holds nothing). */
+export async function storedHeads(store: Store, documentId: string) {
+  const loaded = await new DocumentStore(store, createGroupCommit(store)).load(documentId);
+  return loaded?.doc.getHeads();
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A client peer driving the JS Automerge API against the hub, as a Repo would. */
