@@ -1,0 +1,49 @@
+// The viewer WebSocket (`GET /share_poll?id=<id>[&since=<seq>]`) as data: the frames the server
+// sends, the reserved sequence entry of the initial state, and the close codes. JSON text frames
+// (seed §2.2–2.3) so the original viewers keep working; `seq` is our addition. Pure.
+
+/**
+ * The initial state: every stored key mapped to its content (seed §2.2), plus one reserved entry,
+ * `share/seq`, holding the sequence number of the last write it includes. The seed's viewers only
+ * read keys under `session/`, so the extra entry is invisible to them; ours reconnect with
+ * `&since=<that seq>`.
+ */
+export type InitialStateFrame = Record<string, unknown>;
+
+/** The reserved entry of the initial state that carries its sequence number. */
+export const initialSeqEntry = "share/seq";
+
+/** One durable write, sent live in the order the server made writes durable (seed §2.3). */
+export interface UpdateFrame {
+  readonly key: string;
+  readonly content: unknown;
+  /** The share's sequence number of this write: 1, 2, 3, … with no gaps. */
+  readonly seq: number;
+}
+
+/** Close codes of the viewer WebSocket. */
+export const ShareCloseCode = {
+  /** The share was deleted by its owner; reconnecting will not bring it back. */
+  deleted: 4410,
+  /** No share with that id (also answered as HTTP 404 before the upgrade when known). */
+  notFound: 4404,
+  /** The viewer fell too far behind the live updates; reconnect with `since` to catch up. */
+  tooSlow: 4429,
+  /** The server is shutting down; reconnect later. */
+  goingAway: 1001,
+} as const;
+
+/** True when a parsed frame is an update (it has a string `key`), false for the initial state. */
+export function isUpdateFrame(frame: unknown): frame is UpdateFrame {
+  return (
+    typeof frame === "object" &&
+    frame !== null &&
+    typeof (frame as { key?: unknown }).key === "string" &&
+    "content" in frame
+  );
+}
+
+/** Encodes an update frame: built once per write and sent to every viewer as the same string. */
+export function encodeUpdateFrame(frame: UpdateFrame): string {
+  return JSON.stringify({ key: frame.key, content: frame.content, seq: frame.seq });
+}
