@@ -66,6 +66,16 @@ export const errorCatalog = {
   ERR_TIMEOUT: "an operation did not finish within its time limit",
   ERR_UNAUTHORIZED: "the request lacks a valid access token (HTTP 401)",
   ERR_LOCAL_FILE: "a local file cannot be read, written or parsed (e.g. not an Automerge document)",
+  ERR_SHARE_NOT_FOUND: "no live share with that id (HTTP 404; viewer close 4404)",
+  ERR_SHARE_EXISTS:
+    "a live share with that id already exists (HTTP 409); its secret is never returned",
+  ERR_SHARE_SECRET: "the share secret is missing or wrong (HTTP 401)",
+  ERR_SHARE_REQUEST:
+    "a share request body is malformed: not JSON, not an object, a field missing or mistyped (HTTP 400)",
+  ERR_SHARE_TOO_LARGE:
+    "a share request body or one of its items exceeds the server's size limit (HTTP 413)",
+  ERR_SHARE_STORAGE:
+    "the share's storage failed; nothing of that request was applied, retry (HTTP 503)",
 } as const;
 
 /** A stable error code, `ERR_…`. */
