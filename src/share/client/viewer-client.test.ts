@@ -1,0 +1,297 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { WebSocket as NodeWebSocket } from "ws";
+import {
+  createViewerClient,
+  shareDataUrl,
+  type ViewerClientOptions,
+  type ViewerSocket,
+  type ViewerSocketConstructor,
+  type ViewerStatus,
+  viewerSocketUrl,
+} from "./viewer-client.js";
+
+/** A scripted WebSocket: tests open, send frames to and close each instance by hand. */
+class FakeSocket implements ViewerSocket {
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  onopen: ViewerSocket["onopen"] = null;
+  onmessage: ViewerSocket["onmessage"] = null;
+  onclose: ViewerSocket["onclose"] = null;
+  onerror: ViewerSocket["onerror"] = null;
+  closedWith: { code?: number; reason?: string } | undefined;
+
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  send(frame: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+
+  serverClose(code: number, reason = ""): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+
+  fail(message: string): void {
+    this.readyState = 3;
+    this.onerror?.({ message });
+    this.onclose?.({ code: 1006, reason: "" });
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closedWith = { code, reason };
+    this.readyState = 3;
+  }
+}
+
+const last = () => FakeSocket.instances.at(-1) as FakeSocket;
+
+function setup(overrides: Partial<ViewerClientOptions> = {}) {
+  const client = createViewerClient({
+    server: "http://127.0.0.1:3030",
+    id: "abcdEFGH",
+    WebSocket: FakeSocket,
+    fetch: null,
+    random: () => 1,
+    backoff: { initialMs: 100, maxMs: 1000 },
+    ...overrides,
+  });
+  const statuses: ViewerStatus[] = [];
+  const updates: unknown[] = [];
+  const snapshots: Array<{ state: Record<string, unknown>; seq: number }> = [];
+  const errors: string[] = [];
+  client.on("status", (status) => statuses.push(status));
+  client.on("update", (frame) => updates.push(frame));
+  client.on("snapshot", (state, seq) => snapshots.push({ state: Object.fromEntries(state), seq }));
+  client.on("error", (error) => errors.push(error.message));
+  return { client, statuses, updates, snapshots, errors };
+}
+
+beforeEach(() => {
+  FakeSocket.instances = [];
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("viewer client URLs", () => {
+  it("maps http(s) to ws(s), keeps a path prefix, adds since", () => {
+    expect(viewerSocketUrl("http://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH");
+    expect(viewerSocketUrl("https://h/sync/", "abcdEFGH", 7)).toBe(
+      "wss://h/sync/share_poll?id=abcdEFGH&since=7",
+    );
+    expect(viewerSocketUrl("ws://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH");
+    expect(shareDataUrl("wss://h/x", "abcdEFGH")).toBe("https://h/x/api/share/abcdEFGH/data");
+    expect(() => viewerSocketUrl("ftp://h", "abcdEFGH")).toThrow(/ftp:\/\/h/);
+  });
+
+  it("accepts ws's WebSocket as the constructor (type-level)", () => {
+    const socketClass: ViewerSocketConstructor = NodeWebSocket;
+    expect(typeof socketClass).toBe("function");
+  });
+});
+
+describe("viewer client state machine", () => {
+  it("connects only on connect(), applies the snapshot then updates in order", () => {
+    const { client, statuses, updates, snapshots } = setup();
+    expect(FakeSocket.instances).toHaveLength(0);
+    client.connect();
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH");
+    expect(statuses).toEqual(["connecting"]);
+    last().open();
+    expect(client.status).toBe("connecting");
+    last().send({ "session/info/s1": { title: "t" }, "share/seq": 4 });
+    expect(statuses).toEqual(["connecting", "live"]);
+    expect(snapshots).toEqual([{ state: { "session/info/s1": { title: "t" } }, seq: 4 }]);
+    last().send({ key: "session/message/s1/m1", content: { id: "m1" }, seq: 5 });
+    last().send({ key: "session/info/s1", content: { title: "u" }, seq: 6 });
+    expect(updates).toEqual([
+      { key: "session/message/s1/m1", content: { id: "m1" }, seq: 5 },
+      { key: "session/info/s1", content: { title: "u" }, seq: 6 },
+    ]);
+    expect(client.seq).toBe(6);
+    expect(Object.fromEntries(client.state)).toEqual({
+      "session/info/s1": { title: "u" },
+      "session/message/s1/m1": { id: "m1" },
+    });
+  });
+
+  it("reconnects with backoff and since=<last seq>, skips frames it already has", () => {
+    const { client, statuses, updates } = setup();
+    client.connect();
+    last().open();
+    last().send({ "share/seq": 2, a: 1 });
+    last().serverClose(1001, "going away");
+    expect(statuses).toEqual(["connecting", "live", "reconnecting"]);
+    expect(FakeSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(99);
+    expect(FakeSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(1); // random() = 1: the full ceiling of attempt 0, 100 ms
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=2");
+    last().open();
+    expect(statuses.at(-1)).toBe("live");
+    last().send({ key: "b", content: 1, seq: 2 }); // duplicate: skipped
+    last().send({ key: "b", content: 2, seq: 3 });
+    expect(updates).toEqual([{ key: "b", content: 2, seq: 3 }]);
+    expect(client.state.get("b")).toBe(2);
+  });
+
+  it("a snapshot after a since-reconnect replaces the whole state", () => {
+    const { client, snapshots } = setup();
+    client.connect();
+    last().open();
+    last().send({ "share/seq": 2, a: 1, gone: true });
+    last().serverClose(1006);
+    vi.advanceTimersByTime(100);
+    last().open();
+    last().send({ "share/seq": 9, a: 2 });
+    expect(snapshots.at(-1)).toEqual({ state: { a: 2 }, seq: 9 });
+    expect(client.state.has("gone")).toBe(false);
+    expect(client.seq).toBe(9);
+  });
+
+  it("backoff grows while connections fail and resets once live", () => {
+    const { client } = setup();
+    client.connect();
+    last().fail("ECONNREFUSED");
+    vi.advanceTimersByTime(100);
+    expect(FakeSocket.instances).toHaveLength(2);
+    last().fail("ECONNREFUSED");
+    vi.advanceTimersByTime(199);
+    expect(FakeSocket.instances).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.instances).toHaveLength(3);
+    last().open();
+    last().send({ "share/seq": 0 });
+    last().serverClose(1006);
+    vi.advanceTimersByTime(100);
+    expect(FakeSocket.instances).toHaveLength(4);
+  });
+
+  it("4429 (too slow) reconnects with since", () => {
+    const { client, statuses } = setup();
+    client.connect();
+    last().open();
+    last().send({ "share/seq": 5 });
+    last().serverClose(4429, "too slow");
+    expect(statuses.at(-1)).toBe("reconnecting");
+    vi.advanceTimersByTime(100);
+    expect(last().url).toContain("since=5");
+  });
+
+  it("a gap in seq reconnects to catch up instead of applying the frame", () => {
+    const { client, updates, errors } = setup();
+    client.connect();
+    last().open();
+    last().send({ "share/seq": 5 });
+    const first = last();
+    first.send({ key: "k", content: 1, seq: 7 });
+    expect(updates).toEqual([]);
+    expect(first.closedWith?.code).toBe(4000);
+    expect(errors.at(-1)).toMatch(/seq 7 after 5/);
+    vi.advanceTimersByTime(100);
+    expect(last().url).toContain("since=5");
+    expect(client.status).toBe("reconnecting");
+  });
+
+  it("4410 ends with status deleted and never reconnects", () => {
+    const { client, statuses } = setup();
+    client.connect();
+    last().open();
+    last().send({ "share/seq": 1 });
+    last().serverClose(4410, "deleted");
+    expect(statuses).toEqual(["connecting", "live", "deleted"]);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+    client.close();
+    expect(client.status).toBe("deleted");
+  });
+
+  it("4404 and a refused upgrade with 404 end with status not-found", () => {
+    const a = setup();
+    a.client.connect();
+    last().serverClose(4404);
+    expect(a.client.status).toBe("not-found");
+    const b = setup();
+    b.client.connect();
+    last().fail("Unexpected server response: 404");
+    expect(b.client.status).toBe("not-found");
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.instances).toHaveLength(2);
+  });
+
+  it("a failed connection probes the data endpoint: 404 → not-found", async () => {
+    const fetch = vi.fn(async (_url: string) => ({ status: 404 }));
+    const { client } = setup({ fetch });
+    client.connect();
+    last().fail("");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch).toHaveBeenCalledWith("http://127.0.0.1:3030/api/share/abcdEFGH/data");
+    expect(client.status).toBe("not-found");
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
+  it("a probe that finds the share keeps reconnecting", async () => {
+    const fetch = vi.fn(async (_url: string) => ({ status: 200 }));
+    const { client } = setup({ fetch });
+    client.connect();
+    last().fail("");
+    await vi.advanceTimersByTimeAsync(100);
+    expect(client.status).toBe("reconnecting");
+    expect(FakeSocket.instances).toHaveLength(2);
+  });
+
+  it("close() stops for good and closes the socket", () => {
+    const { client, statuses } = setup();
+    client.connect();
+    const socket = last();
+    socket.open();
+    client.close();
+    expect(socket.closedWith?.code).toBe(1000);
+    expect(statuses.at(-1)).toBe("closed");
+    socket.serverClose(1006); // late close event of the dropped socket: ignored
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+    client.connect();
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
+  it("close() while waiting to reconnect cancels the timer", () => {
+    const { client } = setup();
+    client.connect();
+    last().fail("refused");
+    client.close();
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+    expect(client.status).toBe("closed");
+  });
+
+  it("a malformed frame is reported and ignored", () => {
+    const { client, errors } = setup();
+    client.connect();
+    last().open();
+    last().onmessage?.({ data: "{not json" });
+    expect(errors.at(-1)).toMatch(/not JSON/);
+    expect(client.status).toBe("connecting");
+  });
+
+  it("without a WebSocket constructor it says what to pass", () => {
+    const saved = (globalThis as { WebSocket?: unknown }).WebSocket;
+    (globalThis as { WebSocket?: unknown }).WebSocket = undefined;
+    try {
+      expect(() =>
+        createViewerClient({ server: "http://h", id: "abcdEFGH", WebSocket: undefined }),
+      ).toThrow(/WebSocket/);
+    } finally {
+      (globalThis as { WebSocket?: unknown }).WebSocket = saved;
+    }
+  });
+});

@@ -1,0 +1,390 @@
+// The live-share viewer client: one WebSocket to `/share_poll?id=<id>`, the share's state as a
+// Map key → content, reconnect with full-jitter backoff and catch-up (`&since=<seq>`). Runs in
+// browsers (the web viewer) and in Node (`syncline share watch`): no node:* imports, the
+// WebSocket constructor, fetch, timers and randomness are injected.
+
+import {
+  initialSeqEntry,
+  isUpdateFrame,
+  ShareCloseCode,
+  type UpdateFrame,
+} from "../../protocol/share-frames.js";
+import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
+import { TypedEmitter } from "../../util/typed-emitter.js";
+
+/**
+ * Where the client stands. `connecting`: first connection in progress; `live`: the state is known
+ * and updates arrive; `reconnecting`: the connection dropped, waiting to reconnect with catch-up;
+ * `deleted`, `not-found`, `closed`: final, the client will not connect again.
+ */
+export type ViewerStatus =
+  | "connecting"
+  | "live"
+  | "reconnecting"
+  | "deleted"
+  | "not-found"
+  | "closed";
+
+/** The final statuses: after one of them the client never reconnects. */
+export const finalViewerStatuses: readonly ViewerStatus[] = ["deleted", "not-found", "closed"];
+
+/** The events of a viewer client. */
+export interface ViewerClientEvents {
+  /**
+   * The whole state replaced: on the first connection, or after a reconnect when the server could
+   * no longer catch up from our sequence number. `seq` is the last write the state includes.
+   */
+  snapshot: (state: ReadonlyMap<string, unknown>, seq: number) => void;
+  /** One live write, already applied to `state`; frames come in the server's durable order. */
+  update: (frame: UpdateFrame, state: ReadonlyMap<string, unknown>) => void;
+  /** The status changed (emitted only on a change). */
+  status: (status: ViewerStatus, previous: ViewerStatus) => void;
+  /**
+   * Something went wrong that the client handles itself (a failed connection, a malformed
+   * frame, a gap in sequence numbers); informational, for logs and the UI.
+   */
+  error: (error: Error) => void;
+}
+
+/** The part of a WebSocket the client uses: the DOM API, which `ws` implements as well. */
+export interface ViewerSocket {
+  readonly readyState: number;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ readonly data: unknown }> | null;
+  onclose: Handler<{ readonly code: number; readonly reason: string }> | null;
+  onerror: Handler<unknown> | null;
+  close(code?: number, reason?: string): void;
+}
+
+// Declared as a method so both the DOM's and ws's event types fit (parameter bivariance).
+type Handler<E> = { bivarianceHack(event: E): void }["bivarianceHack"];
+
+/** A WebSocket constructor: `globalThis.WebSocket` in browsers, `ws`'s `WebSocket` in Node. */
+export type ViewerSocketConstructor = new (url: string) => ViewerSocket;
+
+/** Options of `createViewerClient`. */
+export interface ViewerClientOptions {
+  /**
+   * The server's base URL: `http(s)://host:port` (e.g. `location.origin`) or `ws(s)://…`; a
+   * path prefix is kept (`https://example.org/sync` → `wss://example.org/sync/share_poll`).
+   */
+  server: string;
+  /** The share id (8 characters) to watch. */
+  id: string;
+  /** WebSocket constructor. Default `globalThis.WebSocket` (Node 20 has none: pass `ws`'s). */
+  WebSocket?: ViewerSocketConstructor;
+  /**
+   * Used only when a connection fails before it opens, to tell "no such share" (HTTP 404 on
+   * `GET /api/share/<id>/data`) from a server that is down; browsers hide the upgrade's status.
+   * Default `globalThis.fetch`; pass `null` to never probe.
+   */
+  fetch?: ((url: string) => Promise<{ readonly status: number }>) | null;
+  /** Reconnect backoff (full jitter). Default 500 ms doubling up to 15 s. */
+  backoff?: Partial<BackoffOptions>;
+  /** Randomness for the jitter. Default Math.random. */
+  random?: () => number;
+  /** Timers. Default the global setTimeout/clearTimeout. */
+  setTimeout?: (callback: () => void, ms: number) => unknown;
+  clearTimeout?: (handle: unknown) => void;
+}
+
+/** A viewer client; create with `createViewerClient`, then add listeners, then `connect()`. */
+export interface ViewerClient {
+  /** The current status. */
+  readonly status: ViewerStatus;
+  /** The share's state as last received: key → content (the `share/seq` entry is not in it). */
+  readonly state: ReadonlyMap<string, unknown>;
+  /** The sequence number of the last write applied to `state`; 0 before the first snapshot. */
+  readonly seq: number;
+  /** The URL the next connection will use (with `&since=` once a sequence number is known). */
+  readonly url: string;
+  /** Adds a listener; returns its remover. */
+  on<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): () => void;
+  /** Removes a listener. */
+  off<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): void;
+  /** Opens the first connection (status `connecting`); a no-op once started or final. */
+  connect(): void;
+  /** Closes the connection for good (status `closed`); a no-op when already final. */
+  close(): void;
+}
+
+/** Creates a viewer client for share `options.id` on `options.server`; nothing opens until `connect()`. */
+export function createViewerClient(options: ViewerClientOptions): ViewerClient {
+  return new ShareViewerClient(options);
+}
+
+/** The `share_poll` WebSocket URL for `id` on `server`, with `since` when given. */
+export function viewerSocketUrl(server: string, id: string, since?: number): string {
+  const url = new URL(server);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  else if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+    throw new TypeError(
+      `viewer client: server ${JSON.stringify(server)} is not an http(s):// or ws(s):// url`,
+    );
+  }
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/share_poll`;
+  url.search = "";
+  url.hash = "";
+  url.searchParams.set("id", id);
+  if (since !== undefined) url.searchParams.set("since", String(since));
+  return url.toString();
+}
+
+/** The HTTP URL of `GET /api/share/<id>/data` on `server` (used to tell a missing share). */
+export function shareDataUrl(server: string, id: string): string {
+  const url = new URL(server);
+  if (url.protocol === "ws:") url.protocol = "http:";
+  else if (url.protocol === "wss:") url.protocol = "https:";
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/share/${encodeURIComponent(id)}/data`;
+  url.search = "";
+  url.hash = "";
+  return url.toString();
+}
+
+const socketOpen = 1;
+
+class ShareViewerClient implements ViewerClient {
+  readonly #emitter = new TypedEmitter<ViewerClientEvents>();
+  readonly #options: ViewerClientOptions;
+  readonly #WebSocket: ViewerSocketConstructor;
+  readonly #backoff;
+  readonly #setTimeout: (callback: () => void, ms: number) => unknown;
+  readonly #clearTimeout: (handle: unknown) => void;
+  readonly #state = new Map<string, unknown>();
+  #status: ViewerStatus | "idle" = "idle";
+  #seq = 0;
+  /** True once a snapshot arrived: reconnections ask for catch-up from `#seq`. */
+  #hasSnapshot = false;
+  #socket: ViewerSocket | undefined;
+  #timer: unknown;
+
+  constructor(options: ViewerClientOptions) {
+    this.#options = options;
+    viewerSocketUrl(options.server, options.id); // throws early on a bad server URL
+    const WebSocketClass =
+      options.WebSocket ??
+      (globalThis as { WebSocket?: ViewerSocketConstructor }).WebSocket ??
+      undefined;
+    if (WebSocketClass === undefined) {
+      throw new TypeError(
+        "viewer client: no WebSocket constructor (Node 20 has none: pass options.WebSocket, e.g. ws's WebSocket)",
+      );
+    }
+    this.#WebSocket = WebSocketClass;
+    this.#backoff = createBackoff(options.backoff, options.random);
+    this.#setTimeout =
+      options.setTimeout ?? ((callback, ms) => globalThis.setTimeout(callback, ms));
+    this.#clearTimeout =
+      options.clearTimeout ??
+      ((handle) => globalThis.clearTimeout(handle as Parameters<typeof clearTimeout>[0]));
+  }
+
+  get status(): ViewerStatus {
+    return this.#status === "idle" ? "connecting" : this.#status;
+  }
+
+  get state(): ReadonlyMap<string, unknown> {
+    return this.#state;
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get url(): string {
+    const { server, id } = this.#options;
+    return viewerSocketUrl(server, id, this.#hasSnapshot ? this.#seq : undefined);
+  }
+
+  on<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  off<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): void {
+    this.#emitter.off(event, listener);
+  }
+
+  connect(): void {
+    if (this.#status !== "idle") return;
+    this.#setStatus("connecting");
+    this.#open();
+  }
+
+  close(): void {
+    this.#finish("closed");
+  }
+
+  #isFinal(): boolean {
+    return (finalViewerStatuses as readonly string[]).includes(this.#status);
+  }
+
+  #setStatus(next: ViewerStatus): void {
+    const previous = this.status;
+    if (this.#status === next) return;
+    this.#status = next;
+    this.#emitter.emit("status", next, previous);
+  }
+
+  #open(): void {
+    this.#timer = undefined;
+    if (this.#isFinal()) return;
+    let socket: ViewerSocket;
+    try {
+      socket = new this.#WebSocket(this.url);
+    } catch (error) {
+      this.#emitError(`viewer client: cannot open ${this.url}: ${describe(error)}`);
+      this.#scheduleReconnect(false);
+      return;
+    }
+    this.#socket = socket;
+    let opened = false;
+    let errorText: string | undefined;
+    socket.onopen = () => {
+      if (this.#socket !== socket) return;
+      opened = true;
+      // A reconnection with `since` gets only the missed frames, never a snapshot: it is live now.
+      if (this.#hasSnapshot) this.#live();
+    };
+    socket.onmessage = (event) => {
+      if (this.#socket === socket) this.#onMessage(event.data);
+    };
+    socket.onerror = (event) => {
+      errorText = describe((event as { error?: unknown })?.error ?? event);
+    };
+    socket.onclose = (event) => {
+      if (this.#socket !== socket) return;
+      this.#socket = undefined;
+      this.#onClose(event.code, event.reason, opened, errorText);
+    };
+  }
+
+  #live(): void {
+    this.#backoff.reset();
+    this.#setStatus("live");
+  }
+
+  #onMessage(data: unknown): void {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(
+        typeof data === "string" ? data : new TextDecoder().decode(data as Uint8Array),
+      );
+    } catch (error) {
+      this.#emitError(`viewer client: a frame from ${this.url} is not JSON: ${describe(error)}`);
+      return;
+    }
+    if (isUpdateFrame(frame)) this.#onUpdate(frame);
+    else if (typeof frame === "object" && frame !== null && !Array.isArray(frame)) {
+      this.#onSnapshot(frame as Record<string, unknown>);
+    } else {
+      this.#emitError(`viewer client: unexpected frame ${JSON.stringify(frame).slice(0, 100)}`);
+    }
+  }
+
+  #onSnapshot(frame: Record<string, unknown>): void {
+    const seq = frame[initialSeqEntry];
+    this.#state.clear();
+    for (const [key, content] of Object.entries(frame)) {
+      if (key !== initialSeqEntry) this.#state.set(key, content);
+    }
+    this.#seq = typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0;
+    this.#hasSnapshot = true;
+    this.#emitter.emit("snapshot", this.#state, this.#seq);
+    this.#live();
+  }
+
+  #onUpdate(frame: UpdateFrame): void {
+    const seq = (frame as { seq?: unknown }).seq;
+    if (typeof seq === "number" && Number.isSafeInteger(seq)) {
+      // A frame we already have (catch-up overlapping what we saw): skip it.
+      if (this.#hasSnapshot && seq <= this.#seq) return;
+      if (this.#hasSnapshot && seq > this.#seq + 1) {
+        // Frames were lost between us and the server: reconnect and catch up from what we have.
+        this.#emitError(
+          `viewer client: update seq ${seq} after ${this.#seq} skips frames; reconnecting to catch up`,
+        );
+        this.#dropSocket(4000, "sequence gap");
+        this.#scheduleReconnect(true);
+        return;
+      }
+      this.#seq = seq;
+    }
+    this.#state.set(frame.key, frame.content);
+    this.#emitter.emit(
+      "update",
+      { key: frame.key, content: frame.content, seq: this.#seq },
+      this.#state,
+    );
+  }
+
+  #onClose(code: number, reason: string, opened: boolean, errorText: string | undefined): void {
+    if (this.#isFinal()) return;
+    // ws reports a refused upgrade's status in its error ("Unexpected server response: 404").
+    const refused404 = !opened && errorText !== undefined && /\b404\b/.test(errorText);
+    if (code === ShareCloseCode.deleted) this.#finish("deleted");
+    else if (code === ShareCloseCode.notFound || refused404) this.#finish("not-found");
+    if (this.#isFinal()) return;
+    const why = `code ${code}${reason ? ` (${reason})` : ""}${errorText ? `: ${errorText}` : ""}`;
+    this.#emitError(`viewer client: connection to ${this.url} closed, ${why}`);
+    this.#scheduleReconnect(!opened);
+  }
+
+  #scheduleReconnect(probe: boolean): void {
+    if (this.#isFinal()) return;
+    this.#setStatus("reconnecting");
+    if (probe) void this.#probe();
+    const delay = this.#backoff.next();
+    this.#timer = this.#setTimeout(() => this.#open(), delay);
+  }
+
+  /** After a failed connection: is the share gone (404), rather than the server unreachable? */
+  async #probe(): Promise<void> {
+    const fetchFn =
+      this.#options.fetch === null
+        ? undefined
+        : (this.#options.fetch ?? (globalThis as { fetch?: ViewerClientOptions["fetch"] }).fetch);
+    if (!fetchFn) return;
+    try {
+      const response = await fetchFn(shareDataUrl(this.#options.server, this.#options.id));
+      if (response.status === 404) this.#finish("not-found");
+    } catch {
+      // Unreachable: the reconnect already scheduled will try again.
+    }
+  }
+
+  #finish(status: "deleted" | "not-found" | "closed"): void {
+    if (this.#isFinal()) return;
+    if (this.#timer !== undefined) this.#clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#dropSocket(1000, "viewer closed");
+    this.#setStatus(status);
+  }
+
+  #dropSocket(code: number, reason: string): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket === undefined) return;
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = () => {}; // ws emits an error for a close before the handshake ends
+    try {
+      socket.close(socket.readyState === socketOpen ? code : undefined, reason);
+    } catch {
+      // Closing a socket that never connected can throw in some implementations; it is gone anyway.
+    }
+  }
+
+  #emitError(message: string): void {
+    this.#emitter.emit("error", new Error(message));
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "object" && error !== null && "message" in error) {
+    return String((error as { message: unknown }).message);
+  }
+  return String(error);
+}
