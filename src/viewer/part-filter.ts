@@ -1,0 +1,30 @@
+// The original viewer's filter rules (share.md, Appendix): which parts of a message are shown.
+// Pure, so the rules are tested on their own.
+
+/**
+ * True when the part at `index` (in its message's parts sorted by id) is shown. Hidden: every
+ * `step-start` but the message's first part, `snapshot`, `patch`, `step-finish`, synthetic or
+ * empty text, and tools still `pending` or `running`. Everything else is shown, unknown types too.
+ */
+export function isVisiblePart(part: Readonly<Record<string, unknown>>, index: number): boolean {
+  switch (part.type) {
+    case "step-start":
+      return index === 0;
+    case "snapshot":
+    case "patch":
+    case "step-finish":
+      return false;
+    case "text":
+      return part.synthetic !== true && typeof part.text === "string" && part.text.trim() !== "";
+    case "tool": {
+      const state = part.state;
+      const status =
+        typeof state === "object" && state !== null
+          ? (state as { status?: unknown }).status
+          : undefined;
+      return status !== "pending" && status !== "running";
+    }
+    default:
+      return true;
+  }
+}

@@ -1,0 +1,16 @@
+// Where the viewer finds its share: the id in the page's path, /s/<id>.
+
+import { isShareId } from "../protocol/share-items.js";
+
+/** The share id in a viewer path (`/s/<id>`, a trailing slash allowed), or undefined. */
+export function shareIdFromPath(pathname: string): string | undefined {
+  const match = /^\/s\/([^/]+)\/?$/.exec(pathname);
+  if (!match) return undefined;
+  let id: string;
+  try {
+    id = decodeURIComponent(match[1] as string);
+  } catch {
+    return undefined;
+  }
+  return isShareId(id) ? id : undefined;
+}
