@@ -1,0 +1,260 @@
+// The share HTTP API (share.md) seen from a publisher: create, sync, delete, read, each with an
+// injected fetch. Answers are classified, never thrown, where the caller must decide (the queue
+// retries 5xx, forgets the record on 401, stops on 404, drops offending items on 400/413).
+
+import { createError, describeError, type SynclineError } from "../../protocol/errors.js";
+import type { ShareItem } from "../../protocol/share-items.js";
+
+/** The subset of `fetch` the client uses; Node 20's global fetch fits. */
+export type FetchLike = (
+  url: string,
+  init: {
+    method: string;
+    headers?: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal;
+  },
+) => Promise<{
+  readonly status: number;
+  text(): Promise<string>;
+}>;
+
+/** A share as `POST /api/share` answers it. */
+export interface CreatedShare {
+  readonly id: string;
+  readonly secret: string;
+  readonly url: string;
+}
+
+/** One item the server names in an answer (413's `items`, 200's `ignored`). */
+export interface NamedItem {
+  /** Index into the request's `data`, when the server gave it. */
+  readonly index?: number;
+  /** The item's key, when the server gave it. */
+  readonly key?: string;
+  /** Why, when the server said. */
+  readonly reason?: string;
+}
+
+/** What `POST /api/share/:id/sync` answered, classified for the queue. */
+export type SyncOutcome =
+  | {
+      readonly kind: "ok";
+      readonly seq: number | undefined;
+      readonly accepted: number | undefined;
+      /** Items the server ignored (off the key schema), as it named them. */
+      readonly ignored: readonly NamedItem[];
+    }
+  /** A network error, a timeout or a 5xx (or 408/429): retry with backoff. */
+  | { readonly kind: "retry"; readonly status: number | undefined; readonly message: string }
+  | { readonly kind: "unauthorized"; readonly message: string }
+  | { readonly kind: "not-found"; readonly message: string }
+  /** 400 or 413; `items` lists the offending items the server named (may be empty). */
+  | {
+      readonly kind: "rejected";
+      readonly status: number;
+      readonly message: string;
+      readonly items: readonly NamedItem[];
+    };
+
+/** Where the API lives and how to reach it. */
+export interface ShareHttpOptions {
+  /** The server's base URL, `http(s)://host:port[/prefix]` (ws(s):// is mapped to http(s)://). */
+  readonly server: string;
+  /** Default globalThis.fetch. */
+  readonly fetch?: FetchLike;
+}
+
+/** A publisher's HTTP client for one server. */
+export interface ShareHttp {
+  /** The base URL requests go to (http(s)://, no trailing slash). */
+  readonly baseUrl: string;
+  /** `POST /api/share`; throws ERR_SHARE_EXISTS (409), ERR_CONNECT, or the server's error. */
+  create(sessionID: string): Promise<CreatedShare>;
+  /** `POST /api/share/:id/sync`; never throws: the answer is classified. */
+  sync(
+    id: string,
+    secret: string,
+    items: readonly ShareItem[],
+    signal?: AbortSignal,
+  ): Promise<SyncOutcome>;
+  /** `DELETE /api/share/:id`; throws ERR_SHARE_SECRET (401), ERR_SHARE_NOT_FOUND (404), ERR_CONNECT. */
+  remove(id: string, secret: string): Promise<void>;
+}
+
+/** The http(s):// base URL of a server given as http(s):// or ws(s)://; throws on anything else. */
+export function httpBaseUrl(server: string): string {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw createError(
+      "ERR_INVALID_SERVER_URL",
+      `share: server ${JSON.stringify(server)} is not an http(s):// or ws(s):// url`,
+    );
+  }
+  if (url.protocol === "ws:") url.protocol = "http:";
+  else if (url.protocol === "wss:") url.protocol = "https:";
+  else if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw createError(
+      "ERR_INVALID_SERVER_URL",
+      `share: server ${JSON.stringify(server)} is not an http(s):// or ws(s):// url`,
+    );
+  }
+  url.search = "";
+  url.hash = "";
+  return url.toString().replace(/\/+$/, "");
+}
+
+/** Creates the HTTP client for `options.server`. */
+export function createShareHttp(options: ShareHttpOptions): ShareHttp {
+  const baseUrl = httpBaseUrl(options.server);
+  const fetchFn = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  const request = async (
+    method: string,
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; json: unknown; text: string }> => {
+    const url = `${baseUrl}${path}`;
+    let response: Awaited<ReturnType<FetchLike>>;
+    let text: string;
+    try {
+      response = await fetchFn(url, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      throw createError("ERR_CONNECT", `share: ${method} ${url} failed: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+    let json: unknown;
+    try {
+      json = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, json, text };
+  };
+  const idPath = (id: string) => `/api/share/${encodeURIComponent(id)}`;
+
+  return {
+    baseUrl,
+    async create(sessionID) {
+      const { status, json, text } = await request("POST", "/api/share", { sessionID });
+      if (status === 200 || status === 201) {
+        const share = json as Partial<CreatedShare> | undefined;
+        if (
+          typeof share?.id === "string" &&
+          typeof share.secret === "string" &&
+          typeof share.url === "string"
+        ) {
+          return { id: share.id, secret: share.secret, url: share.url };
+        }
+        throw createError(
+          "ERR_UNEXPECTED",
+          `share create: ${baseUrl} answered ${status} without {id, secret, url}: ${text.slice(0, 200)}`,
+        );
+      }
+      throw answerError(`share create: session ${JSON.stringify(sessionID)}`, status, json, text);
+    },
+    async sync(id, secret, items, signal) {
+      let answer: { status: number; json: unknown; text: string };
+      try {
+        answer = await request("POST", `${idPath(id)}/sync`, { secret, data: items }, signal);
+      } catch (error) {
+        return { kind: "retry", status: undefined, message: describeError(error) };
+      }
+      return classifySync(answer.status, answer.json, answer.text);
+    },
+    async remove(id, secret) {
+      const { status, json, text } = await request("DELETE", idPath(id), { secret });
+      if (status === 200 || status === 204) return;
+      throw answerError(`share delete: share ${JSON.stringify(id)}`, status, json, text);
+    },
+  };
+}
+
+/** Classifies a sync answer; tolerant of the body's shape (share.md plus the 413 `items` list). */
+export function classifySync(status: number, json: unknown, text: string): SyncOutcome {
+  const message = errorMessage(status, json, text);
+  if (status >= 200 && status < 300) {
+    const body = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+    const accepted = body.accepted;
+    return {
+      kind: "ok",
+      seq: typeof body.seq === "number" ? body.seq : undefined,
+      accepted:
+        typeof accepted === "number"
+          ? accepted
+          : Array.isArray(accepted)
+            ? accepted.length
+            : undefined,
+      ignored: namedItems(body.ignored),
+    };
+  }
+  if (status === 401 || status === 403) return { kind: "unauthorized", message };
+  if (status === 404 || status === 410) return { kind: "not-found", message };
+  if (status === 400 || status === 413 || status === 422) {
+    const body = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+    const error = (body.error ?? {}) as Record<string, unknown>;
+    const items = namedItems(body.items ?? error.items ?? body.rejected ?? body.invalid);
+    return { kind: "rejected", status, message, items };
+  }
+  // 5xx, 408, 429 and anything unexpected: the batch is kept and retried.
+  return { kind: "retry", status, message };
+}
+
+/** Reads a list of items the server named: indexes, keys, or `{index, key, reason}` objects. */
+function namedItems(value: unknown): NamedItem[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry): NamedItem[] => {
+    if (typeof entry === "number" && Number.isSafeInteger(entry)) return [{ index: entry }];
+    if (typeof entry === "string") return [{ key: entry }];
+    if (typeof entry !== "object" || entry === null) return [];
+    const { index, key, reason, message } = entry as Record<string, unknown>;
+    const named: { index?: number; key?: string; reason?: string } = {};
+    if (typeof index === "number" && Number.isSafeInteger(index)) named.index = index;
+    if (typeof key === "string") named.key = key;
+    if (typeof reason === "string") named.reason = reason;
+    else if (typeof message === "string") named.reason = message;
+    return named.index !== undefined || named.key !== undefined ? [named] : [];
+  });
+}
+
+function errorMessage(status: number, json: unknown, text: string): string {
+  const body = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  const error = body.error;
+  if (typeof error === "object" && error !== null) {
+    const { message, code } = error as Record<string, unknown>;
+    if (typeof message === "string")
+      return typeof code === "string" ? `${message} (${code})` : message;
+  }
+  if (typeof error === "string") return error;
+  if (typeof body.message === "string") return body.message;
+  return `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ""}`;
+}
+
+/** The error for an answer that is not a success, with the share code its status stands for. */
+function answerError(context: string, status: number, json: unknown, text: string): SynclineError {
+  const message = `${context}: the server answered ${status}: ${errorMessage(status, json, text)}`;
+  const code =
+    status === 409
+      ? "ERR_SHARE_EXISTS"
+      : status === 401 || status === 403
+        ? "ERR_SHARE_SECRET"
+        : status === 404
+          ? "ERR_SHARE_NOT_FOUND"
+          : status === 413
+            ? "ERR_SHARE_TOO_LARGE"
+            : status === 400
+              ? "ERR_SHARE_REQUEST"
+              : status === 503
+                ? "ERR_SHARE_STORAGE"
+                : "ERR_UNEXPECTED";
+  return createError(code, message, { status });
+}
