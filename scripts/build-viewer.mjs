@@ -4,7 +4,7 @@
 // dist/viewer/index.html at /s/<id> and these files at /s/assets/<file>. Nothing in the output
 // refers to another origin. Run by `npm run build` after tsc.
 
-import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(root, "src/viewer");
 const out = join(root, "dist/viewer");
 
-await rm(out, { recursive: true, force: true });
+// Files are overwritten in place (no rm first) so a server running from dist/ keeps serving.
 await mkdir(out, { recursive: true });
 
 const result = await build({

@@ -25,6 +25,10 @@ function start(): void {
   page.setStatus(client.status);
   client.connect();
   window.addEventListener("pagehide", () => client.close());
+  // Restored from the back/forward cache with a closed client: start over.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) location.reload();
+  });
 }
 
 start();

@@ -114,7 +114,9 @@ export function renderMessage(message: MessageView, parts: readonly HTMLElement[
   if (data.error !== undefined)
     article.appendChild(h("pre", "message-error error", errorText(data.error)));
   const list = h("div", "parts", ...parts);
-  if (parts.length === 0 && role === "assistant" && message.completed === undefined) {
+  // Only the new shape says when a reply completed; the older one (time: number) never does.
+  const unfinished = isObject(data.time) && message.completed === undefined;
+  if (parts.length === 0 && role === "assistant" && unfinished) {
     list.appendChild(h("div", "working", "working…"));
   }
   article.appendChild(list);
