@@ -74,6 +74,13 @@ const exitCodeByErrorCode: Partial<Record<ErrorCode, ExitCode>> = {
   ERR_TIMEOUT: exitCodes.timedOut,
   ERR_UNAUTHORIZED: exitCodes.authRefused,
   ERR_LOCAL_FILE: exitCodes.usage,
+  ERR_SHARE_NOT_FOUND: exitCodes.documentUnavailable,
+  ERR_SHARE_EXISTS: exitCodes.usage,
+  ERR_SHARE_SECRET: exitCodes.authRefused,
+  ERR_SHARE_REQUEST: exitCodes.usage,
+  ERR_SHARE_TOO_LARGE: exitCodes.usage,
+  ERR_SHARE_RECORD: exitCodes.usage,
+  ERR_SHARE_ITEM: exitCodes.usage,
 };
 
 /** Turns anything thrown into an ExitError, keeping stable codes and messages. */
