@@ -30,7 +30,7 @@ export const statusLabels: Readonly<Record<PageStatus, string>> = {
 
 /** The page of one share, mounted in a root element. */
 export interface ViewerPage {
-  /** Shows `state` (the whole share state); renders on the next microtask, once per burst. */
+  /** Shows `state` (the whole share state); renders in a later task, once per burst of updates. */
   setState(state: ReadonlyMap<string, unknown>): void;
   /** Shows the connection status; `deleted` and `not-found` replace the session with a clear page. */
   setStatus(status: PageStatus): void;
@@ -118,7 +118,8 @@ export function createViewerPage(root: HTMLElement, shareId: string): ViewerPage
       state = next;
       if (scheduled) return;
       scheduled = true;
-      queueMicrotask(render);
+      // A task, not a microtask: frames already queued on the socket are applied before we draw.
+      setTimeout(render, 0);
     },
     setStatus(next) {
       status.textContent = statusLabels[next];
