@@ -47,3 +47,30 @@ export function isUpdateFrame(frame: unknown): frame is UpdateFrame {
 export function encodeUpdateFrame(frame: UpdateFrame): string {
   return JSON.stringify({ key: frame.key, content: frame.content, seq: frame.seq });
 }
+
+/**
+ * Encodes an update frame from content already serialized as JSON: the server serializes each
+ * write's content once and reuses that text for storage, the frame and the initial state.
+ */
+export function encodeUpdateFrameJson(key: string, contentJson: string, seq: number): string {
+  return `{"key":${JSON.stringify(key)},"content":${contentJson},"seq":${seq}}`;
+}
+
+/**
+ * Encodes the initial state from `[key, content as JSON]` pairs and the sequence number of the
+ * last write it includes (the reserved `share/seq` entry comes last).
+ */
+export function encodeInitialStateJson(
+  entries: Iterable<readonly [string, string]>,
+  seq: number,
+): string {
+  let out = "{";
+  for (const [key, contentJson] of entries) out += `${JSON.stringify(key)}:${contentJson},`;
+  return `${out}${JSON.stringify(initialSeqEntry)}:${seq}}`;
+}
+
+/** The `share/seq` of a parsed initial state, or undefined when it carries none. */
+export function seqOfInitialState(frame: InitialStateFrame): number | undefined {
+  const seq = frame[initialSeqEntry];
+  return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
+}

@@ -133,3 +133,18 @@ function badId(type: string, field: string, data: unknown): string {
     typeof data === "object" && data !== null ? (data as Record<string, unknown>)[field] : data;
   return `item ${type}: ${field} ${JSON.stringify(value) ?? "undefined"} is not a valid id (1–${maxIdSegmentLength} of A-Z a-z 0-9 _ . : -)`;
 }
+
+/** The item type stored under each key kind (the inverse of `keyOfItem`). */
+const itemTypeOfKind = {
+  info: "session",
+  message: "message",
+  part: "part",
+  diff: "session_diff",
+  model: "model",
+} as const satisfies Record<ShareKey["kind"], (typeof shareItemTypes)[number]>;
+
+/** The item type whose content is stored under `key`, or undefined for a key off the schema. */
+export function itemTypeOfKey(key: string): (typeof shareItemTypes)[number] | undefined {
+  const parsed = parseShareKey(key);
+  return parsed && itemTypeOfKind[parsed.kind];
+}

@@ -29,7 +29,32 @@ describe("resolveServerConfig", () => {
       automergeMaxMessageBytes: 64 * 1024 * 1024,
       automergeMaxDocumentBytes: 256 * 1024 * 1024,
       automergeWorkerThreshold: 256 * 1024,
+      shareMaxBodyBytes: 8 * 1024 * 1024,
+      shareMaxItemBytes: 1024 * 1024,
+      shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
+      shareIdleEvictMs: 60_000,
+      shareCatchupFrames: 1000,
+      shareCatchupBytes: 4 * 1024 * 1024,
     });
+  });
+
+  it("reads the share limits and public URL from env and file, naming a bad value", () => {
+    const config = resolveServerConfig({
+      flags: {},
+      env: {
+        SYNCLINE_SHARE_MAX_ITEM_BYTES: "2097152",
+        SYNCLINE_SHARE_PUBLIC_URL: "https://x.example/",
+      },
+      file: { path: "/f.toml", server: { share_idle_evict_ms: 5000 } },
+    });
+    expect(config).toMatchObject({
+      shareMaxItemBytes: 2 * 1024 * 1024,
+      sharePublicUrl: "https://x.example",
+      shareIdleEvictMs: 5000,
+    });
+    expect(() =>
+      resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_PUBLIC_URL: "ftp://x" } }),
+    ).toThrow(/SYNCLINE_SHARE_PUBLIC_URL must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/);
   });
 
   it("reads the automerge token and limits from flags, env and file", () => {

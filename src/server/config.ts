@@ -67,7 +67,35 @@ export interface ServerConfig {
   readonly automergeWorkerThreshold?: number;
   /** Worker threads for such documents; 0 keeps all on the main thread. 1 (2 with ≥ 4 cores). */
   readonly automergeWorkerThreads?: number | undefined;
+  /* Live shares (share.md). Optional in the type like the automerge fields; always resolved. */
+  /** Largest body of a share request (`POST /api/share/:id/sync` …), bytes; 413 beyond. 8 MiB. */
+  readonly shareMaxBodyBytes?: number;
+  /** Largest content of one share item, bytes of JSON; the request is refused 413 beyond. 1 MiB. */
+  readonly shareMaxItemBytes?: number;
+  /** Unsent bytes a share viewer may have queued before it is closed with 4429. 4 MiB. */
+  readonly shareViewerMaxBufferedBytes?: number;
+  /** A share without viewers or writes in flight this long leaves memory, ms. Default `60000`. */
+  readonly shareIdleEvictMs?: number;
+  /** Recent writes kept per loaded share for `since` catch-up: most frames. Default `1000`. */
+  readonly shareCatchupFrames?: number;
+  /** … and most bytes of them. Default 4 MiB. */
+  readonly shareCatchupBytes?: number;
+  /**
+   * Base URL of share links (`<base>/s/<id>`) when the server sits behind a proxy. Default: the
+   * request's own scheme and Host header.
+   */
+  readonly sharePublicUrl?: string | undefined;
 }
+
+/** The live-share defaults, for configs built without them. */
+export const shareDefaults = {
+  shareMaxBodyBytes: 8 * 1024 * 1024,
+  shareMaxItemBytes: 1024 * 1024,
+  shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
+  shareIdleEvictMs: 60_000,
+  shareCatchupFrames: 1000,
+  shareCatchupBytes: 4 * 1024 * 1024,
+} as const;
 
 /** The automerge defaults, for configs built without them. */
 export const automergeDefaults = {
@@ -169,6 +197,48 @@ const fieldSources = {
     file: "automerge_worker_threads",
     default: undefined,
   },
+  shareMaxBodyBytes: {
+    flag: "--share-max-body",
+    env: "SYNCLINE_SHARE_MAX_BODY_BYTES",
+    file: "share_max_body_bytes",
+    default: shareDefaults.shareMaxBodyBytes,
+  },
+  shareMaxItemBytes: {
+    flag: "--share-max-item",
+    env: "SYNCLINE_SHARE_MAX_ITEM_BYTES",
+    file: "share_max_item_bytes",
+    default: shareDefaults.shareMaxItemBytes,
+  },
+  shareViewerMaxBufferedBytes: {
+    flag: "--share-viewer-max-buffered",
+    env: "SYNCLINE_SHARE_VIEWER_MAX_BUFFERED_BYTES",
+    file: "share_viewer_max_buffered_bytes",
+    default: shareDefaults.shareViewerMaxBufferedBytes,
+  },
+  shareIdleEvictMs: {
+    flag: "--share-idle-evict",
+    env: "SYNCLINE_SHARE_IDLE_EVICT_MS",
+    file: "share_idle_evict_ms",
+    default: shareDefaults.shareIdleEvictMs,
+  },
+  shareCatchupFrames: {
+    flag: "--share-catchup-frames",
+    env: "SYNCLINE_SHARE_CATCHUP_FRAMES",
+    file: "share_catchup_frames",
+    default: shareDefaults.shareCatchupFrames,
+  },
+  shareCatchupBytes: {
+    flag: "--share-catchup-bytes",
+    env: "SYNCLINE_SHARE_CATCHUP_BYTES",
+    file: "share_catchup_bytes",
+    default: shareDefaults.shareCatchupBytes,
+  },
+  sharePublicUrl: {
+    flag: "--share-public-url",
+    env: "SYNCLINE_SHARE_PUBLIC_URL",
+    file: "share_public_url",
+    default: undefined,
+  },
 } as const;
 
 type Field = keyof typeof fieldSources;
@@ -205,6 +275,18 @@ const fieldSchemas: Record<Field, z.ZodType> = {
   automergeMaxDocumentBytes: integer(1024, 2 ** 40),
   automergeWorkerThreshold: integer(0, 2 ** 40),
   automergeWorkerThreads: integer(0, 16).optional(),
+  shareMaxBodyBytes: integer(1024, 1024 * 1024 * 1024),
+  shareMaxItemBytes: integer(1024, 1024 * 1024 * 1024),
+  shareViewerMaxBufferedBytes: integer(1024, 1024 * 1024 * 1024),
+  shareIdleEvictMs: integer(100, 86_400_000),
+  shareCatchupFrames: integer(0, 1_000_000),
+  shareCatchupBytes: integer(0, 1024 * 1024 * 1024),
+  sharePublicUrl: z
+    .string()
+    .trim()
+    .regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL")
+    .transform((url) => url.replace(/\/+$/, ""))
+    .optional(),
 };
 
 /** Where the configuration comes from. */

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { describeError } from "../protocol/errors.js";
 import { type HttpResponse, type HttpRouter, jsonResponse } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
+import { readBody } from "./read-body.js";
 
 /** Creates the `request` listener for node's HTTP servers. */
 export function createRequestListener(
@@ -44,6 +45,7 @@ async function answer(
       path: url.pathname,
       query: url.searchParams,
       headers: request.headers,
+      readBody: (maxBytes, context) => readBody(request, maxBytes, context),
     });
     return { route, result: response };
   } catch (error) {

@@ -12,6 +12,11 @@ export interface HttpRequest {
   readonly headers: IncomingHttpHeaders;
   /** Values of `:name` segments of the matched route. */
   readonly params: Readonly<Record<string, string>>;
+  /**
+   * Reads the request body, rejecting with an HTTP-413 error past `maxBytes` (`context` starts
+   * its message). Absent for requests built in-process without one.
+   */
+  readonly readBody?: (maxBytes: number, context: string) => Promise<Buffer>;
 }
 
 /** What a route handler answers. A string body is sent as UTF-8. */

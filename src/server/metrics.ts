@@ -16,6 +16,24 @@ export interface ServerMetrics {
   readonly upgradesRefused: Counter<"endpoint" | "status">;
   /** Automerge sync: documents, peers, messages, bytes and save latency. */
   readonly automerge: AutomergeMetrics;
+  /** Live shares: shares in memory, viewers, publishes, deliveries, publish → broadcast time. */
+  readonly share: ShareMetrics;
+}
+
+/** What the live-share endpoint reports. */
+export interface ShareMetrics {
+  /** Shares loaded in memory now. */
+  readonly activeShares: Gauge;
+  /** Connected viewer WebSockets now. */
+  readonly viewers: Gauge;
+  /** Sync requests that reached the publish path (after the secret check). */
+  readonly publishes: Counter;
+  /** Frames handed to viewers' sockets (initial states, catch-up and live updates). */
+  readonly deliveries: Counter;
+  /** Viewers closed with 4429 for falling behind. */
+  readonly slowViewers: Counter;
+  /** Time from a sync reaching the publish path to its frames handed to every viewer. */
+  readonly publishToBroadcast: Histogram;
 }
 
 /** What the automerge endpoint reports. */
@@ -72,6 +90,44 @@ export function createServerMetrics(): ServerMetrics {
       registers: [registry],
     }),
     automerge: createAutomergeMetrics(registry),
+    share: createShareMetrics(registry),
+  };
+}
+
+function createShareMetrics(registry: Registry): ShareMetrics {
+  const registers = [registry];
+  return {
+    activeShares: new Gauge({
+      name: "syncline_share_active",
+      help: "Live shares loaded in memory.",
+      registers,
+    }),
+    viewers: new Gauge({
+      name: "syncline_share_viewers",
+      help: "Connected live-share viewers.",
+      registers,
+    }),
+    publishes: new Counter({
+      name: "syncline_share_publishes_total",
+      help: "Live-share sync requests that reached the publish path.",
+      registers,
+    }),
+    deliveries: new Counter({
+      name: "syncline_share_deliveries_total",
+      help: "Frames sent to live-share viewers.",
+      registers,
+    }),
+    slowViewers: new Counter({
+      name: "syncline_share_slow_viewers_total",
+      help: "Live-share viewers closed with 4429 for falling behind.",
+      registers,
+    }),
+    publishToBroadcast: new Histogram({
+      name: "syncline_share_publish_broadcast_seconds",
+      help: "Time from a share sync reaching the publish path to its frames sent to every viewer.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
   };
 }
 

@@ -16,9 +16,15 @@ import { HttpRouter } from "./http-router.js";
 import { closeServer, type Listeners, openListeners } from "./listeners.js";
 import { createLogger } from "./logger.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import {
+  createShareEndpoint,
+  type ShareEndpoint,
+  type ShareEndpointOptions,
+} from "./share-endpoint.js";
 import { closeSockets } from "./socket-shutdown.js";
 import { UpgradeRouter } from "./upgrade-router.js";
 import { version } from "./version.js";
+import { addViewerPageRoutes } from "./viewer-page.js";
 import { createWireEndpoint } from "./wire-endpoint.js";
 
 /** What a caller may inject instead of the configured defaults (tests, embedding). */
@@ -30,6 +36,8 @@ export interface ServerOptions {
   readonly store?: Store;
   /** Tuning of the automerge endpoint beyond the config (tests: a short keepalive). */
   readonly automerge?: AutomergeEndpointOptions;
+  /** Tuning of the live-share endpoint beyond the config (tests: a short keepalive). */
+  readonly share?: ShareEndpointOptions;
   /** Lets a caller mount extra HTTP routes or WebSocket endpoints before listening. */
   readonly extend?: (routes: { http: HttpRouter; upgrades: UpgradeRouter }) => void;
 }
@@ -45,6 +53,8 @@ export interface SynclineServer {
   readonly hostFingerprint: string | undefined;
   readonly store: Store;
   readonly metrics: ServerMetrics;
+  /** The live-share hub (create, sync, attach viewers) behind the share API. */
+  readonly shares: ShareEndpoint["hub"];
   readonly logger: Logger;
   /** Graceful shutdown: refuse new work, close sockets with 1001, flush and close the store. */
   close(): Promise<void>;
@@ -83,7 +93,11 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   let listeners: Listeners;
   let hostFingerprint: string | undefined;
   let automerge: AutomergeEndpoint | undefined;
+  let share: ShareEndpoint | undefined;
   try {
+    share = createShareEndpoint(config, store, http, metrics.share, logger, options.share);
+    upgrades.route("/share_poll", share.endpoint);
+    addViewerPageRoutes(http, (id) => (share as ShareEndpoint).hub.exists(id));
     const wire = await createWireEndpoint(config, logger);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
@@ -102,6 +116,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     });
   } catch (error) {
     await automerge?.close();
+    await share?.close();
     await store.close();
     throw error;
   }
@@ -119,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       await stopped;
       // Every change a client was told about is already durable; this settles the rest.
       await automerge?.close();
+      await share.close();
       await store.close();
       logger.info({ durationMs: Date.now() - started }, "stopped");
     })();
@@ -132,6 +148,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     unixPath: listeners.unixPath,
     store,
     metrics,
+    shares: share.hub,
     logger,
     close,
   };

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import {
+  encodeInitialStateJson,
+  encodeUpdateFrame,
+  encodeUpdateFrameJson,
+  initialSeqEntry,
+  isUpdateFrame,
+  ShareCloseCode,
+  seqOfInitialState,
+} from "./share-frames.js";
+
+describe("viewer frames", () => {
+  it("encode an update as {key, content, seq}", () => {
+    const frame = { key: "session/info/abc", content: { title: "t", n: [1, 2] }, seq: 7 };
+    expect(JSON.parse(encodeUpdateFrame(frame))).toEqual(frame);
+  });
+
+  it("encode the same bytes from content already serialized", () => {
+    const content = { text: 'quote " and \u2028 and emoji 😀', nested: { a: null } };
+    const frame = { key: 'session/part/s/m/"p"', content, seq: 3 };
+    expect(encodeUpdateFrameJson(frame.key, JSON.stringify(content), 3)).toBe(
+      encodeUpdateFrame(frame),
+    );
+  });
+
+  it("encode the initial state with share/seq last", () => {
+    const text = encodeInitialStateJson(
+      [
+        ["session/info/s", JSON.stringify({ id: "s" })],
+        ["session/message/s/m", JSON.stringify({ id: "m" })],
+      ],
+      12,
+    );
+    const parsed = JSON.parse(text);
+    expect(parsed).toEqual({
+      "session/info/s": { id: "s" },
+      "session/message/s/m": { id: "m" },
+      [initialSeqEntry]: 12,
+    });
+    expect(Object.keys(parsed).at(-1)).toBe(initialSeqEntry);
+    expect(seqOfInitialState(parsed)).toBe(12);
+    expect(JSON.parse(encodeInitialStateJson([], 0))).toEqual({ "share/seq": 0 });
+  });
+
+  it("tell updates from the initial state", () => {
+    expect(isUpdateFrame({ key: "k", content: null, seq: 1 })).toBe(true);
+    expect(isUpdateFrame({ "session/info/s": {}, "share/seq": 1 })).toBe(false);
+    expect(isUpdateFrame({ key: "k" })).toBe(false);
+    expect(isUpdateFrame(null)).toBe(false);
+    expect(seqOfInitialState({ "share/seq": -1 })).toBeUndefined();
+    expect(seqOfInitialState({})).toBeUndefined();
+  });
+
+  it("have distinct close codes in the private range (1001 for shutdown)", () => {
+    const codes = Object.values(ShareCloseCode);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect(ShareCloseCode.goingAway).toBe(1001);
+    for (const code of [ShareCloseCode.deleted, ShareCloseCode.notFound, ShareCloseCode.tooSlow]) {
+      expect(code).toBeGreaterThanOrEqual(4000);
+    }
+  });
+});

@@ -1,0 +1,174 @@
+// Mounts live shares: the share hub on the store, its HTTP API, the viewer WebSocket at
+// `/share_poll?id=<id>[&since=<seq>]` (or `?sessionID=<full id>`), keepalive pings for viewers,
+// and metrics. Unknown shares are refused with 404 before the upgrade.
+
+import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
+import type { WebSocket } from "ws";
+import { isShareId, shareIdOfSession } from "../protocol/share-items.js";
+import { ShareHub } from "../share/share-hub.js";
+import { wsViewerSocket } from "../share/ws-viewer.js";
+import type { Store } from "../storage/store.js";
+import { type ServerConfig, shareDefaults } from "./config.js";
+import type { HttpRouter } from "./http-router.js";
+import type { ShareMetrics } from "./metrics.js";
+import { addShareRoutes } from "./share-routes.js";
+import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
+
+/** Which share a viewer asked for, and from which seq it wants to catch up. */
+export interface ViewerRequest {
+  readonly id: string;
+  readonly since: number | undefined;
+}
+
+/** The hub, its viewer endpoint, and its shutdown. */
+export interface ShareEndpoint {
+  readonly hub: ShareHub;
+  readonly endpoint: WebSocketEndpoint<ViewerRequest>;
+  /** Stops pings and waits for writes in flight (sockets are closed by the server first). */
+  close(): Promise<void>;
+}
+
+/** Options beyond the config (tests). */
+export interface ShareEndpointOptions {
+  /** Ping period for viewers; one that missed the previous ping is cut. Default 30000. */
+  readonly keepaliveMs?: number;
+}
+
+/** Builds the hub on `store`, adds its HTTP routes to `http`, and returns the viewer endpoint. */
+export function createShareEndpoint(
+  config: ServerConfig,
+  store: Store,
+  http: HttpRouter,
+  metrics: ShareMetrics,
+  logger: Logger,
+  options: ShareEndpointOptions = {},
+): ShareEndpoint {
+  const settings = { ...shareDefaults, ...definedShareSettings(config) };
+  const hub = new ShareHub({
+    store,
+    limits: {
+      maxItemBytes: settings.shareMaxItemBytes,
+      viewerMaxBufferedBytes: settings.shareViewerMaxBufferedBytes,
+      logMaxFrames: settings.shareCatchupFrames,
+      logMaxBytes: settings.shareCatchupBytes,
+      idleEvictMs: settings.shareIdleEvictMs,
+    },
+    observer: {
+      shareLoaded: () => metrics.activeShares.inc(),
+      shareEvicted: () => metrics.activeShares.dec(),
+      published: () => metrics.publishes.inc(),
+      delivered: (frames) => metrics.deliveries.inc(frames),
+      broadcast: (seconds) => metrics.publishToBroadcast.observe(seconds),
+      slowViewer: () => metrics.slowViewers.inc(),
+      error: (error, context) => logger.error({ err: error }, `share: ${context} failed`),
+    },
+  });
+  addShareRoutes(http, {
+    hub,
+    maxBodyBytes: settings.shareMaxBodyBytes,
+    publicUrl: config.sharePublicUrl,
+    tls: config.tlsCert !== undefined,
+    logger,
+  });
+
+  const alive = new Map<WebSocket, boolean>();
+  const keepalive = setInterval(() => {
+    for (const [socket, answered] of alive) {
+      if (!answered) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, options.keepaliveMs ?? 30_000);
+  keepalive.unref();
+
+  const endpoint: WebSocketEndpoint<ViewerRequest> = {
+    name: "share",
+    // Viewers send nothing meaningful; anything sizable is a misbehaving client.
+    maxPayload: 4096,
+    authenticate: (request) => decideViewer(request, hub),
+    onConnection(socket, _request, { id, since }) {
+      metrics.viewers.inc();
+      alive.set(socket, true);
+      socket.on("pong", () => alive.set(socket, true));
+      socket.on("message", () => {}); // ignored (share.md), but read so the socket keeps flowing
+      let detach: (() => void) | undefined;
+      let closed = false;
+      socket.once("close", () => {
+        closed = true;
+        alive.delete(socket);
+        metrics.viewers.dec();
+        detach?.();
+      });
+      hub.attach(id, wsViewerSocket(socket), since).then(
+        (result) => {
+          if (closed) result?.();
+          else detach = result;
+        },
+        (error: unknown) => {
+          logger.warn({ err: error, share: id }, "share viewer could not attach");
+          socket.close(1011, "share unavailable; retry");
+        },
+      );
+    },
+  };
+  return {
+    hub,
+    endpoint,
+    async close() {
+      clearInterval(keepalive);
+      await hub.close();
+    },
+  };
+}
+
+/** Parses `?id=` / `?sessionID=` and `&since=`; refuses bad ones (400) and unknown shares (404). */
+async function decideViewer(
+  request: IncomingMessage,
+  hub: ShareHub,
+): Promise<UpgradeDecision<ViewerRequest>> {
+  const query = new URL(request.url ?? "/", "http://localhost").searchParams;
+  const given = query.get("id");
+  const sessionID = query.get("sessionID");
+  const id = given ?? (sessionID === null ? undefined : shareIdOfSession(sessionID));
+  if (id === undefined || !isShareId(id)) {
+    const shown = given ?? sessionID;
+    const reason =
+      shown === null
+        ? "share viewer: ?id=<share id> or ?sessionID=<session id> is required"
+        : `share viewer: ${given !== null ? "id" : "sessionID"} ${JSON.stringify(shown)} is not a valid share or session id`;
+    return { accept: false, status: 400, reason };
+  }
+  const sinceText = query.get("since");
+  let since: number | undefined;
+  if (sinceText !== null) {
+    since = /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : Number.NaN;
+    if (Number.isNaN(since)) {
+      const reason = `share viewer: since ${JSON.stringify(sinceText)} is not a sequence number`;
+      return { accept: false, status: 400, reason };
+    }
+  }
+  try {
+    if (!(await hub.exists(id))) {
+      return { accept: false, status: 404, reason: `share viewer: no share ${JSON.stringify(id)}` };
+    }
+  } catch {
+    return {
+      accept: false,
+      status: 503,
+      reason: `share viewer: share ${JSON.stringify(id)} cannot be loaded now`,
+    };
+  }
+  return { accept: true, context: { id, since } };
+}
+
+function definedShareSettings(config: ServerConfig): Partial<typeof shareDefaults> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(shareDefaults) as (keyof typeof shareDefaults)[]) {
+    if (config[key] !== undefined) out[key] = config[key];
+  }
+  return out as Partial<typeof shareDefaults>;
+}

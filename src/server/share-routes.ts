@@ -1,0 +1,176 @@
+// The live-share HTTP API of share.md on the router: the current API under /api/share and the
+// older OpenCode endpoints (/share_create, /share_sync, /share_delete, /share_data). Every answer
+// carries `Cache-Control: no-store`; every error is `{error: {code, message[, items]}}`.
+
+import type { Logger } from "pino";
+import { z } from "zod";
+import { describeError, isSynclineError } from "../protocol/errors.js";
+import { itemTypeOfKey, shareIdOfSession } from "../protocol/share-items.js";
+import { badRequest } from "../share/share-errors.js";
+import type { ShareHub } from "../share/share-hub.js";
+import type { HttpRequest, HttpResponse, HttpRouter } from "./http-router.js";
+
+/** What the routes need besides the hub. */
+export interface ShareRouteOptions {
+  readonly hub: ShareHub;
+  readonly maxBodyBytes: number;
+  /** Base of share links; default: the request's scheme and Host header. */
+  readonly publicUrl: string | undefined;
+  /** True when the listener serves HTTPS (for links built from the Host header). */
+  readonly tls: boolean;
+  readonly logger: Logger;
+}
+
+const noStore = { "cache-control": "no-store" } as const;
+
+const createBody = z.object({ sessionID: z.string() });
+const syncBody = z.object({ secret: z.unknown().optional(), data: z.array(z.unknown()) });
+const deleteBody = z.object({ secret: z.unknown().optional() });
+const legacySyncBody = z.object({
+  sessionID: z.string(),
+  secret: z.unknown().optional(),
+  key: z.unknown().optional(),
+  content: z.unknown().optional(),
+});
+const legacyDeleteBody = z.object({ sessionID: z.string(), secret: z.unknown().optional() });
+
+/** Adds the share API routes to `router`. */
+export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): HttpRouter {
+  const { hub } = options;
+  const route = (method: string, pattern: string, context: string, handler: Handler) =>
+    router.add(method, pattern, (request) => guard(context, options, () => handler(request)));
+  const body = <T>(request: HttpRequest, schema: z.ZodType<T>, context: string) =>
+    parseBody(request, schema, context, options.maxBodyBytes);
+
+  const create = async (request: HttpRequest) => {
+    const { sessionID } = await body(request, createBody, "share create");
+    const { id, secret } = await hub.create(sessionID);
+    return json(201, { id, secret, url: `${baseUrl(request, options)}/s/${id}` });
+  };
+  route("POST", "/api/share", "share create", create);
+  route("POST", "/share_create", "share create", create);
+
+  route("POST", "/api/share/:id/sync", "share sync", async (request) => {
+    const { secret, data } = await body(request, syncBody, "share sync");
+    return json(200, await hub.sync(request.params.id as string, secret, data));
+  });
+  route("POST", "/share_sync", "share sync", async (request) => {
+    const { sessionID, secret, key, content } = await body(request, legacySyncBody, "share sync");
+    return json(200, await hub.syncKey(idOfSession(sessionID), secret, key, content));
+  });
+
+  route("GET", "/api/share/:id/data", "share data", async (request) => {
+    const { seq, entries } = await hub.read(request.params.id as string);
+    const items = entries.map(
+      ([key, content]) =>
+        `{"type":${JSON.stringify(itemTypeOfKey(key) ?? null)},"key":${JSON.stringify(key)},"data":${content}}`,
+    );
+    return raw(200, `[${items.join(",")}]`, { "x-share-seq": String(seq) });
+  });
+  route("GET", "/share_data", "share data", async (request) => {
+    const id = request.query.get("id") ?? idOfSession(request.query.get("sessionID") ?? "");
+    const { seq, entries } = await hub.read(id);
+    const fields = entries.map(([key, content]) => `${JSON.stringify(key)}:${content}`);
+    return raw(200, `{${fields.join(",")}}`, { "x-share-seq": String(seq) });
+  });
+
+  route("DELETE", "/api/share/:id", "share delete", async (request) => {
+    const id = request.params.id as string;
+    const { secret } = await body(request, deleteBody, "share delete");
+    await hub.remove(id, secret);
+    return json(200, { id, deleted: true });
+  });
+  route("POST", "/share_delete", "share delete", async (request) => {
+    const { sessionID, secret } = await body(request, legacyDeleteBody, "share delete");
+    const id = idOfSession(sessionID);
+    await hub.remove(id, secret);
+    return json(200, { id, deleted: true });
+  });
+  return router;
+}
+
+type Handler = (request: HttpRequest) => Promise<HttpResponse>;
+
+/** Answers a handler's SynclineError with its status and code; anything else is a logged 500. */
+async function guard(
+  context: string,
+  options: ShareRouteOptions,
+  handler: () => Promise<HttpResponse>,
+): Promise<HttpResponse> {
+  try {
+    return await handler();
+  } catch (error) {
+    if (isSynclineError(error) && error.status !== undefined) {
+      const items = (error as { items?: unknown }).items;
+      const body = { code: error.code, message: error.message, ...(items ? { items } : {}) };
+      if (error.status >= 500) options.logger.warn({ err: error }, `${context} failed`);
+      return json(error.status, { error: body });
+    }
+    options.logger.error({ err: error }, `${context} failed`);
+    const message = `${context}: failed unexpectedly: ${describeError(error)}`;
+    return json(500, { error: { code: "ERR_UNEXPECTED", message } });
+  }
+}
+
+async function parseBody<T>(
+  request: HttpRequest,
+  schema: z.ZodType<T>,
+  context: string,
+  maxBytes: number,
+): Promise<T> {
+  const bytes = request.readBody ? await request.readBody(maxBytes, context) : Buffer.alloc(0);
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    const preview = JSON.stringify(bytes.subarray(0, 40).toString("utf8"));
+    throw badBody(`${context}: body is not JSON (${describeError(error)}), starts with ${preview}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue?.path ?? [];
+  let got: unknown = value;
+  for (const segment of path) got = (got as Record<PropertyKey, unknown> | undefined)?.[segment];
+  const field = path.length > 0 ? path.join(".") : "body";
+  const shown = JSON.stringify(got)?.slice(0, 80) ?? "undefined";
+  throw badBody(`${context}: ${field} ${describeIssue(issue)}, got ${shown}`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (issue?.code === "invalid_type") return `must be ${article(issue.expected)}`;
+  return issue?.message ?? "is invalid";
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+const badBody = badRequest;
+
+/** The share id of an older API call's `sessionID` (its last 8 characters). */
+function idOfSession(sessionID: string): string {
+  const id = shareIdOfSession(sessionID);
+  if (!id) {
+    throw badRequest(`share: sessionID ${JSON.stringify(sessionID)} is not a valid session id`);
+  }
+  return id;
+}
+
+function baseUrl(request: HttpRequest, options: ShareRouteOptions): string {
+  if (options.publicUrl !== undefined) return options.publicUrl;
+  const host = request.headers.host ?? "localhost";
+  return `${options.tls ? "https" : "http"}://${host}`;
+}
+
+function json(status: number, value: unknown): HttpResponse {
+  return raw(status, JSON.stringify(value));
+}
+
+function raw(status: number, body: string, headers: Record<string, string> = {}): HttpResponse {
+  return {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...noStore, ...headers },
+    body,
+  };
+}

@@ -1,0 +1,89 @@
+// Serves the share viewer page built into <package>/dist/viewer/ (index.html, viewer.js,
+// viewer.css): `GET /s/<id>` answers the page (status 404 for an unknown share; the page shows
+// its own message) and `GET /s/assets/<file>` its files. Nothing else on disk is reachable.
+
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { HttpResponse, HttpRouter } from "./http-router.js";
+
+/** Where the built viewer lives: the same relative place from src/server and dist/server. */
+export const viewerDir = new URL("../../dist/viewer/", import.meta.url);
+
+const contentTypes: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".woff2": "font/woff2",
+};
+
+/** The page's own policy, sent as a header too: nothing may be fetched from another origin. */
+const contentSecurityPolicy =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+  "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const assetName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Adds `GET /s/:id` and `GET /s/assets/:file`; `exists` tells known shares from unknown ones. */
+export function addViewerPageRoutes(
+  router: HttpRouter,
+  exists: (id: string) => Promise<boolean>,
+  dir: URL = viewerDir,
+): HttpRouter {
+  router.get("/s/assets/:file", async (request) => {
+    const name = request.params.file as string;
+    const type = contentTypes[extname(name)];
+    // One plain file name of a known type: no "/", no "..", no hidden files.
+    if (!assetName.test(name) || name.includes("..") || type === undefined) {
+      return text(404, `share viewer: no asset ${JSON.stringify(name)}`);
+    }
+    const body = await readOptional(new URL(name, dir));
+    if (body === undefined) {
+      return text(404, `share viewer: no asset ${JSON.stringify(name)}`);
+    }
+    return { status: 200, headers: { "content-type": type, "cache-control": "no-cache" }, body };
+  });
+  router.get("/s/:id", async (request) => {
+    const page = await readOptional(new URL("index.html", dir));
+    if (page === undefined) {
+      return text(
+        503,
+        `share viewer: the page is not built (${fileURLToPath(new URL("index.html", dir))} is missing); run npm run build`,
+      );
+    }
+    const known = await exists(request.params.id as string).catch(() => false);
+    return {
+      status: known ? 200 : 404,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        "content-security-policy": contentSecurityPolicy,
+        "referrer-policy": "no-referrer",
+        "x-content-type-options": "nosniff",
+      },
+      body: page,
+    };
+  });
+  return router;
+}
+
+async function readOptional(url: URL): Promise<Buffer | undefined> {
+  try {
+    return await readFile(url);
+  } catch {
+    return undefined;
+  }
+}
+
+function text(status: number, message: string): HttpResponse {
+  return {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    body: `${message}\n`,
+  };
+}

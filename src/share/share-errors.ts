@@ -1,0 +1,50 @@
+// The errors of the share server, each with its HTTP status, so the routes answer them as they
+// are. Messages name the context first and the bad value (never a secret).
+
+import { createError, describeError, type SynclineError } from "../protocol/errors.js";
+import type { ItemProblem } from "./sync-items.js";
+
+/** A SynclineError carrying the items that caused it (413 answers list them). */
+export type ShareError = SynclineError & { readonly items?: readonly ItemProblem[] };
+
+export function shareNotFound(context: string, id: string): SynclineError {
+  return createError("ERR_SHARE_NOT_FOUND", `${context}: no share ${JSON.stringify(id)}`, {
+    status: 404,
+    closeCode: 4404,
+  });
+}
+
+export function shareExists(id: string, sessionID: string): SynclineError {
+  return createError(
+    "ERR_SHARE_EXISTS",
+    `share create: share ${JSON.stringify(id)} (the last 8 characters of session ${JSON.stringify(sessionID)}) already exists; delete it with its secret first`,
+    { status: 409 },
+  );
+}
+
+export function badSecret(context: string, id: string, given: unknown): SynclineError {
+  const problem =
+    given === undefined || given === ""
+      ? "secret is missing"
+      : typeof given !== "string"
+        ? `secret must be a string, got ${typeof given}`
+        : `secret does not match share ${JSON.stringify(id)}`;
+  return createError("ERR_SHARE_SECRET", `${context}: ${problem}`, { status: 401 });
+}
+
+export function badRequest(message: string): SynclineError {
+  return createError("ERR_SHARE_REQUEST", message, { status: 400 });
+}
+
+export function tooLarge(message: string, items?: readonly ItemProblem[]): ShareError {
+  const error = createError("ERR_SHARE_TOO_LARGE", message, { status: 413 });
+  return items ? Object.assign(error, { items }) : error;
+}
+
+export function storageFailed(context: string, id: string, cause: unknown): SynclineError {
+  return createError(
+    "ERR_SHARE_STORAGE",
+    `${context}: storage of share ${JSON.stringify(id)} failed: ${describeError(cause)}; nothing was applied, retry`,
+    { status: 503, cause },
+  );
+}

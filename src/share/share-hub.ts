@@ -1,0 +1,357 @@
+// The live-share server: creates and deletes shares, runs the publish path (validate → durable
+// → broadcast, serialized per share) and attaches viewers. Shares are loaded on demand and leave
+// memory when idle. HTTP and WebSocket wiring live in server/share-endpoint.ts.
+
+import { ShareCloseCode } from "../protocol/share-frames.js";
+import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
+import type { Store } from "../storage/store.js";
+import {
+  badRequest,
+  badSecret,
+  shareExists,
+  shareNotFound,
+  storageFailed,
+  tooLarge,
+} from "./share-errors.js";
+import {
+  createOps,
+  readMeta,
+  readShare,
+  type ShareMeta,
+  sharePrefix,
+  writeOps,
+} from "./share-records.js";
+import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
+import { ShareState } from "./share-state.js";
+import {
+  type ItemProblem,
+  type PreparedItems,
+  prepareItems,
+  prepareKeyWrite,
+} from "./sync-items.js";
+import { ViewerFanout, type ViewerSocket } from "./viewer-fanout.js";
+
+/** Limits of the share server; server/config.ts documents the defaults. */
+export interface ShareLimits {
+  /** Largest item content, bytes of JSON. */
+  readonly maxItemBytes: number;
+  /** Unsent bytes a viewer may have queued (beyond its initial dump) before it is closed 4429. */
+  readonly viewerMaxBufferedBytes: number;
+  /** Recent writes kept per share for catch-up: most frames, most bytes. */
+  readonly logMaxFrames: number;
+  readonly logMaxBytes: number;
+  /** A share without viewers or writes in flight for this long leaves memory, ms. */
+  readonly idleEvictMs: number;
+}
+
+/** What the hub reports (metrics, logs). */
+export interface ShareObserver {
+  shareLoaded?(): void;
+  shareEvicted?(): void;
+  published?(): void;
+  delivered?(frames: number): void;
+  /** Seconds from a sync's arrival at the hub to its frames handed to every viewer. */
+  broadcast?(seconds: number): void;
+  slowViewer?(): void;
+  error?(error: unknown, context: string): void;
+}
+
+/** The answer to a sync. */
+export interface SyncResult {
+  /** The share's seq once this sync is durable (its last write's seq). */
+  readonly seq: number;
+  /** Distinct keys accepted: written, or already holding that content. */
+  readonly accepted: number;
+  /** Keys written with a new seq (a frame each was broadcast). */
+  readonly written: number;
+  readonly ignored: readonly ItemProblem[];
+}
+
+interface LiveShare {
+  readonly id: ShareId;
+  readonly meta: ShareMeta;
+  readonly state: ShareState;
+  readonly fanout: ViewerFanout;
+  /** Settles when every write issued so far is committed and broadcast (never rejects). */
+  tail: Promise<void>;
+  inFlight: number;
+  lastUsed: number;
+  status: "live" | "failed" | "deleted";
+}
+
+/** Creates the hub; `close()` it on shutdown. */
+export class ShareHub {
+  readonly #store: Store;
+  readonly #limits: ShareLimits;
+  readonly #observer: ShareObserver;
+  readonly #shares = new Map<ShareId, LiveShare>();
+  readonly #loading = new Map<ShareId, Promise<LiveShare | undefined>>();
+  readonly #locks = new Map<ShareId, Promise<unknown>>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(options: { store: Store; limits: ShareLimits; observer?: ShareObserver }) {
+    this.#store = options.store;
+    this.#limits = options.limits;
+    this.#observer = options.observer ?? {};
+    const period = Math.max(250, Math.min(options.limits.idleEvictMs / 2, 30_000));
+    this.#sweep = setInterval(() => this.#evictIdle(), period);
+    this.#sweep.unref();
+  }
+
+  /** Shares in memory now. */
+  get loadedShares(): number {
+    return this.#shares.size;
+  }
+
+  /** Creates the share of `sessionID`: its id is the session's last 8 characters. */
+  async create(sessionID: unknown): Promise<{ id: ShareId; secret: string }> {
+    if (typeof sessionID !== "string") {
+      throw badRequest(
+        `share create: sessionID must be a string, got ${JSON.stringify(sessionID) ?? "undefined"}`,
+      );
+    }
+    const id = shareIdOfSession(sessionID);
+    if (!id) {
+      throw badRequest(
+        `share create: sessionID ${JSON.stringify(sessionID)} is not a session id (8–200 of A-Z a-z 0-9 _ . : -, ending in 8 of A-Z a-z 0-9 _ -)`,
+      );
+    }
+    return this.#locked(id, async () => {
+      const live = this.#shares.get(id);
+      const existing =
+        live?.meta ??
+        (await this.#read("share create", id, () => readMeta((k) => this.#store.get(k), id)));
+      if (existing) throw shareExists(id, sessionID);
+      const secret = generateSecret();
+      const meta = { sessionID, secretHash: hashSecret(secret), createdAt: Date.now() };
+      await this.#read("share create", id, () => this.#store.write(createOps(id, meta)));
+      return { id, secret };
+    });
+  }
+
+  /** `POST /api/share/:id/sync`: writes the items durably, then broadcasts them. */
+  async sync(id: string, secret: unknown, data: readonly unknown[]): Promise<SyncResult> {
+    const share = await this.#authorized("share sync", id, secret);
+    return this.#publish(
+      share,
+      prepareItems(data, share.meta.sessionID, this.#limits.maxItemBytes),
+    );
+  }
+
+  /** The older `POST /share_sync {sessionID, secret, key, content}`: one key. */
+  async syncKey(id: string, secret: unknown, key: unknown, content: unknown): Promise<SyncResult> {
+    const share = await this.#authorized("share sync", id, secret);
+    const prepared = prepareKeyWrite(key, content, share.meta.sessionID, this.#limits.maxItemBytes);
+    return this.#publish(share, prepared);
+  }
+
+  /** The durable state of a share, `[key, content JSON]` in key order, and its seq. */
+  async read(id: string): Promise<{ sessionID: string; seq: number; entries: [string, string][] }> {
+    const share = await this.#require("share data", id);
+    return {
+      sessionID: share.meta.sessionID,
+      seq: share.state.seq,
+      entries: share.state.entries(),
+    };
+  }
+
+  /** True when the share exists (loads it). */
+  async exists(id: string): Promise<boolean> {
+    return isShareId(id) && (await this.#load(id)) !== undefined;
+  }
+
+  /** Deletes a share: storage removed, its viewers closed with 4410. */
+  async remove(id: string, secret: unknown): Promise<void> {
+    if (!isShareId(id)) throw shareNotFound("share delete", id);
+    await this.#locked(id, async () => {
+      const share = await this.#authorized("share delete", id, secret);
+      share.status = "deleted";
+      await share.tail;
+      await this.#read("share delete", id, () => this.#store.deletePrefix(sharePrefix(id)));
+      share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
+      this.#drop(share);
+    });
+  }
+
+  /**
+   * Attaches a viewer: sends the initial state — or, with `since`, only the frames after it
+   * when the log still holds them — then every live frame. Returns the detach function, or
+   * undefined (the socket closed with 4404) when there is no such share.
+   */
+  async attach(
+    id: string,
+    socket: ViewerSocket,
+    since?: number,
+  ): Promise<(() => void) | undefined> {
+    const share = isShareId(id) ? await this.#load(id) : undefined;
+    if (share?.status !== "live") {
+      socket.close(ShareCloseCode.notFound, "no such share");
+      return undefined;
+    }
+    const frames = since === undefined ? undefined : share.state.framesAfter(since);
+    share.fanout.add(socket, frames ?? [share.state.initialState()]);
+    share.lastUsed = Date.now();
+    return () => {
+      share.fanout.delete(socket);
+      share.lastUsed = Date.now();
+    };
+  }
+
+  /** Waits for writes in flight, then forgets every share (viewers get 1001). */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    const shares = [...this.#shares.values()];
+    await Promise.all(shares.map((share) => share.tail));
+    for (const share of shares) {
+      share.fanout.closeAll(ShareCloseCode.goingAway, "server shutting down");
+      this.#drop(share);
+    }
+  }
+
+  async #publish(share: LiveShare, prepared: PreparedItems): Promise<SyncResult> {
+    const started = performance.now();
+    if (prepared.tooLarge.length > 0) {
+      const first = prepared.tooLarge[0] as ItemProblem;
+      const more =
+        prepared.tooLarge.length > 1 ? ` (and ${prepared.tooLarge.length - 1} more)` : "";
+      throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
+    }
+    if (share.status !== "live")
+      throw storageFailed("share sync", share.id, "the share is being reloaded");
+    this.#observer.published?.();
+    const planned = share.state.plan(prepared.writes);
+    const answer = (seq: number) => ({
+      seq,
+      accepted: prepared.writes.length,
+      written: planned.length,
+      ignored: prepared.ignored,
+    });
+    if (planned.length === 0) {
+      // Nothing new; an equal write may still be in flight, and the 200 promises durability.
+      await share.tail;
+      return answer(share.state.assignedSeq);
+    }
+    const seq = (planned[planned.length - 1] as { seq: number }).seq;
+    share.inFlight++;
+    // Issued now, in seq order: the store applies writes in call order and commits those of one
+    // turn together, so concurrent syncs share a flush.
+    const written = this.#store.write(writeOps(share.id, planned, seq)).then(
+      () => undefined,
+      (error: unknown) => error ?? new Error("write failed"),
+    );
+    const step = share.tail.then(async () => {
+      const failure = await written;
+      if (failure !== undefined) {
+        this.#fail(share, failure);
+        throw storageFailed("share sync", share.id, failure);
+      }
+      // Durable. A failed (being reloaded) or deleted share is not broadcast to any more.
+      if (share.status !== "live") return;
+      share.fanout.broadcast(share.state.commit(planned));
+      this.#observer.broadcast?.((performance.now() - started) / 1000);
+    });
+    share.tail = step.catch(() => undefined);
+    try {
+      await step;
+      return answer(seq);
+    } finally {
+      share.inFlight--;
+      share.lastUsed = Date.now();
+      // (status may have changed while awaiting; the narrowing above does not hold here)
+      const status = share.status as LiveShare["status"];
+      if (status === "failed" && share.inFlight === 0) this.#drop(share);
+    }
+  }
+
+  /** A write failed: the memory state is ahead of the store, so viewers reconnect to a reload. */
+  #fail(share: LiveShare, error: unknown): void {
+    if (share.status !== "live") return;
+    share.status = "failed";
+    this.#observer.error?.(error, `share ${share.id} write`);
+    share.fanout.closeAll(1011, "share storage failed; reconnect");
+  }
+
+  async #authorized(context: string, id: string, secret: unknown): Promise<LiveShare> {
+    const share = await this.#require(context, id);
+    if (!verifySecret(secret, share.meta.secretHash)) throw badSecret(context, id, secret);
+    return share;
+  }
+
+  async #require(context: string, id: string): Promise<LiveShare> {
+    const share = isShareId(id) ? await this.#load(id) : undefined;
+    if (!share || share.status === "deleted") throw shareNotFound(context, id);
+    return share;
+  }
+
+  #load(id: ShareId): Promise<LiveShare | undefined> {
+    const live = this.#shares.get(id);
+    if (live) {
+      live.lastUsed = Date.now();
+      return Promise.resolve(live);
+    }
+    let loading = this.#loading.get(id);
+    if (!loading) {
+      loading = this.#read("share load", id, () => readShare(this.#store, id))
+        .then((record) => {
+          if (!record) return undefined;
+          const share: LiveShare = {
+            id,
+            meta: record.meta,
+            state: new ShareState(record.items, record.seq, {
+              maxFrames: this.#limits.logMaxFrames,
+              maxBytes: this.#limits.logMaxBytes,
+            }),
+            fanout: new ViewerFanout(this.#limits.viewerMaxBufferedBytes, {
+              delivered: (count) => this.#observer.delivered?.(count),
+              slowViewer: () => this.#observer.slowViewer?.(),
+            }),
+            tail: Promise.resolve(),
+            inFlight: 0,
+            lastUsed: Date.now(),
+            status: "live",
+          };
+          this.#shares.set(id, share);
+          this.#observer.shareLoaded?.();
+          return share;
+        })
+        .finally(() => this.#loading.delete(id));
+      this.#loading.set(id, loading);
+    }
+    return loading;
+  }
+
+  #drop(share: LiveShare): void {
+    if (this.#shares.get(share.id) !== share) return;
+    this.#shares.delete(share.id);
+    this.#observer.shareEvicted?.();
+  }
+
+  #evictIdle(): void {
+    const cutoff = Date.now() - this.#limits.idleEvictMs;
+    for (const share of this.#shares.values()) {
+      if (share.fanout.size === 0 && share.inFlight === 0 && share.lastUsed <= cutoff)
+        this.#drop(share);
+    }
+  }
+
+  /** Runs `task` after every earlier locked task of the same share id (create and delete). */
+  async #locked<T>(id: ShareId, task: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(id) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const settled = run.catch(() => undefined);
+    this.#locks.set(id, settled);
+    void settled.then(() => {
+      if (this.#locks.get(id) === settled) this.#locks.delete(id);
+    });
+    return run;
+  }
+
+  /** Runs a store operation; its failure becomes a 503 naming the share. */
+  async #read<T>(context: string, id: ShareId, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw storageFailed(context, id, error);
+    }
+  }
+}

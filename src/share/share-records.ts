@@ -1,0 +1,88 @@
+// Where a share lives in the store, and how it is read back. Layout, under ["share", <id>]:
+//   meta            → {sessionID, secretHash, createdAt} (JSON)
+//   seq             → the seq of the last durable write (decimal text)
+//   item, <key>     → the item's content (JSON text, as received)
+// One prefix per share, so a delete is one atomic deletePrefix.
+
+import type { ShareId } from "../protocol/share-items.js";
+import type { StoreKey, StoreOp } from "../storage/store.js";
+
+/** The first segment of every share record. */
+export const shareRoot = "share";
+
+/** What is stored about a share besides its items. */
+export interface ShareMeta {
+  readonly sessionID: string;
+  /** SHA-256 of the secret, hex (share-secret.ts); the secret itself is never stored. */
+  readonly secretHash: string;
+  /** Creation time, ms since the epoch. */
+  readonly createdAt: number;
+}
+
+/** A share as read from the store. */
+export interface ShareRecord {
+  readonly meta: ShareMeta;
+  readonly seq: number;
+  /** key → content JSON. */
+  readonly items: Map<string, string>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export const sharePrefix = (id: ShareId): StoreKey => [shareRoot, id];
+export const metaKey = (id: ShareId): StoreKey => [shareRoot, id, "meta"];
+export const seqKey = (id: ShareId): StoreKey => [shareRoot, id, "seq"];
+export const itemKey = (id: ShareId, key: string): StoreKey => [shareRoot, id, "item", key];
+
+/** The batch creating a share: its meta and seq 0. */
+export function createOps(id: ShareId, meta: ShareMeta): StoreOp[] {
+  return [
+    { type: "put", key: metaKey(id), value: encoder.encode(JSON.stringify(meta)) },
+    { type: "put", key: seqKey(id), value: encoder.encode("0") },
+  ];
+}
+
+/** The batch of one sync: every item, then the share's new seq (all or nothing). */
+export function writeOps(
+  id: ShareId,
+  writes: readonly { key: string; json: string }[],
+  seq: number,
+): StoreOp[] {
+  const ops: StoreOp[] = writes.map((write) => ({
+    type: "put",
+    key: itemKey(id, write.key),
+    value: encoder.encode(write.json),
+  }));
+  ops.push({ type: "put", key: seqKey(id), value: encoder.encode(String(seq)) });
+  return ops;
+}
+
+/** Reads a share's meta only (cheap existence check), or undefined. */
+export async function readMeta(
+  get: (key: StoreKey) => Promise<Uint8Array | undefined>,
+  id: ShareId,
+): Promise<ShareMeta | undefined> {
+  const bytes = await get(metaKey(id));
+  return bytes && (JSON.parse(decoder.decode(bytes)) as ShareMeta);
+}
+
+/** Reads a whole share, or undefined when there is none. */
+export async function readShare(
+  store: {
+    get(key: StoreKey): Promise<Uint8Array | undefined>;
+    range(prefix: StoreKey): AsyncIterable<{ key: StoreKey; value: Uint8Array }>;
+  },
+  id: ShareId,
+): Promise<ShareRecord | undefined> {
+  const meta = await readMeta((key) => store.get(key), id);
+  if (!meta) return undefined;
+  const seqBytes = await store.get(seqKey(id));
+  const seq = seqBytes ? Number(decoder.decode(seqBytes)) : 0;
+  const items = new Map<string, string>();
+  for await (const entry of store.range([shareRoot, id, "item"])) {
+    const key = entry.key[3];
+    if (key !== undefined) items.set(key, decoder.decode(entry.value));
+  }
+  return { meta, seq: Number.isSafeInteger(seq) ? seq : 0, items };
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { ShareState } from "./share-state.js";
+
+const limits = { maxFrames: 100, maxBytes: 1_000_000 };
+const json = (value: unknown) => JSON.stringify(value);
+
+describe("ShareState", () => {
+  it("numbers each changed key, then commits in order and encodes frames once", () => {
+    const state = new ShareState(new Map(), 0, limits);
+    const planned = state.plan([
+      { key: "a", json: json(1) },
+      { key: "b", json: json({ x: 2 }) },
+    ]);
+    expect(planned.map((w) => w.seq)).toEqual([1, 2]);
+    expect(state.seq).toBe(0);
+    expect(state.assignedSeq).toBe(2);
+    const frames = state.commit(planned);
+    expect(frames.map((f) => JSON.parse(f.toString()))).toEqual([
+      { key: "a", content: 1, seq: 1 },
+      { key: "b", content: { x: 2 }, seq: 2 },
+    ]);
+    expect(state.seq).toBe(2);
+    expect(JSON.parse(state.initialState().toString())).toEqual({
+      a: 1,
+      b: { x: 2 },
+      "share/seq": 2,
+    });
+  });
+
+  it("skips writes that change nothing, against durable and in-flight content", () => {
+    const state = new ShareState(new Map([["a", json(1)]]), 4, limits);
+    expect(state.plan([{ key: "a", json: json(1) }])).toEqual([]);
+    const first = state.plan([{ key: "a", json: json(2) }]);
+    expect(first.map((w) => w.seq)).toEqual([5]);
+    expect(state.plan([{ key: "a", json: json(2) }])).toEqual([]);
+    const second = state.plan([{ key: "a", json: json(1) }]);
+    expect(second.map((w) => w.seq)).toEqual([6]);
+    state.commit(first);
+    state.commit(second);
+    expect(state.entries()).toEqual([["a", json(1)]]);
+  });
+
+  it("refuses a commit out of order", () => {
+    const state = new ShareState(new Map(), 0, limits);
+    const first = state.plan([{ key: "a", json: "1" }]);
+    const second = state.plan([{ key: "b", json: "2" }]);
+    expect(() => state.commit(second)).toThrow(/commit of seq 2 after seq 0/);
+    state.commit(first);
+    state.commit(second);
+    expect(state.seq).toBe(2);
+  });
+
+  it("caches the initial state until the next commit", () => {
+    const state = new ShareState(new Map([["k", json("v")]]), 1, limits);
+    const initial = state.initialState();
+    expect(state.initialState()).toBe(initial);
+    state.commit(state.plan([{ key: "k", json: json("w") }]));
+    expect(state.initialState()).not.toBe(initial);
+    expect(JSON.parse(state.initialState().toString())).toEqual({ k: "w", "share/seq": 2 });
+  });
+
+  it("gives the frames after since, or undefined when loaded from storage without them", () => {
+    const state = new ShareState(new Map([["k", json(0)]]), 10, limits);
+    expect(state.framesAfter(10)).toEqual([]);
+    expect(state.framesAfter(9)).toBeUndefined();
+    state.commit(
+      state.plan([
+        { key: "k", json: json(1) },
+        { key: "j", json: json(2) },
+      ]),
+    );
+    expect(state.framesAfter(10)?.map((f) => JSON.parse(f.toString()).seq)).toEqual([11, 12]);
+    expect(state.framesAfter(11)?.map((f) => JSON.parse(f.toString()).seq)).toEqual([12]);
+  });
+
+  it("lists entries in key order", () => {
+    const state = new ShareState(
+      new Map([
+        ["b", "2"],
+        ["a", "1"],
+        ["c", "3"],
+      ]),
+      3,
+      limits,
+    );
+    expect(state.entries().map(([key]) => key)).toEqual(["a", "b", "c"]);
+  });
+});

@@ -1,0 +1,104 @@
+// The in-memory state of one loaded share: the durable items (content kept as JSON text, so each
+// write is serialized once), the sequence numbers, the writes assigned but not yet durable, the
+// recent-writes log and the cached initial state. Pure: the hub does the I/O around it.
+
+import { encodeInitialStateJson, encodeUpdateFrameJson } from "../protocol/share-frames.js";
+import { ShareLog, type ShareLogLimits } from "./share-log.js";
+
+/** One item to write: its key and its content serialized as JSON. */
+export interface ItemWrite {
+  readonly key: string;
+  readonly json: string;
+}
+
+/** A write with the sequence number it was given. */
+export interface PlannedWrite extends ItemWrite {
+  readonly seq: number;
+}
+
+/** State of one share; `seq` counts durable writes, `assignedSeq` also those in flight. */
+export class ShareState {
+  readonly #items: Map<string, string>;
+  /** Latest content assigned per key while its write is in flight (newest seq wins). */
+  readonly #pending = new Map<string, PlannedWrite>();
+  readonly #log: ShareLog;
+  #seq: number;
+  #assignedSeq: number;
+  #initial: Buffer | undefined;
+
+  constructor(items: Map<string, string>, seq: number, logLimits: ShareLogLimits) {
+    this.#items = items;
+    this.#seq = seq;
+    this.#assignedSeq = seq;
+    this.#log = new ShareLog(logLimits);
+  }
+
+  /** The seq of the last durable write (0 for none). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** The seq of the last write assigned, durable or not. */
+  get assignedSeq(): number {
+    return this.#assignedSeq;
+  }
+
+  /** Number of durable items. */
+  get itemCount(): number {
+    return this.#items.size;
+  }
+
+  /**
+   * Gives each write that changes its key the next seq, in order, and records it as in flight.
+   * A write whose content equals the key's latest (durable or in flight) gets none: re-sending
+   * the same items is a no-op, not a new broadcast.
+   */
+  plan(writes: readonly ItemWrite[]): PlannedWrite[] {
+    const planned: PlannedWrite[] = [];
+    for (const write of writes) {
+      const latest = this.#pending.get(write.key)?.json ?? this.#items.get(write.key);
+      if (latest === write.json) continue;
+      const entry = { key: write.key, json: write.json, seq: ++this.#assignedSeq };
+      this.#pending.set(write.key, entry);
+      planned.push(entry);
+    }
+    return planned;
+  }
+
+  /**
+   * Applies writes made durable, which must be the next ones in seq order, and returns their
+   * encoded update frames (encoded once here, sent as they are to every viewer).
+   */
+  commit(planned: readonly PlannedWrite[]): Buffer[] {
+    const frames: Buffer[] = [];
+    for (const write of planned) {
+      if (write.seq !== this.#seq + 1) {
+        throw new Error(`share state: commit of seq ${write.seq} after seq ${this.#seq}`);
+      }
+      this.#seq = write.seq;
+      this.#items.set(write.key, write.json);
+      if (this.#pending.get(write.key)?.seq === write.seq) this.#pending.delete(write.key);
+      const frame = Buffer.from(encodeUpdateFrameJson(write.key, write.json, write.seq));
+      this.#log.append(write.seq, frame);
+      frames.push(frame);
+    }
+    if (planned.length > 0) this.#initial = undefined;
+    return frames;
+  }
+
+  /** The initial-state frame (every durable key plus `share/seq`), built once per state. */
+  initialState(): Buffer {
+    this.#initial ??= Buffer.from(encodeInitialStateJson(this.#items, this.#seq));
+    return this.#initial;
+  }
+
+  /** The frames after `since`, or undefined when the log cannot tell (send the full state). */
+  framesAfter(since: number): Buffer[] | undefined {
+    return this.#log.after(since, this.#seq)?.map((entry) => entry.frame);
+  }
+
+  /** The durable items in key order, as `[key, content JSON]`. */
+  entries(): [string, string][] {
+    return [...this.#items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+}

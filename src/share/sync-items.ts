@@ -1,0 +1,105 @@
+// Turns the items of a sync request into writes: each item validated against the key schema
+// (seed §7.2: others are ignored, and we say why), serialized once, checked against the item
+// size limit, deduplicated by key (the last one wins). Pure.
+
+import { keyOfItem, parseShareKey, type ShareItem } from "../protocol/share-items.js";
+import type { ItemWrite } from "./share-state.js";
+
+/** An item left out, with where it was and why. */
+export interface ItemProblem {
+  /** Its index in the request's `data` (0 for the single item of `/share_sync`). */
+  readonly index: number;
+  /** Its key, when it has one. */
+  readonly key?: string;
+  readonly reason: string;
+}
+
+/** The outcome of checking a request's items. */
+export interface PreparedItems {
+  /** Valid writes in request order, one per key (the last value of a key wins). */
+  readonly writes: ItemWrite[];
+  /** Items not stored and not broadcast, reported back in the 200 answer. */
+  readonly ignored: ItemProblem[];
+  /** Items over the size limit: the whole request is refused with 413 when there are any. */
+  readonly tooLarge: ItemProblem[];
+}
+
+/** Checks the `data` items of `POST /api/share/:id/sync` for the share of `sessionID`. */
+export function prepareItems(
+  data: readonly unknown[],
+  sessionID: string,
+  maxItemBytes: number,
+): PreparedItems {
+  const byKey = new Map<string, ItemWrite>();
+  const ignored: ItemProblem[] = [];
+  const tooLarge: ItemProblem[] = [];
+  data.forEach((item, index) => {
+    if (!isItem(item)) {
+      ignored.push({ index, reason: `item ${index}: must be an object {type, data}` });
+      return;
+    }
+    const result = keyOfItem(item, sessionID);
+    if ("reason" in result) {
+      ignored.push({ index, reason: `item ${index}: ${result.reason}` });
+      return;
+    }
+    addWrite(byKey, tooLarge, index, result.key, item.data, maxItemBytes);
+  });
+  return { writes: [...byKey.values()], ignored, tooLarge };
+}
+
+/** Checks the single `{key, content}` of the older `POST /share_sync`. */
+export function prepareKeyWrite(
+  key: unknown,
+  content: unknown,
+  sessionID: string,
+  maxItemBytes: number,
+): PreparedItems {
+  const byKey = new Map<string, ItemWrite>();
+  const ignored: ItemProblem[] = [];
+  const tooLarge: ItemProblem[] = [];
+  const parsed = typeof key === "string" ? parseShareKey(key) : undefined;
+  if (typeof key !== "string" || !parsed) {
+    const reason = `key ${JSON.stringify(key) ?? "undefined"} does not match the key schema`;
+    ignored.push({ index: 0, reason });
+  } else if (parsed.sessionID !== sessionID) {
+    const reason = `key ${JSON.stringify(key)} names session ${JSON.stringify(parsed.sessionID)}, not the share's session ${JSON.stringify(sessionID)}`;
+    ignored.push({ index: 0, key, reason });
+  } else if (content === undefined) {
+    ignored.push({ index: 0, key, reason: `key ${JSON.stringify(key)}: content is missing` });
+  } else {
+    addWrite(byKey, tooLarge, 0, key, content, maxItemBytes);
+  }
+  return { writes: [...byKey.values()], ignored, tooLarge };
+}
+
+function addWrite(
+  byKey: Map<string, ItemWrite>,
+  tooLarge: ItemProblem[],
+  index: number,
+  key: string,
+  content: unknown,
+  maxItemBytes: number,
+): void {
+  const json = JSON.stringify(content) ?? "null";
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxItemBytes) {
+    tooLarge.push({
+      index,
+      key,
+      reason: `item ${index} (${key}) is ${bytes} bytes of JSON, more than the limit of ${maxItemBytes}`,
+    });
+    return;
+  }
+  byKey.delete(key); // re-inserted: a key written twice keeps the position of its last write
+  byKey.set(key, { key, json });
+}
+
+function isItem(value: unknown): value is ShareItem {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { type?: unknown }).type === "string"
+  );
+}

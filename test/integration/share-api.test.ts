@@ -1,0 +1,330 @@
+// The live-share HTTP API against a real server on port 0: every status of share.md, key
+// validation, idempotent re-sync, concurrent syncs, size limits, malformed bodies, the older
+// endpoints and the viewer page route.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { call, sessionItems, sessionOf } from "../helpers/share.js";
+
+let test: TestServer;
+let base: string;
+beforeAll(async () => {
+  test = await startTestServer({
+    shareMaxBodyBytes: 8 * 1024 * 1024,
+    shareMaxItemBytes: 1024 * 1024,
+  });
+  base = test.server.url;
+});
+afterAll(async () => {
+  await test.stop();
+});
+
+let counter = 0;
+/** A new share: its id, session and secret. */
+async function newShare() {
+  const id = `shr${String(++counter).padStart(5, "0")}`;
+  const sessionID = sessionOf(id);
+  const created = await call(base, "POST", "/api/share", { sessionID });
+  expect(created.status).toBe(201);
+  return { id, sessionID, secret: created.body.secret as string, created };
+}
+
+describe("POST /api/share", () => {
+  it("answers 201 {id, secret, url} with the last 8 characters as id, never cached", async () => {
+    const { id, created } = await newShare();
+    expect(created.body.id).toBe(id);
+    expect(created.body.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(created.body.url).toBe(`${base}/s/${id}`);
+    expect(created.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("answers 409 for a taken id and never returns the existing secret", async () => {
+    const { sessionID, secret } = await newShare();
+    const again = await call(base, "POST", "/api/share", { sessionID });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("ERR_SHARE_EXISTS");
+    expect(again.text).not.toContain(secret);
+    const other = await call(base, "POST", "/api/share", { sessionID: `other_${sessionID}` });
+    expect(other.status).toBe(409);
+  });
+
+  it("gives only one of two concurrent creates of the same id", async () => {
+    const sessionID = sessionOf("racer001");
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => call(base, "POST", "/api/share", { sessionID })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409]);
+  });
+
+  it("answers 400 naming the bad value for a bad session id or body", async () => {
+    const short = await call(base, "POST", "/api/share", { sessionID: "short" });
+    expect(short.status).toBe(400);
+    expect(short.body.error.code).toBe("ERR_SHARE_REQUEST");
+    expect(short.body.error.message).toContain('"short"');
+    const missing = await call(base, "POST", "/api/share", {});
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.message).toMatch(
+      /share create: sessionID must be a string, got undefined/,
+    );
+    const notJson = await call(base, "POST", "/api/share", "{oops");
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.error.message).toMatch(/share create: body is not JSON/);
+    expect(notJson.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+describe("POST /api/share/:id/sync", () => {
+  it("stores items, answers {seq, accepted, ignored}, and GET data returns them", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const items = sessionItems(sessionID, 2);
+    const synced = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: items });
+    expect(synced.status).toBe(200);
+    expect(synced.body).toEqual({ seq: 4, accepted: 4, written: 4, ignored: [] });
+    expect(synced.headers.get("cache-control")).toBe("no-store");
+    const data = await call(base, "GET", `/api/share/${id}/data`);
+    expect(data.status).toBe(200);
+    expect(data.headers.get("x-share-seq")).toBe("4");
+    expect(data.headers.get("cache-control")).toBe("no-store");
+    expect(data.body).toEqual([
+      { type: "session", key: `session/info/${sessionID}`, data: items[0]?.data },
+      { type: "message", key: `session/message/${sessionID}/msg_1`, data: items[1]?.data },
+      { type: "part", key: `session/part/${sessionID}/msg_1/prt_0`, data: items[2]?.data },
+      { type: "part", key: `session/part/${sessionID}/msg_1/prt_1`, data: items[3]?.data },
+    ]);
+  });
+
+  it("ignores items off the key schema and says why, storing the rest", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const data = [
+      { type: "session", data: { id: sessionID } },
+      { type: "bogus", data: {} },
+      { type: "part", data: { id: "p/1", messageID: "m" } },
+      { type: "message", data: { id: "m", sessionID: "someone_else" } },
+      "not an item",
+    ];
+    const synced = await call(base, "POST", `/api/share/${id}/sync`, { secret, data });
+    expect(synced.status).toBe(200);
+    expect(synced.body.accepted).toBe(1);
+    expect(synced.body.ignored.map((i: { index: number }) => i.index)).toEqual([1, 2, 3, 4]);
+    expect(synced.body.ignored[0].reason).toMatch(/item type "bogus"/);
+    expect(synced.body.ignored[1].reason).toMatch(/id "p\/1" is not a valid id/);
+    expect(synced.body.ignored[2].reason).toMatch(/"someone_else" is not the share's session/);
+    const stored = await call(base, "GET", `/api/share/${id}/data`);
+    expect(stored.body.map((item: { key: string }) => item.key)).toEqual([
+      `session/info/${sessionID}`,
+    ]);
+  });
+
+  it("is idempotent: the same items again write nothing new; a change wins", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const items = sessionItems(sessionID, 1);
+    const first = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: items });
+    const again = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: items });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ seq: first.body.seq, accepted: 3, written: 0, ignored: [] });
+    const changed = sessionItems(sessionID, 1, "changed");
+    const third = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: changed });
+    expect(third.body).toMatchObject({ seq: first.body.seq + 1, written: 1 });
+    const stored = await call(base, "GET", `/api/share/${id}/data`);
+    expect(stored.body.at(-1).data.text).toBe("changed 0");
+    // Within one request the last value of a key wins.
+    const twice = [
+      { type: "part", data: { id: "prt_0", messageID: "msg_1", text: "a" } },
+      { type: "part", data: { id: "prt_0", messageID: "msg_1", text: "b" } },
+    ];
+    const fourth = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: twice });
+    expect(fourth.body).toMatchObject({ accepted: 1, written: 1 });
+    expect((await call(base, "GET", `/api/share/${id}/data`)).body.at(-1).data.text).toBe("b");
+  });
+
+  it("loses nothing to 20 concurrent syncs: all keys present, seqs 1..20 without gaps", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        call(base, "POST", `/api/share/${id}/sync`, {
+          secret,
+          data: [{ type: "part", data: { id: `prt_${i}`, messageID: "msg_1", sessionID, n: i } }],
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(answers.map((a) => a.body.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    const stored = await call(base, "GET", `/api/share/${id}/data`);
+    expect(stored.body).toHaveLength(20);
+    expect(stored.headers.get("x-share-seq")).toBe("20");
+  });
+
+  it("answers 401 for a wrong or missing secret (never 500) and 404 for no share", async () => {
+    const { id, sessionID } = await newShare();
+    const data = sessionItems(sessionID);
+    const wrong = await call(base, "POST", `/api/share/${id}/sync`, { secret: "nope", data });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.code).toBe("ERR_SHARE_SECRET");
+    const missing = await call(base, "POST", `/api/share/${id}/sync`, { data });
+    expect(missing.status).toBe(401);
+    expect(missing.body.error.message).toMatch(/secret is missing/);
+    const typed = await call(base, "POST", `/api/share/${id}/sync`, { secret: 42, data });
+    expect(typed.status).toBe(401);
+    const none = await call(base, "POST", "/api/share/nosuchid/sync", { secret: "x", data });
+    expect(none.status).toBe(404);
+    expect(none.body.error.code).toBe("ERR_SHARE_NOT_FOUND");
+    const invalid = await call(base, "POST", "/api/share/bad%2Fid/sync", { secret: "x", data });
+    expect(invalid.status).toBe(404);
+    expect((await call(base, "GET", `/api/share/${id}/data`)).body).toEqual([]);
+  });
+
+  it("answers 400 for malformed bodies and stays fine for the next request", async () => {
+    const { id, sessionID, secret } = await newShare();
+    for (const body of ["{not json", "[]", "null", JSON.stringify({ secret, data: "x" })]) {
+      const answer = await call(base, "POST", `/api/share/${id}/sync`, body);
+      expect(answer.status, body).toBe(400);
+      expect(answer.body.error.code).toBe("ERR_SHARE_REQUEST");
+    }
+    const dataMessage = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: "x" });
+    expect(dataMessage.body.error.message).toBe('share sync: data must be an array, got "x"');
+    const ok = await call(base, "POST", `/api/share/${id}/sync`, {
+      secret,
+      data: sessionItems(sessionID),
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.seq).toBe(3);
+  });
+
+  it("stores values over 128 KiB (the original failed there), up to the item limit", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const big = "x".repeat(700 * 1024);
+    const data = [{ type: "part", data: { id: "big", messageID: "m", sessionID, text: big } }];
+    const synced = await call(base, "POST", `/api/share/${id}/sync`, { secret, data });
+    expect(synced.status).toBe(200);
+    const stored = await call(base, "GET", `/api/share/${id}/data`);
+    expect(stored.body[0].data.text).toHaveLength(big.length);
+  });
+
+  it("answers 413 for an item over the item limit, naming it, and applies nothing", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const data = [
+      { type: "session", data: { id: sessionID } },
+      { type: "part", data: { id: "huge", messageID: "m", text: "x".repeat(1024 * 1024 + 1) } },
+    ];
+    const answer = await call(base, "POST", `/api/share/${id}/sync`, { secret, data });
+    expect(answer.status).toBe(413);
+    expect(answer.body.error.code).toBe("ERR_SHARE_TOO_LARGE");
+    expect(answer.body.error.items).toEqual([
+      expect.objectContaining({ index: 1, key: `session/part/${sessionID}/m/huge` }),
+    ]);
+    expect(answer.body.error.message).toMatch(/item 1 .* more than the limit of 1048576/);
+    expect((await call(base, "GET", `/api/share/${id}/data`)).body).toEqual([]);
+  });
+
+  it("answers 413 for a body over the body limit", async () => {
+    const { id, secret } = await newShare();
+    const body = JSON.stringify({ secret, data: [], pad: "x".repeat(8 * 1024 * 1024) });
+    const answer = await call(base, "POST", `/api/share/${id}/sync`, body);
+    expect(answer.status).toBe(413);
+    expect(answer.body.error.message).toMatch(
+      /share sync: request body of \d+ bytes is more than the limit of 8388608/,
+    );
+    const after = await call(base, "GET", `/api/share/${id}/data`);
+    expect(after.status).toBe(200);
+  });
+});
+
+describe("DELETE /api/share/:id", () => {
+  it("needs the secret, removes the share and frees its id", async () => {
+    const { id, sessionID, secret } = await newShare();
+    await call(base, "POST", `/api/share/${id}/sync`, { secret, data: sessionItems(sessionID) });
+    expect((await call(base, "DELETE", `/api/share/${id}`, { secret: "wrong" })).status).toBe(401);
+    const deleted = await call(base, "DELETE", `/api/share/${id}`, { secret });
+    expect(deleted.status).toBe(200);
+    expect(deleted.headers.get("cache-control")).toBe("no-store");
+    expect((await call(base, "GET", `/api/share/${id}/data`)).status).toBe(404);
+    expect((await call(base, "DELETE", `/api/share/${id}`, { secret })).status).toBe(404);
+    const sync = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: [] });
+    expect(sync.status).toBe(404);
+    // Nothing of it is left in the store.
+    const left: unknown[] = [];
+    for await (const entry of test.server.store.range(["share", id])) left.push(entry.key);
+    expect(left).toEqual([]);
+    const again = await call(base, "POST", "/api/share", { sessionID });
+    expect(again.status).toBe(201);
+    expect(again.body.secret).not.toBe(secret);
+    expect((await call(base, "GET", `/api/share/${id}/data`)).body).toEqual([]);
+  });
+});
+
+describe("the older OpenCode endpoints", () => {
+  it("create, sync one key, read and delete by session id", async () => {
+    const sessionID = sessionOf("legacy01");
+    const created = await call(base, "POST", "/share_create", { sessionID });
+    expect(created.status).toBe(201);
+    const { secret } = created.body;
+    const key = `session/info/${sessionID}`;
+    const synced = await call(base, "POST", "/share_sync", {
+      sessionID,
+      secret,
+      key,
+      content: { id: sessionID, title: "t" },
+    });
+    expect(synced.status).toBe(200);
+    expect(synced.body).toMatchObject({ seq: 1, accepted: 1, ignored: [] });
+    const foreign = await call(base, "POST", "/share_sync", {
+      sessionID,
+      secret,
+      key: "session/foo",
+      content: 1,
+    });
+    expect(foreign.status).toBe(200);
+    expect(foreign.body.ignored[0].reason).toBe('key "session/foo" does not match the key schema');
+    const share = await call(base, "POST", "/share_sync", {
+      sessionID,
+      secret,
+      key: `session/share/${sessionID}`,
+      content: 1,
+    });
+    expect(share.body.accepted).toBe(0);
+    const data = await call(base, "GET", "/share_data?id=legacy01");
+    expect(data.status).toBe(200);
+    expect(data.body).toEqual({ [key]: { id: sessionID, title: "t" } });
+    expect(data.headers.get("cache-control")).toBe("no-store");
+    expect((await call(base, "POST", "/share_delete", { sessionID, secret: "bad" })).status).toBe(
+      401,
+    );
+    expect((await call(base, "POST", "/share_delete", { sessionID, secret })).status).toBe(200);
+    expect((await call(base, "GET", "/share_data?id=legacy01")).status).toBe(404);
+  });
+});
+
+describe("GET /s/<id>", () => {
+  it("serves the viewer page (404 for an unknown share) and only files of its directory", async () => {
+    const { id } = await newShare();
+    const page = await fetch(`${base}/s/${id}`);
+    const unknown = await fetch(`${base}/s/zzzzzzzz`);
+    if (page.status === 503) {
+      // dist/viewer is not built in this checkout: the answer says so.
+      expect(await page.text()).toMatch(/the page is not built/);
+      return;
+    }
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.headers.get("content-security-policy")).toContain("connect-src 'self'");
+    const html = await page.text();
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toBe(html);
+    const script = html.match(/src="(\/s\/assets\/[^"]+)"/)?.[1];
+    if (script) {
+      const asset = await fetch(`${base}${script}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get("content-type")).toMatch(/javascript/);
+    }
+    for (const path of [
+      "/s/assets/..%2F..%2Fpackage.json",
+      "/s/assets/.hidden.js",
+      "/s/assets/index.ts",
+      "/s/assets/%2e%2e",
+    ]) {
+      expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+    }
+  });
+});
