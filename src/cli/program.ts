@@ -159,6 +159,66 @@ export function createProgram(io: CliIo): Command {
     await recvCommand(options, io);
   });
 
+  const share = program
+    .command("share")
+    .description("publish a session as a live share, watch one live, delete one")
+    .addHelpText("after", shareHelp);
+  const shareServer = (command: Command) =>
+    command
+      .option(
+        "--server <url>",
+        "share server, http(s):// or ws(s):// [config share.server] (default http://127.0.0.1:3030)",
+      )
+      .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]");
+  shareServer(
+    share
+      .command("create")
+      .description("create a share of a session; prints its id, url and secret (shown once)")
+      .argument("<sessionID>", "the session id; its last 8 characters become the share id")
+      .option("--json", "print {ok, sessionID, server, id, url, secret, records}"),
+  ).action(async (sessionID: string, options) => {
+    const { shareCreateCommand } = await import("./commands/share.js");
+    await shareCreateCommand(sessionID, options, io);
+  });
+  shareServer(
+    share
+      .command("push")
+      .description("publish {type, data} items, one JSON object per stdin line, through the queue")
+      .argument("<sessionID>", "a session shared with share create")
+      .option(
+        "--timeout <seconds>",
+        "longest wait to deliver pending items at the end (default 30)",
+      )
+      .option("--json", "print {ok, sessionID, id, server, lines, items, requests, seq}"),
+  ).action(async (sessionID: string, options) => {
+    const { sharePushCommand } = await import("./commands/share.js");
+    await sharePushCommand(sessionID, options, io);
+  });
+  shareServer(
+    share
+      .command("watch")
+      .description("print a share's state, then every live update until Ctrl-C")
+      .argument("<id>", "share id, session id, or viewer link http(s)://host/s/<id>")
+      .option(
+        "--retries <n>",
+        "failed connections in a row before the first success that end it, exit 3 (default 5)",
+      )
+      .option("--json", 'one JSON object per line: {type:"snapshot"|"update"|"status", …}'),
+  ).action(async (id: string, options) => {
+    const { shareWatchCommand } = await import("./commands/share-watch.js");
+    await shareWatchCommand(id, options, io);
+  });
+  shareServer(
+    share
+      .command("delete")
+      .description("delete a share on its server (viewers are told) and forget its local record")
+      .argument("<sessionID>", "a session shared with share create")
+      .option("--json", "print {ok, sessionID, id, server}"),
+  ).action(async (sessionID: string, options) => {
+    const { shareDeleteCommand } = await import("./commands/share.js");
+    await shareDeleteCommand(sessionID, options, io);
+  });
+
   const keys = program.command("keys").description("SSH key helpers for the transport");
   keys
     .command("fingerprint")
@@ -185,6 +245,27 @@ function rethrowAsExitError(error: CommanderError): never {
 }
 
 export { CommanderError };
+
+const shareHelp = `
+Share records (id, secret, server per session) are kept in $XDG_CONFIG_HOME/syncline/shares.json
+(default ~/.config/syncline/shares.json, mode 600). push and delete use the record's server unless
+--server or [share] server chooses one.
+
+Config ($XDG_CONFIG_HOME/syncline/config.toml or --config):
+  [share]
+  server = "https://share.example.org"   # default http://127.0.0.1:3030
+
+Exit codes: 0 ok (watch: the share was deleted), 1 unexpected, 2 usage or invalid input (bad
+flag, session id, input line; no local record; share exists; items refused by the server),
+3 cannot connect, 5 no such share on the server, 8 secret refused (the local record is removed),
+130 interrupted (watch ends with Ctrl-C).
+
+Examples:
+  syncline share create ses_01HXYZabcdefgh
+  syncline share push ses_01HXYZabcdefgh < items.jsonl
+  syncline share watch abcdefgh --json
+  syncline share delete ses_01HXYZabcdefgh
+`;
 
 const syncHelp = `
 Pulls the server's changes into --file, pushes the file's changes to the server, and saves the

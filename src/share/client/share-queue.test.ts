@@ -102,6 +102,17 @@ describe("share queue", () => {
     expect(requests).toHaveLength(1);
   });
 
+  it("items the server ignored are named by key", async () => {
+    const { queue, named } = setup([
+      { status: 200, body: { seq: 3, accepted: 1, ignored: [{ index: 1, reason: "off schema" }] } },
+    ]);
+    queue.sync(sessionA, [part("p1", "a"), part("p2", "b")]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(named("synced")[0]?.ignored).toEqual([
+      { index: 1, key: "session/part/ses_aaaaAAAA/msg_1/p2", reason: "off schema" },
+    ]);
+  });
+
   it("the window starts at the first item: one POST per window, distinct keys kept", async () => {
     const { queue, requests } = setup();
     queue.sync(sessionA, [part("p1", "a")]);

@@ -364,16 +364,23 @@ class PublisherQueue implements ShareQueue {
     const { sessionID } = session;
     const { id } = credentials;
     switch (outcome.kind) {
-      case "ok":
+      case "ok": {
         session.backoff.reset();
+        const keys = [...batch.keys()];
         this.#emitter.emit("synced", {
           sessionID,
           id,
           seq: outcome.seq,
-          keys: [...batch.keys()],
-          ignored: outcome.ignored,
+          keys,
+          // Name each ignored item by its key when the server gave only its index.
+          ignored: outcome.ignored.map((named) =>
+            named.key === undefined && named.index !== undefined && keys[named.index] !== undefined
+              ? { ...named, key: keys[named.index] }
+              : named,
+          ),
         });
         return this.#next(session);
+      }
       case "retry": {
         this.#putBack(session, batch, fromChunk);
         this.#cancelTimer(session);

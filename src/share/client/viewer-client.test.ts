@@ -168,8 +168,10 @@ describe("viewer client state machine", () => {
     expect(FakeSocket.instances).toHaveLength(2);
     vi.advanceTimersByTime(1);
     expect(FakeSocket.instances).toHaveLength(3);
+    expect(client.failures).toBe(2);
     last().open();
     last().send({ "share/seq": 0 });
+    expect(client.failures).toBe(0);
     last().serverClose(1006);
     vi.advanceTimersByTime(100);
     expect(FakeSocket.instances).toHaveLength(4);

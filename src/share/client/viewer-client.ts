@@ -98,6 +98,8 @@ export interface ViewerClient {
   readonly seq: number;
   /** The URL the next connection will use (with `&since=` once a sequence number is known). */
   readonly url: string;
+  /** Connections that ended (or failed to open) since the client was last `live`. */
+  readonly failures: number;
   /** Adds a listener; returns its remover. */
   on<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): () => void;
   /** Removes a listener. */
@@ -158,6 +160,7 @@ class ShareViewerClient implements ViewerClient {
   #hasSnapshot = false;
   #socket: ViewerSocket | undefined;
   #timer: unknown;
+  #failures = 0;
 
   constructor(options: ViewerClientOptions) {
     this.#options = options;
@@ -190,6 +193,10 @@ class ShareViewerClient implements ViewerClient {
 
   get seq(): number {
     return this.#seq;
+  }
+
+  get failures(): number {
+    return this.#failures;
   }
 
   get url(): string {
@@ -261,6 +268,7 @@ class ShareViewerClient implements ViewerClient {
 
   #live(): void {
     this.#backoff.reset();
+    this.#failures = 0;
     this.#setStatus("live");
   }
 
@@ -332,6 +340,7 @@ class ShareViewerClient implements ViewerClient {
 
   #scheduleReconnect(probe: boolean): void {
     if (this.#isFinal()) return;
+    this.#failures += 1;
     this.#setStatus("reconnecting");
     if (probe) void this.#probe();
     const delay = this.#backoff.next();

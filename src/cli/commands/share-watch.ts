@@ -1,0 +1,200 @@
+// `syncline share watch <id>`: the share's state, then every live update until Ctrl-C, through
+// the same viewer client the web viewer uses (reconnect with catch-up). Plain text for people
+// (control characters stripped, so shared content cannot drive the terminal), or one JSON object
+// per line with --json.
+
+import { WebSocket } from "ws";
+import { createError } from "../../protocol/errors.js";
+import { isShareId, parseShareKey, shareIdOfSession } from "../../protocol/share-items.js";
+import { createViewerClient, type ViewerStatus } from "../../share/client/viewer-client.js";
+import { ExitError, exitCodes } from "../exit-error.js";
+import { type CliIo, writeJson } from "../io.js";
+import { openShareRecords, resolveShareServer, type ShareFlags } from "./share-settings.js";
+
+/** Options of `share watch`. */
+export interface ShareWatchOptions extends ShareFlags {
+  /** Failed connections in a row, before the first success, that end the command. Default 5. */
+  readonly retries?: string;
+}
+
+/** Watches until SIGINT (exit 130), deletion (exit 0) or an unknown share (exit 5). */
+export async function shareWatchCommand(
+  target: string,
+  options: ShareWatchOptions,
+  io: CliIo,
+): Promise<void> {
+  const fromUrl = viewerUrlTarget(target);
+  const id = fromUrl?.id ?? shareIdOf(target);
+  const server =
+    fromUrl && options.server === undefined ? fromUrl.server : watchServer(id, options, io);
+  const retries = parseRetries(options.retries);
+  const client = createViewerClient({
+    server,
+    id,
+    WebSocket: WebSocket as never,
+  });
+  const out = (line: string) => io.stdout.write(`${line}\n`);
+  let everLive = false;
+  let failure: ExitError | undefined;
+  let finish!: (status: ViewerStatus | NodeJS.Signals) => void;
+  const done = new Promise<ViewerStatus | NodeJS.Signals>((resolve) => {
+    finish = resolve;
+  });
+
+  client.on("snapshot", (state, seq) => {
+    if (options.json) {
+      writeJson(io, { type: "snapshot", id, seq, state: Object.fromEntries(state) });
+      return;
+    }
+    out(`share ${id} on ${server}: ${state.size} item(s), seq ${seq}`);
+    for (const key of [...state.keys()].sort()) out(`  ${describeItem(key, state.get(key))}`);
+  });
+  client.on("update", (frame) => {
+    if (options.json) writeJson(io, { type: "update", ...frame });
+    else out(`#${frame.seq} ${describeItem(frame.key, frame.content)}`);
+  });
+  client.on("status", (status) => {
+    const reconnected = status === "live" && everLive;
+    if (status === "live") everLive = true;
+    if (options.json) writeJson(io, { type: "status", status });
+    else if (status !== "live" || reconnected) io.stderr.write(`share ${id}: ${status}\n`);
+    if (status === "deleted" || status === "not-found") finish(status);
+  });
+  client.on("error", (error) => {
+    // Emitted before the failure is counted: this one is attempt `failures + 1`.
+    const attempts = client.failures + 1;
+    if (!everLive && attempts > retries && /closed|cannot open/.test(error.message)) {
+      failure = new ExitError(
+        exitCodes.cannotConnect,
+        "ERR_CONNECT",
+        `share watch: cannot connect to ${client.url} after ${attempts} attempt(s): ${error.message}`,
+      );
+      finish("closed");
+    }
+  });
+  const stopSignal = io.onSignal((signal) => finish(signal));
+  client.connect();
+  const reason = await done;
+  stopSignal();
+  client.close();
+  if (failure) throw failure;
+  if (reason === "not-found") {
+    throw createError(
+      "ERR_SHARE_NOT_FOUND",
+      `share watch: ${server} has no share ${JSON.stringify(id)}`,
+    );
+  }
+  if (reason === "deleted") {
+    if (!options.json) io.stderr.write(`share ${id} was deleted by its owner\n`);
+    return;
+  }
+  throw new ExitError(
+    exitCodes.interrupted,
+    "ERR_CONNECTION_CLOSED",
+    `share watch: ${reason} while watching share ${id}`,
+  );
+}
+
+/** The chosen server; else the server of a share of ours with that id; else the default. */
+function watchServer(id: string, options: ShareFlags, io: CliIo): string {
+  const chosen = resolveShareServer(options, io);
+  if (chosen.chosen) return chosen.server;
+  const servers = new Set(
+    openShareRecords(io)
+      .list()
+      .filter((record) => record.id === id)
+      .map((record) => record.server),
+  );
+  return servers.size === 1 ? ([...servers][0] as string) : chosen.server;
+}
+
+/** `http(s)://host/s/<id>` (a viewer link) → its server and id. */
+function viewerUrlTarget(target: string): { server: string; id: string } | undefined {
+  if (!/^https?:\/\//.test(target)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return undefined;
+  }
+  const match = /^(.*)\/s\/([^/]+)\/?$/.exec(url.pathname);
+  if (!match) return undefined;
+  return {
+    server: `${url.origin}${match[1]}`,
+    id: shareIdOf(decodeURIComponent(match[2] as string)),
+  };
+}
+
+/** A share id, or a session id (its last 8 characters). */
+function shareIdOf(target: string): string {
+  if (isShareId(target)) return target;
+  const id = shareIdOfSession(target);
+  if (id !== undefined) return id;
+  throw createError(
+    "ERR_USAGE",
+    `share watch: ${JSON.stringify(target)} is not a share id (8 of A-Z a-z 0-9 _ -), a session id or a viewer link http(s)://host/s/<id>`,
+  );
+}
+
+function parseRetries(value: string | undefined): number {
+  if (value === undefined) return 5;
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(number >= 0 && number <= 100)) {
+    throw createError(
+      "ERR_INVALID_CONFIG",
+      `share watch: --retries must be a whole number from 0 to 100, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+}
+
+/** One line about an item, for people. */
+export function describeItem(key: string, content: unknown): string {
+  const parsed = parseShareKey(key);
+  const data = (typeof content === "object" && content !== null ? content : {}) as Record<
+    string,
+    unknown
+  >;
+  const text = (value: unknown) => clean(typeof value === "string" ? value : "");
+  switch (parsed?.kind) {
+    case "info":
+      return `session ${clean(parsed.sessionID)}: ${text(data.title) || "(untitled)"}`;
+    case "message": {
+      const model = typeof data.modelID === "string" ? ` (${text(data.modelID)})` : "";
+      return `message ${clean(parsed.messageID)}: ${text(data.role) || "?"}${model}`;
+    }
+    case "part":
+      return `part ${clean(parsed.messageID)}/${clean(parsed.partID)}: ${describePart(data)}`;
+    case "diff":
+      return `diff: ${Array.isArray(content) ? content.length : "?"} file(s)`;
+    case "model":
+      return `models: ${Array.isArray(content) ? content.map((m) => text((m as { name?: unknown })?.name) || "?").join(", ") : "?"}`;
+    default:
+      return `${clean(key)}: ${clean(JSON.stringify(content) ?? "")}`;
+  }
+}
+
+function describePart(data: Record<string, unknown>): string {
+  const type = typeof data.type === "string" ? clean(data.type) : "?";
+  switch (type) {
+    case "text":
+    case "reasoning":
+      return `${type}: ${clean(String(data.text ?? ""))}`;
+    case "tool": {
+      const state = (data.state ?? {}) as Record<string, unknown>;
+      const title = typeof state.title === "string" ? ` ${clean(state.title)}` : "";
+      return `tool ${clean(String(data.tool ?? "?"))} [${clean(String(state.status ?? "?"))}]${title}`;
+    }
+    case "file":
+      return `file ${clean(String(data.filename ?? data.url ?? ""))}`;
+    default:
+      return type;
+  }
+}
+
+/** One line of at most 200 characters with no control characters (no terminal escapes). */
+function clean(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  const flat = value.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
