@@ -1,7 +1,8 @@
 // The read path's hot loop: sends each encoded frame, as the same Buffer, to every viewer of a
 // share. Sockets written during one event-loop turn stay corked until the turn ends, so a burst
-// of frames leaves as few writes as possible; a viewer whose unsent bytes pass its allowance is
-// closed with 4429 instead of being buffered for without limit.
+// of frames leaves as few writes as possible; a viewer whose unsent bytes from earlier turns pass
+// its allowance is closed with 4429 instead of being buffered for without limit (what one viewer
+// can hold is its allowance plus one turn's burst).
 
 import { ShareCloseCode } from "../protocol/share-frames.js";
 
@@ -78,18 +79,21 @@ export class ViewerFanout {
     if (frames.length === 0) return;
     const { socket } = viewer;
     if (!this.#corked.has(socket)) {
+      // Measured before this turn's first send: while corked, the queue also holds the burst
+      // being written now, which says nothing about how far behind the viewer is.
+      const backlog = socket.bufferedAmount();
+      if (backlog > viewer.allowance) {
+        this.#viewers.delete(socket);
+        this.observer.slowViewer?.(backlog);
+        socket.close(ShareCloseCode.tooSlow, "viewer too slow; reconnect with since to catch up");
+        return;
+      }
       socket.cork();
       this.#corked.add(socket);
       this.#scheduleUncork();
     }
     for (const frame of frames) socket.send(frame);
     this.observer.delivered(frames.length);
-    const buffered = socket.bufferedAmount();
-    if (buffered > viewer.allowance) {
-      this.#viewers.delete(socket);
-      this.observer.slowViewer?.(buffered);
-      socket.close(ShareCloseCode.tooSlow, "viewer too slow; reconnect with since to catch up");
-    }
   }
 
   #scheduleUncork(): void {

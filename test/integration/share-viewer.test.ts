@@ -1,0 +1,197 @@
+// The viewer WebSocket (/share_poll) against a real server: initial state, live frames in durable
+// order, catch-up with since, delete → 4410, slow viewers closed with 4429 while others keep
+// receiving, idle shares leaving memory and coming back, shutdown → 1001, metrics.
+
+import { afterEach, describe, expect, it } from "vitest";
+import { call, openViewer, sessionItems, sessionOf, type TestViewer } from "../helpers/share.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+let test: TestServer | undefined;
+const viewers: TestViewer[] = [];
+afterEach(async () => {
+  for (const viewer of viewers.splice(0)) viewer.socket.terminate();
+  await test?.stop();
+  test = undefined;
+});
+
+async function setup(overrides = {}) {
+  test = await startTestServer(overrides);
+  const base = test.server.url;
+  const id = "view0001";
+  const sessionID = sessionOf(id);
+  const created = await call(base, "POST", "/api/share", { sessionID });
+  const secret = created.body.secret as string;
+  const sync = async (data: unknown[]) => {
+    const answer = await call(base, "POST", `/api/share/${id}/sync`, { secret, data });
+    expect(answer.status).toBe(200);
+    return answer.body as { seq: number };
+  };
+  const part = (n: number, text = `t${n}`) => ({
+    type: "part",
+    data: { id: `prt_${n}`, messageID: "msg_1", sessionID, text },
+  });
+  const view = async (query = `id=${id}`) => {
+    const viewer = await openViewer(base, query);
+    viewers.push(viewer);
+    return viewer;
+  };
+  return { base, id, sessionID, secret, sync, part, view };
+}
+
+describe("the viewer WebSocket", () => {
+  it("sends the initial state (with share/seq), then live frames in order", async () => {
+    const { sessionID, sync, part, view } = await setup();
+    await sync(sessionItems(sessionID, 1));
+    const viewer = await view();
+    const [initial] = await viewer.waitFrames(1);
+    expect(initial).toEqual({
+      [`session/info/${sessionID}`]: { id: sessionID, title: "a test session" },
+      [`session/message/${sessionID}/msg_1`]: { id: "msg_1", sessionID, role: "user" },
+      [`session/part/${sessionID}/msg_1/prt_0`]: expect.objectContaining({ text: "hello 0" }),
+      "share/seq": 3,
+    });
+    await sync([part(1), part(2)]);
+    await sync([part(1, "again")]);
+    const frames = await viewer.waitFrames(4);
+    expect(frames.slice(1)).toEqual([
+      { key: `session/part/${sessionID}/msg_1/prt_1`, content: part(1).data, seq: 4 },
+      { key: `session/part/${sessionID}/msg_1/prt_2`, content: part(2).data, seq: 5 },
+      { key: `session/part/${sessionID}/msg_1/prt_1`, content: part(1, "again").data, seq: 6 },
+    ]);
+  });
+
+  it("accepts ?sessionID=<full id> and ignores what viewers send", async () => {
+    const { sessionID, sync, part, view } = await setup();
+    const viewer = await view(`sessionID=${sessionID}`);
+    await viewer.waitFrames(1);
+    viewer.socket.send("hello server");
+    viewer.socket.send(JSON.stringify({ key: "session/info/x", content: 1 }));
+    await sync([part(1)]);
+    const frames = await viewer.waitFrames(2);
+    expect(frames[1].seq).toBe(1);
+    expect(viewer.socket.readyState).toBe(viewer.socket.OPEN);
+  });
+
+  it("keeps the durable order across many concurrent syncs, the same for every viewer", async () => {
+    const { sync, part, view } = await setup();
+    const a = await view();
+    const b = await view();
+    await Promise.all(Array.from({ length: 30 }, (_, n) => sync([part(n)])));
+    const framesA = await a.waitFrames(31);
+    const framesB = await b.waitFrames(31);
+    expect(framesA.slice(1).map((f) => f.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(framesB).toEqual(framesA);
+  });
+
+  it("catches up with since: only the missed frames, no initial state", async () => {
+    const { sync, part, view } = await setup();
+    await sync([part(1), part(2)]);
+    const first = await view();
+    const [initial] = await first.waitFrames(1);
+    expect(initial["share/seq"]).toBe(2);
+    first.socket.close();
+    await sync([part(3)]);
+    await sync([part(4)]);
+    const back = await view(`id=view0001&since=2`);
+    const frames = await back.waitFrames(2);
+    expect(frames.map((f) => [f.seq, f.content.id])).toEqual([
+      [3, "prt_3"],
+      [4, "prt_4"],
+    ]);
+    await sync([part(5)]);
+    expect((await back.waitFrames(3))[2].seq).toBe(5);
+    // Up to date: nothing at all until the next write.
+    const current = await view(`id=view0001&since=5`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(current.frames).toEqual([]);
+    await sync([part(6)]);
+    expect((await current.waitFrames(1))[0].seq).toBe(6);
+  });
+
+  it("sends the full state when since is older than the log, or not a seq of this share", async () => {
+    const { sync, part, view } = await setup({ shareCatchupFrames: 3 });
+    for (let n = 1; n <= 6; n++) await sync([part(n)]);
+    const old = await view(`id=view0001&since=1`);
+    const [state] = await old.waitFrames(1);
+    expect(state["share/seq"]).toBe(6);
+    expect(Object.keys(state)).toHaveLength(7);
+    const recent = await view(`id=view0001&since=3`);
+    expect((await recent.waitFrames(3)).map((f) => f.seq)).toEqual([4, 5, 6]);
+    const future = await view(`id=view0001&since=99`);
+    expect((await future.waitFrames(1))[0]["share/seq"]).toBe(6);
+  });
+
+  it("refuses unknown shares (404) and bad parameters (400) before the upgrade", async () => {
+    const { view } = await setup();
+    await expect(view("id=nosuchid")).rejects.toMatchObject({ status: 404 });
+    await expect(view("id=bad")).rejects.toMatchObject({ status: 400 });
+    await expect(view("")).rejects.toMatchObject({ status: 400 });
+    await expect(view("id=view0001&since=-1")).rejects.toMatchObject({ status: 400 });
+    await expect(view("sessionID=x")).rejects.toMatchObject({ status: 400 });
+  });
+
+  it("tells viewers of a delete with 4410 and closes them", async () => {
+    const { base, id, secret, view } = await setup();
+    const a = await view();
+    const b = await view();
+    await a.waitFrames(1);
+    await b.waitFrames(1);
+    expect((await call(base, "DELETE", `/api/share/${id}`, { secret })).status).toBe(200);
+    expect((await a.closed).code).toBe(4410);
+    expect((await b.closed).code).toBe(4410);
+    await expect(view()).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("closes a viewer that stops reading with 4429 while the others keep getting frames", async () => {
+    const { sync, sessionID, view } = await setup({ shareViewerMaxBufferedBytes: 64 * 1024 });
+    const stuck = await view();
+    const fine = await view();
+    await stuck.waitFrames(1);
+    await fine.waitFrames(1);
+    // Stop reading at the TCP level: the server's socket buffers fill, then its own queue grows.
+    (stuck.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = "y".repeat(200 * 1024);
+    for (let n = 0; n < 60; n++) {
+      await sync([{ type: "part", data: { id: `big_${n}`, messageID: "m", sessionID, text: `${n}${big}` } }]);
+    }
+    expect((await fine.waitFrames(61, 20_000)).at(-1).seq).toBe(60);
+    const metrics = await (await fetch(`${test?.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/syncline_share_slow_viewers_total 1/);
+    (stuck.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    const closed = await stuck.closed;
+    expect(closed.code).toBe(4429);
+    expect(stuck.frames.length).toBeLessThan(61);
+  }, 30_000);
+
+  it("closes viewers with 1001 on shutdown", async () => {
+    const { view } = await setup();
+    const viewer = await view();
+    await viewer.waitFrames(1);
+    await test?.halt();
+    expect((await viewer.closed).code).toBe(1001);
+  });
+
+  it("lets idle shares leave memory and brings them back from storage", async () => {
+    const { base, id, sync, part, view } = await setup({ shareIdleEvictMs: 300 });
+    await sync([part(1)]);
+    const hub = test?.server.shares;
+    expect(hub?.loadedShares).toBe(1);
+    const viewer = await view();
+    await viewer.waitFrames(1);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(hub?.loadedShares).toBe(1); // a viewer keeps it
+    viewer.socket.close();
+    await viewer.closed;
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(hub?.loadedShares).toBe(0);
+    const data = await call(base, "GET", `/api/share/${id}/data`);
+    expect(data.body).toHaveLength(1);
+    expect(hub?.loadedShares).toBe(1);
+    expect((await sync([part(2)])).seq).toBe(2);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/syncline_share_active 1/);
+    expect(metrics).toMatch(/syncline_share_publishes_total 2/);
+    expect(metrics).toMatch(/syncline_share_publish_broadcast_seconds_count 2/);
+    expect(metrics).toMatch(/syncline_share_deliveries_total 1/);
+  });
+});
