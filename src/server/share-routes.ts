@@ -68,7 +68,9 @@ export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): 
     return raw(200, `[${items.join(",")}]`, { "x-share-seq": String(seq) });
   });
   route("GET", "/share_data", "share data", async (request) => {
-    const id = request.query.get("id") ?? idOfSession(request.query.get("sessionID") ?? "");
+    const sessionID = request.query.get("sessionID");
+    const id = request.query.get("id") ?? (sessionID === null ? undefined : idOfSession(sessionID));
+    if (id === undefined) throw badRequest("share data: ?id=<share id> or ?sessionID= is required");
     const { seq, entries } = await hub.read(id);
     const fields = entries.map(([key, content]) => `${JSON.stringify(key)}:${content}`);
     return raw(200, `{${fields.join(",")}}`, { "x-share-seq": String(seq) });

@@ -216,8 +216,11 @@ export class ShareHub {
         prepared.tooLarge.length > 1 ? ` (and ${prepared.tooLarge.length - 1} more)` : "";
       throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
     }
-    if (share.status !== "live")
-      throw storageFailed("share sync", share.id, "the share is being reloaded");
+    if (share.status === "deleted") throw shareNotFound("share sync", share.id);
+    if (share.status === "failed") {
+      const reason = "an earlier write failed and the share is being reloaded";
+      throw storageFailed("share sync", share.id, reason);
+    }
     this.#observer.published?.();
     const planned = share.state.plan(prepared.writes);
     const answer = (seq: number) => ({

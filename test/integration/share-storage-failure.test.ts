@@ -1,0 +1,75 @@
+// A share write the store refuses: the sync is answered 503 (ERR_SHARE_STORAGE, nothing
+// applied), viewers are closed with 1011, and the share is reloaded from the store afterwards
+// with its seq and items consistent. Uses a memory store whose writes can be made to fail.
+
+import { afterEach, describe, expect, it } from "vitest";
+import { createError } from "../../src/protocol/errors.js";
+import { createMemoryStore } from "../../src/storage/memory-store.js";
+import type { Store } from "../../src/storage/store.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { call, openViewer, sessionOf } from "../helpers/share.js";
+
+let test: TestServer | undefined;
+afterEach(async () => {
+  await test?.stop();
+  test = undefined;
+});
+
+function failingStore(): Store & { failWrites: boolean } {
+  const inner = createMemoryStore();
+  const store = {
+    failWrites: false,
+    get: (key) => inner.get(key),
+    range: (prefix, options) => inner.range(prefix, options),
+    deletePrefix: (prefix) => inner.deletePrefix(prefix),
+    close: () => inner.close(),
+    status: () => inner.status(),
+    write(ops) {
+      if (store.failWrites) {
+        return Promise.reject(createError("ERR_STORE_WRITE", "store: disk full (test)"));
+      }
+      return inner.write(ops);
+    },
+  } as Store & { failWrites: boolean };
+  return store;
+}
+
+describe("share storage failure", () => {
+  it("answers 503, closes viewers with 1011, and recovers from the store", async () => {
+    const store = failingStore();
+    test = await startTestServer({}, { store });
+    const base = test.server.url;
+    const sessionID = sessionOf("failing1");
+    const { secret } = (await call(base, "POST", "/api/share", { sessionID })).body;
+    const part = (n: number) => ({
+      type: "part",
+      data: { id: `p${n}`, messageID: "m", sessionID, n },
+    });
+    const sync = (n: number) =>
+      call(base, "POST", "/api/share/failing1/sync", { secret, data: [part(n)] });
+    expect((await sync(1)).status).toBe(200);
+    const viewer = await openViewer(base, "id=failing1");
+    await viewer.waitFrames(1);
+
+    store.failWrites = true;
+    const failed = await sync(2);
+    expect(failed.status).toBe(503);
+    expect(failed.body.error.code).toBe("ERR_SHARE_STORAGE");
+    expect(failed.body.error.message).toMatch(/disk full/);
+    expect((await viewer.closed).code).toBe(1011);
+
+    store.failWrites = false;
+    const retried = await sync(2);
+    expect(retried.status).toBe(200);
+    expect(retried.body.seq).toBe(2);
+    const data = await call(base, "GET", "/api/share/failing1/data");
+    expect(data.body.map((item: { data: { n: number } }) => item.data.n)).toEqual([1, 2]);
+    // Reloaded from the store: the log starts at the first write after the reload.
+    const again = await openViewer(base, "id=failing1&since=1");
+    expect((await again.waitFrames(1))[0]).toMatchObject({ seq: 2, content: { n: 2 } });
+    const older = await openViewer(base, "id=failing1&since=0");
+    expect((await older.waitFrames(1))[0]["share/seq"]).toBe(2);
+    again.socket.terminate();
+    older.socket.terminate();
+  });
+});
