@@ -1,7 +1,8 @@
 // The CLI's share records: one file, `$XDG_CONFIG_HOME/syncline/shares.json` (default
 // `~/.config/syncline/shares.json`), mode 0600 in a 0700 directory, holding the secret of every
 // share this user created. Written atomically (temporary file + rename) so a crash never leaves
-// half a file, and every write re-reads the file so two commands do not drop each other's record.
+// half a file; each change re-reads the file just before writing, which narrows (but, without a
+// lock, does not close) the window in which two commands run at once could lose one's change.
 
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";

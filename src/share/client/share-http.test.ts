@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { classifySync, createShareHttp, type FetchLike, httpBaseUrl } from "./share-http.js";
+
+describe("share http", () => {
+  it("normalizes server URLs and refuses others", () => {
+    expect(httpBaseUrl("ws://h:1/")).toBe("http://h:1");
+    expect(httpBaseUrl("wss://h/prefix/")).toBe("https://h/prefix");
+    expect(httpBaseUrl("http://h:1?x=1")).toBe("http://h:1");
+    expect(() => httpBaseUrl("ftp://h")).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_SERVER_URL" }),
+    );
+    expect(() => httpBaseUrl("nope")).toThrow(/"nope"/);
+  });
+
+  it("classifies sync answers", () => {
+    expect(
+      classifySync(200, { seq: 4, accepted: 2, ignored: [{ index: 1, reason: "r" }] }, ""),
+    ).toEqual({
+      kind: "ok",
+      seq: 4,
+      accepted: 2,
+      ignored: [{ index: 1, reason: "r" }],
+    });
+    expect(classifySync(503, undefined, "down")).toEqual({
+      kind: "retry",
+      status: 503,
+      message: "HTTP 503: down",
+    });
+    expect(classifySync(429, undefined, "").kind).toBe("retry");
+    expect(classifySync(401, { error: { message: "m" } }, "").kind).toBe("unauthorized");
+    expect(classifySync(404, undefined, "").kind).toBe("not-found");
+    expect(
+      classifySync(
+        413,
+        {
+          error: {
+            code: "ERR_SHARE_TOO_LARGE",
+            message: "big",
+            items: [{ index: 0, key: "k", reason: "r" }, 3, "k2", null],
+          },
+        },
+        "",
+      ),
+    ).toEqual({
+      kind: "rejected",
+      status: 413,
+      message: "big (ERR_SHARE_TOO_LARGE)",
+      items: [{ index: 0, key: "k", reason: "r" }, { index: 3 }, { key: "k2" }],
+    });
+  });
+
+  it("create and delete map statuses to share error codes; network errors are ERR_CONNECT", async () => {
+    const answer =
+      (status: number, body: unknown): FetchLike =>
+      async () => ({ status, text: async () => JSON.stringify(body) });
+    const created = await createShareHttp({
+      server: "http://h",
+      fetch: answer(201, { id: "abcdefgh", secret: "s", url: "http://h/s/abcdefgh" }),
+    }).create("ses_abcdefgh");
+    expect(created).toEqual({ id: "abcdefgh", secret: "s", url: "http://h/s/abcdefgh" });
+    await expect(
+      createShareHttp({
+        server: "http://h",
+        fetch: answer(409, { error: { message: "taken" } }),
+      }).create("ses_abcdefgh"),
+    ).rejects.toMatchObject({
+      code: "ERR_SHARE_EXISTS",
+      message: expect.stringMatching(/409: taken/),
+    });
+    await expect(
+      createShareHttp({ server: "http://h", fetch: answer(401, {}) }).remove("abcdefgh", "s"),
+    ).rejects.toMatchObject({ code: "ERR_SHARE_SECRET" });
+    await expect(
+      createShareHttp({ server: "http://h", fetch: answer(404, {}) }).remove("abcdefgh", "s"),
+    ).rejects.toMatchObject({ code: "ERR_SHARE_NOT_FOUND" });
+    const down: FetchLike = async () => {
+      throw new TypeError("fetch failed");
+    };
+    await expect(
+      createShareHttp({ server: "http://h", fetch: down }).create("ses_abcdefgh"),
+    ).rejects.toMatchObject({
+      code: "ERR_CONNECT",
+      message: expect.stringContaining("POST http://h/api/share"),
+    });
+    const outcome = await createShareHttp({ server: "http://h", fetch: down }).sync(
+      "abcdefgh",
+      "s",
+      [],
+    );
+    expect(outcome).toMatchObject({ kind: "retry", status: undefined });
+  });
+});
