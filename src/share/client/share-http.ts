@@ -49,7 +49,10 @@ export type SyncOutcome =
   | { readonly kind: "retry"; readonly status: number | undefined; readonly message: string }
   | { readonly kind: "unauthorized"; readonly message: string }
   | { readonly kind: "not-found"; readonly message: string }
-  /** 400 or 413; `items` lists the offending items the server named (may be empty). */
+  /**
+   * 400 or 413 (status 0: refused before sending, not serializable); `items` lists the offending
+   * items the server named (may be empty).
+   */
   | {
       readonly kind: "rejected";
       readonly status: number;
@@ -163,6 +166,17 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
       throw answerError(`share create: session ${JSON.stringify(sessionID)}`, status, json, text);
     },
     async sync(id, secret, items, signal) {
+      try {
+        JSON.stringify(items);
+      } catch (error) {
+        // Never sendable (a cycle, a BigInt): refused like a 400, so the queue drops just that item.
+        return {
+          kind: "rejected",
+          status: 0,
+          message: `share sync: an item cannot be serialized as JSON: ${describeError(error)}`,
+          items: [],
+        };
+      }
       let answer: { status: number; json: unknown; text: string };
       try {
         answer = await request("POST", `${idPath(id)}/sync`, { secret, data: items }, signal);

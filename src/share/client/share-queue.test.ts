@@ -301,6 +301,22 @@ describe("share queue", () => {
     expect(queue.pendingCount()).toBe(0);
   });
 
+  it("an item that cannot be serialized is dropped and reported; the others are sent", async () => {
+    const { queue, requests, named } = setup();
+    const cyclic: Record<string, unknown> = { id: "p2", messageID: "msg_1", sessionID: sessionA };
+    cyclic.self = cyclic;
+    queue.sync(sessionA, [part("p1", "a"), { type: "part", data: cyclic }, part("p3", "c")]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(requests.map(texts)).toEqual([["a"], ["c"]]);
+    expect(named("rejected")).toEqual([
+      expect.objectContaining({
+        status: 0,
+        items: [expect.objectContaining({ key: "session/part/ses_aaaaAAAA/msg_1/p2" })],
+      }),
+    ]);
+    expect(queue.pendingCount()).toBe(0);
+  });
+
   it("items without a key are returned as invalid and never sent", () => {
     const { queue } = setup();
     const result = queue.sync(sessionA, [
