@@ -131,7 +131,7 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
       });
       text = await response.text();
     } catch (error) {
-      throw createError("ERR_CONNECT", `share: ${method} ${url} failed: ${describeError(error)}`, {
+      throw createError("ERR_CONNECT", `share: ${method} ${url} failed: ${networkError(error)}`, {
         cause: error,
       });
     }
@@ -181,7 +181,7 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
       try {
         answer = await request("POST", `${idPath(id)}/sync`, { secret, data: items }, signal);
       } catch (error) {
-        return { kind: "retry", status: undefined, message: describeError(error) };
+        return { kind: "retry", status: undefined, message: (error as Error).message };
       }
       return classifySync(answer.status, answer.json, answer.text);
     },
@@ -191,6 +191,14 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
       throw answerError(`share delete: share ${JSON.stringify(id)}`, status, json, text);
     },
   };
+}
+
+/** A network failure's text; fetch says only "fetch failed", its cause says why (ECONNREFUSED…). */
+function networkError(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return cause === undefined
+    ? describeError(error)
+    : `${describeError(error)}: ${describeError(cause)}`;
 }
 
 /** Classifies a sync answer; tolerant of the body's shape (share.md plus the 413 `items` list). */
