@@ -189,7 +189,8 @@ describe("viewer client state machine", () => {
   });
 
   it("a gap in seq reconnects to catch up instead of applying the frame", () => {
-    const { client, updates, errors } = setup();
+    const fetch = vi.fn(async (_url: string) => ({ status: 404 }));
+    const { client, updates, errors } = setup({ fetch });
     client.connect();
     last().open();
     last().send({ "share/seq": 5 });
@@ -201,6 +202,7 @@ describe("viewer client state machine", () => {
     vi.advanceTimersByTime(100);
     expect(last().url).toContain("since=5");
     expect(client.status).toBe("reconnecting");
+    expect(fetch).not.toHaveBeenCalled(); // the share is there: no 404 probe
   });
 
   it("4410 ends with status deleted and never reconnects", () => {

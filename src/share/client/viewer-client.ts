@@ -313,7 +313,7 @@ class ShareViewerClient implements ViewerClient {
           `viewer client: update seq ${seq} after ${this.#seq} skips frames; reconnecting to catch up`,
         );
         this.#dropSocket(4000, "sequence gap");
-        this.#scheduleReconnect(true);
+        this.#scheduleReconnect(false);
         return;
       }
       this.#seq = seq;
