@@ -170,6 +170,33 @@ describe("publisher queue against a real server", () => {
     ]);
   });
 
+  it("keeps a batch while the server is down and delivers it after the restart", async () => {
+    const { base, http, share } = await setup();
+    const records = new Map([[sessionID, share]]);
+    const events: string[] = [];
+    const queue = createShareQueue({
+      http: createShareHttp({ server: base }),
+      records: { get: (s) => records.get(s), remove: () => {} },
+      windowMs: 50,
+      backoff: { initialMs: 100, maxMs: 200 },
+    });
+    queue.on("retry", (e) => events.push(`retry ${e.status ?? "network"}`));
+    queue.on("synced", (e) => events.push(`synced ${e.keys.length}`));
+    await (test as TestServer).halt();
+    queue.sync(sessionID, [part(1, "old"), part(2)]);
+    await until(() => events.length >= 2, "two failed attempts");
+    queue.sync(sessionID, [part(1, "new")]);
+    await (test as TestServer).restart();
+    await until(() => events.includes("synced 2"), "delivery after the restart");
+    expect(events.filter((e) => e.startsWith("retry")).length).toBeGreaterThanOrEqual(2);
+    expect(events.every((e) => e === "retry network" || e === "synced 2")).toBe(true);
+    const data = (await fetch(`${http.baseUrl}/api/share/${share.id}/data`).then((r) =>
+      r.json(),
+    )) as ShareItem[];
+    expect(data.map((item) => (item.data as { text: string }).text).sort()).toEqual(["new", "t2"]);
+    await queue.close();
+  });
+
   it("a wrong secret (401) clears the record; a deleted share (404) stops", async () => {
     const { base, http, share } = await setup();
     const wrong = queueFor(base, { id: share.id, secret: "not-the-secret" });
