@@ -15,6 +15,8 @@ export interface RoleProcess {
   /** Resolves with the next message of `type` (rejects if the process exits first). */
   next(type: string, timeoutMs?: number): Promise<RoleMessage>;
   send(message: RoleMessage): void;
+  /** Rejects once the process has exited (for racing against another role's answer). */
+  readonly exited: Promise<never>;
   /** Asks the role for its RSS in bytes. */
   rss(): Promise<number>;
   stop(): Promise<void>;
@@ -38,8 +40,10 @@ export function startRole(script: string, args: readonly string[] = []): RolePro
         () => reject(new Error(`${script}: no "${type}" in ${timeoutMs} ms`)),
         timeoutMs,
       );
-      const onExit = (code: number | null) =>
+      const onExit = (code: number | null) => {
+        clearTimeout(timer);
         reject(new Error(`${script} exited (${code}) before "${type}"`));
+      };
       child.once("exit", onExit);
       waiting.push({
         type,
@@ -50,8 +54,15 @@ export function startRole(script: string, args: readonly string[] = []): RolePro
         },
       });
     });
+  const exited = new Promise<never>((_, reject) => {
+    child.once("exit", (code, signal) =>
+      reject(new Error(`${script} exited (${signal ?? code}) during the run`)),
+    );
+  });
+  exited.catch(() => {}); // read only by those who race it
   return {
     child,
+    exited,
     next,
     send: (message) => child.send(message),
     async rss() {

@@ -1,12 +1,12 @@
-// A client role for the raw relay: `send <url> <bytes> <chunk>` pushes the patterned payload in
-// chunks as fast as the socket takes them; `recv <url> <bytes>` counts bytes until all arrived.
+// A client role for the raw relay. `send <url> <chunk>` pushes a patterned payload of the asked
+// size in chunks, as fast as the socket takes them, for each "go" from the parent; `recv <url>`
+// counts bytes and reports "done" each time the size announced by the parent's "expect" arrived.
 
 import { WebSocket } from "ws";
 import { roleChannel } from "../lib/child.js";
 import { patternBytes } from "../lib/pattern.js";
 
-const [mode, url, totalArg, chunkArg] = process.argv.slice(2);
-const total = Number(totalArg);
+const [mode, url, chunkArg] = process.argv.slice(2);
 const parent = roleChannel();
 const maxBuffered = 4 * 1024 * 1024;
 
@@ -15,20 +15,26 @@ if (mode === "recv") {
     perMessageDeflate: false,
     maxPayload: 64 * 1024 * 1024,
   });
+  let expected = Number.POSITIVE_INFINITY;
   let received = 0;
+  parent.on("expect", (message) => {
+    expected = Number(message.bytes);
+    received = 0;
+  });
   socket.on("open", () => parent.send({ type: "ready" }));
   socket.on("message", (data: Buffer) => {
     received += data.length;
-    if (received >= total) {
+    if (received >= expected) {
       parent.send({ type: "done", bytes: received, at: Date.now() });
-      socket.close();
+      expected = Number.POSITIVE_INFINITY;
     }
   });
 } else {
   const chunkSize = Number(chunkArg);
   const socket = new WebSocket(`${url}/send`, { perMessageDeflate: false });
   socket.on("open", () => parent.send({ type: "ready" }));
-  parent.on("go", () => {
+  parent.on("go", (message) => {
+    const total = Number(message.bytes);
     const started = Date.now();
     let sent = 0;
     const pump = () => {
