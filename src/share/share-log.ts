@@ -3,9 +3,9 @@
 // and the viewer gets the full state instead. Pure: no I/O.
 
 /** One logged write: its sequence number and its encoded update frame. */
-export interface LoggedFrame {
+export interface LoggedFrame<Frame extends { readonly byteLength: number }> {
   readonly seq: number;
-  readonly frame: Buffer;
+  readonly frame: Frame;
 }
 
 /** Bounds of a log. */
@@ -17,8 +17,8 @@ export interface ShareLogLimits {
 }
 
 /** A bounded, contiguous run of the latest writes: seqs `first … last` with no gaps. */
-export class ShareLog {
-  #frames: LoggedFrame[] = [];
+export class ShareLog<Frame extends { readonly byteLength: number }> {
+  #frames: LoggedFrame<Frame>[] = [];
   /** Index of the oldest kept frame in #frames; dropped ones are cut off in chunks. */
   #start = 0;
   #bytes = 0;
@@ -31,7 +31,7 @@ export class ShareLog {
   }
 
   /** Appends the next write; its seq must follow the last one's (the log stays contiguous). */
-  append(seq: number, frame: Buffer): void {
+  append(seq: number, frame: Frame): void {
     const last = this.#frames[this.#frames.length - 1];
     if (this.size > 0 && last && seq !== last.seq + 1) {
       // A gap would make catch-up skip writes silently; start over from this write instead.
@@ -45,7 +45,7 @@ export class ShareLog {
       this.size > 1 &&
       (this.size > this.limits.maxFrames || this.#bytes > this.limits.maxBytes)
     ) {
-      this.#bytes -= (this.#frames[this.#start] as LoggedFrame).frame.byteLength;
+      this.#bytes -= (this.#frames[this.#start] as LoggedFrame<Frame>).frame.byteLength;
       this.#start++;
     }
     if (this.#start > 1024 && this.#start * 2 > this.#frames.length) {
@@ -59,7 +59,7 @@ export class ShareLog {
    * `[]` when the viewer is up to date, undefined when the log cannot tell (it no longer holds
    * `since + 1`, or `since` is not a seq this share has reached — another incarnation).
    */
-  after(since: number, current: number): LoggedFrame[] | undefined {
+  after(since: number, current: number): LoggedFrame<Frame>[] | undefined {
     if (!Number.isSafeInteger(since) || since < 0 || since > current) return undefined;
     if (since === current) return [];
     const first = this.#frames[this.#start];

@@ -15,12 +15,12 @@ describe("ShareState", () => {
     expect(state.seq).toBe(0);
     expect(state.assignedSeq).toBe(2);
     const frames = state.commit(planned);
-    expect(frames.map((f) => JSON.parse(f.toString()))).toEqual([
+    expect(frames.map((f) => JSON.parse(f.text.toString()))).toEqual([
       { key: "a", content: 1, seq: 1 },
       { key: "b", content: { x: 2 }, seq: 2 },
     ]);
     expect(state.seq).toBe(2);
-    expect(JSON.parse(state.initialState().toString())).toEqual({
+    expect(JSON.parse(state.initialState().text.toString())).toEqual({
       a: 1,
       b: { x: 2 },
       "share/seq": 2,
@@ -56,7 +56,7 @@ describe("ShareState", () => {
     expect(state.initialState()).toBe(initial);
     state.commit(state.plan([{ key: "k", json: json("w") }]));
     expect(state.initialState()).not.toBe(initial);
-    expect(JSON.parse(state.initialState().toString())).toEqual({ k: "w", "share/seq": 2 });
+    expect(JSON.parse(state.initialState().text.toString())).toEqual({ k: "w", "share/seq": 2 });
   });
 
   it("gives the frames after since, or undefined when loaded from storage without them", () => {
@@ -69,8 +69,8 @@ describe("ShareState", () => {
         { key: "j", json: json(2) },
       ]),
     );
-    expect(state.framesAfter(10)?.map((f) => JSON.parse(f.toString()).seq)).toEqual([11, 12]);
-    expect(state.framesAfter(11)?.map((f) => JSON.parse(f.toString()).seq)).toEqual([12]);
+    expect(state.framesAfter(10)?.map((f) => JSON.parse(f.text.toString()).seq)).toEqual([11, 12]);
+    expect(state.framesAfter(11)?.map((f) => JSON.parse(f.text.toString()).seq)).toEqual([12]);
   });
 
   it("lists entries in key order", () => {

@@ -3,6 +3,7 @@
 // recent-writes log and the cached initial state. Pure: the hub does the I/O around it.
 
 import { encodeInitialStateJson, encodeUpdateFrameJson } from "../protocol/share-frames.js";
+import { EncodedFrame } from "./encoded-frame.js";
 import { ShareLog, type ShareLogLimits } from "./share-log.js";
 
 /** One item to write: its key and its content serialized as JSON. */
@@ -21,16 +22,16 @@ export class ShareState {
   readonly #items: Map<string, string>;
   /** Latest content assigned per key while its write is in flight (newest seq wins). */
   readonly #pending = new Map<string, PlannedWrite>();
-  readonly #log: ShareLog;
+  readonly #log: ShareLog<EncodedFrame>;
   #seq: number;
   #assignedSeq: number;
-  #initial: Buffer | undefined;
+  #initial: EncodedFrame | undefined;
 
   constructor(items: Map<string, string>, seq: number, logLimits: ShareLogLimits) {
     this.#items = items;
     this.#seq = seq;
     this.#assignedSeq = seq;
-    this.#log = new ShareLog(logLimits);
+    this.#log = new ShareLog<EncodedFrame>(logLimits);
   }
 
   /** The seq of the last durable write (0 for none). */
@@ -69,8 +70,8 @@ export class ShareState {
    * Applies writes made durable, which must be the next ones in seq order, and returns their
    * encoded update frames (encoded once here, sent as they are to every viewer).
    */
-  commit(planned: readonly PlannedWrite[]): Buffer[] {
-    const frames: Buffer[] = [];
+  commit(planned: readonly PlannedWrite[]): EncodedFrame[] {
+    const frames: EncodedFrame[] = [];
     for (const write of planned) {
       if (write.seq !== this.#seq + 1) {
         throw new Error(`share state: commit of seq ${write.seq} after seq ${this.#seq}`);
@@ -78,7 +79,9 @@ export class ShareState {
       this.#seq = write.seq;
       this.#items.set(write.key, write.json);
       if (this.#pending.get(write.key)?.seq === write.seq) this.#pending.delete(write.key);
-      const frame = Buffer.from(encodeUpdateFrameJson(write.key, write.json, write.seq));
+      const frame = new EncodedFrame(
+        Buffer.from(encodeUpdateFrameJson(write.key, write.json, write.seq)),
+      );
       this.#log.append(write.seq, frame);
       frames.push(frame);
     }
@@ -87,13 +90,13 @@ export class ShareState {
   }
 
   /** The initial-state frame (every durable key plus `share/seq`), built once per state. */
-  initialState(): Buffer {
-    this.#initial ??= Buffer.from(encodeInitialStateJson(this.#items, this.#seq));
+  initialState(): EncodedFrame {
+    this.#initial ??= new EncodedFrame(Buffer.from(encodeInitialStateJson(this.#items, this.#seq)));
     return this.#initial;
   }
 
   /** The frames after `since`, or undefined when the log cannot tell (send the full state). */
-  framesAfter(since: number): Buffer[] | undefined {
+  framesAfter(since: number): EncodedFrame[] | undefined {
     return this.#log.after(since, this.#seq)?.map((entry) => entry.frame);
   }
 

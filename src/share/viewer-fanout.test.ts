@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EncodedFrame } from "./encoded-frame.js";
 import { ViewerFanout, type ViewerSocket } from "./viewer-fanout.js";
 
 class FakeSocket implements ViewerSocket {
@@ -8,10 +9,11 @@ class FakeSocket implements ViewerSocket {
   buffered = 0;
   closed: { code: number; reason: string } | undefined;
   #batch: string[] = [];
-  send(frame: Buffer) {
-    this.sent.push(frame.toString());
-    if (this.corked > 0) this.#batch.push(frame.toString());
-    else this.writes.push([frame.toString()]);
+  send(frame: EncodedFrame) {
+    const text = frame.text.toString();
+    this.sent.push(text);
+    if (this.corked > 0) this.#batch.push(text);
+    else this.writes.push([text]);
   }
   bufferedAmount() {
     return this.buffered;
@@ -32,7 +34,7 @@ class FakeSocket implements ViewerSocket {
 }
 
 const tick = () => new Promise((resolve) => process.nextTick(resolve));
-const frames = (...texts: string[]) => texts.map((text) => Buffer.from(text));
+const frames = (...texts: string[]) => texts.map((text) => new EncodedFrame(Buffer.from(text)));
 
 describe("ViewerFanout", () => {
   it("sends the same Buffer to every viewer, in order", () => {

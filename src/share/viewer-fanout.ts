@@ -1,15 +1,16 @@
-// The read path's hot loop: sends each encoded frame, as the same Buffer, to every viewer of a
+// The read path's hot loop: sends each encoded frame, as the same bytes, to every viewer of a
 // share. Sockets written during one event-loop turn stay corked until the turn ends, so a burst
 // of frames leaves as few writes as possible; a viewer whose unsent bytes from earlier turns pass
 // its allowance is closed with 4429 instead of being buffered for without limit (what one viewer
 // can hold is its allowance plus one turn's burst).
 
 import { ShareCloseCode } from "../protocol/share-frames.js";
+import type { EncodedFrame } from "./encoded-frame.js";
 
 /** What the fan-out needs of a viewer's socket (see ws-viewer.ts for the `ws` adapter). */
 export interface ViewerSocket {
-  /** Sends one text frame; the Buffer is shared by every viewer and must not be changed. */
-  send(frame: Buffer): void;
+  /** Sends one text frame; the frame is shared by every viewer and must not be changed. */
+  send(frame: EncodedFrame): void;
   /** Bytes queued in user space and not yet handed to the kernel. */
   bufferedAmount(): number;
   /** Holds writes until `uncork` (batching them into fewer syscalls). */
@@ -48,7 +49,7 @@ export class ViewerFanout {
   }
 
   /** Adds a viewer after sending it `first` (its initial state or catch-up frames). */
-  add(socket: ViewerSocket, first: readonly Buffer[]): void {
+  add(socket: ViewerSocket, first: readonly EncodedFrame[]): void {
     let bytes = 0;
     for (const frame of first) bytes += frame.byteLength;
     const viewer = { socket, allowance: this.maxBufferedBytes + bytes };
@@ -63,7 +64,7 @@ export class ViewerFanout {
   }
 
   /** Sends `frames` to every viewer, in order. */
-  broadcast(frames: readonly Buffer[]): void {
+  broadcast(frames: readonly EncodedFrame[]): void {
     if (frames.length === 0) return;
     for (const viewer of this.#viewers.values()) this.#deliver(viewer, frames);
   }
@@ -75,7 +76,7 @@ export class ViewerFanout {
     for (const socket of sockets) socket.close(code, reason);
   }
 
-  #deliver(viewer: Viewer, frames: readonly Buffer[]): void {
+  #deliver(viewer: Viewer, frames: readonly EncodedFrame[]): void {
     if (frames.length === 0) return;
     const { socket } = viewer;
     if (!this.#corked.has(socket)) {

@@ -1,5 +1,5 @@
-// Adapts a `ws` WebSocket to the fan-out's ViewerSocket: shared Buffers sent as text frames
-// without per-viewer copies, and corking on the underlying TCP socket.
+// Adapts a `ws` WebSocket to the fan-out's ViewerSocket: prebuilt text frames written as they are
+// to the underlying TCP socket (no per-viewer framing or copy), and corking on that socket.
 
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
@@ -13,7 +13,12 @@ export function wsViewerSocket(socket: WebSocket): ViewerSocket {
   const raw = (socket as unknown as { _socket?: Duplex })._socket;
   return {
     send(frame) {
-      if (socket.readyState === socket.OPEN) socket.send(frame, textFrame);
+      if (socket.readyState !== socket.OPEN) return;
+      // The prebuilt frame goes straight to the TCP socket: the same bytes for every viewer.
+      // Safe beside ws's own writes (pings, close) because ws's sender only queues while
+      // compressing, and permessage-deflate is never negotiated on our endpoints.
+      if (raw && !raw.destroyed) raw.write(frame.wire);
+      else socket.send(frame.text, textFrame);
     },
     bufferedAmount: () => socket.bufferedAmount,
     cork() {
