@@ -3,8 +3,8 @@
 // receiving, idle shares leaving memory and coming back, shutdown → 1001, metrics.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { call, openViewer, sessionItems, sessionOf, type TestViewer } from "../helpers/share.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { call, openViewer, sessionItems, sessionOf, type TestViewer } from "../helpers/share.js";
 
 let test: TestServer | undefined;
 const viewers: TestViewer[] = [];
@@ -79,6 +79,9 @@ describe("the viewer WebSocket", () => {
     await Promise.all(Array.from({ length: 30 }, (_, n) => sync([part(n)])));
     const framesA = await a.waitFrames(31);
     const framesB = await b.waitFrames(31);
+    const metrics = await (await fetch(`${test?.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/syncline_share_viewers 2\n/);
+    expect(metrics).toMatch(/syncline_share_deliveries_total 62\n/);
     expect(framesA.slice(1).map((f) => f.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(framesB).toEqual(framesA);
   });
@@ -152,7 +155,9 @@ describe("the viewer WebSocket", () => {
     (stuck.socket as unknown as { _socket: { pause(): void } })._socket.pause();
     const big = "y".repeat(200 * 1024);
     for (let n = 0; n < 60; n++) {
-      await sync([{ type: "part", data: { id: `big_${n}`, messageID: "m", sessionID, text: `${n}${big}` } }]);
+      await sync([
+        { type: "part", data: { id: `big_${n}`, messageID: "m", sessionID, text: `${n}${big}` } },
+      ]);
     }
     expect((await fine.waitFrames(61, 20_000)).at(-1).seq).toBe(60);
     const metrics = await (await fetch(`${test?.server.url}/metrics`)).text();
