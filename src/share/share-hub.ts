@@ -185,7 +185,9 @@ export class ShareHub {
   ): Promise<(() => void) | undefined> {
     const share = isShareId(id) ? await this.#load(id) : undefined;
     if (share?.status !== "live") {
-      socket.close(ShareCloseCode.notFound, "no such share");
+      // A failed share is being reloaded: come back; a missing or deleted one will not.
+      if (share?.status === "failed") socket.close(1011, "share storage failed; reconnect");
+      else socket.close(ShareCloseCode.notFound, "no such share");
       return undefined;
     }
     const frames = since === undefined ? undefined : share.state.framesAfter(since);
