@@ -1,0 +1,74 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { HttpRouter } from "./http-router.js";
+import { addViewerPageRoutes } from "./viewer-page.js";
+
+const root = mkdtempSync(join(tmpdir(), "syncline-viewer-page-"));
+const built = join(root, "viewer");
+const secret = join(root, "secret.js");
+writeFileSync(secret, "do not serve");
+mkdirSync(built);
+writeFileSync(join(built, "index.html"), "<!doctype html><p>viewer</p>");
+writeFileSync(join(built, "viewer.js"), "console.log(1)");
+writeFileSync(join(built, "viewer.css"), "p{}");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const dirUrl = (path: string) => pathToFileURL(`${path}/`);
+const get = (router: HttpRouter, path: string) =>
+  router.handle({ method: "GET", path, query: new URLSearchParams(), headers: {} });
+
+describe("viewer page routes", () => {
+  const router = addViewerPageRoutes(
+    new HttpRouter(),
+    async (id) => id === "known123",
+    dirUrl(built),
+  );
+
+  it("serve the page for a known share, the same page with 404 for an unknown one", async () => {
+    const known = (await get(router, "/s/known123")).response;
+    expect(known.status).toBe(200);
+    expect(known.headers?.["content-type"]).toBe("text/html; charset=utf-8");
+    expect(known.headers?.["content-security-policy"]).toContain("default-src 'none'");
+    expect(String(known.body)).toContain("viewer");
+    const unknown = (await get(router, "/s/nosuch99")).response;
+    expect(unknown.status).toBe(404);
+    expect(String(unknown.body)).toBe(String(known.body));
+  });
+
+  it("serve assets with their content type", async () => {
+    const js = (await get(router, "/s/assets/viewer.js")).response;
+    expect(js.status).toBe(200);
+    expect(js.headers?.["content-type"]).toMatch(/^text\/javascript/);
+    const css = (await get(router, "/s/assets/viewer.css")).response;
+    expect(css.headers?.["content-type"]).toMatch(/^text\/css/);
+  });
+
+  it("serve nothing outside the directory, hidden, or of an unknown type", async () => {
+    for (const path of [
+      "/s/assets/..%2Fsecret.js",
+      "/s/assets/%2e%2e%2fsecret.js",
+      "/s/assets/..",
+      "/s/assets/.env.js",
+      "/s/assets/index.html.bak",
+      "/s/assets/missing.js",
+    ]) {
+      const { response } = await get(router, path);
+      expect(response.status, path).toBe(404);
+      expect(String(response.body)).not.toContain("do not serve");
+    }
+  });
+
+  it("answer 503 with a clear message when the viewer is not built", async () => {
+    const missing = addViewerPageRoutes(
+      new HttpRouter(),
+      async () => true,
+      dirUrl(join(root, "nope")),
+    );
+    const { response } = await get(missing, "/s/known123");
+    expect(response.status).toBe(503);
+    expect(String(response.body)).toMatch(/the page is not built .*index\.html is missing/);
+  });
+});
