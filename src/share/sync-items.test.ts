@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { prepareItems, prepareKeyWrite } from "./sync-items.js";
+
+const session = "ses_items_abcdefgh";
+const limit = 1024;
+
+describe("prepareItems", () => {
+  it("turns valid items into writes of their JSON, keyed by the schema", () => {
+    const prepared = prepareItems(
+      [
+        { type: "session", data: { id: session, title: "t" } },
+        { type: "part", data: { id: "p", messageID: "m", text: "x" } },
+      ],
+      session,
+      limit,
+    );
+    expect(prepared.writes).toEqual([
+      { key: `session/info/${session}`, json: JSON.stringify({ id: session, title: "t" }) },
+      {
+        key: `session/part/${session}/m/p`,
+        json: JSON.stringify({ id: "p", messageID: "m", text: "x" }),
+      },
+    ]);
+    expect(prepared.ignored).toEqual([]);
+    expect(prepared.tooLarge).toEqual([]);
+  });
+
+  it("keeps the last value of a key, at the position of its last write", () => {
+    const part = (text: string) => ({ type: "part", data: { id: "p", messageID: "m", text } });
+    const prepared = prepareItems(
+      [part("a"), { type: "session", data: { id: session } }, part("b")],
+      session,
+      limit,
+    );
+    expect(prepared.writes.map((w) => w.key)).toEqual([
+      `session/info/${session}`,
+      `session/part/${session}/m/p`,
+    ]);
+    expect(JSON.parse(prepared.writes[1]?.json ?? "").text).toBe("b");
+  });
+
+  it("ignores what is not an item or has no key, with its index and the reason", () => {
+    const prepared = prepareItems(
+      [null, 7, [], { data: {} }, { type: "nope", data: {} }, { type: "model", data: {} }],
+      session,
+      limit,
+    );
+    expect(prepared.writes).toEqual([]);
+    expect(prepared.ignored.map((i) => i.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(prepared.ignored[0]?.reason).toBe("item 0: must be an object {type, data}");
+    expect(prepared.ignored[4]?.reason).toMatch(/^item 4: item type "nope"/);
+    expect(prepared.ignored[5]?.reason).toBe("item 5: item model: data must be an array");
+  });
+
+  it("measures items as UTF-8 JSON against the limit and names the ones over it", () => {
+    const fits = "é".repeat(400); // 800 bytes of UTF-8
+    const over = "é".repeat(600); // 1200 bytes
+    const prepared = prepareItems(
+      [
+        { type: "part", data: { id: "a", messageID: "m", t: fits } },
+        { type: "part", data: { id: "b", messageID: "m", t: over } },
+      ],
+      session,
+      limit,
+    );
+    expect(prepared.writes.map((w) => w.key)).toEqual([`session/part/${session}/m/a`]);
+    expect(prepared.tooLarge).toEqual([
+      {
+        index: 1,
+        key: `session/part/${session}/m/b`,
+        reason: expect.stringMatching(
+          /^item 1 \(.*\/b\) is 12\d\d bytes of JSON, more than the limit of 1024$/,
+        ),
+      },
+    ]);
+  });
+});
+
+describe("prepareKeyWrite (the older /share_sync)", () => {
+  it("accepts a key of the schema for the share's session", () => {
+    const prepared = prepareKeyWrite(`session/message/${session}/m1`, { id: "m1" }, session, limit);
+    expect(prepared.writes).toEqual([
+      { key: `session/message/${session}/m1`, json: '{"id":"m1"}' },
+    ]);
+  });
+
+  it("ignores other keys, other sessions and missing content, naming the value", () => {
+    const reason = (key: unknown, content: unknown = {}) =>
+      prepareKeyWrite(key, content, session, limit).ignored[0]?.reason;
+    expect(reason("session/foo")).toBe('key "session/foo" does not match the key schema');
+    expect(reason(42)).toBe("key 42 does not match the key schema");
+    expect(reason(`session/share/${session}`)).toMatch(/does not match the key schema/);
+    expect(reason("session/info/other_session")).toMatch(
+      /names session "other_session", not the share's session/,
+    );
+    const missing = prepareKeyWrite(`session/info/${session}`, undefined, session, limit);
+    expect(missing.ignored[0]?.reason).toMatch(/content is missing/);
+  });
+});
