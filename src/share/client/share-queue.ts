@@ -2,14 +2,24 @@
 // item's key, the first one starts a 1 s window, and when it closes one POST carries the latest
 // value of each key. A failed batch is never lost: it goes back under newer values and is retried
 // with full-jitter backoff. One request per session at a time, so an older value can never land
-// after a newer one. No node:* imports; fetch and timers are injected.
+// after a newer one. No node:* imports; fetch and timers are injected. This class only schedules
+// (windows, retries, flush, close) and reports: which items go next is session-batches.ts, what
+// an answer means is sync-action.ts.
 
 import { createError } from "../../protocol/errors.js";
 import { keyOfItem, type ShareItem } from "../../protocol/share-items.js";
 import { type Backoff, type BackoffOptions, createBackoff } from "../../util/backoff.js";
 import { createDeferred, type Deferred } from "../../util/deferred.js";
 import { TypedEmitter } from "../../util/typed-emitter.js";
-import type { NamedItem, ShareHttp, SyncOutcome } from "./share-http.js";
+import {
+  type Batch,
+  type DroppedItem,
+  SessionBatches,
+  type TakenBatch,
+} from "./session-batches.js";
+import type { ShareHttp } from "./share-http.js";
+import type { ShareQueueEvents } from "./share-queue-events.js";
+import { type SyncAction, syncAction } from "./sync-action.js";
 
 /** What the queue needs to publish a session: its share id and secret. */
 export interface ShareCredentials {
@@ -25,61 +35,8 @@ export interface ShareRecords {
   remove(sessionID: string): void | Promise<void>;
 }
 
-/** An item that did not reach the server, with its key. */
-export interface DroppedItem {
-  readonly key: string;
-  readonly item: ShareItem;
-  /** Why the server refused it, when it said. */
-  readonly reason?: string;
-}
-
-/** The events of a share queue; every outcome a publisher should know about is one. */
-export interface ShareQueueEvents {
-  /** A batch is durable on the server. `ignored` lists what the server ignored (off-schema). */
-  synced: (event: {
-    sessionID: string;
-    id: string;
-    seq: number | undefined;
-    keys: readonly string[];
-    ignored: readonly NamedItem[];
-  }) => void;
-  /** A batch failed (network error, 5xx) and was put back; the next try is in `delayMs`. */
-  retry: (event: {
-    sessionID: string;
-    id: string;
-    attempt: number;
-    delayMs: number;
-    status: number | undefined;
-    message: string;
-    pending: number;
-  }) => void;
-  /** 401: the secret was refused; the local record was removed and the session's items dropped. */
-  unauthorized: (event: {
-    sessionID: string;
-    id: string;
-    message: string;
-    dropped: readonly DroppedItem[];
-    /** Set when removing the local record failed. */
-    recordError?: unknown;
-  }) => void;
-  /** 404: the share is gone; the session is no longer synced and its items were dropped. */
-  "not-found": (event: {
-    sessionID: string;
-    id: string;
-    message: string;
-    dropped: readonly DroppedItem[];
-  }) => void;
-  /** 400/413: the server refused these items; they were dropped, the rest is sent on. */
-  rejected: (event: {
-    sessionID: string;
-    id: string;
-    status: number;
-    message: string;
-    items: readonly DroppedItem[];
-  }) => void;
-  /** No share record for the session when its batch was due: its items were dropped. */
-  "no-record": (event: { sessionID: string; dropped: readonly DroppedItem[] }) => void;
-}
+export type { DroppedItem } from "./session-batches.js";
+export type { ShareQueueEvents } from "./share-queue-events.js";
 
 /** Options of `createShareQueue`. */
 export interface ShareQueueOptions {
@@ -135,17 +92,10 @@ export interface ShareQueue {
   off<K extends keyof ShareQueueEvents>(event: K, listener: ShareQueueEvents[K]): void;
 }
 
-type Batch = Map<string, ShareItem>;
-
-/** One session's queue state. */
+/** One session's queue: its batches and the scheduling around them. */
 interface SessionQueue {
   readonly sessionID: string;
-  /** Items since the last send, by key; newest value per key. */
-  pending: Batch;
-  /** Parts of a refused batch, sent before `pending` (split to find the offending items). */
-  readonly chunks: Batch[];
-  /** The batch of the request in flight. */
-  inflight: Batch | undefined;
+  readonly batches: SessionBatches;
   /** A window or retry timer. */
   timer: unknown;
   /** The window closed while a request was in flight: send as soon as it ends. */
@@ -208,7 +158,7 @@ class PublisherQueue implements ShareQueue {
       const key = keyOfItem(item, sessionID);
       if ("reason" in key) invalid.push({ index, item, reason: key.reason });
       else {
-        session.pending.set(key.key, item);
+        session.batches.add(key.key, item);
         queued += 1;
       }
     });
@@ -222,10 +172,11 @@ class PublisherQueue implements ShareQueue {
   flush(): Promise<void> {
     this.#urgent = true;
     for (const session of this.#sessions.values()) {
-      if (session.stopped || (session.pending.size === 0 && session.chunks.length === 0)) continue;
+      const { batches } = session;
+      if (session.stopped || (batches.pendingSize === 0 && !batches.hasChunks)) continue;
       // Windows close now, and a batch waiting out a backoff is tried again at once.
       this.#cancelTimer(session);
-      if (session.inflight) session.due = true;
+      if (batches.inflight) session.due = true;
       else void this.#send(session);
     }
     return this.#whenIdle();
@@ -243,10 +194,7 @@ class PublisherQueue implements ShareQueue {
     const undelivered: Array<{ sessionID: string; keys: string[] }> = [];
     for (const session of this.#sessions.values()) {
       this.#cancelTimer(session);
-      const keys = new Set<string>();
-      for (const batch of [session.inflight, ...session.chunks, session.pending]) {
-        for (const key of batch?.keys() ?? []) keys.add(key);
-      }
+      const keys = session.batches.keys();
       if (keys.size > 0) undelivered.push({ sessionID: session.sessionID, keys: [...keys] });
     }
     this.#abort.abort();
@@ -260,7 +208,7 @@ class PublisherQueue implements ShareQueue {
         ? [...this.#sessions.values()]
         : [this.#sessions.get(sessionID)].filter((s): s is SessionQueue => s !== undefined);
     let count = 0;
-    for (const session of sessions) count += this.#waiting(session);
+    for (const session of sessions) count += session.batches.keys().size;
     return count;
   }
 
@@ -269,9 +217,7 @@ class PublisherQueue implements ShareQueue {
     if (session === undefined) {
       session = {
         sessionID,
-        pending: new Map(),
-        chunks: [],
-        inflight: undefined,
+        batches: new SessionBatches(),
         timer: undefined,
         due: false,
         backoff: createBackoff(
@@ -285,17 +231,9 @@ class PublisherQueue implements ShareQueue {
     return session;
   }
 
-  #waiting(session: SessionQueue): number {
-    const keys = new Set<string>();
-    for (const batch of [session.inflight, ...session.chunks, session.pending]) {
-      for (const key of batch?.keys() ?? []) keys.add(key);
-    }
-    return keys.size;
-  }
-
   #onWindow(session: SessionQueue): void {
     session.timer = undefined;
-    if (session.inflight) session.due = true;
+    if (session.batches.inflight) session.due = true;
     else void this.#send(session);
   }
 
@@ -312,182 +250,128 @@ class PublisherQueue implements ShareQueue {
     session.timer = undefined;
   }
 
-  /** Sends the next batch of `session`: a refused batch's parts first, then what is pending. */
+  /** Sends the next batch of `session` (one request per session at a time) and applies the answer. */
   async #send(session: SessionQueue): Promise<void> {
-    if (session.inflight || session.stopped || this.#halted) return this.#checkIdle();
+    const { batches, sessionID } = session;
+    if (batches.inflight || session.stopped || this.#halted) return this.#checkIdle();
     session.due = false;
-    let batch: Batch | undefined;
-    let fromChunk = false;
-    while (session.chunks.length > 0 && batch === undefined) {
-      const chunk = session.chunks.shift() as Batch;
-      // A newer value pending for the same key will be sent next; the stale one need not be.
-      for (const key of session.pending.keys()) chunk.delete(key);
-      if (chunk.size > 0) {
-        batch = chunk;
-        fromChunk = true;
-      }
-    }
-    if (batch === undefined) {
-      if (session.pending.size === 0) return this.#checkIdle();
-      batch = session.pending;
-      session.pending = new Map();
-    }
-    const credentials = this.#options.records.get(session.sessionID);
+    const taken = batches.take();
+    if (taken === undefined) return this.#checkIdle();
+    const credentials = this.#options.records.get(sessionID);
     if (credentials === undefined) {
-      const dropped = this.#stop(session, batch);
-      this.#emitter.emit("no-record", { sessionID: session.sessionID, dropped });
+      const dropped = this.#stop(session, taken.batch);
+      this.#emitter.emit("no-record", { sessionID, dropped });
       return this.#checkIdle();
     }
-    session.inflight = batch;
+    batches.inflight = taken.batch;
     const outcome = await this.#options.http.sync(
       credentials.id,
       credentials.secret,
-      [...batch.values()],
+      [...taken.batch.values()],
       this.#abort.signal,
     );
-    session.inflight = undefined;
-    if (this.#halted) {
-      // close() gave up waiting and counted this batch as undelivered.
-      return;
-    }
-    await this.#settle(session, credentials, batch, fromChunk, outcome);
+    batches.inflight = undefined;
+    // close() gave up waiting and counted this batch as undelivered.
+    if (this.#halted) return;
+    await this.#apply(session, credentials.id, taken, syncAction(taken.batch, outcome));
     this.#checkIdle();
   }
 
-  async #settle(
+  /** Carries out the queue's step for an answered batch and reports it. */
+  async #apply(
     session: SessionQueue,
-    credentials: ShareCredentials,
-    batch: Batch,
-    fromChunk: boolean,
-    outcome: SyncOutcome,
+    id: string,
+    taken: TakenBatch,
+    action: SyncAction,
   ): Promise<void> {
     const { sessionID } = session;
-    const { id } = credentials;
-    switch (outcome.kind) {
-      case "ok": {
+    switch (action.kind) {
+      case "deliver": {
         session.backoff.reset();
-        const keys = [...batch.keys()];
-        this.#emitter.emit("synced", {
-          sessionID,
-          id,
-          seq: outcome.seq,
-          keys,
-          // Name each ignored item by its key when the server gave only its index.
-          ignored: outcome.ignored.map((named) =>
-            named.key === undefined && named.index !== undefined && keys[named.index] !== undefined
-              ? { ...named, key: keys[named.index] }
-              : named,
-          ),
-        });
+        const { seq, keys, ignored } = action;
+        this.#emitter.emit("synced", { sessionID, id, seq, keys, ignored });
         return this.#next(session);
       }
-      case "retry": {
-        this.#putBack(session, batch, fromChunk);
-        this.#cancelTimer(session);
-        session.due = false;
-        const attempt = session.backoff.attempt + 1;
-        const delayMs = session.backoff.next();
-        session.timer = this.#setTimeout(() => {
-          session.timer = undefined;
-          void this.#send(session);
-        }, delayMs);
-        this.#emitter.emit("retry", {
-          sessionID,
-          id,
-          attempt,
-          delayMs,
-          status: outcome.status,
-          message: outcome.message,
-          pending: this.#waiting(session),
-        });
-        return;
-      }
-      case "unauthorized": {
-        const dropped = this.#stop(session, batch);
-        let recordError: unknown;
-        try {
-          await this.#options.records.remove(sessionID);
-        } catch (error) {
-          recordError = error;
-        }
-        this.#emitter.emit("unauthorized", {
-          sessionID,
-          id,
-          message: outcome.message,
-          dropped,
-          ...(recordError === undefined ? {} : { recordError }),
-        });
-        return;
-      }
+      case "retry":
+        session.batches.putBack(taken);
+        return this.#retryLater(session, id, action);
+      case "unauthorized":
+        return this.#onUnauthorized(session, id, taken.batch, action.message);
       case "not-found": {
-        const dropped = this.#stop(session, batch);
-        this.#emitter.emit("not-found", { sessionID, id, message: outcome.message, dropped });
+        const dropped = this.#stop(session, taken.batch);
+        this.#emitter.emit("not-found", { sessionID, id, message: action.message, dropped });
         return;
       }
-      case "rejected":
-        this.#onRejected(session, id, batch, outcome);
+      case "drop": {
+        if (action.rest) session.batches.sendFirst(action.rest);
+        const { status, message, dropped } = action;
+        this.#emitter.emit("rejected", { sessionID, id, status, message, items: dropped });
+        return this.#next(session);
+      }
+      case "bisect":
+        session.batches.sendFirst(...action.halves);
         return this.#next(session);
     }
   }
 
-  /** 400/413: drop the items the server named; unnamed, split the batch until each is found. */
-  #onRejected(
+  /** Schedules the next try of a put-back batch after the session's backoff. */
+  #retryLater(
     session: SessionQueue,
     id: string,
-    batch: Batch,
-    outcome: Extract<SyncOutcome, { kind: "rejected" }>,
+    { status, message }: Extract<SyncAction, { kind: "retry" }>,
   ): void {
-    const entries = [...batch];
-    const offending = new Map<string, DroppedItem>();
-    for (const named of outcome.items) {
-      const entry =
-        named.index !== undefined
-          ? entries[named.index]
-          : entries.find(([key]) => key === named.key);
-      if (entry === undefined) continue;
-      const [key, item] = entry;
-      offending.set(key, { key, item, ...(named.reason ? { reason: named.reason } : {}) });
-    }
-    if (offending.size === 0 && entries.length === 1) {
-      const [key, item] = entries[0] as [string, ShareItem];
-      offending.set(key, { key, item, reason: outcome.message });
-    }
-    if (offending.size === 0) {
-      // The server did not say which: halve the batch and send the halves one after the other.
-      const half = Math.ceil(entries.length / 2);
-      session.chunks.unshift(new Map(entries.slice(0, half)), new Map(entries.slice(half)));
-      return;
-    }
-    const rest = new Map(entries.filter(([key]) => !offending.has(key)));
-    if (rest.size > 0) session.chunks.unshift(rest);
-    this.#emitter.emit("rejected", {
+    this.#cancelTimer(session);
+    session.due = false;
+    const attempt = session.backoff.attempt + 1;
+    const delayMs = session.backoff.next();
+    session.timer = this.#setTimeout(() => {
+      session.timer = undefined;
+      void this.#send(session);
+    }, delayMs);
+    const pending = session.batches.keys().size;
+    this.#emitter.emit("retry", {
       sessionID: session.sessionID,
       id,
-      status: outcome.status,
-      message: outcome.message,
-      items: [...offending.values()],
+      attempt,
+      delayMs,
+      status,
+      message,
+      pending,
     });
   }
 
-  /** Puts a failed batch back under what was queued since (newer values win). */
-  #putBack(session: SessionQueue, batch: Batch, fromChunk: boolean): void {
-    if (fromChunk) {
-      session.chunks.unshift(batch);
-      return;
+  /** 401: stops the session and forgets its record, whose secret the server refused. */
+  async #onUnauthorized(
+    session: SessionQueue,
+    id: string,
+    batch: Batch,
+    message: string,
+  ): Promise<void> {
+    const { sessionID } = session;
+    const dropped = this.#stop(session, batch);
+    let recordError: unknown;
+    try {
+      await this.#options.records.remove(sessionID);
+    } catch (error) {
+      recordError = error;
     }
-    const merged: Batch = new Map(batch);
-    // Newer values replace older ones in place: each key keeps the position it first had.
-    for (const [key, item] of session.pending) merged.set(key, item);
-    session.pending = merged;
+    this.#emitter.emit("unauthorized", {
+      sessionID,
+      id,
+      message,
+      dropped,
+      ...(recordError === undefined ? {} : { recordError }),
+    });
   }
 
   /** After a request: split parts go at once, a closed window at once, else wait for it. */
   #next(session: SessionQueue): void {
     if (session.stopped || this.#halted) return;
-    if (session.chunks.length > 0 || session.due || (this.#urgent && session.pending.size > 0)) {
+    const { batches } = session;
+    if (batches.hasChunks || session.due || (this.#urgent && batches.pendingSize > 0)) {
       this.#cancelTimer(session);
       void this.#send(session);
-    } else if (session.pending.size > 0 && session.timer === undefined) {
+    } else if (batches.pendingSize > 0 && session.timer === undefined) {
       session.timer = this.#setTimeout(() => this.#onWindow(session), this.#windowMs);
     }
   }
@@ -496,13 +380,8 @@ class PublisherQueue implements ShareQueue {
   #stop(session: SessionQueue, batch: Batch): DroppedItem[] {
     session.stopped = true;
     this.#cancelTimer(session);
-    const dropped = new Map<string, ShareItem>(batch);
-    for (const chunk of session.chunks) for (const [key, item] of chunk) dropped.set(key, item);
-    for (const [key, item] of session.pending) dropped.set(key, item);
-    session.chunks.length = 0;
-    session.pending = new Map();
     session.due = false;
-    return [...dropped].map(([key, item]) => ({ key, item }));
+    return session.batches.drain(batch);
   }
 
   #whenIdle(): Promise<void> {
@@ -515,7 +394,7 @@ class PublisherQueue implements ShareQueue {
   #checkIdle(): void {
     if (this.#idleWaiters.length === 0) return;
     for (const session of this.#sessions.values()) {
-      if (!session.stopped && this.#waiting(session) > 0) return;
+      if (!session.stopped && session.batches.keys().size > 0) return;
     }
     for (const waiter of this.#idleWaiters.splice(0)) waiter.resolve();
   }

@@ -1,0 +1,53 @@
+// The share queue's events: every outcome of publishing a publisher should know about (and
+// report) is one, so the CLI's output and a library user's handling come from the same place.
+
+import type { DroppedItem } from "./session-batches.js";
+import type { NamedItem } from "./share-http.js";
+
+/** The events of a share queue; every outcome a publisher should know about is one. */
+export interface ShareQueueEvents {
+  /** A batch is durable on the server. `ignored` lists what the server ignored (off-schema). */
+  synced: (event: {
+    sessionID: string;
+    id: string;
+    seq: number | undefined;
+    keys: readonly string[];
+    ignored: readonly NamedItem[];
+  }) => void;
+  /** A batch failed (network error, 5xx) and was put back; the next try is in `delayMs`. */
+  retry: (event: {
+    sessionID: string;
+    id: string;
+    attempt: number;
+    delayMs: number;
+    status: number | undefined;
+    message: string;
+    pending: number;
+  }) => void;
+  /** 401: the secret was refused; the local record was removed and the session's items dropped. */
+  unauthorized: (event: {
+    sessionID: string;
+    id: string;
+    message: string;
+    dropped: readonly DroppedItem[];
+    /** Set when removing the local record failed. */
+    recordError?: unknown;
+  }) => void;
+  /** 404: the share is gone; the session is no longer synced and its items were dropped. */
+  "not-found": (event: {
+    sessionID: string;
+    id: string;
+    message: string;
+    dropped: readonly DroppedItem[];
+  }) => void;
+  /** 400/413: the server refused these items; they were dropped, the rest is sent on. */
+  rejected: (event: {
+    sessionID: string;
+    id: string;
+    status: number;
+    message: string;
+    items: readonly DroppedItem[];
+  }) => void;
+  /** No share record for the session when its batch was due: its items were dropped. */
+  "no-record": (event: { sessionID: string; dropped: readonly DroppedItem[] }) => void;
+}
