@@ -6,7 +6,7 @@ import * as A from "@automerge/automerge";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateDocumentId } from "../../src/util/ids.js";
 import { openWireClient, syncUntilAcknowledged } from "../helpers/automerge-wire.js";
-import { spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
+import { serveEnv, startServe, stopServe, waitForExit } from "../helpers/cli.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -17,12 +17,9 @@ afterEach(async () => {
   await dir.remove();
 });
 
-const env = () => ({ XDG_CONFIG_HOME: dir.path, SYNCLINE_CONFIG: "", PORT: "", HOST: "" });
-
 async function serve() {
-  const child = spawnCli(["serve", "--port", "0", "--data", `${dir.path}/data`], { env: env() });
-  const line = await waitForLine(child, /^listening on /);
-  return { child, url: line.replace("listening on http", "ws") };
+  const { child, base } = await startServe(`${dir.path}/data`, { env: serveEnv(dir.path) });
+  return { child, url: base.replace(/^http/, "ws") };
 }
 
 describe("automerge durability", () => {
@@ -59,8 +56,7 @@ describe("automerge durability", () => {
       expect(copy.items).toEqual([0, 1, 2, 3, 4]);
       reader.socket.terminate();
     } finally {
-      second.child.kill("SIGTERM");
-      await waitForExit(second.child, 10_000);
+      await stopServe(second.child);
     }
   });
 });

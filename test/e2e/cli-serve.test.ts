@@ -1,7 +1,7 @@
 // `syncline serve` as users run it: the built binary in a child process.
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runCliProcess, spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
+import { runCliProcess, serveEnv, spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
 import { httpGet } from "../helpers/http.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 // Keep a developer's own config file out of these runs.
-const env = () => ({ XDG_CONFIG_HOME: dir.path, SYNCLINE_CONFIG: "", PORT: "", HOST: "" });
+const env = () => serveEnv(dir.path);
 
 describe("syncline serve", () => {
   it("prints the real URL for --port 0, serves, and exits 0 within 5 s of SIGTERM", async () => {

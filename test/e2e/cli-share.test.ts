@@ -10,6 +10,8 @@ import {
   createDeviceEnv,
   runCliProcess,
   spawnCli,
+  startServe,
+  stopServe,
   waitForExit,
   waitForLine,
 } from "../helpers/cli.js";
@@ -22,18 +24,13 @@ let sessions = 0;
 
 beforeAll(async () => {
   dir = await createTempDir("syncline-cli-share-");
-  serve = spawnCli(["serve", "--port", "0", "--data", join(dir.path, "data")], {
+  ({ child: serve, base: server } = await startServe(join(dir.path, "data"), {
     env: createDeviceEnv(dir.path),
-  });
-  const line = await waitForLine(serve, /^listening on http/, 15_000);
-  server = line.slice("listening on ".length).trim();
+  }));
 });
 
 afterAll(async () => {
-  if (serve) {
-    serve.kill("SIGTERM");
-    await waitForExit(serve, 10_000);
-  }
+  if (serve) await stopServe(serve);
   await dir?.remove();
 });
 

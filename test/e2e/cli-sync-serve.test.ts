@@ -13,9 +13,8 @@ import {
   type CliResult,
   createDeviceEnv,
   runCliProcess,
-  spawnCli,
-  waitForExit,
-  waitForLine,
+  startServe,
+  stopServe,
 } from "../helpers/cli.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { waitUntil } from "../helpers/transport.js";
@@ -28,19 +27,16 @@ let guarded: { child: ChildProcess; url: string };
 let files = 0;
 const clients: Repo[] = [];
 
-async function startServe(name: string, extra: readonly string[]) {
-  const child = spawnCli(["serve", "--port", "0", "--data", join(dir.path, name), ...extra], {
-    env: device(),
-  });
-  const line = await waitForLine(child, /^listening on http/, 15_000);
-  return { child, url: line.slice("listening on ".length).replace(/^http/, "ws") };
+async function serveWs(name: string, args: readonly string[]) {
+  const { child, base } = await startServe(join(dir.path, name), { env: device(), args });
+  return { child, url: base.replace(/^http/, "ws") };
 }
 
 beforeAll(async () => {
   dir = await createTempDir("syncline-cli-sync-serve-");
   [open, guarded] = await Promise.all([
-    startServe("open", []),
-    startServe("guarded", ["--automerge-token", "t0ken"]),
+    serveWs("open", []),
+    serveWs("guarded", ["--automerge-token", "t0ken"]),
   ]);
 });
 
@@ -51,8 +47,7 @@ afterEach(async () => {
 afterAll(async () => {
   for (const server of [open, guarded]) {
     if (!server) continue;
-    server.child.kill("SIGTERM");
-    await waitForExit(server.child, 10_000);
+    await stopServe(server.child);
   }
   await dir?.remove();
 });

@@ -3,7 +3,7 @@
 // GET data and to a new viewer), with the seq continuing where it was.
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
+import { serveEnv, startServe, stopServe, waitForExit } from "../helpers/cli.js";
 import { call, openViewer, sessionItems, sessionOf } from "../helpers/share.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 
@@ -15,13 +15,7 @@ afterEach(async () => {
   await dir.remove();
 });
 
-const env = () => ({ XDG_CONFIG_HOME: dir.path, SYNCLINE_CONFIG: "", PORT: "", HOST: "" });
-
-async function serve() {
-  const child = spawnCli(["serve", "--port", "0", "--data", `${dir.path}/data`], { env: env() });
-  const line = await waitForLine(child, /^listening on /);
-  return { child, base: line.replace("listening on ", "").trim() };
-}
+const serve = () => startServe(`${dir.path}/data`, { env: serveEnv(dir.path) });
 
 describe("share durability", () => {
   it("items acknowledged before SIGKILL are there after a restart", async () => {
@@ -68,8 +62,7 @@ describe("share durability", () => {
       expect(live[1]).toMatchObject({ seq: items.length + 1, content: { title: "after restart" } });
       viewer.socket.terminate();
     } finally {
-      second.child.kill("SIGTERM");
-      await waitForExit(second.child, 10_000);
+      await stopServe(second.child);
     }
   }, 60_000);
 });

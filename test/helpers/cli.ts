@@ -120,3 +120,38 @@ export function createDeviceEnv(root: string, config?: string): NodeJS.ProcessEn
   if (config !== undefined) writeFileSync(join(home, ".config", "syncline", "config.toml"), config);
   return { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), SYNCLINE_CONFIG: undefined };
 }
+
+/**
+ * The environment of a `syncline serve` child under `root`: its config dir there, and none of a
+ * developer's SYNCLINE_CONFIG, PORT or HOST (they would override `--port 0` and the data dir).
+ */
+export function serveEnv(root: string): NodeJS.ProcessEnv {
+  return { XDG_CONFIG_HOME: root, SYNCLINE_CONFIG: "", PORT: "", HOST: "" };
+}
+
+/** A running `syncline serve` child and the http(s):// base URL it printed. */
+export interface ServeChild {
+  readonly child: ChildProcess;
+  readonly base: string;
+}
+
+/**
+ * Starts `syncline serve --port 0 --data <data> ...args` and resolves once it printed where it
+ * listens (port 0: only that line says which port it got).
+ */
+export async function startServe(
+  data: string,
+  options: { env: NodeJS.ProcessEnv; args?: readonly string[] },
+): Promise<ServeChild> {
+  const child = spawnCli(["serve", "--port", "0", "--data", data, ...(options.args ?? [])], {
+    env: options.env,
+  });
+  const line = await waitForLine(child, /^listening on http/, 15_000);
+  return { child, base: line.slice("listening on ".length).trim() };
+}
+
+/** Stops a `syncline serve` child gracefully (SIGTERM) and waits for it to exit. */
+export async function stopServe(child: ChildProcess): Promise<CliResult> {
+  child.kill("SIGTERM");
+  return waitForExit(child, 10_000);
+}
