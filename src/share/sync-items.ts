@@ -30,22 +30,20 @@ export function prepareItems(
   sessionID: string,
   maxItemBytes: number,
 ): PreparedItems {
-  const byKey = new Map<string, ItemWrite>();
-  const ignored: ItemProblem[] = [];
-  const tooLarge: ItemProblem[] = [];
+  const collector = new ItemCollector(maxItemBytes);
   data.forEach((item, index) => {
     if (!isItem(item)) {
-      ignored.push({ index, reason: `item ${index}: must be an object {type, data}` });
+      collector.ignore({ index, reason: `item ${index}: must be an object {type, data}` });
       return;
     }
     const result = keyOfItem(item, sessionID);
     if ("reason" in result) {
-      ignored.push({ index, reason: `item ${index}: ${result.reason}` });
+      collector.ignore({ index, reason: `item ${index}: ${result.reason}` });
       return;
     }
-    addWrite(byKey, tooLarge, index, result.key, item.data, maxItemBytes);
+    collector.write(index, result.key, item.data);
   });
-  return { writes: [...byKey.values()], ignored, tooLarge };
+  return collector.result();
 }
 
 /** Checks the single `{key, content}` of the older `POST /share_sync`. */
@@ -55,44 +53,56 @@ export function prepareKeyWrite(
   sessionID: string,
   maxItemBytes: number,
 ): PreparedItems {
-  const byKey = new Map<string, ItemWrite>();
-  const ignored: ItemProblem[] = [];
-  const tooLarge: ItemProblem[] = [];
+  const collector = new ItemCollector(maxItemBytes);
   const parsed = typeof key === "string" ? parseShareKey(key) : undefined;
   if (typeof key !== "string" || !parsed) {
     const reason = `key ${JSON.stringify(key) ?? "undefined"} does not match the key schema`;
-    ignored.push({ index: 0, reason });
+    collector.ignore({ index: 0, reason });
   } else if (parsed.sessionID !== sessionID) {
     const reason = `key ${JSON.stringify(key)} names session ${JSON.stringify(parsed.sessionID)}, not the share's session ${JSON.stringify(sessionID)}`;
-    ignored.push({ index: 0, key, reason });
+    collector.ignore({ index: 0, key, reason });
   } else if (content === undefined) {
-    ignored.push({ index: 0, key, reason: `key ${JSON.stringify(key)}: content is missing` });
+    collector.ignore({ index: 0, key, reason: `key ${JSON.stringify(key)}: content is missing` });
   } else {
-    addWrite(byKey, tooLarge, 0, key, content, maxItemBytes);
+    collector.write(0, key, content);
   }
-  return { writes: [...byKey.values()], ignored, tooLarge };
+  return collector.result();
 }
 
-function addWrite(
-  byKey: Map<string, ItemWrite>,
-  tooLarge: ItemProblem[],
-  index: number,
-  key: string,
-  content: unknown,
-  maxItemBytes: number,
-): void {
-  const json = JSON.stringify(content) ?? "null";
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxItemBytes) {
-    tooLarge.push({
-      index,
-      key,
-      reason: `item ${index} (${key}) is ${bytes} bytes of JSON, more than the limit of ${maxItemBytes}`,
-    });
-    return;
+/** Gathers one request's writes and problems, whichever of the two request shapes it was. */
+class ItemCollector {
+  readonly #byKey = new Map<string, ItemWrite>();
+  readonly #ignored: ItemProblem[] = [];
+  readonly #tooLarge: ItemProblem[] = [];
+  readonly #maxItemBytes: number;
+
+  constructor(maxItemBytes: number) {
+    this.#maxItemBytes = maxItemBytes;
   }
-  byKey.delete(key); // re-inserted: a key written twice keeps the position of its last write
-  byKey.set(key, { key, json });
+
+  ignore(problem: ItemProblem): void {
+    this.#ignored.push(problem);
+  }
+
+  /** Serializes `content` once; over the limit it is a problem, else the key's latest write. */
+  write(index: number, key: string, content: unknown): void {
+    const json = JSON.stringify(content) ?? "null";
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.#maxItemBytes) {
+      this.#tooLarge.push({
+        index,
+        key,
+        reason: `item ${index} (${key}) is ${bytes} bytes of JSON, more than the limit of ${this.#maxItemBytes}`,
+      });
+      return;
+    }
+    this.#byKey.delete(key); // re-inserted: a key written twice keeps the position of its last write
+    this.#byKey.set(key, { key, json });
+  }
+
+  result(): PreparedItems {
+    return { writes: [...this.#byKey.values()], ignored: this.#ignored, tooLarge: this.#tooLarge };
+  }
 }
 
 function isItem(value: unknown): value is ShareItem {
