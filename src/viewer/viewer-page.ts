@@ -3,20 +3,15 @@
 // same object, a message's while its content and visible parts are (so an open <details> stays
 // open); the header is rebuilt on every render (it is small).
 
+import type { ViewerStatus } from "../share/client/viewer-client.js";
 import { h, replaceChildren } from "./dom.js";
 import { renderDiffSection } from "./render-diff.js";
 import { renderPart } from "./render-parts.js";
 import { renderHeader, renderMessage } from "./render-session.js";
 import { buildSessionView, type MessageView } from "./session-model.js";
 
-/** The connection states the page shows (the viewer client's statuses). */
-export type PageStatus =
-  | "connecting"
-  | "live"
-  | "reconnecting"
-  | "deleted"
-  | "not-found"
-  | "closed";
+/** The connection states the page shows: the viewer client's statuses. */
+export type PageStatus = ViewerStatus;
 
 /** What each status reads as in the status bar. */
 export const statusLabels: Readonly<Record<PageStatus, string>> = {
