@@ -18,11 +18,12 @@ import {
   readMeta,
   readShare,
   type ShareMeta,
+  type ShareRecord,
   sharePrefix,
   writeOps,
 } from "./share-records.js";
 import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
-import { ShareState } from "./share-state.js";
+import { type PlannedWrite, ShareState } from "./share-state.js";
 import {
   type ItemProblem,
   type PreparedItems,
@@ -212,17 +213,7 @@ export class ShareHub {
 
   async #publish(share: LiveShare, prepared: PreparedItems): Promise<SyncResult> {
     const started = performance.now();
-    if (prepared.tooLarge.length > 0) {
-      const first = prepared.tooLarge[0] as ItemProblem;
-      const more =
-        prepared.tooLarge.length > 1 ? ` (and ${prepared.tooLarge.length - 1} more)` : "";
-      throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
-    }
-    if (share.status === "deleted") throw shareNotFound("share sync", share.id);
-    if (share.status === "failed") {
-      const reason = "an earlier write failed and the share is being reloaded";
-      throw storageFailed("share sync", share.id, reason);
-    }
+    checkPublishable(share, prepared);
     this.#observer.published?.();
     const planned = share.state.plan(prepared.writes);
     const answer = (seq: number) => ({
@@ -238,6 +229,28 @@ export class ShareHub {
     }
     const seq = (planned[planned.length - 1] as { seq: number }).seq;
     share.inFlight++;
+    try {
+      await this.#writeThenBroadcast(share, planned, seq, started);
+      return answer(seq);
+    } finally {
+      share.inFlight--;
+      share.lastUsed = Date.now();
+      // (status may have changed while awaiting; the narrowing in checkPublishable does not hold)
+      const status = share.status as LiveShare["status"];
+      if (status === "failed" && share.inFlight === 0) this.#drop(share);
+    }
+  }
+
+  /**
+   * Writes `planned` (up to `seq`) durably, then broadcasts it after every earlier write of the
+   * share; rejects with a 503 when the write failed (the share then fails and is reloaded).
+   */
+  #writeThenBroadcast(
+    share: LiveShare,
+    planned: readonly PlannedWrite[],
+    seq: number,
+    started: number,
+  ): Promise<void> {
     // Issued now, in seq order: the store applies writes in call order and commits those of one
     // turn together, so concurrent syncs share a flush.
     const written = this.#store.write(writeOps(share.id, planned, seq)).then(
@@ -256,16 +269,7 @@ export class ShareHub {
       this.#observer.broadcast?.((performance.now() - started) / 1000);
     });
     share.tail = step.catch(() => undefined);
-    try {
-      await step;
-      return answer(seq);
-    } finally {
-      share.inFlight--;
-      share.lastUsed = Date.now();
-      // (status may have changed while awaiting; the narrowing above does not hold here)
-      const status = share.status as LiveShare["status"];
-      if (status === "failed" && share.inFlight === 0) this.#drop(share);
-    }
+    return step;
   }
 
   /** A write failed: the memory state is ahead of the store, so viewers reconnect to a reload. */
@@ -297,32 +301,34 @@ export class ShareHub {
     let loading = this.#loading.get(id);
     if (!loading) {
       loading = this.#read("share load", id, () => readShare(this.#store, id))
-        .then((record) => {
-          if (!record) return undefined;
-          const share: LiveShare = {
-            id,
-            meta: record.meta,
-            state: new ShareState(record.items, record.seq, {
-              maxFrames: this.#limits.logMaxFrames,
-              maxBytes: this.#limits.logMaxBytes,
-            }),
-            fanout: new ViewerFanout(this.#limits.viewerMaxBufferedBytes, {
-              delivered: (count) => this.#observer.delivered?.(count),
-              slowViewer: () => this.#observer.slowViewer?.(),
-            }),
-            tail: Promise.resolve(),
-            inFlight: 0,
-            lastUsed: Date.now(),
-            status: "live",
-          };
-          this.#shares.set(id, share);
-          this.#observer.shareLoaded?.();
-          return share;
-        })
+        .then((record) => (record ? this.#loaded(id, record) : undefined))
         .finally(() => this.#loading.delete(id));
       this.#loading.set(id, loading);
     }
     return loading;
+  }
+
+  /** Puts a share read from the store in memory. */
+  #loaded(id: ShareId, record: ShareRecord): LiveShare {
+    const share: LiveShare = {
+      id,
+      meta: record.meta,
+      state: new ShareState(record.items, record.seq, {
+        maxFrames: this.#limits.logMaxFrames,
+        maxBytes: this.#limits.logMaxBytes,
+      }),
+      fanout: new ViewerFanout(this.#limits.viewerMaxBufferedBytes, {
+        delivered: (count) => this.#observer.delivered?.(count),
+        slowViewer: () => this.#observer.slowViewer?.(),
+      }),
+      tail: Promise.resolve(),
+      inFlight: 0,
+      lastUsed: Date.now(),
+      status: "live",
+    };
+    this.#shares.set(id, share);
+    this.#observer.shareLoaded?.();
+    return share;
   }
 
   #drop(share: LiveShare): void {
@@ -358,5 +364,19 @@ export class ShareHub {
     } catch (error) {
       throw storageFailed(context, id, error);
     }
+  }
+}
+
+/** Throws the answer to a sync that must not be applied: items too large, share gone or failed. */
+function checkPublishable(share: LiveShare, prepared: PreparedItems): void {
+  if (prepared.tooLarge.length > 0) {
+    const first = prepared.tooLarge[0] as ItemProblem;
+    const more = prepared.tooLarge.length > 1 ? ` (and ${prepared.tooLarge.length - 1} more)` : "";
+    throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
+  }
+  if (share.status === "deleted") throw shareNotFound("share sync", share.id);
+  if (share.status === "failed") {
+    const reason = "an earlier write failed and the share is being reloaded";
+    throw storageFailed("share sync", share.id, reason);
   }
 }
