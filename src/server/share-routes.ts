@@ -36,29 +36,24 @@ const legacyDeleteBody = z.object({ sessionID: z.string(), secret: z.unknown().o
 
 /** Adds the share API routes to `router`. */
 export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): HttpRouter {
-  const { hub } = options;
-  const route = (method: string, pattern: string, context: string, handler: Handler) =>
+  const route: Route = (method, pattern, context, handler) =>
     router.add(method, pattern, (request) => guard(context, options, () => handler(request)));
-  const body = <T>(request: HttpRequest, schema: z.ZodType<T>, context: string) =>
-    parseBody(request, schema, context, options.maxBodyBytes);
+  addCurrentApi(route, options);
+  addOlderApi(route, options);
+  return router;
+}
 
-  const create = async (request: HttpRequest) => {
-    const { sessionID } = await body(request, createBody, "share create");
-    const { id, secret } = await hub.create(sessionID);
-    return json(201, { id, secret, url: `${baseUrl(request, options)}/s/${id}` });
-  };
-  route("POST", "/api/share", "share create", create);
-  route("POST", "/share_create", "share create", create);
+/** Adds one route whose errors become JSON answers (`guard`). */
+type Route = (method: string, pattern: string, context: string, handler: Handler) => void;
 
+/** `/api/share…`: the share id in the path, items as a `data` list. */
+function addCurrentApi(route: Route, options: ShareRouteOptions): void {
+  const { hub, maxBodyBytes } = options;
+  route("POST", "/api/share", "share create", (request) => create(request, options));
   route("POST", "/api/share/:id/sync", "share sync", async (request) => {
-    const { secret, data } = await body(request, syncBody, "share sync");
+    const { secret, data } = await parseBody(request, syncBody, "share sync", maxBodyBytes);
     return json(200, await hub.sync(request.params.id as string, secret, data));
   });
-  route("POST", "/share_sync", "share sync", async (request) => {
-    const { sessionID, secret, key, content } = await body(request, legacySyncBody, "share sync");
-    return json(200, await hub.syncKey(idOfSession(sessionID), secret, key, content));
-  });
-
   route("GET", "/api/share/:id/data", "share data", async (request) => {
     const { seq, entries } = await hub.read(request.params.id as string);
     const items = entries.map(
@@ -66,6 +61,23 @@ export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): 
         `{"type":${JSON.stringify(itemTypeOfKey(key) ?? null)},"key":${JSON.stringify(key)},"data":${content}}`,
     );
     return raw(200, `[${items.join(",")}]`, { "x-share-seq": String(seq) });
+  });
+  route("DELETE", "/api/share/:id", "share delete", async (request) => {
+    const id = request.params.id as string;
+    const { secret } = await parseBody(request, deleteBody, "share delete", maxBodyBytes);
+    await hub.remove(id, secret);
+    return json(200, { id, deleted: true });
+  });
+}
+
+/** The older OpenCode endpoints: the share named by `sessionID`, one `{key, content}` per sync. */
+function addOlderApi(route: Route, options: ShareRouteOptions): void {
+  const { hub, maxBodyBytes } = options;
+  route("POST", "/share_create", "share create", (request) => create(request, options));
+  route("POST", "/share_sync", "share sync", async (request) => {
+    const body = await parseBody(request, legacySyncBody, "share sync", maxBodyBytes);
+    const { sessionID, secret, key, content } = body;
+    return json(200, await hub.syncKey(idOfSession(sessionID), secret, key, content));
   });
   route("GET", "/share_data", "share data", async (request) => {
     const sessionID = request.query.get("sessionID");
@@ -75,20 +87,19 @@ export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): 
     const fields = entries.map(([key, content]) => `${JSON.stringify(key)}:${content}`);
     return raw(200, `{${fields.join(",")}}`, { "x-share-seq": String(seq) });
   });
-
-  route("DELETE", "/api/share/:id", "share delete", async (request) => {
-    const id = request.params.id as string;
-    const { secret } = await body(request, deleteBody, "share delete");
-    await hub.remove(id, secret);
-    return json(200, { id, deleted: true });
-  });
   route("POST", "/share_delete", "share delete", async (request) => {
-    const { sessionID, secret } = await body(request, legacyDeleteBody, "share delete");
-    const id = idOfSession(sessionID);
-    await hub.remove(id, secret);
+    const body = await parseBody(request, legacyDeleteBody, "share delete", maxBodyBytes);
+    const id = idOfSession(body.sessionID);
+    await hub.remove(id, body.secret);
     return json(200, { id, deleted: true });
   });
-  return router;
+}
+
+/** Both APIs create a share the same way. */
+async function create(request: HttpRequest, options: ShareRouteOptions): Promise<HttpResponse> {
+  const { sessionID } = await parseBody(request, createBody, "share create", options.maxBodyBytes);
+  const { id, secret } = await options.hub.create(sessionID);
+  return json(201, { id, secret, url: `${baseUrl(request, options)}/s/${id}` });
 }
 
 type Handler = (request: HttpRequest) => Promise<HttpResponse>;
@@ -126,7 +137,9 @@ async function parseBody<T>(
     value = JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     const preview = JSON.stringify(bytes.subarray(0, 40).toString("utf8"));
-    throw badBody(`${context}: body is not JSON (${describeError(error)}), starts with ${preview}`);
+    throw badRequest(
+      `${context}: body is not JSON (${describeError(error)}), starts with ${preview}`,
+    );
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -136,7 +149,7 @@ async function parseBody<T>(
   for (const segment of path) got = (got as Record<PropertyKey, unknown> | undefined)?.[segment];
   const field = path.length > 0 ? path.join(".") : "body";
   const shown = JSON.stringify(got)?.slice(0, 80) ?? "undefined";
-  throw badBody(`${context}: ${field} ${describeIssue(issue)}, got ${shown}`);
+  throw badRequest(`${context}: ${field} ${describeIssue(issue)}, got ${shown}`);
 }
 
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {
@@ -147,8 +160,6 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
 function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
-
-const badBody = badRequest;
 
 /** The share id of an older API call's `sessionID` (its last 8 characters). */
 function idOfSession(sessionID: string): string {
