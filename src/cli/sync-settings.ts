@@ -2,8 +2,7 @@
 // checked with an error that names the flag or key and the bad value.
 
 import { createError } from "../protocol/errors.js";
-import { serverFileKeys } from "../server/config.js";
-import { findConfigFile, loadConfigFile } from "../server/config-file.js";
+import { readConfigTable } from "./config-table.js";
 import { ExitError, exitCodes } from "./exit-error.js";
 import type { CliIo } from "./io.js";
 
@@ -44,25 +43,14 @@ export interface SyncSettings {
  * `[sync] enabled = false` (default true) throws ERR_SYNC_DISABLED before any flag is checked.
  */
 export function resolveSyncSettings(flags: SyncSettingFlags, io: CliIo): SyncSettings {
-  const found = findConfigFile(flags.config, io.env);
-  const table = (found && loadConfigFile(found.path, serverFileKeys).sync) ?? {};
-  for (const key of Object.keys(table)) {
-    if (!(syncConfigKeys as readonly string[]).includes(key)) {
-      io.stderr.write(
-        `syncline: warning: unknown key sync.${key} in ${found?.path}; known keys: ${syncConfigKeys.join(", ")}\n`,
-      );
-    }
-  }
-  const where = (key: string) => `sync.${key} in ${found?.path}`;
+  const { path, values: table } = readConfigTable("sync", syncConfigKeys, flags.config, io);
+  const where = (key: string) => `sync.${key} in ${path}`;
   const enabled = table.enabled;
   if (enabled !== undefined && typeof enabled !== "boolean") {
     throw invalid(`config: ${where("enabled")} must be true or false, got ${show(enabled)}`);
   }
   if (enabled === false) {
-    throw createError(
-      "ERR_SYNC_DISABLED",
-      `sync: disabled by sync.enabled = false in ${found?.path}`,
-    );
+    throw createError("ERR_SYNC_DISABLED", `sync: disabled by sync.enabled = false in ${path}`);
   }
   const server = flags.server ?? configString(table, "server", where) ?? defaultSyncServer;
   checkServerUrl(server, flags.server !== undefined ? "--server" : where("server"));
@@ -87,7 +75,7 @@ export function resolveSyncSettings(flags: SyncSettingFlags, io: CliIo): SyncSet
     token: configString(table, "token", where),
     timeoutMs: Math.round(timeoutSeconds * 1000),
     retries,
-    configPath: found?.path,
+    configPath: path,
   };
 }
 

@@ -2,9 +2,8 @@
 // which local share record a command means.
 
 import { createError } from "../../protocol/errors.js";
-import { serverFileKeys } from "../../server/config.js";
-import { findConfigFile, loadConfigFile } from "../../server/config-file.js";
 import { httpBaseUrl } from "../../share/client/share-http.js";
+import { readConfigTable } from "../config-table.js";
 import type { CliIo } from "../io.js";
 import { type ShareRecord, ShareRecordStore, shareRecordsPath } from "./share-records.js";
 
@@ -31,24 +30,16 @@ export interface ShareServer {
 
 /** `--server` > `[share] server` > http://127.0.0.1:3030; warns about unknown [share] keys. */
 export function resolveShareServer(flags: ShareFlags, io: CliIo): ShareServer {
-  const found = findConfigFile(flags.config, io.env);
-  const table = (found && loadConfigFile(found.path, serverFileKeys).share) ?? {};
-  for (const key of Object.keys(table)) {
-    if (!(shareConfigKeys as readonly string[]).includes(key)) {
-      io.stderr.write(
-        `syncline: warning: unknown key share.${key} in ${found?.path}; known keys: ${shareConfigKeys.join(", ")}\n`,
-      );
-    }
-  }
-  const fromFile = table.server;
+  const { path, values } = readConfigTable("share", shareConfigKeys, flags.config, io);
+  const fromFile = values.server;
   if (fromFile !== undefined && (typeof fromFile !== "string" || fromFile === "")) {
     throw createError(
       "ERR_INVALID_CONFIG",
-      `config: share.server in ${found?.path} must be a non-empty string, got ${JSON.stringify(fromFile)}`,
+      `config: share.server in ${path} must be a non-empty string, got ${JSON.stringify(fromFile)}`,
     );
   }
   const given = flags.server ?? fromFile;
-  const source = flags.server !== undefined ? "--server" : `share.server in ${found?.path}`;
+  const source = flags.server !== undefined ? "--server" : `share.server in ${path}`;
   if (given === undefined) return { server: defaultShareServer, chosen: false };
   try {
     return { server: httpBaseUrl(given), chosen: true };
