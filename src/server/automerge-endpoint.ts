@@ -4,7 +4,6 @@
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import type { WebSocket } from "ws";
 import { DocumentHub } from "../automerge/document-hub.js";
 import { PeerSession } from "../automerge/peer-session.js";
 import type { Store } from "../storage/store.js";
@@ -12,6 +11,7 @@ import { timingSafeEqualStrings } from "../util/timing-safe.js";
 import { automergeDefaults, type ServerConfig } from "./config.js";
 import type { AutomergeMetrics } from "./metrics.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
+import { createWsKeepalive } from "./ws-keepalive.js";
 
 /** The endpoint and the hub behind it. */
 export interface AutomergeEndpoint {
@@ -70,19 +70,7 @@ export async function createAutomergeEndpoint(
     },
   });
   const storageId = await hub.storageId();
-  const alive = new WeakMap<WebSocket, boolean>();
-  const sockets = new Set<WebSocket>();
-  const keepalive = setInterval(() => {
-    for (const socket of sockets) {
-      if (alive.get(socket) === false) {
-        socket.terminate();
-        continue;
-      }
-      alive.set(socket, false);
-      socket.ping();
-    }
-  }, options.keepaliveMs ?? 5000);
-  keepalive.unref();
+  const keepalive = createWsKeepalive(options.keepaliveMs ?? 5000);
 
   const token = config.automergeToken;
   const endpoint: WebSocketEndpoint<undefined> = {
@@ -90,9 +78,7 @@ export async function createAutomergeEndpoint(
     maxPayload: settings.automergeMaxMessageBytes,
     authenticate: (request) => checkToken(request, token),
     onConnection(socket) {
-      sockets.add(socket);
-      alive.set(socket, true);
-      socket.on("pong", () => alive.set(socket, true));
+      keepalive.add(socket);
       const session = new PeerSession(
         {
           send: (frame) => socket.send(frame, { binary: true }),
@@ -109,7 +95,7 @@ export async function createAutomergeEndpoint(
         session.receive(toBytes(data));
       });
       socket.once("close", () => {
-        sockets.delete(socket);
+        keepalive.delete(socket);
         session.socketClosed();
       });
     },
@@ -118,7 +104,7 @@ export async function createAutomergeEndpoint(
     endpoint,
     hub,
     async close() {
-      clearInterval(keepalive);
+      keepalive.stop();
       await hub.close();
     },
   };

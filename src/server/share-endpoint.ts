@@ -4,7 +4,6 @@
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import type { WebSocket } from "ws";
 import { isShareId, shareIdOfSession } from "../protocol/share-items.js";
 import { ShareHub } from "../share/share-hub.js";
 import { wsViewerSocket } from "../share/ws-viewer.js";
@@ -14,6 +13,7 @@ import type { HttpRouter } from "./http-router.js";
 import type { ShareMetrics } from "./metrics.js";
 import { addShareRoutes } from "./share-routes.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
+import { createWsKeepalive } from "./ws-keepalive.js";
 
 /** Which share a viewer asked for, and from which seq it wants to catch up. */
 export interface ViewerRequest {
@@ -72,18 +72,7 @@ export function createShareEndpoint(
     logger,
   });
 
-  const alive = new Map<WebSocket, boolean>();
-  const keepalive = setInterval(() => {
-    for (const [socket, answered] of alive) {
-      if (!answered) {
-        socket.terminate();
-        continue;
-      }
-      alive.set(socket, false);
-      socket.ping();
-    }
-  }, options.keepaliveMs ?? 30_000);
-  keepalive.unref();
+  const keepalive = createWsKeepalive(options.keepaliveMs ?? 30_000);
 
   const endpoint: WebSocketEndpoint<ViewerRequest> = {
     name: "share",
@@ -92,14 +81,13 @@ export function createShareEndpoint(
     authenticate: (request) => decideViewer(request, hub),
     onConnection(socket, _request, { id, since }) {
       metrics.viewers.inc();
-      alive.set(socket, true);
-      socket.on("pong", () => alive.set(socket, true));
+      keepalive.add(socket);
       socket.on("message", () => {}); // ignored (share.md), but read so the socket keeps flowing
       let detach: (() => void) | undefined;
       let closed = false;
       socket.once("close", () => {
         closed = true;
-        alive.delete(socket);
+        keepalive.delete(socket);
         metrics.viewers.dec();
         detach?.();
       });
@@ -119,7 +107,7 @@ export function createShareEndpoint(
     hub,
     endpoint,
     async close() {
-      clearInterval(keepalive);
+      keepalive.stop();
       await hub.close();
     },
   };
