@@ -14,12 +14,11 @@ export type SyncAction =
       readonly keys: readonly string[];
       readonly ignored: readonly NamedItem[];
     }
-  /** Network error or 5xx: put the batch back and try again after a backoff. */
-  | { readonly kind: "retry"; readonly status: number | undefined; readonly message: string }
-  /** 401: the secret was refused. */
-  | { readonly kind: "unauthorized"; readonly message: string }
-  /** 404: the share is gone. */
-  | { readonly kind: "not-found"; readonly message: string }
+  /**
+   * As the server answered. retry (network error, 5xx): put the batch back and try again after a
+   * backoff; unauthorized (401): the secret was refused; not-found (404): the share is gone.
+   */
+  | Extract<SyncOutcome, { kind: "retry" | "unauthorized" | "not-found" }>
   /** 400/413 naming items (or a batch of one): drop `dropped`, send `rest` (if any) next. */
   | {
       readonly kind: "drop";
@@ -44,10 +43,9 @@ export function syncAction(batch: Batch, outcome: SyncOutcome): SyncAction {
       };
     }
     case "retry":
-      return { kind: "retry", status: outcome.status, message: outcome.message };
     case "unauthorized":
     case "not-found":
-      return { kind: outcome.kind, message: outcome.message };
+      return outcome;
     case "rejected":
       return rejectedAction(batch, outcome);
   }
