@@ -3,6 +3,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
+import { shareFanout } from "./share-fanout.js";
 import { streamThroughput } from "./stream-throughput.js";
 
 const args = process.argv.slice(2);
@@ -10,6 +11,8 @@ const quick = args.includes("--quick");
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 // `--server syncline|reference`: the automerge benchmarks against one server only (no ratios).
 const server = args.includes("--server") ? args[args.indexOf("--server") + 1] : undefined;
+const numberArg = (flag: string) =>
+  args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : undefined;
 
 // automerge-sync and automerge-memory share their runs; the 30 s wait after the clients left
 // (10 s with --quick) is skipped when only automerge-sync is asked for.
@@ -25,6 +28,17 @@ const benchmarks: Record<string, () => Promise<object>> = {
   "stream-throughput": () => streamThroughput((quick ? 256 : 1024) * 1024 * 1024, 3),
   "automerge-sync": () => automergeSync(automerge),
   "automerge-memory": () => automergeMemory(automerge),
+  // 1,000 viewers either way; --quick measures 5 s instead of 10 and repeats twice.
+  // `--rate N` / `--viewers N` change the load (for finding where a contender keeps up).
+  "share-fanout": () =>
+    shareFanout({
+      viewers: numberArg("--viewers") ?? 1000,
+      rate: numberArg("--rate") ?? 200,
+      partBytes: 200,
+      warmUpSeconds: quick ? 1 : 2,
+      seconds: quick ? 5 : 10,
+      repetitions: quick ? 2 : 3,
+    }),
 };
 
 mkdirSync("bench-results", { recursive: true });
