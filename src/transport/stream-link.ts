@@ -2,7 +2,12 @@
 // its credit until the receiver ACKs, and a receiver that answers OPEN with RESUME and CREDIT,
 // writes DATA, grants credit back in batches and ACKs a verified END.
 
-import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
+import {
+  createError,
+  describeError,
+  isSynclineError,
+  type SynclineError,
+} from "../protocol/errors.js";
 import type { WireMessage } from "../protocol/wire-messages.js";
 import { createDeferred } from "../util/deferred.js";
 import type { StreamReceiver } from "./stream/stream-receiver.js";
@@ -20,12 +25,18 @@ function onStream(
   });
 }
 
-/** Tells the peer why this end gave up a stream, when the reason is the stream's own. */
+/**
+ * Tells the peer why this end gave up a stream while the connection stays open. A stream error
+ * goes as it is; any other failure (the publisher's upload a relay was reading from ended with a
+ * wire error, a bug in a handler) as ERR_STREAM_CANCELLED naming it — without a CANCEL the peer
+ * would wait for the rest of the stream for as long as the connection lives.
+ */
 function cancelOnStreamError(connection: WireConnection, streamId: number, error: unknown): void {
-  if (isSynclineError(error) && error.code.startsWith("ERR_STREAM") && connection.isOpen) {
-    const message = error.message.slice(0, 1000);
-    connection.send({ type: "cancel", streamId, code: error.code, message });
-  }
+  if (!connection.isOpen) return;
+  const own = isSynclineError(error) && error.code.startsWith("ERR_STREAM") ? error : undefined;
+  const code = own?.code ?? "ERR_STREAM_CANCELLED";
+  const message = own?.message ?? `stream cancelled: ${describeError(error)}`;
+  connection.send({ type: "cancel", streamId, code, message: message.slice(0, 1000) });
 }
 
 function closedError(
