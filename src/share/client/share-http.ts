@@ -113,71 +113,20 @@ export function httpBaseUrl(server: string): string {
 export function createShareHttp(options: ShareHttpOptions): ShareHttp {
   const baseUrl = httpBaseUrl(options.server);
   const fetchFn = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  const request = async (
-    method: string,
-    path: string,
-    body: unknown,
-    signal?: AbortSignal,
-  ): Promise<{ status: number; json: unknown; text: string }> => {
-    const url = `${baseUrl}${path}`;
-    let response: Awaited<ReturnType<FetchLike>>;
-    let text: string;
-    try {
-      response = await fetchFn(url, {
-        method,
-        headers: { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
-      text = await response.text();
-    } catch (error) {
-      throw createError("ERR_CONNECT", `share: ${method} ${url} failed: ${networkError(error)}`, {
-        cause: error,
-      });
-    }
-    let json: unknown;
-    try {
-      json = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, json, text };
-  };
+  const request = (method: string, path: string, body: unknown, signal?: AbortSignal) =>
+    sendRequest(fetchFn, `${baseUrl}${path}`, { method, body, signal });
   const idPath = (id: string) => `/api/share/${encodeURIComponent(id)}`;
 
   return {
     baseUrl,
     async create(sessionID) {
-      const { status, json, text } = await request("POST", "/api/share", { sessionID });
-      if (status === 200 || status === 201) {
-        const share = json as Partial<CreatedShare> | undefined;
-        if (
-          typeof share?.id === "string" &&
-          typeof share.secret === "string" &&
-          typeof share.url === "string"
-        ) {
-          return { id: share.id, secret: share.secret, url: share.url };
-        }
-        throw createError(
-          "ERR_UNEXPECTED",
-          `share create: ${baseUrl} answered ${status} without {id, secret, url}: ${text.slice(0, 200)}`,
-        );
-      }
-      throw answerError(`share create: session ${JSON.stringify(sessionID)}`, status, json, text);
+      const answer = await request("POST", "/api/share", { sessionID });
+      return createdShareOf(answer, baseUrl, sessionID);
     },
     async sync(id, secret, items, signal) {
-      try {
-        JSON.stringify(items);
-      } catch (error) {
-        // Never sendable (a cycle, a BigInt): refused like a 400, so the queue drops just that item.
-        return {
-          kind: "rejected",
-          status: 0,
-          message: `share sync: an item cannot be serialized as JSON: ${describeError(error)}`,
-          items: [],
-        };
-      }
-      let answer: { status: number; json: unknown; text: string };
+      const unsendable = unserializableItems(items);
+      if (unsendable) return unsendable;
+      let answer: Answer;
       try {
         answer = await request("POST", `${idPath(id)}/sync`, { secret, data: items }, signal);
       } catch (error) {
@@ -191,6 +140,83 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
       throw answerError(`share delete: share ${JSON.stringify(id)}`, status, json, text);
     },
   };
+}
+
+/** A server's answer: its status, its body as text, and that body parsed when it is JSON. */
+interface Answer {
+  readonly status: number;
+  readonly json: unknown;
+  readonly text: string;
+}
+
+/** Sends one JSON request; throws ERR_CONNECT when no answer arrives, whatever the status. */
+async function sendRequest(
+  fetchFn: FetchLike,
+  url: string,
+  init: { method: string; body: unknown; signal: AbortSignal | undefined },
+): Promise<Answer> {
+  const { method, body, signal } = init;
+  let response: Awaited<ReturnType<FetchLike>>;
+  let text: string;
+  try {
+    response = await fetchFn(url, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+    text = await response.text();
+  } catch (error) {
+    throw createError("ERR_CONNECT", `share: ${method} ${url} failed: ${networkError(error)}`, {
+      cause: error,
+    });
+  }
+  return { status: response.status, json: parseJson(text), text };
+}
+
+/** The body as JSON; undefined when empty or not JSON (errorMessage then falls back to the text). */
+function parseJson(text: string): unknown {
+  try {
+    return text === "" ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share a create answer describes; throws when it is not a success or lacks a field. */
+function createdShareOf(answer: Answer, baseUrl: string, sessionID: string): CreatedShare {
+  const { status, json, text } = answer;
+  if (status !== 200 && status !== 201) {
+    throw answerError(`share create: session ${JSON.stringify(sessionID)}`, status, json, text);
+  }
+  const share = json as Partial<CreatedShare> | undefined;
+  if (
+    typeof share?.id === "string" &&
+    typeof share.secret === "string" &&
+    typeof share.url === "string"
+  ) {
+    return { id: share.id, secret: share.secret, url: share.url };
+  }
+  throw createError(
+    "ERR_UNEXPECTED",
+    `share create: ${baseUrl} answered ${status} without {id, secret, url}: ${text.slice(0, 200)}`,
+  );
+}
+
+/** A rejection when `items` cannot be serialized, else undefined. */
+function unserializableItems(items: readonly ShareItem[]): SyncOutcome | undefined {
+  try {
+    JSON.stringify(items);
+    return undefined;
+  } catch (error) {
+    // Never sendable (a cycle, a BigInt): refused like a 400, so the queue drops just that item.
+    return {
+      kind: "rejected",
+      status: 0,
+      message: `share sync: an item cannot be serialized as JSON: ${describeError(error)}`,
+      items: [],
+    };
+  }
 }
 
 /** A network failure's text; fetch says only "fetch failed", its cause says why (ECONNREFUSED…). */
