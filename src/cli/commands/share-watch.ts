@@ -6,7 +6,11 @@
 import { WebSocket } from "ws";
 import { createError } from "../../protocol/errors.js";
 import { isShareId, parseShareKey, shareIdOfSession } from "../../protocol/share-items.js";
-import { createViewerClient, type ViewerStatus } from "../../share/client/viewer-client.js";
+import {
+  createViewerClient,
+  type ViewerClient,
+  type ViewerStatus,
+} from "../../share/client/viewer-client.js";
 import { ExitError, exitCodes } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
 import { openShareRecords, resolveShareServer, type ShareFlags } from "./share-settings.js";
@@ -23,26 +27,53 @@ export async function shareWatchCommand(
   options: ShareWatchOptions,
   io: CliIo,
 ): Promise<void> {
-  const fromUrl = viewerUrlTarget(target);
-  const id = fromUrl?.id ?? shareIdOf(target);
-  const server =
-    fromUrl && options.server === undefined ? fromUrl.server : watchServer(id, options, io);
+  const { id, server } = watchTarget(target, options, io);
   const retries = parseRetries(options.retries);
   const client = createViewerClient({
     server,
     id,
     WebSocket: WebSocket as never,
   });
+  const watched: Watched = { id, server, json: Boolean(options.json) };
+  renderFrames(client, watched, io);
+  const end = await watchUntilDone(client, retries, io);
+  finishWatch(end, watched, io);
+}
+
+/** The share being watched, and how to show it. */
+interface Watched {
+  readonly id: string;
+  readonly server: string;
+  /** One JSON object per line (--json) instead of text for people. */
+  readonly json: boolean;
+}
+
+/** Why the watch ended: a final status or a signal, and the error to end with, if any. */
+interface WatchEnd {
+  readonly reason: ViewerStatus | NodeJS.Signals;
+  readonly failure: ExitError | undefined;
+}
+
+/** The share and server named by `target` (a viewer link, a share id or a session id). */
+function watchTarget(
+  target: string,
+  options: ShareFlags,
+  io: CliIo,
+): { id: string; server: string } {
+  const fromUrl = viewerUrlTarget(target);
+  const id = fromUrl?.id ?? shareIdOf(target);
+  const server =
+    fromUrl && options.server === undefined ? fromUrl.server : watchServer(id, options, io);
+  return { id, server };
+}
+
+/** Shows every snapshot, update and status: JSON lines, or text for people. */
+function renderFrames(client: ViewerClient, watched: Watched, io: CliIo): void {
+  const { id, server, json } = watched;
   const out = (line: string) => io.stdout.write(`${line}\n`);
   let everLive = false;
-  let failure: ExitError | undefined;
-  let finish!: (status: ViewerStatus | NodeJS.Signals) => void;
-  const done = new Promise<ViewerStatus | NodeJS.Signals>((resolve) => {
-    finish = resolve;
-  });
-
   client.on("snapshot", (state, seq) => {
-    if (options.json) {
+    if (json) {
       writeJson(io, { type: "snapshot", id, seq, state: Object.fromEntries(state) });
       return;
     }
@@ -50,14 +81,28 @@ export async function shareWatchCommand(
     for (const key of [...state.keys()].sort()) out(`  ${describeItem(key, state.get(key))}`);
   });
   client.on("update", (frame) => {
-    if (options.json) writeJson(io, { type: "update", ...frame });
+    if (json) writeJson(io, { type: "update", ...frame });
     else out(`#${frame.seq} ${describeItem(frame.key, frame.content)}`);
   });
   client.on("status", (status) => {
+    // The first "live" is the normal start and stays quiet for people; later ones are reconnects.
     const reconnected = status === "live" && everLive;
     if (status === "live") everLive = true;
-    if (options.json) writeJson(io, { type: "status", status });
+    if (json) writeJson(io, { type: "status", status });
     else if (status !== "live" || reconnected) io.stderr.write(`share ${id}: ${status}\n`);
+  });
+}
+
+/** Connects and waits for deletion, an unknown share, a signal, or too many failed connections. */
+async function watchUntilDone(client: ViewerClient, retries: number, io: CliIo): Promise<WatchEnd> {
+  let everLive = false;
+  let failure: ExitError | undefined;
+  let finish!: (status: ViewerStatus | NodeJS.Signals) => void;
+  const done = new Promise<ViewerStatus | NodeJS.Signals>((resolve) => {
+    finish = resolve;
+  });
+  client.on("status", (status) => {
+    if (status === "live") everLive = true;
     if (status === "deleted" || status === "not-found") finish(status);
   });
   client.on("error", (error) => {
@@ -77,21 +122,27 @@ export async function shareWatchCommand(
   const reason = await done;
   stopSignal();
   client.close();
-  if (failure) throw failure;
-  if (reason === "not-found") {
+  return { reason, failure };
+}
+
+/** The exit for how the watch ended: deletion returns (0), anything else throws its error. */
+function finishWatch(end: WatchEnd, watched: Watched, io: CliIo): void {
+  const { id, server } = watched;
+  if (end.failure) throw end.failure;
+  if (end.reason === "not-found") {
     throw createError(
       "ERR_SHARE_NOT_FOUND",
       `share watch: ${server} has no share ${JSON.stringify(id)}`,
     );
   }
-  if (reason === "deleted") {
-    if (!options.json) io.stderr.write(`share ${id} was deleted by its owner\n`);
+  if (end.reason === "deleted") {
+    if (!watched.json) io.stderr.write(`share ${id} was deleted by its owner\n`);
     return;
   }
   throw new ExitError(
     exitCodes.interrupted,
     "ERR_CONNECTION_CLOSED",
-    `share watch: ${reason} while watching share ${id}`,
+    `share watch: ${end.reason} while watching share ${id}`,
   );
 }
 
