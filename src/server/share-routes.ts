@@ -8,12 +8,15 @@ import { describeError, isSynclineError } from "../protocol/errors.js";
 import { itemTypeOfKey, shareIdOfSession } from "../protocol/share-items.js";
 import { badRequest } from "../share/share-errors.js";
 import type { ShareHub } from "../share/share-hub.js";
+import { capIgnored, checkItemCount, maxSyncItems } from "../share/sync-items.js";
 import type { HttpRequest, HttpResponse, HttpRouter } from "./http-router.js";
 
 /** What the routes need besides the hub. */
 export interface ShareRouteOptions {
   readonly hub: ShareHub;
   readonly maxBodyBytes: number;
+  /** Most items per sync request; more → 413. Default `maxSyncItems` (10,000). */
+  readonly maxSyncItems?: number;
   /** Base of share links; default: the request's scheme and Host header. */
   readonly publicUrl: string | undefined;
   /** True when the listener serves HTTPS (for links built from the Host header). */
@@ -52,7 +55,8 @@ function addCurrentApi(route: Route, options: ShareRouteOptions): void {
   route("POST", "/api/share", "share create", (request) => create(request, options));
   route("POST", "/api/share/:id/sync", "share sync", async (request) => {
     const { secret, data } = await parseBody(request, syncBody, "share sync", maxBodyBytes);
-    return json(200, await hub.sync(request.params.id as string, secret, data));
+    checkItemCount(data.length, options.maxSyncItems ?? maxSyncItems);
+    return json(200, capIgnored(await hub.sync(request.params.id as string, secret, data)));
   });
   route("GET", "/api/share/:id/data", "share data", async (request) => {
     const { seq, entries } = await hub.read(request.params.id as string);
@@ -77,7 +81,7 @@ function addOlderApi(route: Route, options: ShareRouteOptions): void {
   route("POST", "/share_sync", "share sync", async (request) => {
     const body = await parseBody(request, legacySyncBody, "share sync", maxBodyBytes);
     const { sessionID, secret, key, content } = body;
-    return json(200, await hub.syncKey(idOfSession(sessionID), secret, key, content));
+    return json(200, capIgnored(await hub.syncKey(idOfSession(sessionID), secret, key, content)));
   });
   route("GET", "/share_data", "share data", async (request) => {
     const sessionID = request.query.get("sessionID");

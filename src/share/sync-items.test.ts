@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { prepareItems, prepareKeyWrite } from "./sync-items.js";
+import {
+  capIgnored,
+  checkItemCount,
+  maxIgnoredListed,
+  maxSyncItems,
+  prepareItems,
+  prepareKeyWrite,
+} from "./sync-items.js";
 
 const session = "ses_items_abcdefgh";
 const limit = 1024;
@@ -95,5 +102,38 @@ describe("prepareKeyWrite (the older /share_sync)", () => {
     );
     const missing = prepareKeyWrite(`session/info/${session}`, undefined, session, limit);
     expect(missing.ignored[0]?.reason).toMatch(/content is missing/);
+  });
+});
+
+describe("checkItemCount", () => {
+  it("lets up to the limit through and refuses more with 413 naming the count and the limit", () => {
+    expect(maxSyncItems).toBe(10_000);
+    expect(() => checkItemCount(10_000)).not.toThrow();
+    expect(() => checkItemCount(10_001)).toThrow(
+      expect.objectContaining({
+        code: "ERR_SHARE_TOO_LARGE",
+        status: 413,
+        message:
+          "share sync: the request has 10001 items, more than the limit of 10000 per request; nothing was applied",
+      }),
+    );
+    expect(() => checkItemCount(3, 2)).toThrow(/has 3 items, more than the limit of 2/);
+  });
+});
+
+describe("capIgnored", () => {
+  it("keeps the first 100 ignored entries and counts them all", () => {
+    const prepared = prepareItems(
+      Array.from({ length: 5_000 }, () => 1),
+      session,
+      limit,
+    );
+    const answer = capIgnored({ seq: 0, ignored: prepared.ignored });
+    expect(maxIgnoredListed).toBe(100);
+    expect(answer.ignored).toHaveLength(100);
+    expect(answer.ignored[99]?.index).toBe(99);
+    expect(answer.ignoredCount).toBe(5_000);
+    expect(answer.seq).toBe(0);
+    expect(capIgnored({ ignored: [] })).toEqual({ ignored: [], ignoredCount: 0 });
   });
 });

@@ -3,7 +3,35 @@
 // size limit, deduplicated by key (the last one wins). Pure.
 
 import { keyOfItem, parseShareKey, type ShareItem } from "../protocol/share-items.js";
+import { tooLarge } from "./share-errors.js";
 import type { ItemWrite } from "./share-state.js";
+
+/** Most items one `POST /api/share/:id/sync` may carry; more → 413, nothing applied. */
+export const maxSyncItems = 10_000;
+
+/** Most `ignored` entries a sync answer lists; `ignoredCount` gives the total. */
+export const maxIgnoredListed = 100;
+
+/**
+ * Refuses (413 ERR_SHARE_TOO_LARGE) a sync of more than `maxItems` items before any of them is
+ * looked at: every item costs work and, when ignored, an entry in the answer.
+ */
+export function checkItemCount(count: number, maxItems: number = maxSyncItems): void {
+  if (count > maxItems) {
+    throw tooLarge(
+      `share sync: the request has ${count} items, more than the limit of ${maxItems} per request; nothing was applied`,
+    );
+  }
+}
+
+/** A sync answer with its `ignored` list cut to the first `maxListed` and the total beside it. */
+export function capIgnored<T extends { readonly ignored: readonly ItemProblem[] }>(
+  answer: T,
+  maxListed: number = maxIgnoredListed,
+): T & { ignoredCount: number } {
+  const { ignored } = answer;
+  return { ...answer, ignored: ignored.slice(0, maxListed), ignoredCount: ignored.length };
+}
 
 /** An item left out, with where it was and why. */
 export interface ItemProblem {

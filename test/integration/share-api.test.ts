@@ -79,7 +79,7 @@ describe("POST /api/share/:id/sync", () => {
     const items = sessionItems(sessionID, 2);
     const synced = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: items });
     expect(synced.status).toBe(200);
-    expect(synced.body).toEqual({ seq: 4, accepted: 4, written: 4, ignored: [] });
+    expect(synced.body).toEqual({ seq: 4, accepted: 4, written: 4, ignored: [], ignoredCount: 0 });
     expect(synced.headers.get("cache-control")).toBe("no-store");
     const data = await call(base, "GET", `/api/share/${id}/data`);
     expect(data.status).toBe(200);
@@ -121,7 +121,13 @@ describe("POST /api/share/:id/sync", () => {
     const first = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: items });
     const again = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: items });
     expect(again.status).toBe(200);
-    expect(again.body).toEqual({ seq: first.body.seq, accepted: 3, written: 0, ignored: [] });
+    expect(again.body).toEqual({
+      seq: first.body.seq,
+      accepted: 3,
+      written: 0,
+      ignored: [],
+      ignoredCount: 0,
+    });
     const changed = sessionItems(sessionID, 1, "changed");
     const third = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: changed });
     expect(third.body).toMatchObject({ seq: first.body.seq + 1, written: 1 });
@@ -218,6 +224,42 @@ describe("POST /api/share/:id/sync", () => {
     expect((await call(base, "GET", `/api/share/${id}/data`)).body).toEqual([]);
   });
 
+  it("answers 413 for more than 10,000 items, naming the count and the limit, quickly", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const data: unknown[] = Array.from({ length: 10_001 }, () => 1);
+    data[0] = { type: "session", data: { id: sessionID } };
+    const started = performance.now();
+    const answer = await call(base, "POST", `/api/share/${id}/sync`, { secret, data });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(answer.status).toBe(413);
+    expect(answer.headers.get("cache-control")).toBe("no-store");
+    expect(answer.body.error.code).toBe("ERR_SHARE_TOO_LARGE");
+    expect(answer.body.error.message).toBe(
+      "share sync: the request has 10001 items, more than the limit of 10000 per request; nothing was applied",
+    );
+    expect((await call(base, "GET", `/api/share/${id}/data`)).body).toEqual([]);
+    const limit = await call(base, "POST", `/api/share/${id}/sync`, {
+      secret,
+      data: data.slice(0, 10_000),
+    });
+    expect(limit.status).toBe(200);
+  });
+
+  it("lists the first 100 ignored items and counts them all in ignoredCount", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const data: unknown[] = Array.from({ length: 5_000 }, () => 1);
+    data.push({ type: "session", data: { id: sessionID } });
+    const answer = await call(base, "POST", `/api/share/${id}/sync`, { secret, data });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ accepted: 1, written: 1, ignoredCount: 5_000 });
+    expect(answer.body.ignored).toHaveLength(100);
+    expect(answer.body.ignored[0]).toEqual({
+      index: 0,
+      reason: "item 0: must be an object {type, data}",
+    });
+    expect(answer.body.ignored[99].index).toBe(99);
+  });
+
   it("answers 413 for a body over the body limit", async () => {
     const { id, secret } = await newShare();
     const body = JSON.stringify({ secret, data: [], pad: "x".repeat(8 * 1024 * 1024) });
@@ -268,7 +310,7 @@ describe("the older OpenCode endpoints", () => {
       content: { id: sessionID, title: "t" },
     });
     expect(synced.status).toBe(200);
-    expect(synced.body).toMatchObject({ seq: 1, accepted: 1, ignored: [] });
+    expect(synced.body).toMatchObject({ seq: 1, accepted: 1, ignored: [], ignoredCount: 0 });
     const foreign = await call(base, "POST", "/share_sync", {
       sessionID,
       secret,
