@@ -103,6 +103,12 @@ export class UpgradeRouter {
   ): void {
     if (socket.destroyed) return;
     const name = mounted.endpoint.name;
+    // The check may have waited (e.g. on the store) while shutdown began: a socket accepted now
+    // would miss the 1001 sent to the open ones and hold the server open.
+    if (!this.#accepting) {
+      this.#refuse(socket, name, 503, "server is shutting down");
+      return;
+    }
     mounted.server.handleUpgrade(request, socket, head, (ws) => {
       // Always listened to, so a bad frame closes its socket and never reaches the process.
       ws.on("error", (error) => this.observer?.socketError(name, error));
