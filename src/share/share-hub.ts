@@ -223,9 +223,13 @@ export class ShareHub {
       ignored: prepared.ignored,
     });
     if (planned.length === 0) {
-      // Nothing new; an equal write may still be in flight, and the 200 promises durability.
+      // Nothing new; an equal write may still be in flight, and the 200 promises durability:
+      // wait for it, and answer as it did (`tail` never rejects, so look at what it left).
       await share.tail;
-      return answer(share.state.assignedSeq);
+      const status = share.status as LiveShare["status"];
+      if (status === "deleted") throw shareNotFound("share sync", share.id);
+      if (status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
+      return answer(share.state.seq);
     }
     const seq = (planned[planned.length - 1] as { seq: number }).seq;
     share.inFlight++;
@@ -367,6 +371,8 @@ export class ShareHub {
   }
 }
 
+const FAILED_REASON = "an earlier write failed and the share is being reloaded";
+
 /** Throws the answer to a sync that must not be applied: items too large, share gone or failed. */
 function checkPublishable(share: LiveShare, prepared: PreparedItems): void {
   if (prepared.tooLarge.length > 0) {
@@ -375,8 +381,5 @@ function checkPublishable(share: LiveShare, prepared: PreparedItems): void {
     throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
   }
   if (share.status === "deleted") throw shareNotFound("share sync", share.id);
-  if (share.status === "failed") {
-    const reason = "an earlier write failed and the share is being reloaded";
-    throw storageFailed("share sync", share.id, reason);
-  }
+  if (share.status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
 }

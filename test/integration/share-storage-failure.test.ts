@@ -15,10 +15,18 @@ afterEach(async () => {
   test = undefined;
 });
 
-function failingStore(): Store & { failWrites: boolean } {
+interface FailingStore extends Store {
+  failWrites: boolean;
+  /** A failing write rejects after this long (so other requests can arrive meanwhile), ms. */
+  failDelayMs: number;
+}
+
+function failingStore(): FailingStore {
   const inner = createMemoryStore();
+  const diskFull = () => createError("ERR_STORE_WRITE", "store: disk full (test)");
   const store = {
     failWrites: false,
+    failDelayMs: 0,
     get: (key) => inner.get(key),
     range: (prefix, options) => inner.range(prefix, options),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
@@ -26,11 +34,12 @@ function failingStore(): Store & { failWrites: boolean } {
     status: () => inner.status(),
     write(ops) {
       if (store.failWrites) {
-        return Promise.reject(createError("ERR_STORE_WRITE", "store: disk full (test)"));
+        const delay = store.failDelayMs;
+        return new Promise<void>((_, reject) => setTimeout(() => reject(diskFull()), delay));
       }
       return inner.write(ops);
     },
-  } as Store & { failWrites: boolean };
+  } as FailingStore;
   return store;
 }
 
@@ -71,5 +80,31 @@ describe("share storage failure", () => {
     expect((await older.waitFrames(1))[0]["share/seq"]).toBe(2);
     again.socket.terminate();
     older.socket.terminate();
+  });
+
+  it("answers 503 to a sync whose equal write was in flight when that write fails", async () => {
+    const store = failingStore();
+    test = await startTestServer({}, { store });
+    const base = test.server.url;
+    const sessionID = sessionOf("failing2");
+    const { secret } = (await call(base, "POST", "/api/share", { sessionID })).body;
+    const item = { type: "part", data: { id: "p1", messageID: "m", sessionID, n: 1 } };
+    const sync = () => call(base, "POST", "/api/share/failing2/sync", { secret, data: [item] });
+
+    // The first sync's write is in flight while the second (same content, nothing new) arrives.
+    store.failWrites = true;
+    store.failDelayMs = 300;
+    const answers = await Promise.all([sync(), sync()]);
+    expect(answers.map((answer) => answer.status)).toEqual([503, 503]);
+    for (const answer of answers) expect(answer.body.error.code).toBe("ERR_SHARE_STORAGE");
+
+    store.failWrites = false;
+    const data = await call(base, "GET", "/api/share/failing2/data");
+    expect(data.status).toBe(200);
+    expect(data.body).toEqual([]);
+    expect(data.headers.get("x-share-seq")).toBe("0");
+    const retried = await sync();
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ seq: 1, written: 1 });
   });
 });
