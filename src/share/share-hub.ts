@@ -168,7 +168,15 @@ export class ShareHub {
       const share = await this.#authorized("share delete", id, secret);
       share.status = "deleted";
       await share.tail;
-      await this.#read("share delete", id, () => this.#store.deletePrefix(sharePrefix(id)));
+      try {
+        await this.#store.deletePrefix(sharePrefix(id));
+      } catch (error) {
+        // Nothing was deleted: viewers reconnect, and the next request reloads the share.
+        share.status = "failed";
+        share.fanout.closeAll(1011, "share storage failed; reconnect");
+        this.#drop(share);
+        throw storageFailed("share delete", id, error);
+      }
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#drop(share);
     });

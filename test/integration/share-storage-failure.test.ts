@@ -19,6 +19,7 @@ interface FailingStore extends Store {
   failWrites: boolean;
   /** A failing write rejects after this long (so other requests can arrive meanwhile), ms. */
   failDelayMs: number;
+  failDeletes: boolean;
 }
 
 function failingStore(): FailingStore {
@@ -27,9 +28,13 @@ function failingStore(): FailingStore {
   const store = {
     failWrites: false,
     failDelayMs: 0,
+    failDeletes: false,
     get: (key) => inner.get(key),
     range: (prefix, options) => inner.range(prefix, options),
-    deletePrefix: (prefix) => inner.deletePrefix(prefix),
+    deletePrefix(prefix) {
+      if (store.failDeletes) return Promise.reject(diskFull());
+      return inner.deletePrefix(prefix);
+    },
     close: () => inner.close(),
     status: () => inner.status(),
     write(ops) {
@@ -41,6 +46,15 @@ function failingStore(): FailingStore {
     },
   } as FailingStore;
   return store;
+}
+
+/** `promise`, or a rejection after `ms`. */
+function within<T>(promise: Promise<T>, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 describe("share storage failure", () => {
@@ -106,5 +120,46 @@ describe("share storage failure", () => {
     const retried = await sync();
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ seq: 1, written: 1 });
+  });
+
+  it("keeps a share whose delete failed: 503, then it syncs, reads and deletes again", async () => {
+    const store = failingStore();
+    test = await startTestServer({}, { store });
+    const base = test.server.url;
+    const sessionID = sessionOf("failing3");
+    const { secret } = (await call(base, "POST", "/api/share", { sessionID })).body;
+    const part = (n: number) => ({
+      type: "part",
+      data: { id: `p${n}`, messageID: "m", sessionID, n },
+    });
+    const sync = (n: number) =>
+      call(base, "POST", "/api/share/failing3/sync", { secret, data: [part(n)] });
+    expect((await sync(1)).status).toBe(200);
+    const viewer = await openViewer(base, "id=failing3");
+    await viewer.waitFrames(1);
+
+    store.failDeletes = true;
+    const failed = await call(base, "DELETE", "/api/share/failing3", { secret });
+    expect(failed.status).toBe(503);
+    expect(failed.body.error.code).toBe("ERR_SHARE_STORAGE");
+    expect(failed.body.error.message).toMatch(/disk full/);
+
+    store.failDeletes = false;
+    const synced = await sync(2);
+    expect(synced.status).toBe(200);
+    expect(synced.body.seq).toBe(2);
+    const data = await call(base, "GET", "/api/share/failing3/data");
+    expect(data.status).toBe(200);
+    expect(data.body.map((item: { data: { n: number } }) => item.data.n)).toEqual([1, 2]);
+    // Not deleted: viewers were told to reconnect, not that the share is gone.
+    expect((await within(viewer.closed)).code).toBe(1011);
+    const again = await openViewer(base, "id=failing3");
+    expect((await again.waitFrames(1))[0]["share/seq"]).toBe(2);
+
+    const deleted = await call(base, "DELETE", "/api/share/failing3", { secret });
+    expect(deleted.status).toBe(200);
+    expect((await within(again.closed)).code).toBe(4410);
+    expect((await call(base, "GET", "/api/share/failing3/data")).status).toBe(404);
+    expect((await sync(3)).status).toBe(404);
   });
 });
