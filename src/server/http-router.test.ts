@@ -32,6 +32,7 @@ describe("HttpRouter", () => {
     expect(route).toBe("unmatched");
     expect(response.status).toBe(405);
     expect(response.headers?.allow).toBe("DELETE");
+    expect(response.headers?.["cache-control"]).toBe("no-store");
     expect(JSON.parse(String(response.body)).error.code).toBe("ERR_METHOD_NOT_ALLOWED");
   });
 
@@ -39,6 +40,8 @@ describe("HttpRouter", () => {
     for (const path of ["/nope", "/healthz/extra", "/api/share/x/sync/more"]) {
       const { response } = await router.handle(request("GET", path));
       expect(response.status, path).toBe(404);
+      expect(response.headers?.["cache-control"], path).toBe("no-store");
+      expect(response.headers?.["content-type"], path).toMatch(/^application\/json/);
       expect(JSON.parse(String(response.body)).error.code).toBe("ERR_NOT_FOUND");
     }
   });

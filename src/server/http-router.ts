@@ -81,17 +81,20 @@ export class HttpRouter {
       const response = jsonResponse(
         405,
         { error: { code: "ERR_METHOD_NOT_ALLOWED", message } },
-        { allow: [...allowed].join(", ") },
+        { allow: [...allowed].join(", "), ...noStore },
       );
       return { route: "unmatched", response };
     }
     const message = `no route for ${request.path}`;
     return {
       route: "unmatched",
-      response: jsonResponse(404, { error: { code: "ERR_NOT_FOUND", message } }),
+      response: jsonResponse(404, { error: { code: "ERR_NOT_FOUND", message } }, noStore),
     };
   }
 }
+
+/** The router's own error answers (404, 405) are never cached: a route may appear later. */
+const noStore = { "cache-control": "no-store" } as const;
 
 /** A JSON response with `content-type` set. */
 export function jsonResponse(

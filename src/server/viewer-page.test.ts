@@ -58,17 +58,44 @@ describe("viewer page routes", () => {
       const { response } = await get(router, path);
       expect(response.status, path).toBe(404);
       expect(String(response.body)).not.toContain("do not serve");
+      expect(response.headers?.["content-type"], path).toBe("application/json; charset=utf-8");
+      expect(response.headers?.["cache-control"], path).toBe("no-store");
+      const { error } = JSON.parse(String(response.body));
+      expect(error.code, path).toBe("ERR_NOT_FOUND");
+      expect(error.message, path).toMatch(/^share viewer: no asset "/);
     }
   });
 
-  it("answer 503 with a clear message when the viewer is not built", async () => {
+  it("answer 503 JSON without the path on disk when the viewer is not built, and log the path", async () => {
+    const warnings: string[] = [];
+    const dir = join(root, "nope");
     const missing = addViewerPageRoutes(
       new HttpRouter(),
       async () => true,
-      dirUrl(join(root, "nope")),
+      dirUrl(dir),
+      (message) => warnings.push(message),
     );
     const { response } = await get(missing, "/s/known123");
     expect(response.status).toBe(503);
-    expect(String(response.body)).toMatch(/the page is not built .*index\.html is missing/);
+    expect(response.headers?.["content-type"]).toBe("application/json; charset=utf-8");
+    expect(response.headers?.["cache-control"]).toBe("no-store");
+    expect(JSON.parse(String(response.body))).toEqual({
+      error: {
+        code: "ERR_UNEXPECTED",
+        message:
+          "share viewer: the page is not built on this server; the server log names the missing file",
+      },
+    });
+    expect(String(response.body)).not.toContain(root);
+    expect(warnings).toEqual([
+      `share viewer: the page is not built (${join(dir, "index.html")} is missing); run npm run build`,
+    ]);
+  });
+
+  it("keep the HTML page, status 404, for an unknown share", async () => {
+    const { response } = await get(router, "/s/unknown9");
+    expect(response.status).toBe(404);
+    expect(response.headers?.["content-type"]).toBe("text/html; charset=utf-8");
+    expect(String(response.body)).toContain("<p>viewer</p>");
   });
 });

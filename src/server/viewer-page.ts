@@ -1,11 +1,12 @@
 // Serves the share viewer page built into <package>/dist/viewer/ (index.html, viewer.js,
 // viewer.css): `GET /s/<id>` answers the page (status 404 for an unknown share; the page shows
-// its own message) and `GET /s/assets/<file>` its files. Nothing else on disk is reachable.
+// its own message) and `GET /s/assets/<file>` its files. Nothing else on disk is reachable, and
+// no answer names a path on disk; errors are JSON `{error: {code, message}}` like every route.
 
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { HttpResponse, HttpRouter } from "./http-router.js";
+import { type HttpResponse, type HttpRouter, jsonResponse } from "./http-router.js";
 
 /** Where the built viewer lives: the same relative place from src/server and dist/server. */
 export const viewerDir = new URL("../../dist/viewer/", import.meta.url);
@@ -29,32 +30,37 @@ const contentSecurityPolicy =
 
 const assetName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-/** Adds `GET /s/:id` and `GET /s/assets/:file`; `exists` tells known shares from unknown ones. */
+/**
+ * Adds `GET /s/:id` and `GET /s/assets/:file`; `exists` tells known shares from unknown ones.
+ * `warn` gets the absolute path of a missing page (default: a process warning, once per path).
+ */
 export function addViewerPageRoutes(
   router: HttpRouter,
   exists: (id: string) => Promise<boolean>,
   dir: URL = viewerDir,
+  warn: (message: string) => void = warnOnce,
 ): HttpRouter {
   router.get("/s/assets/:file", async (request) => {
     const name = request.params.file as string;
     const type = contentTypes[extname(name)];
     // One plain file name of a known type: no "/", no "..", no hidden files.
     if (!assetName.test(name) || name.includes("..") || type === undefined) {
-      return text(404, `share viewer: no asset ${JSON.stringify(name)}`);
+      return error(404, "ERR_NOT_FOUND", `share viewer: no asset ${JSON.stringify(name)}`);
     }
     const body = await readOptional(new URL(name, dir));
     if (body === undefined) {
-      return text(404, `share viewer: no asset ${JSON.stringify(name)}`);
+      return error(404, "ERR_NOT_FOUND", `share viewer: no asset ${JSON.stringify(name)}`);
     }
     return { status: 200, headers: { "content-type": type, "cache-control": "no-cache" }, body };
   });
   router.get("/s/:id", async (request) => {
     const page = await readOptional(new URL("index.html", dir));
     if (page === undefined) {
-      return text(
-        503,
-        `share viewer: the page is not built (${fileURLToPath(new URL("index.html", dir))} is missing); run npm run build`,
-      );
+      const path = fileURLToPath(new URL("index.html", dir));
+      warn(`share viewer: the page is not built (${path} is missing); run npm run build`);
+      const message =
+        "share viewer: the page is not built on this server; the server log names the missing file";
+      return error(503, "ERR_UNEXPECTED", message);
     }
     const known = await exists(request.params.id as string).catch(() => false);
     return {
@@ -80,10 +86,15 @@ async function readOptional(url: URL): Promise<Buffer | undefined> {
   }
 }
 
-function text(status: number, message: string): HttpResponse {
-  return {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-    body: `${message}\n`,
-  };
+function error(status: number, code: string, message: string): HttpResponse {
+  return jsonResponse(status, { error: { code, message } }, { "cache-control": "no-store" });
+}
+
+const warned = new Set<string>();
+
+/** A process warning (stderr unless a handler takes it), once per message. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, { code: "SYNCLINE_VIEWER_NOT_BUILT" });
 }

@@ -344,8 +344,10 @@ describe("GET /s/<id>", () => {
     const page = await fetch(`${base}/s/${id}`);
     const unknown = await fetch(`${base}/s/zzzzzzzz`);
     if (page.status === 503) {
-      // dist/viewer is not built in this checkout: the answer says so.
-      expect(await page.text()).toMatch(/the page is not built/);
+      // dist/viewer is not built in this checkout: the answer says so, without the path on disk.
+      const text = await page.text();
+      expect(JSON.parse(text).error.message).toMatch(/the page is not built/);
+      expect(text).not.toContain("dist/viewer");
       return;
     }
     expect(page.status).toBe(200);
@@ -367,6 +369,25 @@ describe("GET /s/<id>", () => {
       "/s/assets/%2e%2e",
     ]) {
       expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+    }
+  });
+});
+
+describe("error answers outside the share routes' handlers", () => {
+  it("are JSON and never cached: router 404/405 under /api/share and viewer asset 404s", async () => {
+    const checks: [string, string, number, string][] = [
+      ["GET", "/api/share", 405, "ERR_METHOD_NOT_ALLOWED"],
+      ["PUT", "/api/share/abc", 405, "ERR_METHOD_NOT_ALLOWED"],
+      ["GET", "/api/share/abc/sync/more", 404, "ERR_NOT_FOUND"],
+      ["GET", "/s/assets/missing.js", 404, "ERR_NOT_FOUND"],
+      ["GET", "/s/assets/..%2F..%2Fpackage.json", 404, "ERR_NOT_FOUND"],
+    ];
+    for (const [method, path, status, code] of checks) {
+      const answer = await fetch(`${base}${path}`, { method });
+      expect(answer.status, path).toBe(status);
+      expect(answer.headers.get("cache-control"), path).toBe("no-store");
+      expect(answer.headers.get("content-type"), path).toMatch(/^application\/json/);
+      expect(((await answer.json()) as { error: { code: string } }).error.code, path).toBe(code);
     }
   });
 });
