@@ -167,8 +167,10 @@ export class ShareHub {
     await this.#locked(id, async () => {
       const share = await this.#authorized("share delete", id, secret);
       share.status = "deleted";
-      await share.tail;
+      // Held in memory until the delete settles: evicted meanwhile, it could be reloaded.
+      share.inFlight++;
       try {
+        await share.tail;
         await this.#store.deletePrefix(sharePrefix(id));
       } catch (error) {
         // Nothing was deleted: viewers reconnect, and the next request reloads the share.
@@ -176,6 +178,8 @@ export class ShareHub {
         share.fanout.closeAll(1011, "share storage failed; reconnect");
         this.#drop(share);
         throw storageFailed("share delete", id, error);
+      } finally {
+        share.inFlight--;
       }
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#drop(share);
@@ -352,6 +356,8 @@ export class ShareHub {
   #evictIdle(): void {
     const cutoff = Date.now() - this.#limits.idleEvictMs;
     for (const share of this.#shares.values()) {
+      // A share not live (failed, being deleted) is dropped by whoever holds it, when done.
+      if (share.status !== "live") continue;
       if (share.fanout.size === 0 && share.inFlight === 0 && share.lastUsed <= cutoff)
         this.#drop(share);
     }
