@@ -1,0 +1,139 @@
+// The share hub against an in-memory store (a driver, so it lives here rather than beside the
+// hub: share/ may only import the storage interface): a delete in progress holds its share.
+
+import { afterEach, describe, expect, it } from "vitest";
+import type { EncodedFrame } from "../../src/share/encoded-frame.js";
+import { ShareHub } from "../../src/share/share-hub.js";
+import { metaKey } from "../../src/share/share-records.js";
+import type { ViewerSocket } from "../../src/share/viewer-fanout.js";
+import { createMemoryStore } from "../../src/storage/memory-store.js";
+import type { Store } from "../../src/storage/store.js";
+
+const limits = {
+  maxItemBytes: 1 << 20,
+  viewerMaxBufferedBytes: 1 << 20,
+  logMaxFrames: 100,
+  logMaxBytes: 1 << 20,
+  idleEvictMs: 1, // idle at once; the sweep runs every 250 ms
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let hub: ShareHub | undefined;
+afterEach(async () => {
+  await hub?.close();
+  hub = undefined;
+});
+
+describe("ShareHub", () => {
+  it("keeps a share being deleted from idle eviction, so no request reloads it meanwhile", async () => {
+    const inner = createMemoryStore();
+    let release: () => void = () => {};
+    const deleting = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const store: Store = {
+      get: (key) => inner.get(key),
+      range: (prefix, options) => inner.range(prefix, options),
+      write: (ops) => inner.write(ops),
+      // A slow delete: held until the test releases it.
+      deletePrefix: (prefix) => deleting.then(() => inner.deletePrefix(prefix)),
+      close: () => inner.close(),
+      status: () => inner.status(),
+    };
+    hub = new ShareHub({ store, limits });
+    const sessionID = "ses_test_evicted1";
+    const { id, secret } = await hub.create(sessionID);
+    const item = { type: "part", data: { id: "p1", messageID: "m", sessionID } };
+    expect((await hub.sync(id, secret, [item])).seq).toBe(1);
+
+    const removed = hub.remove(id, secret);
+    await sleep(700); // several sweeps while the delete is held
+    expect(hub.loadedShares).toBe(1);
+    // Still being deleted: not found, rather than a copy reloaded from the store.
+    await expect(hub.read(id)).rejects.toMatchObject({ code: "ERR_SHARE_NOT_FOUND" });
+    release();
+    await removed;
+    expect(hub.loadedShares).toBe(0);
+    await expect(hub.read(id)).rejects.toMatchObject({ code: "ERR_SHARE_NOT_FOUND" });
+    expect(await hub.exists(id)).toBe(false);
+  });
+
+  it("gives each created share a new epoch; a since of another epoch gets the full state", async () => {
+    hub = new ShareHub({ store: createMemoryStore(), limits: { ...limits, idleEvictMs: 60_000 } });
+    const sessionID = "ses_test_epochs01";
+    const first = await hub.create(sessionID);
+    await hub.sync(first.id, first.secret, [item(sessionID, "p1"), item(sessionID, "p2")]);
+    const oldEpoch = initialOf(await view(hub, first.id))["share/epoch"];
+    expect(oldEpoch).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    await hub.remove(first.id, first.secret);
+    const second = await hub.create(sessionID);
+    await hub.sync(second.id, second.secret, [item(sessionID, "q1"), item(sessionID, "q2")]);
+    const full = await view(hub, second.id, 1, oldEpoch as string);
+    expect(full.frames).toHaveLength(1);
+    const newEpoch = initialOf(full)["share/epoch"];
+    expect(newEpoch).not.toBe(oldEpoch);
+    expect((await view(hub, second.id, 1, newEpoch as string)).frames.map(seqOf)).toEqual([2]);
+    expect((await view(hub, second.id, 1)).frames.map(seqOf)).toEqual([2]); // no epoch: as before
+  });
+
+  it("shares stored before epochs: epoch c<createdAt>, or none (since as before)", async () => {
+    const store = createMemoryStore();
+    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    const { id, secret } = await hub.create("ses_test_legacy01");
+    await hub.close();
+    // Rewrite the meta as an older version stored it: no epoch.
+    const meta = JSON.parse(new TextDecoder().decode(await store.get(metaKey(id))));
+    delete meta.epoch;
+    const put = (value: object) =>
+      store.write([
+        { type: "put", key: metaKey(id), value: new TextEncoder().encode(JSON.stringify(value)) },
+      ]);
+    await put(meta);
+    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    await hub.sync(id, secret, [item("ses_test_legacy01", "p1"), item("ses_test_legacy01", "p2")]);
+    expect(initialOf(await view(hub, id))["share/epoch"]).toBe(`c${meta.createdAt}`);
+    expect((await view(hub, id, 1, `c${meta.createdAt}`)).frames.map(seqOf)).toEqual([2]);
+    await hub.close();
+
+    // Not even a createdAt: the epoch is unknown, none is sent, and since works as before.
+    delete meta.createdAt;
+    await put(meta);
+    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    await hub.sync(id, secret, [item("ses_test_legacy01", "p3")]);
+    const initial = initialOf(await view(hub, id));
+    expect(initial).not.toHaveProperty("share/epoch");
+    expect(initial["share/seq"]).toBe(3);
+    expect((await view(hub, id, 2)).frames.map(seqOf)).toEqual([3]);
+    // An epoch given for a share without one names another share: the full state.
+    expect(initialOf(await view(hub, id, 2, "AAAAAAAAAAAAAAAA"))["share/seq"]).toBe(3);
+  });
+});
+
+const item = (sessionID: string, id: string) => ({
+  type: "part",
+  data: { id, messageID: "m", sessionID, text: id },
+});
+
+/** A viewer socket recording the parsed frames it is sent. */
+async function view(target: ShareHub, id: string, since?: number, epoch?: string) {
+  const frames: Record<string, unknown>[] = [];
+  const socket: ViewerSocket = {
+    send: (frame: EncodedFrame) => frames.push(JSON.parse(frame.text.toString())),
+    bufferedAmount: () => 0,
+    cork: () => {},
+    uncork: () => {},
+    close: () => {},
+  };
+  const detach = await target.attach(id, socket, since, epoch);
+  await sleep(5); // frames of a corked turn leave on the next tick
+  detach?.();
+  return { frames };
+}
+
+const initialOf = (viewer: { frames: Record<string, unknown>[] }) => {
+  expect(viewer.frames).toHaveLength(1);
+  expect(viewer.frames[0]).toHaveProperty("share/seq");
+  return viewer.frames[0] as Record<string, unknown>;
+};
+const seqOf = (frame: Record<string, unknown>) => frame.seq;
