@@ -3,7 +3,11 @@ import {
   encodeInitialStateJson,
   encodeUpdateFrame,
   encodeUpdateFrameJson,
+  epochOfInitialState,
+  initialEpochEntry,
   initialSeqEntry,
+  isReservedEntry,
+  isShareEpoch,
   isUpdateFrame,
   ShareCloseCode,
   seqOfInitialState,
@@ -40,6 +44,29 @@ describe("viewer frames", () => {
     expect(Object.keys(parsed).at(-1)).toBe(initialSeqEntry);
     expect(seqOfInitialState(parsed)).toBe(12);
     expect(JSON.parse(encodeInitialStateJson([], 0))).toEqual({ "share/seq": 0 });
+  });
+
+  it("encode the share's epoch as share/epoch, before share/seq", () => {
+    const text = encodeInitialStateJson([["session/info/s", "{}"]], 4, "Ab_-09xYz");
+    const parsed = JSON.parse(text);
+    expect(parsed).toEqual({ "session/info/s": {}, "share/epoch": "Ab_-09xYz", "share/seq": 4 });
+    expect(Object.keys(parsed).slice(-2)).toEqual([initialEpochEntry, initialSeqEntry]);
+    expect(epochOfInitialState(parsed)).toBe("Ab_-09xYz");
+    expect(epochOfInitialState({ "share/seq": 4 })).toBeUndefined();
+    expect(epochOfInitialState({ "share/epoch": 7 })).toBeUndefined();
+    expect(epochOfInitialState({ "share/epoch": "a b" })).toBeUndefined();
+    expect(JSON.parse(encodeInitialStateJson([], 0, undefined))).toEqual({ "share/seq": 0 });
+  });
+
+  it("validate epochs and name the reserved entries", () => {
+    expect(isShareEpoch("c1764473940000")).toBe(true);
+    expect(isShareEpoch("e".repeat(64))).toBe(true);
+    for (const bad of ["", "e".repeat(65), "a b", "a/b", "é", 12, null, undefined]) {
+      expect(isShareEpoch(bad)).toBe(false);
+    }
+    expect(isReservedEntry("share/seq")).toBe(true);
+    expect(isReservedEntry("share/epoch")).toBe(true);
+    expect(isReservedEntry("session/info/s")).toBe(false);
   });
 
   it("tell updates from the initial state", () => {

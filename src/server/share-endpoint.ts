@@ -1,9 +1,10 @@
 // Mounts live shares: the share hub on the store, its HTTP API, the viewer WebSocket at
-// `/share_poll?id=<id>[&since=<seq>]` (or `?sessionID=<full id>`), keepalive pings for viewers,
+// `/share_poll?id=<id>[&since=<seq>[&epoch=<epoch>]]` (or `?sessionID=<full id>`), keepalive pings for viewers,
 // and metrics. Unknown shares are refused with 404 before the upgrade.
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
+import { isShareEpoch } from "../protocol/share-frames.js";
 import { isShareId, shareIdOfSession } from "../protocol/share-items.js";
 import { ShareHub } from "../share/share-hub.js";
 import { wsViewerSocket } from "../share/ws-viewer.js";
@@ -15,10 +16,12 @@ import { addShareRoutes } from "./share-routes.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
 import { createWsKeepalive } from "./ws-keepalive.js";
 
-/** Which share a viewer asked for, and from which seq it wants to catch up. */
+/** Which share a viewer asked for, and from which seq (of which epoch) it wants to catch up. */
 export interface ViewerRequest {
   readonly id: string;
   readonly since: number | undefined;
+  /** The epoch `since` belongs to (the share's `share/epoch` when the viewer saw it). */
+  readonly epoch?: string | undefined;
 }
 
 /** The hub, its viewer endpoint, and its shutdown. */
@@ -79,7 +82,7 @@ export function createShareEndpoint(
     // Viewers send nothing meaningful; anything sizable is a misbehaving client.
     maxPayload: 4096,
     authenticate: (request) => decideViewer(request, hub),
-    onConnection(socket, _request, { id, since }) {
+    onConnection(socket, _request, { id, since, epoch }) {
       metrics.viewers.inc();
       keepalive.add(socket);
       socket.on("message", () => {}); // ignored (share.md), but read so the socket keeps flowing
@@ -91,7 +94,7 @@ export function createShareEndpoint(
         metrics.viewers.dec();
         detach?.();
       });
-      hub.attach(id, wsViewerSocket(socket), since).then(
+      hub.attach(id, wsViewerSocket(socket), since, epoch).then(
         (result) => {
           if (closed) result?.();
           else detach = result;
@@ -113,7 +116,10 @@ export function createShareEndpoint(
   };
 }
 
-/** Parses `?id=` / `?sessionID=` and `&since=`; refuses bad ones (400) and unknown shares (404). */
+/**
+ * Parses `?id=` / `?sessionID=`, `&since=` and `&epoch=`; refuses bad ones (400) and unknown
+ * shares (404).
+ */
 async function decideViewer(
   request: IncomingMessage,
   hub: ShareHub,
@@ -139,6 +145,13 @@ async function decideViewer(
       return { accept: false, status: 400, reason };
     }
   }
+  const epochText = query.get("epoch");
+  const shownEpoch = JSON.stringify(epochText?.slice(0, 100));
+  if (epochText !== null && !isShareEpoch(epochText)) {
+    const reason = `share viewer: epoch ${shownEpoch} is not a share epoch (1–64 of A-Z a-z 0-9 _ -)`;
+    return { accept: false, status: 400, reason };
+  }
+  const epoch = epochText ?? undefined;
   try {
     if (!(await hub.exists(id))) {
       return { accept: false, status: 404, reason: `share viewer: no share ${JSON.stringify(id)}` };
@@ -150,7 +163,7 @@ async function decideViewer(
       reason: `share viewer: share ${JSON.stringify(id)} cannot be loaded now`,
     };
   }
-  return { accept: true, context: { id, since } };
+  return { accept: true, context: { id, since, epoch } };
 }
 
 function definedShareSettings(config: ServerConfig): Partial<typeof shareDefaults> {

@@ -15,6 +15,8 @@ import {
 } from "./share-errors.js";
 import {
   createOps,
+  epochOf,
+  generateEpoch,
   readMeta,
   readShare,
   type ShareMeta,
@@ -124,7 +126,12 @@ export class ShareHub {
         (await this.#read("share create", id, () => readMeta((k) => this.#store.get(k), id)));
       if (existing) throw shareExists(id, sessionID);
       const secret = generateSecret();
-      const meta = { sessionID, secretHash: hashSecret(secret), createdAt: Date.now() };
+      const meta: ShareMeta = {
+        sessionID,
+        secretHash: hashSecret(secret),
+        createdAt: Date.now(),
+        epoch: generateEpoch(),
+      };
       await this.#read("share create", id, () => this.#store.write(createOps(id, meta)));
       return { id, secret };
     });
@@ -188,13 +195,17 @@ export class ShareHub {
 
   /**
    * Attaches a viewer: sends the initial state — or, with `since`, only the frames after it
-   * when the log still holds them — then every live frame. Returns the detach function, or
-   * undefined (the socket closed with 4404) when there is no such share.
+   * when the log still holds them — then every live frame. `epoch` (from the viewer's last
+   * initial state) qualifies `since`: when it is not the share's epoch, `since` counted writes of
+   * an earlier share under this id (deleted and created again), so the full state is sent.
+   * Returns the detach function, or undefined (the socket closed with 4404) when there is no such
+   * share.
    */
   async attach(
     id: string,
     socket: ViewerSocket,
     since?: number,
+    epoch?: string,
   ): Promise<(() => void) | undefined> {
     const share = isShareId(id) ? await this.#load(id) : undefined;
     if (share?.status !== "live") {
@@ -203,7 +214,9 @@ export class ShareHub {
       else socket.close(ShareCloseCode.notFound, "no such share");
       return undefined;
     }
-    const frames = since === undefined ? undefined : share.state.framesAfter(since);
+    // A share without an epoch (unknown) differs from any given one: the full state is safe.
+    const sameShare = epoch === undefined || epoch === share.state.epoch;
+    const frames = since === undefined || !sameShare ? undefined : share.state.framesAfter(since);
     share.fanout.add(socket, frames ?? [share.state.initialState()]);
     share.lastUsed = Date.now();
     return () => {
@@ -329,10 +342,12 @@ export class ShareHub {
     const share: LiveShare = {
       id,
       meta: record.meta,
-      state: new ShareState(record.items, record.seq, {
-        maxFrames: this.#limits.logMaxFrames,
-        maxBytes: this.#limits.logMaxBytes,
-      }),
+      state: new ShareState(
+        record.items,
+        record.seq,
+        { maxFrames: this.#limits.logMaxFrames, maxBytes: this.#limits.logMaxBytes },
+        epochOf(record.meta),
+      ),
       fanout: new ViewerFanout(this.#limits.viewerMaxBufferedBytes, {
         delivered: (count) => this.#observer.delivered?.(count),
         slowViewer: () => this.#observer.slowViewer?.(),

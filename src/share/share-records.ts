@@ -1,9 +1,11 @@
 // Where a share lives in the store, and how it is read back. Layout, under ["share", <id>]:
-//   meta            → {sessionID, secretHash, createdAt} (JSON)
+//   meta            → {sessionID, secretHash, createdAt, epoch} (JSON; no epoch before epochs)
 //   seq             → the seq of the last durable write (decimal text)
 //   item, <key>     → the item's content (JSON text, as received)
 // One prefix per share, so a delete is one atomic deletePrefix.
 
+import { randomBytes } from "node:crypto";
+import { isShareEpoch } from "../protocol/share-frames.js";
 import type { ShareId } from "../protocol/share-items.js";
 import type { StoreKey, StoreOp } from "../storage/store.js";
 
@@ -17,6 +19,32 @@ export interface ShareMeta {
   readonly secretHash: string;
   /** Creation time, ms since the epoch. */
   readonly createdAt: number;
+  /**
+   * The share's epoch (share-frames.ts `initialEpochEntry`): random, fixed at create. Absent in
+   * shares stored before epochs; `epochOf` then derives one from `createdAt`.
+   */
+  readonly epoch?: string;
+}
+
+/**
+ * A new epoch: 96 random bits as 16 characters of base64url. Not `createdAt` alone: a delete and
+ * a re-create in the same millisecond (or after the clock stepped back) would share it.
+ */
+export function generateEpoch(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+/**
+ * The epoch of a share: the stored one; for a share stored before epochs, `c<createdAt>` (stable,
+ * and never equal to a generated one: those are 16 characters of base64url, this is "c" and
+ * digits); undefined (unknown) when neither is usable.
+ */
+export function epochOf(meta: ShareMeta): string | undefined {
+  if (isShareEpoch(meta.epoch)) return meta.epoch;
+  const createdAt = (meta as { createdAt?: unknown }).createdAt;
+  return typeof createdAt === "number" && Number.isSafeInteger(createdAt) && createdAt >= 0
+    ? `c${createdAt}`
+    : undefined;
 }
 
 /** A share as read from the store. */

@@ -26,9 +26,12 @@ export class ShareState {
   #seq: number;
   #assignedSeq: number;
   #initial: EncodedFrame | undefined;
+  /** The share's epoch, carried by the initial state (undefined: unknown, none is sent). */
+  readonly epoch: string | undefined;
 
-  constructor(items: Map<string, string>, seq: number, logLimits: ShareLogLimits) {
+  constructor(items: Map<string, string>, seq: number, logLimits: ShareLogLimits, epoch?: string) {
     this.#items = items;
+    this.epoch = epoch;
     this.#seq = seq;
     this.#assignedSeq = seq;
     this.#log = new ShareLog<EncodedFrame>(logLimits);
@@ -89,9 +92,11 @@ export class ShareState {
     return frames;
   }
 
-  /** The initial-state frame (every durable key plus `share/seq`), built once per state. */
+  /** The initial-state frame (every durable key, `share/epoch`, `share/seq`), built once per state. */
   initialState(): EncodedFrame {
-    this.#initial ??= new EncodedFrame(Buffer.from(encodeInitialStateJson(this.#items, this.#seq)));
+    this.#initial ??= new EncodedFrame(
+      Buffer.from(encodeInitialStateJson(this.#items, this.#seq, this.epoch)),
+    );
     return this.#initial;
   }
 

@@ -39,7 +39,7 @@ async function setup(overrides = {}) {
 }
 
 describe("the viewer WebSocket", () => {
-  it("sends the initial state (with share/seq), then live frames in order", async () => {
+  it("sends the initial state (with share/epoch and share/seq), then live frames in order", async () => {
     const { sessionID, sync, part, view } = await setup();
     await sync(sessionItems(sessionID, 1));
     const viewer = await view();
@@ -48,6 +48,7 @@ describe("the viewer WebSocket", () => {
       [`session/info/${sessionID}`]: { id: sessionID, title: "a test session" },
       [`session/message/${sessionID}/msg_1`]: { id: "msg_1", sessionID, role: "user" },
       [`session/part/${sessionID}/msg_1/prt_0`]: expect.objectContaining({ text: "hello 0" }),
+      "share/epoch": expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
       "share/seq": 3,
     });
     await sync([part(1), part(2)]);
@@ -117,11 +118,61 @@ describe("the viewer WebSocket", () => {
     const old = await view(`id=view0001&since=1`);
     const [state] = await old.waitFrames(1);
     expect(state["share/seq"]).toBe(6);
-    expect(Object.keys(state)).toHaveLength(7);
+    expect(Object.keys(state)).toHaveLength(8); // 6 parts, share/epoch, share/seq
     const recent = await view(`id=view0001&since=3`);
     expect((await recent.waitFrames(3)).map((f) => f.seq)).toEqual([4, 5, 6]);
     const future = await view(`id=view0001&since=99`);
     expect((await future.waitFrames(1))[0]["share/seq"]).toBe(6);
+  });
+
+  it("sends the full state to a viewer of a deleted and re-created share (epoch), catches up within one", async () => {
+    const { base, id, sessionID, secret, sync, part, view } = await setup();
+    await sync([part(1), part(2), part(3)]);
+    const a = await view();
+    const [first] = await a.waitFrames(1);
+    expect(first["share/seq"]).toBe(3);
+    const oldEpoch = first["share/epoch"];
+    expect(oldEpoch).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    a.socket.terminate(); // A misses the 4410
+    expect((await call(base, "DELETE", `/api/share/${id}`, { secret })).status).toBe(200);
+    const again = await call(base, "POST", "/api/share", { sessionID });
+    expect(again.status).toBe(201);
+    const newSecret = again.body.secret as string;
+    const other = (n: number) => ({
+      type: "part",
+      data: { id: `new_${n}`, messageID: "msg_9", sessionID, text: `new ${n}` },
+    });
+    const answer = await call(base, "POST", `/api/share/${id}/sync`, {
+      secret: newSecret,
+      data: [other(1), other(2), other(3)],
+    });
+    expect(answer.body.seq).toBe(3);
+
+    // The same seq, another share: the full state of the new one, not an empty catch-up.
+    const back = await view(`id=${id}&since=3&epoch=${oldEpoch}`);
+    const [state] = await back.waitFrames(1, 2000);
+    expect(state["share/seq"]).toBe(3);
+    const newEpoch = state["share/epoch"];
+    expect(newEpoch).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    expect(newEpoch).not.toBe(oldEpoch);
+    expect(
+      Object.keys(state)
+        .filter((key) => key.startsWith("session/"))
+        .sort(),
+    ).toEqual([1, 2, 3].map((n) => `session/part/${sessionID}/msg_9/new_${n}`));
+    // An older seq of the old share: the full state too, never frames of the new one.
+    const older = await view(`id=${id}&since=1&epoch=${oldEpoch}`);
+    expect((await older.waitFrames(1, 2000))[0]["share/epoch"]).toBe(newEpoch);
+
+    // The same epoch: catch-up as before.
+    const current = await view(`id=${id}&since=1&epoch=${newEpoch}`);
+    const frames = await current.waitFrames(2, 2000);
+    expect(frames.map((f) => [f.seq, f.content.id])).toEqual([
+      [2, "new_2"],
+      [3, "new_3"],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(current.frames).toHaveLength(2);
   });
 
   it("refuses unknown shares (404) and bad parameters (400) before the upgrade", async () => {
@@ -130,6 +181,11 @@ describe("the viewer WebSocket", () => {
     await expect(view("id=bad")).rejects.toMatchObject({ status: 400 });
     await expect(view("")).rejects.toMatchObject({ status: 400 });
     await expect(view("id=view0001&since=-1")).rejects.toMatchObject({ status: 400 });
+    await expect(view("id=view0001&since=1&epoch=")).rejects.toMatchObject({ status: 400 });
+    await expect(view("id=view0001&since=1&epoch=a%20b")).rejects.toMatchObject({ status: 400 });
+    await expect(view(`id=view0001&since=1&epoch=${"e".repeat(65)}`)).rejects.toMatchObject({
+      status: 400,
+    });
     await expect(view("sessionID=x")).rejects.toMatchObject({ status: 400 });
   });
 

@@ -82,12 +82,19 @@ afterEach(() => {
 });
 
 describe("viewer client URLs", () => {
-  it("maps http(s) to ws(s), keeps a path prefix, adds since", () => {
+  it("maps http(s) to ws(s), keeps a path prefix, adds since and epoch", () => {
     expect(viewerSocketUrl("http://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH");
     expect(viewerSocketUrl("https://h/sync/", "abcdEFGH", 7)).toBe(
       "wss://h/sync/share_poll?id=abcdEFGH&since=7",
     );
     expect(viewerSocketUrl("ws://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH");
+    expect(viewerSocketUrl("http://h:1", "abcdEFGH", 7, "e_1-X")).toBe(
+      "ws://h:1/share_poll?id=abcdEFGH&since=7&epoch=e_1-X",
+    );
+    // The epoch only qualifies a since: without one it is not sent.
+    expect(viewerSocketUrl("http://h:1", "abcdEFGH", undefined, "e1")).toBe(
+      "ws://h:1/share_poll?id=abcdEFGH",
+    );
     expect(shareDataUrl("wss://h/x", "abcdEFGH")).toBe("https://h/x/api/share/abcdEFGH/data");
     expect(() => viewerSocketUrl("ftp://h", "abcdEFGH")).toThrow(/ftp:\/\/h/);
   });
@@ -141,6 +148,35 @@ describe("viewer client state machine", () => {
     last().send({ key: "b", content: 2, seq: 3 });
     expect(updates).toEqual([{ key: "b", content: 2, seq: 3 }]);
     expect(client.state.get("b")).toBe(2);
+  });
+
+  it("remembers the share's epoch and sends it with since on reconnect", () => {
+    const { client, snapshots } = setup();
+    client.connect();
+    expect(client.epoch).toBeUndefined();
+    last().open();
+    last().send({ "share/epoch": "ep0ch_A", "share/seq": 3, a: 1 });
+    expect(snapshots).toEqual([{ state: { a: 1 }, seq: 3 }]);
+    expect(client.epoch).toBe("ep0ch_A");
+    last().send({ key: "b", content: 1, seq: 4 });
+    last().serverClose(1006);
+    vi.advanceTimersByTime(100);
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=4&epoch=ep0ch_A");
+    // The server sends a full state of another epoch (the share was re-created): it replaces ours.
+    last().open();
+    last().send({ "share/epoch": "ep0ch_B", "share/seq": 1, c: 1 });
+    expect(client.epoch).toBe("ep0ch_B");
+    expect(Object.fromEntries(client.state)).toEqual({ c: 1 });
+    last().serverClose(1001);
+    vi.advanceTimersByTime(100);
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=1&epoch=ep0ch_B");
+    // A server (or a share) without epochs: since alone, as before.
+    last().open();
+    last().send({ "share/seq": 2, d: 1 });
+    expect(client.epoch).toBeUndefined();
+    last().serverClose(1001);
+    vi.advanceTimersByTime(100);
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=2");
   });
 
   it("a snapshot after a since-reconnect replaces the whole state", () => {

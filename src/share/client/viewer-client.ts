@@ -1,10 +1,12 @@
 // The live-share viewer client: one WebSocket to `/share_poll?id=<id>`, the share's state as a
-// Map key → content, reconnect with full-jitter backoff and catch-up (`&since=<seq>`). Runs in
+// Map key → content, reconnect with full-jitter backoff and catch-up (`&since=<seq>&epoch=<epoch>`). Runs in
 // browsers (the web viewer) and in Node (`syncline share watch`): no node:* imports, the
 // WebSocket constructor, fetch, timers and randomness are injected.
 
 import {
+  epochOfInitialState,
   initialSeqEntry,
+  isReservedEntry,
   isUpdateFrame,
   ShareCloseCode,
   type UpdateFrame,
@@ -92,11 +94,23 @@ export interface ViewerClientOptions {
 export interface ViewerClient {
   /** The current status. */
   readonly status: ViewerStatus;
-  /** The share's state as last received: key → content (the `share/seq` entry is not in it). */
+  /**
+   * The share's state as last received: key → content (the reserved `share/seq` and
+   * `share/epoch` entries are not in it).
+   */
   readonly state: ReadonlyMap<string, unknown>;
   /** The sequence number of the last write applied to `state`; 0 before the first snapshot. */
   readonly seq: number;
-  /** The URL the next connection will use (with `&since=` once a sequence number is known). */
+  /**
+   * The share's epoch from the last snapshot (`share/epoch`), or undefined before one or when the
+   * server sent none. Sent with `since` on reconnect: a share deleted and created again under the
+   * same id has another epoch, and the server then sends its full state.
+   */
+  readonly epoch: string | undefined;
+  /**
+   * The URL the next connection will use (with `&since=` once a sequence number is known, and
+   * `&epoch=` when the snapshot carried one).
+   */
   readonly url: string;
   /** Connections that ended (or failed to open) since the client was last `live`. */
   readonly failures: number;
@@ -115,8 +129,16 @@ export function createViewerClient(options: ViewerClientOptions): ViewerClient {
   return new ShareViewerClient(options);
 }
 
-/** The `share_poll` WebSocket URL for `id` on `server`, with `since` when given. */
-export function viewerSocketUrl(server: string, id: string, since?: number): string {
+/**
+ * The `share_poll` WebSocket URL for `id` on `server`, with `since` when given, and `epoch` (the
+ * epoch `since` belongs to) when given with `since`.
+ */
+export function viewerSocketUrl(
+  server: string,
+  id: string,
+  since?: number,
+  epoch?: string,
+): string {
   const url = new URL(server);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
@@ -129,7 +151,10 @@ export function viewerSocketUrl(server: string, id: string, since?: number): str
   url.search = "";
   url.hash = "";
   url.searchParams.set("id", id);
-  if (since !== undefined) url.searchParams.set("since", String(since));
+  if (since !== undefined) {
+    url.searchParams.set("since", String(since));
+    if (epoch !== undefined) url.searchParams.set("epoch", epoch);
+  }
   return url.toString();
 }
 
@@ -156,6 +181,8 @@ class ShareViewerClient implements ViewerClient {
   readonly #state = new Map<string, unknown>();
   #status: ViewerStatus | "idle" = "idle";
   #seq = 0;
+  /** The epoch `#seq` belongs to, from the last snapshot (undefined: the server sent none). */
+  #epoch: string | undefined;
   /** True once a snapshot arrived: reconnections ask for catch-up from `#seq`. */
   #hasSnapshot = false;
   #socket: ViewerSocket | undefined;
@@ -199,9 +226,15 @@ class ShareViewerClient implements ViewerClient {
     return this.#failures;
   }
 
+  get epoch(): string | undefined {
+    return this.#epoch;
+  }
+
   get url(): string {
     const { server, id } = this.#options;
-    return viewerSocketUrl(server, id, this.#hasSnapshot ? this.#seq : undefined);
+    return this.#hasSnapshot
+      ? viewerSocketUrl(server, id, this.#seq, this.#epoch)
+      : viewerSocketUrl(server, id);
   }
 
   on<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): () => void {
@@ -294,9 +327,10 @@ class ShareViewerClient implements ViewerClient {
     const seq = frame[initialSeqEntry];
     this.#state.clear();
     for (const [key, content] of Object.entries(frame)) {
-      if (key !== initialSeqEntry) this.#state.set(key, content);
+      if (!isReservedEntry(key)) this.#state.set(key, content);
     }
     this.#seq = typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0;
+    this.#epoch = epochOfInitialState(frame);
     this.#hasSnapshot = true;
     this.#emitter.emit("snapshot", this.#state, this.#seq);
     this.#live();
