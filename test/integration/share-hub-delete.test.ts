@@ -1,5 +1,6 @@
-// The share hub against an in-memory store (a driver, so it lives here rather than beside the
-// hub: share/ may only import the storage interface): a delete in progress holds its share.
+// The share hub against an in-memory store (a driver, so these tests live here rather than beside
+// the hub: share/ may only import the storage interface): a delete in progress holds its share,
+// and every share gets an epoch of its own.
 
 import { afterEach, describe, expect, it } from "vitest";
 import type { EncodedFrame } from "../../src/share/encoded-frame.js";
