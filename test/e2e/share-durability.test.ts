@@ -50,8 +50,10 @@ describe("share durability", () => {
       );
       const viewer = await openViewer(second.base, `id=${id}`);
       const [initial] = await viewer.waitFrames(1);
-      expect(Object.keys(initial)).toHaveLength(items.length + 1);
+      // Every item, plus the reserved share/seq and share/epoch entries.
+      expect(Object.keys(initial)).toHaveLength(items.length + 2);
       expect(initial["share/seq"]).toBe(items.length);
+      expect(initial["share/epoch"]).toEqual(expect.any(String));
       // The secret still works (only its hash was stored) and the seq continues.
       const next = await call(second.base, "POST", `/api/share/${id}/sync`, {
         secret,
