@@ -31,6 +31,7 @@ describe("resolveServerConfig", () => {
       automergeWorkerThreshold: 256 * 1024,
       shareMaxBodyBytes: 8 * 1024 * 1024,
       shareMaxItemBytes: 1024 * 1024,
+      shareMaxBytes: 64 * 1024 * 1024,
       shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
       shareIdleEvictMs: 60_000,
       shareCatchupFrames: 1000,
@@ -43,12 +44,14 @@ describe("resolveServerConfig", () => {
       flags: {},
       env: {
         SYNCLINE_SHARE_MAX_ITEM_BYTES: "2097152",
+        SYNCLINE_SHARE_MAX_BYTES: "1048576",
         SYNCLINE_SHARE_PUBLIC_URL: "https://x.example/",
       },
       file: { path: "/f.toml", server: { share_idle_evict_ms: 5000 } },
     });
     expect(config).toMatchObject({
       shareMaxItemBytes: 2 * 1024 * 1024,
+      shareMaxBytes: 1024 * 1024,
       sharePublicUrl: "https://x.example",
       shareIdleEvictMs: 5000,
     });

@@ -72,6 +72,11 @@ export interface ServerConfig {
   readonly shareMaxBodyBytes?: number;
   /** Largest content of one share item, bytes of JSON; the request is refused 413 beyond. 1 MiB. */
   readonly shareMaxItemBytes?: number;
+  /**
+   * Largest share: bytes of the JSON content of all its keys (a loaded share holds it all in
+   * memory); a sync growing a share beyond is refused 413, nothing applied. 64 MiB.
+   */
+  readonly shareMaxBytes?: number;
   /** Unsent bytes a share viewer may have queued before it is closed with 4429. 4 MiB. */
   readonly shareViewerMaxBufferedBytes?: number;
   /** A share without viewers or writes in flight this long leaves memory, ms. Default `60000`. */
@@ -91,6 +96,7 @@ export interface ServerConfig {
 export const shareDefaults = {
   shareMaxBodyBytes: 8 * 1024 * 1024,
   shareMaxItemBytes: 1024 * 1024,
+  shareMaxBytes: 64 * 1024 * 1024,
   shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
   shareIdleEvictMs: 60_000,
   shareCatchupFrames: 1000,
@@ -209,6 +215,12 @@ const fieldSources = {
     file: "share_max_item_bytes",
     default: shareDefaults.shareMaxItemBytes,
   },
+  shareMaxBytes: {
+    flag: "--share-max-bytes",
+    env: "SYNCLINE_SHARE_MAX_BYTES",
+    file: "share_max_bytes",
+    default: shareDefaults.shareMaxBytes,
+  },
   shareViewerMaxBufferedBytes: {
     flag: "--share-viewer-max-buffered",
     env: "SYNCLINE_SHARE_VIEWER_MAX_BUFFERED_BYTES",
@@ -277,6 +289,7 @@ const fieldSchemas: Record<Field, z.ZodType> = {
   automergeWorkerThreads: integer(0, 16).optional(),
   shareMaxBodyBytes: integer(1024, 1024 * 1024 * 1024),
   shareMaxItemBytes: integer(1024, 1024 * 1024 * 1024),
+  shareMaxBytes: integer(1024, 2 ** 40),
   shareViewerMaxBufferedBytes: integer(1024, 1024 * 1024 * 1024),
   shareIdleEvictMs: integer(100, 86_400_000),
   shareCatchupFrames: integer(0, 1_000_000),

@@ -52,6 +52,7 @@ export function createShareEndpoint(
     store,
     limits: {
       maxItemBytes: settings.shareMaxItemBytes,
+      maxShareBytes: settings.shareMaxBytes,
       viewerMaxBufferedBytes: settings.shareViewerMaxBufferedBytes,
       logMaxFrames: settings.shareCatchupFrames,
       logMaxBytes: settings.shareCatchupBytes,

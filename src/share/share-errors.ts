@@ -41,6 +41,18 @@ export function tooLarge(message: string, items?: readonly ItemProblem[]): Share
   return items ? Object.assign(error, { items }) : error;
 }
 
+/** A sync that would take share `id` over its size limit (all bytes of content JSON). */
+export function shareTooLarge(
+  id: string,
+  currentBytes: number,
+  growthBytes: number,
+  limitBytes: number,
+): ShareError {
+  return tooLarge(
+    `share sync: share ${JSON.stringify(id)} holds ${currentBytes} bytes of content JSON (counting writes in flight); this request would add ${growthBytes}, more than the limit of ${limitBytes} bytes per share; nothing was applied (delete or shrink keys, or raise share_max_bytes)`,
+  );
+}
+
 export function storageFailed(context: string, id: string, cause: unknown): SynclineError {
   return createError(
     "ERR_SHARE_STORAGE",

@@ -10,6 +10,7 @@ import {
   badSecret,
   shareExists,
   shareNotFound,
+  shareTooLarge,
   storageFailed,
   tooLarge,
 } from "./share-errors.js";
@@ -38,6 +39,11 @@ import { ViewerFanout, type ViewerSocket } from "./viewer-fanout.js";
 export interface ShareLimits {
   /** Largest item content, bytes of JSON. */
   readonly maxItemBytes: number;
+  /**
+   * Largest share: JSON bytes of the content of all its keys, writes in flight counted. A sync
+   * that would grow a share beyond is refused (413) as a whole; one that shrinks it never is.
+   */
+  readonly maxShareBytes: number;
   /** Unsent bytes a viewer may have queued (beyond its initial dump) before it is closed 4429. */
   readonly viewerMaxBufferedBytes: number;
   /** Recent writes kept per share for catch-up: most frames, most bytes. */
@@ -239,6 +245,13 @@ export class ShareHub {
   async #publish(share: LiveShare, prepared: PreparedItems): Promise<SyncResult> {
     const started = performance.now();
     checkPublishable(share, prepared);
+    // Checked against the in-flight state, then planned in the same turn: concurrent syncs
+    // each see the growth of those planned before them.
+    const growth = share.state.growth(prepared.writes);
+    const current = share.state.plannedBytes;
+    if (growth > 0 && current + growth > this.#limits.maxShareBytes) {
+      throw shareTooLarge(share.id, current, growth, this.#limits.maxShareBytes);
+    }
     this.#observer.published?.();
     const planned = share.state.plan(prepared.writes);
     const answer = (seq: number) => ({

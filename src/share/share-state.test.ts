@@ -85,4 +85,35 @@ describe("ShareState", () => {
     );
     expect(state.entries().map(([key]) => key)).toEqual(["a", "b", "c"]);
   });
+  it("counts the JSON bytes of all keys: at load, in flight, and as a replacement's difference", () => {
+    const state = new ShareState(
+      new Map([
+        ["a", json("xx")], // 4 bytes
+        ["b", json("é")], // 4 bytes (é is 2 in UTF-8)
+      ]),
+      2,
+      limits,
+    );
+    expect(state.bytes).toBe(8);
+    expect(state.plannedBytes).toBe(8);
+    // A new key adds its length, a replacement the difference, an unchanged write nothing.
+    const writes = [
+      { key: "c", json: json("12345678") }, // 10
+      { key: "a", json: json("") }, // 2, was 4
+      { key: "b", json: json("é") },
+    ];
+    expect(state.growth(writes)).toBe(8);
+    const first = state.plan(writes);
+    expect(state.plannedBytes).toBe(16);
+    expect(state.bytes).toBe(8);
+    // A second sync in flight is measured against the first one's content, not the durable one.
+    expect(state.growth([{ key: "c", json: json("1") }])).toBe(-7);
+    const second = state.plan([{ key: "c", json: json("1") }]);
+    expect(state.plannedBytes).toBe(9);
+    state.commit(first);
+    expect(state.bytes).toBe(16);
+    state.commit(second);
+    expect(state.bytes).toBe(9);
+    expect(state.plannedBytes).toBe(9);
+  });
 });

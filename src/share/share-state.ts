@@ -17,7 +17,16 @@ export interface PlannedWrite extends ItemWrite {
   readonly seq: number;
 }
 
-/** State of one share; `seq` counts durable writes, `assignedSeq` also those in flight. */
+/** The JSON byte length of one item's content, as the share size limit counts it. */
+export function contentBytes(json: string): number {
+  return Buffer.byteLength(json);
+}
+
+/**
+ * State of one share; `seq` counts durable writes, `assignedSeq` also those in flight. `bytes`
+ * is the JSON byte length of every durable key's content, `plannedBytes` that of every key's
+ * latest content, durable or in flight (what the share holds once its writes settle).
+ */
 export class ShareState {
   readonly #items: Map<string, string>;
   /** Latest content assigned per key while its write is in flight (newest seq wins). */
@@ -26,11 +35,15 @@ export class ShareState {
   #seq: number;
   #assignedSeq: number;
   #initial: EncodedFrame | undefined;
+  #bytes = 0;
+  #plannedBytes: number;
   /** The share's epoch, carried by the initial state (undefined: unknown, none is sent). */
   readonly epoch: string | undefined;
 
   constructor(items: Map<string, string>, seq: number, logLimits: ShareLogLimits, epoch?: string) {
     this.#items = items;
+    for (const json of items.values()) this.#bytes += contentBytes(json);
+    this.#plannedBytes = this.#bytes;
     this.epoch = epoch;
     this.#seq = seq;
     this.#assignedSeq = seq;
@@ -52,6 +65,31 @@ export class ShareState {
     return this.#items.size;
   }
 
+  /** JSON bytes of the durable content of all keys. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** JSON bytes of the latest content of all keys, counting writes in flight. */
+  get plannedBytes(): number {
+    return this.#plannedBytes;
+  }
+
+  /**
+   * How many bytes `writes` would add to `plannedBytes` (negative: they shrink the share): each
+   * write counts its content less the key's latest content (durable or in flight). `writes` must
+   * hold each key once (prepareItems keeps the last write of a key).
+   */
+  growth(writes: readonly ItemWrite[]): number {
+    let growth = 0;
+    for (const write of writes) {
+      const latest = this.#latest(write.key);
+      if (latest === write.json) continue;
+      growth += contentBytes(write.json) - (latest === undefined ? 0 : contentBytes(latest));
+    }
+    return growth;
+  }
+
   /**
    * Gives each write that changes its key the next seq, in order, and records it as in flight.
    * A write whose content equals the key's latest (durable or in flight) gets none: re-sending
@@ -60,8 +98,10 @@ export class ShareState {
   plan(writes: readonly ItemWrite[]): PlannedWrite[] {
     const planned: PlannedWrite[] = [];
     for (const write of writes) {
-      const latest = this.#pending.get(write.key)?.json ?? this.#items.get(write.key);
+      const latest = this.#latest(write.key);
       if (latest === write.json) continue;
+      this.#plannedBytes +=
+        contentBytes(write.json) - (latest === undefined ? 0 : contentBytes(latest));
       const entry = { key: write.key, json: write.json, seq: ++this.#assignedSeq };
       this.#pending.set(write.key, entry);
       planned.push(entry);
@@ -80,6 +120,9 @@ export class ShareState {
         throw new Error(`share state: commit of seq ${write.seq} after seq ${this.#seq}`);
       }
       this.#seq = write.seq;
+      const previous = this.#items.get(write.key);
+      this.#bytes +=
+        contentBytes(write.json) - (previous === undefined ? 0 : contentBytes(previous));
       this.#items.set(write.key, write.json);
       if (this.#pending.get(write.key)?.seq === write.seq) this.#pending.delete(write.key);
       const frame = new EncodedFrame(
@@ -103,6 +146,11 @@ export class ShareState {
   /** The frames after `since`, or undefined when the log cannot tell (send the full state). */
   framesAfter(since: number): EncodedFrame[] | undefined {
     return this.#log.after(since, this.#seq)?.map((entry) => entry.frame);
+  }
+
+  /** The latest content of `key`: in flight, else durable. */
+  #latest(key: string): string | undefined {
+    return this.#pending.get(key)?.json ?? this.#items.get(key);
   }
 
   /** The durable items in key order, as `[key, content JSON]`. */

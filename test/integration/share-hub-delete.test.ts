@@ -12,6 +12,7 @@ import type { Store } from "../../src/storage/store.js";
 
 const limits = {
   maxItemBytes: 1 << 20,
+  maxShareBytes: 1 << 30,
   viewerMaxBufferedBytes: 1 << 20,
   logMaxFrames: 100,
   logMaxBytes: 1 << 20,
