@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { describeError } from "../protocol/errors.js";
-import { type HttpResponse, type HttpRouter, jsonResponse } from "./http-router.js";
+import { type HttpResponse, type HttpRouter, jsonResponse, noStore } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
 import { readBody } from "./read-body.js";
 
@@ -36,7 +36,7 @@ async function answer(
     const message = `malformed request target ${JSON.stringify(request.url)}`;
     return {
       route: "unmatched",
-      result: jsonResponse(400, { error: { code: "ERR_USAGE", message } }),
+      result: jsonResponse(400, { error: { code: "ERR_USAGE", message } }, noStore),
     };
   }
   try {
@@ -53,7 +53,7 @@ async function answer(
     const message = `${request.method} ${url.pathname} failed: ${describeError(error)}`;
     return {
       route: "error",
-      result: jsonResponse(500, { error: { code: "ERR_UNEXPECTED", message } }),
+      result: jsonResponse(500, { error: { code: "ERR_UNEXPECTED", message } }, noStore),
     };
   }
 }

@@ -93,8 +93,11 @@ export class HttpRouter {
   }
 }
 
-/** The router's own error answers (404, 405) are never cached: a route may appear later. */
-const noStore = { "cache-control": "no-store" } as const;
+/**
+ * Headers of error answers, which are never cached: the router's own (404, 405; a route may
+ * appear later) and the HTTP adapter's (400, 500; the next try may succeed).
+ */
+export const noStore = { "cache-control": "no-store" } as const;
 
 /** A JSON response with `content-type` set. */
 export function jsonResponse(
