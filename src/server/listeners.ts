@@ -87,10 +87,14 @@ function createTcpServer(config: ServerConfig, handlers: ListenerHandlers): Serv
 function attach(server: Server, handlers: ListenerHandlers): Server {
   server.on("request", handlers.request);
   server.on("upgrade", handlers.upgrade);
-  // A client that breaks HTTP framing gets a 400 from node; it must never reach the process.
+  // A client that breaks HTTP framing gets a 400 (never cached, like every error answer); the
+  // error must never reach the process.
   server.on("clientError", (_error, socket: Duplex) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
+    if (socket.writable) {
+      socket.end(
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n",
+      );
+    } else socket.destroy();
   });
   return server;
 }

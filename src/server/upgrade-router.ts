@@ -134,13 +134,14 @@ export class UpgradeRouter {
   }
 }
 
-/** Answers a not-yet-upgraded socket with a plain HTTP error and closes it. */
+/** Answers a not-yet-upgraded socket with a plain HTTP error (never cached) and closes it. */
 export function writeHttpRefusal(socket: Duplex, status: number, reason: string): void {
   if (socket.destroyed) return;
   const body = `${reason}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
       "Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+      "Cache-Control: no-store\r\n" +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

@@ -47,6 +47,17 @@ function refusedStatus(socket: WebSocket): Promise<number> {
   });
 }
 
+/** The Cache-Control header of an upgrade's refusal. */
+function refusedCacheControl(socket: WebSocket): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    socket.once("unexpected-response", (_request, response) => {
+      resolve(response.headers["cache-control"]);
+      response.destroy();
+    });
+    socket.once("open", () => reject(new Error("upgrade was accepted")));
+  });
+}
+
 /** A socket file whose server died without unlinking it, as after kill -9. */
 function leaveStaleSocket(path: string): void {
   const script = `require("net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`;
@@ -111,6 +122,7 @@ describe("server base routes", () => {
       socket.write("GARBAGE / HTTP/9.9\r\n\r\n");
     });
     expect(reply).toMatch(/^HTTP\/1.1 400/);
+    expect(reply).toMatch(/\r\ncache-control: no-store\r\n/i);
     expect((await httpGet(`${test.server.url}/healthz`)).status).toBe(200);
   });
 });
@@ -132,6 +144,10 @@ describe("websocket upgrades", () => {
     const refused = await httpGet(`${test.server.url}/metrics`);
     expect(refused.body).toContain(
       'syncline_websocket_upgrades_refused_total{endpoint="echo",status="401"} 1',
+    );
+    // A refusal is never cached (the next try may be accepted).
+    expect(await refusedCacheControl(new WebSocket(wsUrl(test, "/echo?token=bad")))).toBe(
+      "no-store",
     );
 
     const socket = new WebSocket(wsUrl(test, "/echo?token=good"));
