@@ -128,6 +128,12 @@ function reportQueueEvents(push: Push): void {
     for (const ignored of event.ignored) {
       warn(`the server ignored ${ignored.key ?? `item ${ignored.index}`}: ${ignored.reason ?? ""}`);
     }
+    const unlisted = event.ignoredCount - event.ignored.length;
+    if (unlisted > 0) {
+      warn(
+        `the server ignored ${unlisted} more item(s) it did not list (${event.ignoredCount} in all)`,
+      );
+    }
   });
   queue.on("retry", (event) => {
     report.lastRetry = { status: event.status, message: event.message };

@@ -12,6 +12,21 @@ describe("share http", () => {
     expect(() => httpBaseUrl("nope")).toThrow(/"nope"/);
   });
 
+  it("reads ignoredCount: the total, beyond the ignored items the server listed", () => {
+    const listed = Array.from({ length: 100 }, (_, index) => ({ index, reason: "r" }));
+    const answer = classifySync(200, { seq: 1, ignored: listed, ignoredCount: 5000 }, "");
+    expect(answer).toMatchObject({ kind: "ok", ignoredCount: 5000 });
+    expect(answer.kind === "ok" && answer.ignored).toHaveLength(100);
+    // An older server without it (or a count below the list): the list is the whole story.
+    expect(classifySync(200, { ignored: [1, 2] }, "")).toMatchObject({ ignoredCount: 2 });
+    expect(classifySync(200, { ignored: [1, 2], ignoredCount: 1 }, "")).toMatchObject({
+      ignoredCount: 2,
+    });
+    expect(classifySync(200, { ignored: [], ignoredCount: "7" }, "")).toMatchObject({
+      ignoredCount: 0,
+    });
+  });
+
   it("classifies sync answers", () => {
     expect(
       classifySync(200, { seq: 4, accepted: 2, ignored: [{ index: 1, reason: "r" }] }, ""),
@@ -20,6 +35,7 @@ describe("share http", () => {
       seq: 4,
       accepted: 2,
       ignored: [{ index: 1, reason: "r" }],
+      ignoredCount: 1,
     });
     expect(classifySync(503, undefined, "down")).toEqual({
       kind: "retry",

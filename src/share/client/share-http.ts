@@ -44,6 +44,11 @@ export type SyncOutcome =
       readonly accepted: number | undefined;
       /** Items the server ignored (off the key schema), as it named them. */
       readonly ignored: readonly NamedItem[];
+      /**
+       * How many items the server ignored in all: its `ignoredCount`, which is more than
+       * `ignored.length` when it listed only the first ones (it lists at most 100).
+       */
+      readonly ignoredCount: number;
     }
   /** A network error, a timeout or a 5xx (or 408/429): retry with backoff. */
   | { readonly kind: "retry"; readonly status: number | undefined; readonly message: string }
@@ -233,6 +238,13 @@ export function classifySync(status: number, json: unknown, text: string): SyncO
   if (status >= 200 && status < 300) {
     const body = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
     const accepted = body.accepted;
+    const ignored = namedItems(body.ignored);
+    // A server without ignoredCount (or with a bad one) listed every item it ignored.
+    const count = body.ignoredCount;
+    const ignoredCount =
+      typeof count === "number" && Number.isSafeInteger(count) && count > ignored.length
+        ? count
+        : ignored.length;
     return {
       kind: "ok",
       seq: typeof body.seq === "number" ? body.seq : undefined,
@@ -242,7 +254,8 @@ export function classifySync(status: number, json: unknown, text: string): SyncO
           : Array.isArray(accepted)
             ? accepted.length
             : undefined,
-      ignored: namedItems(body.ignored),
+      ignored,
+      ignoredCount,
     };
   }
   if (status === 401 || status === 403) return { kind: "unauthorized", message };

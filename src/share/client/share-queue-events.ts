@@ -6,13 +6,18 @@ import type { NamedItem } from "./share-http.js";
 
 /** The events of a share queue; every outcome a publisher should know about is one. */
 export interface ShareQueueEvents {
-  /** A batch is durable on the server. `ignored` lists what the server ignored (off-schema). */
+  /**
+   * A batch is durable on the server. `ignored` lists what the server ignored (off-schema) as far
+   * as it listed them (at most 100); `ignoredCount` counts every item it ignored, so
+   * `ignoredCount > ignored.length` means some went unlisted.
+   */
   synced: (event: {
     sessionID: string;
     id: string;
     seq: number | undefined;
     keys: readonly string[];
     ignored: readonly NamedItem[];
+    ignoredCount: number;
   }) => void;
   /** A batch failed (network error, 5xx) and was put back; the next try is in `delayMs`. */
   retry: (event: {

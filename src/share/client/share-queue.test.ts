@@ -96,6 +96,7 @@ describe("share queue", () => {
         seq: 1,
         keys: ["session/part/ses_aaaaAAAA/msg_1/prt_1"],
         ignored: [],
+        ignoredCount: 0,
       },
     ]);
     await vi.advanceTimersByTimeAsync(10_000);
@@ -111,6 +112,19 @@ describe("share queue", () => {
     expect(named("synced")[0]?.ignored).toEqual([
       { index: 1, key: "session/part/ses_aaaaAAAA/msg_1/p2", reason: "off schema" },
     ]);
+    expect(named("synced")[0]?.ignoredCount).toBe(1);
+  });
+
+  it("reports how many items the server ignored in all, beyond the 100 it lists", async () => {
+    const listed = Array.from({ length: 100 }, (_, index) => ({ index, reason: "off schema" }));
+    const { queue, named } = setup([
+      { status: 200, body: { seq: 1, accepted: 1, ignored: listed, ignoredCount: 150 } },
+    ]);
+    queue.sync(sessionA, [part("p1", "a")]);
+    await vi.advanceTimersByTimeAsync(1000);
+    const [synced] = named("synced");
+    expect(synced?.ignored).toHaveLength(100);
+    expect(synced?.ignoredCount).toBe(150);
   });
 
   it("the window starts at the first item: one POST per window, distinct keys kept", async () => {

@@ -288,8 +288,8 @@ class PublisherQueue implements ShareQueue {
     switch (action.kind) {
       case "deliver": {
         session.backoff.reset();
-        const { seq, keys, ignored } = action;
-        this.#emitter.emit("synced", { sessionID, id, seq, keys, ignored });
+        const { seq, keys, ignored, ignoredCount } = action;
+        this.#emitter.emit("synced", { sessionID, id, seq, keys, ignored, ignoredCount });
         return this.#next(session);
       }
       case "retry":

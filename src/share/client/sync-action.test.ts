@@ -15,12 +15,14 @@ describe("syncAction", () => {
       seq: 7,
       accepted: 1,
       ignored: [{ index: 1, reason: "off schema" }, { index: 5 }, { key: "x" }],
+      ignoredCount: 250,
     });
     expect(action).toEqual({
       kind: "deliver",
       seq: 7,
       keys: ["a", "b"],
       ignored: [{ index: 1, key: "b", reason: "off schema" }, { index: 5 }, { key: "x" }],
+      ignoredCount: 250,
     });
   });
 

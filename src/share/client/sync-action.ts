@@ -7,12 +7,16 @@ import type { NamedItem, SyncOutcome } from "./share-http.js";
 
 /** The queue's next step for a batch, from the server's answer to it. */
 export type SyncAction =
-  /** Durable on the server; `ignored` names each ignored item by key where it can. */
+  /**
+   * Durable on the server; `ignored` names each ignored item the server listed by key where it
+   * can, `ignoredCount` counts every item it ignored (listed or not).
+   */
   | {
       readonly kind: "deliver";
       readonly seq: number | undefined;
       readonly keys: readonly string[];
       readonly ignored: readonly NamedItem[];
+      readonly ignoredCount: number;
     }
   /**
    * As the server answered. retry (network error, 5xx): put the batch back and try again after a
@@ -40,6 +44,7 @@ export function syncAction(batch: Batch, outcome: SyncOutcome): SyncAction {
         seq: outcome.seq,
         keys,
         ignored: outcome.ignored.map((named) => withKey(named, keys)),
+        ignoredCount: outcome.ignoredCount,
       };
     }
     case "retry":
