@@ -76,6 +76,8 @@ export const errorCatalog = {
     "a share request body or one of its items exceeds the server's size limit (HTTP 413)",
   ERR_SHARE_STORAGE:
     "the share's storage failed; nothing of that request was applied, retry (HTTP 503)",
+  ERR_SHARE_MEMORY_BUDGET:
+    "loaded shares fill the server's share memory budget and none can leave memory; retry (HTTP 503)",
   ERR_SHARE_RECORD:
     "no local share record for the session (run share create), or the records file is unreadable",
   ERR_SHARE_ITEM: "a share item given to the client is not JSON or has no key (bad type or id)",

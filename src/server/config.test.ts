@@ -32,6 +32,7 @@ describe("resolveServerConfig", () => {
       shareMaxBodyBytes: 8 * 1024 * 1024,
       shareMaxItemBytes: 1024 * 1024,
       shareMaxBytes: 64 * 1024 * 1024,
+      shareMemoryBudget: 512 * 1024 * 1024,
       shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
       shareIdleEvictMs: 60_000,
       shareCatchupFrames: 1000,
@@ -58,6 +59,31 @@ describe("resolveServerConfig", () => {
     expect(() =>
       resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_PUBLIC_URL: "ftp://x" } }),
     ).toThrow(/SYNCLINE_SHARE_PUBLIC_URL must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/);
+  });
+
+  it("reads share_memory_budget and refuses one below share_max_bytes, naming both", () => {
+    const fromEnv = resolveServerConfig({
+      flags: {},
+      env: { SYNCLINE_SHARE_MEMORY_BUDGET: "2097152" },
+      file: { path: "/f.toml", server: { share_max_bytes: 1048576 } },
+    });
+    expect(fromEnv).toMatchObject({ shareMemoryBudget: 2 * 1024 * 1024, shareMaxBytes: 1048576 });
+    const fromFile = resolveServerConfig({
+      flags: {},
+      env: {},
+      file: { path: "/f.toml", server: { share_memory_budget: 1073741824 } },
+    });
+    expect(fromFile.shareMemoryBudget).toBe(1024 * 1024 * 1024);
+    const error = configError(() =>
+      resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_MEMORY_BUDGET: "1048576" } }),
+    );
+    expect(error.code).toBe("ERR_INVALID_CONFIG");
+    expect(error.message).toBe(
+      "config: share_memory_budget 1048576 (from environment variable SYNCLINE_SHARE_MEMORY_BUDGET) is less than share_max_bytes 67108864 (from default of --share-max-bytes): a share of the largest size could never be loaded; raise the budget or lower the limit",
+    );
+    expect(() =>
+      resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_MEMORY_BUDGET: "lots" } }),
+    ).toThrow(/SYNCLINE_SHARE_MEMORY_BUDGET must be a whole number/);
   });
 
   it("reads the automerge token and limits from flags, env and file", () => {

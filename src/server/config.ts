@@ -77,6 +77,15 @@ export interface ServerConfig {
    * memory); a sync growing a share beyond is refused 413, nothing applied. 64 MiB.
    */
   readonly shareMaxBytes?: number;
+  /**
+   * Most content all loaded shares may hold together, bytes of JSON counted as `shareMaxBytes`
+   * counts them: without it memory is `shareMaxBytes` times the shares loaded at once. Loading or
+   * growing a share past it evicts idle shares (no viewers, no writes in flight), least recently
+   * used first; when that cannot make room the request is refused 503 ERR_SHARE_MEMORY_BUDGET.
+   * At least `shareMaxBytes`. 512 MiB: eight shares at the size limit, or hundreds of typical
+   * sessions, within Node's default heap even though a loaded share costs more than its content.
+   */
+  readonly shareMemoryBudget?: number;
   /** Unsent bytes a share viewer may have queued before it is closed with 4429. 4 MiB. */
   readonly shareViewerMaxBufferedBytes?: number;
   /** A share without viewers or writes in flight this long leaves memory, ms. Default `60000`. */
@@ -97,6 +106,7 @@ export const shareDefaults = {
   shareMaxBodyBytes: 8 * 1024 * 1024,
   shareMaxItemBytes: 1024 * 1024,
   shareMaxBytes: 64 * 1024 * 1024,
+  shareMemoryBudget: 512 * 1024 * 1024,
   shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
   shareIdleEvictMs: 60_000,
   shareCatchupFrames: 1000,
@@ -221,6 +231,12 @@ const fieldSources = {
     file: "share_max_bytes",
     default: shareDefaults.shareMaxBytes,
   },
+  shareMemoryBudget: {
+    flag: "--share-memory-budget",
+    env: "SYNCLINE_SHARE_MEMORY_BUDGET",
+    file: "share_memory_budget",
+    default: shareDefaults.shareMemoryBudget,
+  },
   shareViewerMaxBufferedBytes: {
     flag: "--share-viewer-max-buffered",
     env: "SYNCLINE_SHARE_VIEWER_MAX_BUFFERED_BYTES",
@@ -290,6 +306,7 @@ const fieldSchemas: Record<Field, z.ZodType> = {
   shareMaxBodyBytes: integer(1024, 1024 * 1024 * 1024),
   shareMaxItemBytes: integer(1024, 1024 * 1024 * 1024),
   shareMaxBytes: integer(1024, 2 ** 40),
+  shareMemoryBudget: integer(1024, 2 ** 40),
   shareViewerMaxBufferedBytes: integer(1024, 1024 * 1024 * 1024),
   shareIdleEvictMs: integer(100, 86_400_000),
   shareCatchupFrames: integer(0, 1_000_000),
@@ -313,9 +330,11 @@ export interface ConfigSources {
 /** Resolves flags > env > file > defaults into a validated ServerConfig. */
 export function resolveServerConfig(sources: ConfigSources): ServerConfig {
   const values: Record<string, unknown> = {};
+  const origins: Partial<Record<Field, string>> = {};
   for (const field of Object.keys(fieldSources) as Field[]) {
     const { raw, origin } = pick(field, sources);
     if (raw === undefined) continue;
+    origins[field] = origin;
     const parsed = fieldSchemas[field].safeParse(raw);
     if (!parsed.success) {
       const problem = parsed.error.issues[0]?.message ?? "is invalid";
@@ -330,6 +349,13 @@ export function resolveServerConfig(sources: ConfigSources): ServerConfig {
     throw createError(
       "ERR_INVALID_CONFIG",
       "config: --tls-cert and --tls-key must be given together",
+    );
+  }
+  const { shareMemoryBudget: budget, shareMaxBytes: maxBytes } = values;
+  if (typeof budget === "number" && typeof maxBytes === "number" && budget < maxBytes) {
+    throw createError(
+      "ERR_INVALID_CONFIG",
+      `config: share_memory_budget ${budget} (from ${origins.shareMemoryBudget}) is less than share_max_bytes ${maxBytes} (from ${origins.shareMaxBytes}): a share of the largest size could never be loaded; raise the budget or lower the limit`,
     );
   }
   return values as unknown as ServerConfig;

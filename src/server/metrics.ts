@@ -16,7 +16,10 @@ export interface ServerMetrics {
   readonly upgradesRefused: Counter<"endpoint" | "status">;
   /** Automerge sync: documents, peers, messages, bytes and save latency. */
   readonly automerge: AutomergeMetrics;
-  /** Live shares: shares in memory, viewers, publishes, deliveries, publish → broadcast time. */
+  /**
+   * Live shares: shares in memory and their content bytes, viewers, publishes, deliveries,
+   * publish → broadcast time.
+   */
   readonly share: ShareMetrics;
 }
 
@@ -24,6 +27,8 @@ export interface ServerMetrics {
 export interface ShareMetrics {
   /** Shares loaded in memory now. */
   readonly activeShares: Gauge;
+  /** Bytes of content JSON the loaded shares hold now, as share_memory_budget counts them. */
+  readonly loadedBytes: Gauge;
   /** Connected viewer WebSockets now. */
   readonly viewers: Gauge;
   /** Sync requests that reached the publish path (after the secret check). */
@@ -100,6 +105,11 @@ function createShareMetrics(registry: Registry): ShareMetrics {
     activeShares: new Gauge({
       name: "syncline_share_active",
       help: "Live shares loaded in memory.",
+      registers,
+    }),
+    loadedBytes: new Gauge({
+      name: "syncline_share_loaded_bytes",
+      help: "Bytes of content JSON held by the live shares loaded in memory (share_memory_budget bounds it).",
       registers,
     }),
     viewers: new Gauge({

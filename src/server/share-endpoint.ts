@@ -4,6 +4,7 @@
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
+import { isSynclineError } from "../protocol/errors.js";
 import { isShareEpoch } from "../protocol/share-frames.js";
 import { isShareId, shareIdOfSession } from "../protocol/share-items.js";
 import { ShareHub } from "../share/share-hub.js";
@@ -53,6 +54,7 @@ export function createShareEndpoint(
     limits: {
       maxItemBytes: settings.shareMaxItemBytes,
       maxShareBytes: settings.shareMaxBytes,
+      memoryBudgetBytes: settings.shareMemoryBudget,
       viewerMaxBufferedBytes: settings.shareViewerMaxBufferedBytes,
       logMaxFrames: settings.shareCatchupFrames,
       logMaxBytes: settings.shareCatchupBytes,
@@ -61,6 +63,7 @@ export function createShareEndpoint(
     observer: {
       shareLoaded: () => metrics.activeShares.inc(),
       shareEvicted: () => metrics.activeShares.dec(),
+      loadedBytes: (bytes) => metrics.loadedBytes.set(bytes),
       published: () => metrics.publishes.inc(),
       delivered: (frames) => metrics.deliveries.inc(frames),
       broadcast: (seconds) => metrics.publishToBroadcast.observe(seconds),
@@ -157,11 +160,13 @@ async function decideViewer(
     if (!(await hub.exists(id))) {
       return { accept: false, status: 404, reason: `share viewer: no share ${JSON.stringify(id)}` };
     }
-  } catch {
+  } catch (error) {
+    // Over the memory budget the viewer learns why; a storage failure stays in the server's log.
+    const why = isSynclineError(error, "ERR_SHARE_MEMORY_BUDGET") ? `: ${error.message}` : "";
     return {
       accept: false,
       status: 503,
-      reason: `share viewer: share ${JSON.stringify(id)} cannot be loaded now`,
+      reason: `share viewer: share ${JSON.stringify(id)} cannot be loaded now${why}`,
     };
   }
   return { accept: true, context: { id, since, epoch } };

@@ -53,6 +53,25 @@ export function shareTooLarge(
   );
 }
 
+/**
+ * A share that cannot be loaded, or grown, now: loaded shares hold `loadedBytes` of the budget of
+ * `budgetBytes` (all bytes of content JSON), `neededBytes` more do not fit, and evicting every
+ * idle share would not make room.
+ */
+export function memoryBudgetExceeded(
+  context: string,
+  id: string,
+  loadedBytes: number,
+  neededBytes: number,
+  budgetBytes: number,
+): SynclineError {
+  return createError(
+    "ERR_SHARE_MEMORY_BUDGET",
+    `${context}: share ${JSON.stringify(id)} needs ${neededBytes} more bytes of content in memory, but loaded shares hold ${loadedBytes} of the server's budget of ${budgetBytes} bytes (share_memory_budget) and the shares that could leave memory would not make room; nothing was applied, retry later`,
+    { status: 503 },
+  );
+}
+
 export function storageFailed(context: string, id: string, cause: unknown): SynclineError {
   return createError(
     "ERR_SHARE_STORAGE",

@@ -1,6 +1,7 @@
 // The live-share server: creates and deletes shares, runs the publish path (validate → durable
 // → broadcast, serialized per share) and attaches viewers. Shares are loaded on demand and leave
-// memory when idle. HTTP and WebSocket wiring live in server/share-endpoint.ts.
+// memory when idle, or sooner when the loaded ones would pass the memory budget. HTTP and
+// WebSocket wiring live in server/share-endpoint.ts.
 
 import { ShareCloseCode } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
@@ -8,12 +9,14 @@ import type { Store } from "../storage/store.js";
 import {
   badRequest,
   badSecret,
+  memoryBudgetExceeded,
   shareExists,
   shareNotFound,
   shareTooLarge,
   storageFailed,
   tooLarge,
 } from "./share-errors.js";
+import { ShareMemory } from "./share-memory.js";
 import {
   createOps,
   epochOf,
@@ -44,6 +47,13 @@ export interface ShareLimits {
    * that would grow a share beyond is refused (413) as a whole; one that shrinks it never is.
    */
   readonly maxShareBytes: number;
+  /**
+   * Most content all loaded shares may hold together, bytes of JSON counted as `maxShareBytes`
+   * counts them. Loading or growing a share past it first evicts idle shares (no viewers, nothing
+   * in flight), least recently used first; when that cannot make room the request is refused (503
+   * ERR_SHARE_MEMORY_BUDGET). A delete is never refused for it. Default: no budget.
+   */
+  readonly memoryBudgetBytes?: number;
   /** Unsent bytes a viewer may have queued (beyond its initial dump) before it is closed 4429. */
   readonly viewerMaxBufferedBytes: number;
   /** Recent writes kept per share for catch-up: most frames, most bytes. */
@@ -57,6 +67,8 @@ export interface ShareLimits {
 export interface ShareObserver {
   shareLoaded?(): void;
   shareEvicted?(): void;
+  /** The content bytes of the loaded shares changed: the new total (what the budget bounds). */
+  loadedBytes?(bytes: number): void;
   published?(): void;
   delivered?(frames: number): void;
   /** Seconds from a sync's arrival at the hub to its frames handed to every viewer. */
@@ -96,12 +108,17 @@ export class ShareHub {
   readonly #shares = new Map<ShareId, LiveShare>();
   readonly #loading = new Map<ShareId, Promise<LiveShare | undefined>>();
   readonly #locks = new Map<ShareId, Promise<unknown>>();
+  readonly #memory: ShareMemory<LiveShare>;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(options: { store: Store; limits: ShareLimits; observer?: ShareObserver }) {
     this.#store = options.store;
     this.#limits = options.limits;
     this.#observer = options.observer ?? {};
+    this.#memory = new ShareMemory(
+      options.limits.memoryBudgetBytes ?? Number.POSITIVE_INFINITY,
+      (bytes) => this.#observer.loadedBytes?.(bytes),
+    );
     const period = Math.max(250, Math.min(options.limits.idleEvictMs / 2, 30_000));
     this.#sweep = setInterval(() => this.#evictIdle(), period);
     this.#sweep.unref();
@@ -110,6 +127,11 @@ export class ShareHub {
   /** Shares in memory now. */
   get loadedShares(): number {
     return this.#shares.size;
+  }
+
+  /** Bytes of content JSON the shares in memory hold now, writes in flight counted. */
+  get loadedBytes(): number {
+    return this.#memory.total;
   }
 
   /** Creates the share of `sessionID`: its id is the session's last 8 characters. */
@@ -145,18 +167,23 @@ export class ShareHub {
 
   /** `POST /api/share/:id/sync`: writes the items durably, then broadcasts them. */
   async sync(id: string, secret: unknown, data: readonly unknown[]): Promise<SyncResult> {
-    const share = await this.#authorized("share sync", id, secret);
-    return this.#publish(
-      share,
-      prepareItems(data, share.meta.sessionID, this.#limits.maxItemBytes),
+    return this.#use(
+      () => this.#authorized("share sync", id, secret),
+      (share) =>
+        this.#publish(share, prepareItems(data, share.meta.sessionID, this.#limits.maxItemBytes)),
     );
   }
 
   /** The older `POST /share_sync {sessionID, secret, key, content}`: one key. */
   async syncKey(id: string, secret: unknown, key: unknown, content: unknown): Promise<SyncResult> {
-    const share = await this.#authorized("share sync", id, secret);
-    const prepared = prepareKeyWrite(key, content, share.meta.sessionID, this.#limits.maxItemBytes);
-    return this.#publish(share, prepared);
+    return this.#use(
+      () => this.#authorized("share sync", id, secret),
+      (share) =>
+        this.#publish(
+          share,
+          prepareKeyWrite(key, content, share.meta.sessionID, this.#limits.maxItemBytes),
+        ),
+    );
   }
 
   /** The durable state of a share, `[key, content JSON]` in key order, and its seq. */
@@ -178,10 +205,15 @@ export class ShareHub {
   async remove(id: string, secret: unknown): Promise<void> {
     if (!isShareId(id)) throw shareNotFound("share delete", id);
     await this.#locked(id, async () => {
-      const share = await this.#authorized("share delete", id, secret);
-      share.status = "deleted";
-      // Held in memory until the delete settles: evicted meanwhile, it could be reloaded.
-      share.inFlight++;
+      const share = await this.#use(
+        () => this.#authorizedDelete(id, secret),
+        (share) => {
+          share.status = "deleted";
+          // Held in memory until the delete settles: evicted meanwhile, it could be reloaded.
+          share.inFlight++;
+          return share;
+        },
+      );
       try {
         await share.tail;
         await this.#store.deletePrefix(sharePrefix(id));
@@ -213,22 +245,24 @@ export class ShareHub {
     since?: number,
     epoch?: string,
   ): Promise<(() => void) | undefined> {
-    const share = isShareId(id) ? await this.#load(id) : undefined;
-    if (share?.status !== "live") {
-      // A failed share is being reloaded: come back; a missing or deleted one will not.
-      if (share?.status === "failed") socket.close(1011, "share storage failed; reconnect");
-      else socket.close(ShareCloseCode.notFound, "no such share");
-      return undefined;
-    }
-    // A share without an epoch (unknown) differs from any given one: the full state is safe.
-    const sameShare = epoch === undefined || epoch === share.state.epoch;
-    const frames = since === undefined || !sameShare ? undefined : share.state.framesAfter(since);
-    share.fanout.add(socket, frames ?? [share.state.initialState()]);
-    share.lastUsed = Date.now();
-    return () => {
-      share.fanout.delete(socket);
+    const load = async () => (isShareId(id) ? await this.#load(id) : undefined);
+    return this.#use(load, (share) => {
+      if (share?.status !== "live") {
+        // A failed share is being reloaded: come back; a missing or deleted one will not.
+        if (share?.status === "failed") socket.close(1011, "share storage failed; reconnect");
+        else socket.close(ShareCloseCode.notFound, "no such share");
+        return undefined;
+      }
+      // A share without an epoch (unknown) differs from any given one: the full state is safe.
+      const sameShare = epoch === undefined || epoch === share.state.epoch;
+      const frames = since === undefined || !sameShare ? undefined : share.state.framesAfter(since);
+      share.fanout.add(socket, frames ?? [share.state.initialState()]);
       share.lastUsed = Date.now();
-    };
+      return () => {
+        share.fanout.delete(socket);
+        share.lastUsed = Date.now();
+      };
+    });
   }
 
   /** Waits for writes in flight, then forgets every share (viewers get 1001). */
@@ -252,8 +286,10 @@ export class ShareHub {
     if (growth > 0 && current + growth > this.#limits.maxShareBytes) {
       throw shareTooLarge(share.id, current, growth, this.#limits.maxShareBytes);
     }
+    if (growth > 0) this.#makeRoom("share sync", share.id, growth, share);
     this.#observer.published?.();
     const planned = share.state.plan(prepared.writes);
+    this.#count(share);
     const answer = (seq: number) => ({
       seq,
       accepted: prepared.writes.length,
@@ -322,19 +358,67 @@ export class ShareHub {
     share.fanout.closeAll(1011, "share storage failed; reconnect");
   }
 
-  async #authorized(context: string, id: string, secret: unknown): Promise<LiveShare> {
-    const share = await this.#require(context, id);
+  /**
+   * Runs `use` on the share `load` gives, in the same turn as it checks that the share is still
+   * the one in memory: one evicted in between (for the memory budget, or idle) must not take
+   * writes or viewers that later requests, served by a copy loaded again, would not see; it is
+   * loaded again. No share, or one not live, is handed to `use` as it is: `use` answers for it.
+   */
+  async #use<S extends LiveShare | undefined, T>(
+    load: () => Promise<S>,
+    use: (share: S) => T | Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const share = await load();
+      if (share === undefined || share.status !== "live" || this.#shares.get(share.id) === share) {
+        return use(share);
+      }
+      if (attempt === maxUseAttempts) {
+        const { total, budget } = this.#memory;
+        throw memoryBudgetExceeded("share load", share.id, total, share.state.plannedBytes, budget);
+      }
+    }
+  }
+
+  async #authorized(
+    context: string,
+    id: string,
+    secret: unknown,
+    overBudget = false,
+  ): Promise<LiveShare> {
+    const share = await this.#require(context, id, overBudget);
     if (!verifySecret(secret, share.meta.secretHash)) throw badSecret(context, id, secret);
     return share;
   }
 
-  async #require(context: string, id: string): Promise<LiveShare> {
-    const share = isShareId(id) ? await this.#load(id) : undefined;
+  /**
+   * The share to delete, its secret checked. A delete is never refused for memory (its share
+   * leaves memory when it is done), so a share not in memory is loaded past the budget if need
+   * be — after the secret is checked against the stored one, so that only its owner can.
+   */
+  async #authorizedDelete(id: ShareId, secret: unknown): Promise<LiveShare> {
+    if (!this.#shares.has(id)) {
+      const meta = await this.#read("share delete", id, () =>
+        readMeta((key) => this.#store.get(key), id),
+      );
+      if (!meta) throw shareNotFound("share delete", id);
+      if (!verifySecret(secret, meta.secretHash)) throw badSecret("share delete", id, secret);
+    }
+    return this.#authorized("share delete", id, secret, true);
+  }
+
+  async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {
+    const share = isShareId(id) ? await this.#load(id, overBudget) : undefined;
     if (!share || share.status === "deleted") throw shareNotFound(context, id);
     return share;
   }
 
-  #load(id: ShareId): Promise<LiveShare | undefined> {
+  /**
+   * The share in memory, else loaded from the store (undefined: none stored). A load that would
+   * pass the memory budget evicts idle shares or is refused, unless `overBudget`; a caller joining
+   * a load already under way gets its outcome.
+   */
+  #load(id: ShareId, overBudget = false): Promise<LiveShare | undefined> {
     const live = this.#shares.get(id);
     if (live) {
       live.lastUsed = Date.now();
@@ -343,15 +427,15 @@ export class ShareHub {
     let loading = this.#loading.get(id);
     if (!loading) {
       loading = this.#read("share load", id, () => readShare(this.#store, id))
-        .then((record) => (record ? this.#loaded(id, record) : undefined))
+        .then((record) => (record ? this.#loaded(id, record, overBudget) : undefined))
         .finally(() => this.#loading.delete(id));
       this.#loading.set(id, loading);
     }
     return loading;
   }
 
-  /** Puts a share read from the store in memory. */
-  #loaded(id: ShareId, record: ShareRecord): LiveShare {
+  /** Puts a share read from the store in memory, making room for it in the memory budget. */
+  #loaded(id: ShareId, record: ShareRecord, overBudget: boolean): LiveShare {
     const share: LiveShare = {
       id,
       meta: record.meta,
@@ -370,24 +454,45 @@ export class ShareHub {
       lastUsed: Date.now(),
       status: "live",
     };
+    this.#makeRoom("share load", id, share.state.plannedBytes, undefined, overBudget);
     this.#shares.set(id, share);
+    this.#count(share);
     this.#observer.shareLoaded?.();
     return share;
+  }
+
+  /**
+   * Makes room in the memory budget for `extra` more bytes of content by evicting idle shares
+   * (no viewers, nothing in flight; never `keep`), least recently used first. When even that
+   * would not make room it evicts none and throws a 503 — or, `overBudget`, lets it be passed.
+   */
+  #makeRoom(context: string, id: ShareId, extra: number, keep?: LiveShare, overBudget = false) {
+    if (this.#memory.fits(extra)) return;
+    const idle = [...this.#shares.values()].filter((share) => share !== keep && isIdle(share));
+    const evict = this.#memory.evictionsFor(extra, idle);
+    if (evict === undefined) {
+      if (overBudget) return;
+      throw memoryBudgetExceeded(context, id, this.#memory.total, extra, this.#memory.budget);
+    }
+    for (const share of evict) this.#drop(share);
+  }
+
+  /** Counts what a share in memory holds (durable content and writes in flight) in the budget. */
+  #count(share: LiveShare): void {
+    if (this.#shares.get(share.id) === share) this.#memory.set(share, share.state.plannedBytes);
   }
 
   #drop(share: LiveShare): void {
     if (this.#shares.get(share.id) !== share) return;
     this.#shares.delete(share.id);
+    this.#memory.delete(share);
     this.#observer.shareEvicted?.();
   }
 
   #evictIdle(): void {
     const cutoff = Date.now() - this.#limits.idleEvictMs;
     for (const share of this.#shares.values()) {
-      // A share not live (failed, being deleted) is dropped by whoever holds it, when done.
-      if (share.status !== "live") continue;
-      if (share.fanout.size === 0 && share.inFlight === 0 && share.lastUsed <= cutoff)
-        this.#drop(share);
+      if (isIdle(share) && share.lastUsed <= cutoff) this.#drop(share);
     }
   }
 
@@ -414,6 +519,17 @@ export class ShareHub {
 }
 
 const FAILED_REASON = "an earlier write failed and the share is being reloaded";
+
+/** Loads of a share evicted each time before it could be used, before the request gives up. */
+const maxUseAttempts = 3;
+
+/**
+ * A share that may leave memory: live (one failed or being deleted is dropped by whoever holds
+ * it, when done), without viewers and without writes in flight.
+ */
+function isIdle(share: LiveShare): boolean {
+  return share.status === "live" && share.fanout.size === 0 && share.inFlight === 0;
+}
 
 /** Throws the answer to a sync that must not be applied: items too large, share gone or failed. */
 function checkPublishable(share: LiveShare, prepared: PreparedItems): void {
