@@ -34,6 +34,7 @@ describe("resolveServerConfig", () => {
       shareMaxBytes: 64 * 1024 * 1024,
       shareMemoryBudget: 512 * 1024 * 1024,
       shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
+      shareViewerFlushMs: 0,
       shareIdleEvictMs: 60_000,
       shareCatchupFrames: 1000,
       shareCatchupBytes: 4 * 1024 * 1024,
@@ -84,6 +85,23 @@ describe("resolveServerConfig", () => {
     expect(() =>
       resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_MEMORY_BUDGET: "lots" } }),
     ).toThrow(/SYNCLINE_SHARE_MEMORY_BUDGET must be a whole number/);
+  });
+
+  it("reads share_viewer_flush_ms from env and file, refusing one above a second", () => {
+    expect(
+      resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_VIEWER_FLUSH_MS: "15" } })
+        .shareViewerFlushMs,
+    ).toBe(15);
+    expect(
+      resolveServerConfig({
+        flags: {},
+        env: {},
+        file: { path: "/f.toml", server: { share_viewer_flush_ms: 5 } },
+      }).shareViewerFlushMs,
+    ).toBe(5);
+    expect(() =>
+      resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_VIEWER_FLUSH_MS: "5000" } }),
+    ).toThrow(/SYNCLINE_SHARE_VIEWER_FLUSH_MS/);
   });
 
   it("reads the automerge token and limits from flags, env and file", () => {

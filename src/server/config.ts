@@ -88,6 +88,12 @@ export interface ServerConfig {
   readonly shareMemoryBudget?: number;
   /** Unsent bytes a share viewer may have queued before it is closed with 4429. 4 MiB. */
   readonly shareViewerMaxBufferedBytes?: number;
+  /**
+   * Least time between two batches of updates written to a share's viewers, ms. An update after
+   * a quiet spell leaves at once; those following within this time wait and leave together, one
+   * write per viewer. 0: each event-loop turn's updates leave at its end. Default `0`.
+   */
+  readonly shareViewerFlushMs?: number;
   /** A share without viewers or writes in flight this long leaves memory, ms. Default `60000`. */
   readonly shareIdleEvictMs?: number;
   /** Recent writes kept per loaded share for `since` catch-up: most frames. Default `1000`. */
@@ -108,6 +114,7 @@ export const shareDefaults = {
   shareMaxBytes: 64 * 1024 * 1024,
   shareMemoryBudget: 512 * 1024 * 1024,
   shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
+  shareViewerFlushMs: 0,
   shareIdleEvictMs: 60_000,
   shareCatchupFrames: 1000,
   shareCatchupBytes: 4 * 1024 * 1024,
@@ -243,6 +250,12 @@ const fieldSources = {
     file: "share_viewer_max_buffered_bytes",
     default: shareDefaults.shareViewerMaxBufferedBytes,
   },
+  shareViewerFlushMs: {
+    flag: "--share-viewer-flush",
+    env: "SYNCLINE_SHARE_VIEWER_FLUSH_MS",
+    file: "share_viewer_flush_ms",
+    default: shareDefaults.shareViewerFlushMs,
+  },
   shareIdleEvictMs: {
     flag: "--share-idle-evict",
     env: "SYNCLINE_SHARE_IDLE_EVICT_MS",
@@ -308,6 +321,7 @@ const fieldSchemas: Record<Field, z.ZodType> = {
   shareMaxBytes: integer(1024, 2 ** 40),
   shareMemoryBudget: integer(1024, 2 ** 40),
   shareViewerMaxBufferedBytes: integer(1024, 1024 * 1024 * 1024),
+  shareViewerFlushMs: integer(0, 1000),
   shareIdleEvictMs: integer(100, 86_400_000),
   shareCatchupFrames: integer(0, 1_000_000),
   shareCatchupBytes: integer(0, 1024 * 1024 * 1024),

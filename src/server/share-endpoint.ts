@@ -56,6 +56,7 @@ export function createShareEndpoint(
       maxShareBytes: settings.shareMaxBytes,
       memoryBudgetBytes: settings.shareMemoryBudget,
       viewerMaxBufferedBytes: settings.shareViewerMaxBufferedBytes,
+      viewerFlushIntervalMs: settings.shareViewerFlushMs,
       logMaxFrames: settings.shareCatchupFrames,
       logMaxBytes: settings.shareCatchupBytes,
       idleEvictMs: settings.shareIdleEvictMs,

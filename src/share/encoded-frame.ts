@@ -43,3 +43,19 @@ export function serverTextFrame(payload: Buffer): Buffer {
   payload.copy(frame, headerLength);
   return frame;
 }
+
+/** Consecutive frames sent together: to a socket, one write of their wire bytes back to back. */
+export class FrameBatch {
+  #wire: Buffer | undefined;
+
+  constructor(readonly frames: readonly EncodedFrame[]) {}
+
+  /** The frames' wire bytes, concatenated once (a lone frame's own bytes, not a copy). */
+  get wire(): Buffer {
+    this.#wire ??=
+      this.frames.length === 1
+        ? (this.frames[0] as EncodedFrame).wire
+        : Buffer.concat(this.frames.map((frame) => frame.wire));
+    return this.#wire;
+  }
+}

@@ -56,6 +56,8 @@ export interface ShareLimits {
   readonly memoryBudgetBytes?: number;
   /** Unsent bytes a viewer may have queued (beyond its initial dump) before it is closed 4429. */
   readonly viewerMaxBufferedBytes: number;
+  /** Least time between two batches written to a share's viewers, ms (see viewer-fanout.ts). */
+  readonly viewerFlushIntervalMs: number;
   /** Recent writes kept per share for catch-up: most frames, most bytes. */
   readonly logMaxFrames: number;
   readonly logMaxBytes: number;
@@ -445,10 +447,16 @@ export class ShareHub {
         { maxFrames: this.#limits.logMaxFrames, maxBytes: this.#limits.logMaxBytes },
         epochOf(record.meta),
       ),
-      fanout: new ViewerFanout(this.#limits.viewerMaxBufferedBytes, {
-        delivered: (count) => this.#observer.delivered?.(count),
-        slowViewer: () => this.#observer.slowViewer?.(),
-      }),
+      fanout: new ViewerFanout(
+        {
+          maxBufferedBytes: this.#limits.viewerMaxBufferedBytes,
+          flushIntervalMs: this.#limits.viewerFlushIntervalMs,
+        },
+        {
+          delivered: (count) => this.#observer.delivered?.(count),
+          slowViewer: () => this.#observer.slowViewer?.(),
+        },
+      ),
       tail: Promise.resolve(),
       inFlight: 0,
       lastUsed: Date.now(),

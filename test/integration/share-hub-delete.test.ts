@@ -3,7 +3,7 @@
 // and every share gets an epoch of its own.
 
 import { afterEach, describe, expect, it } from "vitest";
-import type { EncodedFrame } from "../../src/share/encoded-frame.js";
+import type { FrameBatch } from "../../src/share/encoded-frame.js";
 import { ShareHub } from "../../src/share/share-hub.js";
 import { metaKey } from "../../src/share/share-records.js";
 import type { ViewerSocket } from "../../src/share/viewer-fanout.js";
@@ -14,6 +14,7 @@ const limits = {
   maxItemBytes: 1 << 20,
   maxShareBytes: 1 << 30,
   viewerMaxBufferedBytes: 1 << 20,
+  viewerFlushIntervalMs: 0,
   logMaxFrames: 100,
   logMaxBytes: 1 << 20,
   idleEvictMs: 1, // idle at once; the sweep runs every 250 ms
@@ -121,14 +122,14 @@ const item = (sessionID: string, id: string) => ({
 async function view(target: ShareHub, id: string, since?: number, epoch?: string) {
   const frames: Record<string, unknown>[] = [];
   const socket: ViewerSocket = {
-    send: (frame: EncodedFrame) => frames.push(JSON.parse(frame.text.toString())),
+    send: (batch: FrameBatch) => {
+      for (const frame of batch.frames) frames.push(JSON.parse(frame.text.toString()));
+    },
     bufferedAmount: () => 0,
-    cork: () => {},
-    uncork: () => {},
     close: () => {},
   };
   const detach = await target.attach(id, socket, since, epoch);
-  await sleep(5); // frames of a corked turn leave on the next tick
+  await sleep(5); // a turn's updates leave at its end
   detach?.();
   return { frames };
 }

@@ -5,7 +5,7 @@
 // its use is loaded again. Then over HTTP and the viewer WebSocket of a real server.
 
 import { afterEach, describe, expect, it } from "vitest";
-import type { EncodedFrame } from "../../src/share/encoded-frame.js";
+import type { FrameBatch } from "../../src/share/encoded-frame.js";
 import { ShareHub } from "../../src/share/share-hub.js";
 import type { ViewerSocket } from "../../src/share/viewer-fanout.js";
 import { createMemoryStore } from "../../src/storage/memory-store.js";
@@ -19,6 +19,7 @@ const limits = {
   maxShareBytes: 4096,
   memoryBudgetBytes: 10_000,
   viewerMaxBufferedBytes: 1 << 20,
+  viewerFlushIntervalMs: 0,
   logMaxFrames: 100,
   logMaxBytes: 1 << 20,
   idleEvictMs: 60_000,
@@ -67,10 +68,10 @@ function testStore() {
 function viewerSocket() {
   const frames: Record<string, unknown>[] = [];
   const socket: ViewerSocket = {
-    send: (frame: EncodedFrame) => frames.push(JSON.parse(frame.text.toString())),
+    send: (batch: FrameBatch) => {
+      for (const frame of batch.frames) frames.push(JSON.parse(frame.text.toString()));
+    },
     bufferedAmount: () => 0,
-    cork: () => {},
-    uncork: () => {},
     close: () => {},
   };
   return { socket, frames };

@@ -23,6 +23,7 @@ const limits = {
   maxItemBytes: 1 << 20,
   maxShareBytes,
   viewerMaxBufferedBytes: 1 << 20,
+  viewerFlushIntervalMs: 0,
   logMaxFrames: 100,
   logMaxBytes: 1 << 20,
   idleEvictMs: 60_000,
