@@ -3,8 +3,9 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
-import { shareFanout } from "./share-fanout.js";
+import { type FanoutContender, shareFanout } from "./share-fanout.js";
 import { streamThroughput } from "./stream-throughput.js";
+import { tcpFloor } from "./tcp-floor.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -29,7 +30,8 @@ const benchmarks: Record<string, () => Promise<object>> = {
   "automerge-sync": () => automergeSync(automerge),
   "automerge-memory": () => automergeMemory(automerge),
   // 1,000 viewers either way; --quick measures 5 s instead of 10 and repeats twice.
-  // `--rate N` / `--viewers N` change the load (for finding where a contender keeps up).
+  // `--rate N` / `--viewers N` change the load (for finding where a contender keeps up);
+  // `--contenders syncline,rawWs` runs only those.
   "share-fanout": () =>
     shareFanout({
       viewers: numberArg("--viewers") ?? 1000,
@@ -38,7 +40,12 @@ const benchmarks: Record<string, () => Promise<object>> = {
       warmUpSeconds: quick ? 1 : 2,
       seconds: quick ? 5 : 10,
       repetitions: quick ? 2 : 3,
+      only: args.includes("--contenders")
+        ? (args[args.indexOf("--contenders") + 1]?.split(",") as FanoutContender[])
+        : undefined,
     }),
+  // The machine's floor under share-fanout: plain TCP writes to 1,000 sockets, no server logic.
+  "tcp-floor": () => tcpFloor(1000, quick ? 3 : 5, quick ? 2 : 3),
 };
 
 mkdirSync("bench-results", { recursive: true });

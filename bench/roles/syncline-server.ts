@@ -24,6 +24,10 @@ const server = await startServer({
     retainBytes: 64 * 1024 * 1024,
     heartbeatMs: 20_000,
     heartbeatGraceMs: 10_000,
+    // Unset: the default, as in `syncline serve` (set for experiments with the batch interval).
+    ...(process.env.SYNCLINE_SHARE_VIEWER_FLUSH_MS
+      ? { shareViewerFlushMs: Number(process.env.SYNCLINE_SHARE_VIEWER_FLUSH_MS) }
+      : {}),
   },
 });
 parent.send({ type: "ready", url: server.url.replace(/^http/, "ws") });
