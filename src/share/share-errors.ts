@@ -79,3 +79,16 @@ export function storageFailed(context: string, id: string, cause: unknown): Sync
     { status: 503, cause },
   );
 }
+
+/** Runs a store operation of share `id`; its failure becomes a 503 naming the share. */
+export async function storeOperation<T>(
+  context: string,
+  id: string,
+  operation: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw storageFailed(context, id, error);
+  }
+}

@@ -1,6 +1,6 @@
 // The server-wide memory budget of loaded shares (share_memory_budget): the JSON bytes of content
 // every loaded share holds, summed, and which idle shares to evict, least recently used first, to
-// make room for more. Pure bookkeeping: the hub decides what is idle, evicts and refuses.
+// make room for more. Pure bookkeeping: loaded-shares.ts decides what is idle, evicts and refuses.
 
 /** What the budget needs to know of a loaded share to choose it for eviction. */
 export interface EvictionCandidate {

@@ -1,6 +1,7 @@
 // The in-memory state of one loaded share: the durable items (content kept as JSON text, so each
 // write is serialized once), the sequence numbers, the writes assigned but not yet durable, the
-// recent-writes log and the cached initial state. Pure: the hub does the I/O around it.
+// recent-writes log and the cached initial state. Pure: share-publisher.ts and loaded-shares.ts
+// do the I/O around it.
 
 import { encodeInitialStateJson, encodeUpdateFrameJson } from "../protocol/share-frames.js";
 import { EncodedFrame } from "./encoded-frame.js";

@@ -1,0 +1,75 @@
+// One share as it is held in memory: its durable state, its viewers, the tail of its serialized
+// writes and the bookkeeping that decides when it may leave memory. loaded-shares.ts creates and
+// forgets it; the publish path and the hub's delete move its status.
+
+import type { ShareId } from "../protocol/share-items.js";
+import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
+import { epochOf, type ShareMeta, type ShareRecord } from "./share-records.js";
+import { ShareState } from "./share-state.js";
+import { ViewerFanout } from "./viewer-fanout.js";
+
+/**
+ * `live`: serving. `failed`: a write failed, so memory is ahead of the store; its viewers were
+ * told to reconnect and the next request loads it again. `deleted`: being, or been, deleted.
+ */
+export type LiveShareStatus = "live" | "failed" | "deleted";
+
+/** A loaded share. */
+export interface LiveShare {
+  readonly id: ShareId;
+  readonly meta: ShareMeta;
+  readonly state: ShareState;
+  readonly fanout: ViewerFanout;
+  /** Settles when every write issued so far is committed and broadcast (never rejects). */
+  tail: Promise<void>;
+  /** Writes (and a delete) under way: while any is, the share stays in memory. */
+  inFlight: number;
+  /** When a request or a viewer last used it, ms: the idle sweep and eviction order read it. */
+  lastUsed: number;
+  status: LiveShareStatus;
+}
+
+/** Viewers are closed with this when the share must be reloaded from the store. */
+export const reloadCloseCode = 1011;
+export const reloadCloseReason = "share storage failed; reconnect";
+
+/** A share read from the store, in memory with no viewers and nothing in flight. */
+export function createLiveShare(
+  id: ShareId,
+  record: ShareRecord,
+  limits: ShareLimits,
+  observer: ShareObserver,
+): LiveShare {
+  return {
+    id,
+    meta: record.meta,
+    state: new ShareState(
+      record.items,
+      record.seq,
+      { maxFrames: limits.logMaxFrames, maxBytes: limits.logMaxBytes },
+      epochOf(record.meta),
+    ),
+    fanout: new ViewerFanout(
+      {
+        maxBufferedBytes: limits.viewerMaxBufferedBytes,
+        flushIntervalMs: limits.viewerFlushIntervalMs,
+      },
+      {
+        delivered: (count) => observer.delivered?.(count),
+        slowViewer: () => observer.slowViewer?.(),
+      },
+    ),
+    tail: Promise.resolve(),
+    inFlight: 0,
+    lastUsed: Date.now(),
+    status: "live",
+  };
+}
+
+/**
+ * A share that may leave memory: live (one failed or being deleted is dropped by whoever holds
+ * it, when done), without viewers and without writes in flight.
+ */
+export function isIdle(share: LiveShare): boolean {
+  return share.status === "live" && share.fanout.size === 0 && share.inFlight === 0;
+}

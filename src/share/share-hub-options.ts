@@ -1,0 +1,53 @@
+// The share hub's options and observer hooks (the hub's public configuration surface), shared by
+// the parts behind it: the loaded-share registry and the publish path.
+
+import type { Store } from "../storage/store.js";
+
+/** Limits of the share server; server/config.ts documents the defaults. */
+export interface ShareLimits {
+  /** Largest item content, bytes of JSON. */
+  readonly maxItemBytes: number;
+  /**
+   * Largest share: JSON bytes of the content of all its keys, writes in flight counted. A sync
+   * that would grow a share beyond is refused (413) as a whole; one that shrinks it never is.
+   */
+  readonly maxShareBytes: number;
+  /**
+   * Most content all loaded shares may hold together, bytes of JSON counted as `maxShareBytes`
+   * counts them. Loading or growing a share past it first evicts idle shares (no viewers, nothing
+   * in flight), least recently used first; when that cannot make room the request is refused (503
+   * ERR_SHARE_MEMORY_BUDGET). A delete is never refused for it. Default: no budget.
+   */
+  readonly memoryBudgetBytes?: number;
+  /** Unsent bytes a viewer may have queued (beyond its initial dump) before it is closed 4429. */
+  readonly viewerMaxBufferedBytes: number;
+  /** Least time between two batches written to a share's viewers, ms (see viewer-fanout.ts). */
+  readonly viewerFlushIntervalMs: number;
+  /** Recent writes kept per share for catch-up: most frames, most bytes. */
+  readonly logMaxFrames: number;
+  readonly logMaxBytes: number;
+  /** A share without viewers or writes in flight for this long leaves memory, ms. */
+  readonly idleEvictMs: number;
+}
+
+/** What the hub reports (metrics, logs). */
+export interface ShareObserver {
+  shareLoaded?(): void;
+  shareEvicted?(): void;
+  /** The content bytes of the loaded shares changed: the new total (what the budget bounds). */
+  loadedBytes?(bytes: number): void;
+  published?(): void;
+  delivered?(frames: number): void;
+  /** Seconds from a sync's arrival at the hub to its frames handed to every viewer. */
+  broadcast?(seconds: number): void;
+  slowViewer?(): void;
+  error?(error: unknown, context: string): void;
+}
+
+/** What the hub is built on. */
+export interface ShareHubOptions {
+  readonly store: Store;
+  readonly limits: ShareLimits;
+  /** Default: reports nothing. */
+  readonly observer?: ShareObserver;
+}

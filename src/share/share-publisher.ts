@@ -1,0 +1,148 @@
+// The write path of a share: a sync's prepared items are checked against the share's size limit
+// and the memory budget, planned on the in-memory state, written durably, then committed and
+// broadcast to its viewers — after every earlier write of the share, so viewers get writes in seq
+// order and only once they are durable. A failed write fails the share so that it is reloaded.
+
+import type { Store } from "../storage/store.js";
+import {
+  type LiveShare,
+  type LiveShareStatus,
+  reloadCloseCode,
+  reloadCloseReason,
+} from "./live-share.js";
+import type { LoadedShares } from "./loaded-shares.js";
+import { shareNotFound, shareTooLarge, storageFailed, tooLarge } from "./share-errors.js";
+import type { ShareObserver } from "./share-hub-options.js";
+import { writeOps } from "./share-records.js";
+import type { PlannedWrite } from "./share-state.js";
+import type { ItemProblem, PreparedItems } from "./sync-items.js";
+
+/** The answer to a sync. */
+export interface SyncResult {
+  /** The share's seq once this sync is durable (its last write's seq). */
+  readonly seq: number;
+  /** Distinct keys accepted: written, or already holding that content. */
+  readonly accepted: number;
+  /** Keys written with a new seq (a frame each was broadcast). */
+  readonly written: number;
+  readonly ignored: readonly ItemProblem[];
+}
+
+const FAILED_REASON = "an earlier write failed and the share is being reloaded";
+
+/** Publishes syncs to loaded shares. */
+export class SharePublisher {
+  readonly #store: Store;
+  readonly #loaded: LoadedShares;
+  readonly #maxShareBytes: number;
+  readonly #observer: ShareObserver;
+
+  constructor(options: {
+    store: Store;
+    loaded: LoadedShares;
+    maxShareBytes: number;
+    observer: ShareObserver;
+  }) {
+    this.#store = options.store;
+    this.#loaded = options.loaded;
+    this.#maxShareBytes = options.maxShareBytes;
+    this.#observer = options.observer;
+  }
+
+  /**
+   * Applies `prepared` to `share` (the caller checked it is the one in memory, in this turn):
+   * resolves once its writes are durable and broadcast, or once an equal write in flight is.
+   */
+  async publish(share: LiveShare, prepared: PreparedItems): Promise<SyncResult> {
+    const started = performance.now();
+    checkPublishable(share, prepared);
+    // Checked against the in-flight state, then planned in the same turn: concurrent syncs
+    // each see the growth of those planned before them.
+    const growth = share.state.growth(prepared.writes);
+    const current = share.state.plannedBytes;
+    if (growth > 0 && current + growth > this.#maxShareBytes) {
+      throw shareTooLarge(share.id, current, growth, this.#maxShareBytes);
+    }
+    if (growth > 0) this.#loaded.makeRoom("share sync", share.id, growth, share);
+    this.#observer.published?.();
+    const planned = share.state.plan(prepared.writes);
+    this.#loaded.count(share);
+    const answer = (seq: number) => ({
+      seq,
+      accepted: prepared.writes.length,
+      written: planned.length,
+      ignored: prepared.ignored,
+    });
+    if (planned.length === 0) {
+      // Nothing new; an equal write may still be in flight, and the 200 promises durability:
+      // wait for it, and answer as it did (`tail` never rejects, so look at what it left).
+      await share.tail;
+      const status = share.status as LiveShareStatus;
+      if (status === "deleted") throw shareNotFound("share sync", share.id);
+      if (status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
+      return answer(share.state.seq);
+    }
+    const seq = (planned[planned.length - 1] as { seq: number }).seq;
+    share.inFlight++;
+    try {
+      await this.#writeThenBroadcast(share, planned, seq, started);
+      return answer(seq);
+    } finally {
+      share.inFlight--;
+      share.lastUsed = Date.now();
+      // (status may have changed while awaiting; the narrowing in checkPublishable does not hold)
+      const status = share.status as LiveShareStatus;
+      if (status === "failed" && share.inFlight === 0) this.#loaded.drop(share);
+    }
+  }
+
+  /**
+   * Writes `planned` (up to `seq`) durably, then broadcasts it after every earlier write of the
+   * share; rejects with a 503 when the write failed (the share then fails and is reloaded).
+   */
+  #writeThenBroadcast(
+    share: LiveShare,
+    planned: readonly PlannedWrite[],
+    seq: number,
+    started: number,
+  ): Promise<void> {
+    // Issued now, in seq order: the store applies writes in call order and commits those of one
+    // turn together, so concurrent syncs share a flush.
+    const written = this.#store.write(writeOps(share.id, planned, seq)).then(
+      () => undefined,
+      (error: unknown) => error ?? new Error("write failed"),
+    );
+    const step = share.tail.then(async () => {
+      const failure = await written;
+      if (failure !== undefined) {
+        this.#fail(share, failure);
+        throw storageFailed("share sync", share.id, failure);
+      }
+      // Durable. A failed (being reloaded) or deleted share is not broadcast to any more.
+      if (share.status !== "live") return;
+      share.fanout.broadcast(share.state.commit(planned));
+      this.#observer.broadcast?.((performance.now() - started) / 1000);
+    });
+    share.tail = step.catch(() => undefined);
+    return step;
+  }
+
+  /** A write failed: the memory state is ahead of the store, so viewers reconnect to a reload. */
+  #fail(share: LiveShare, error: unknown): void {
+    if (share.status !== "live") return;
+    share.status = "failed";
+    this.#observer.error?.(error, `share ${share.id} write`);
+    share.fanout.closeAll(reloadCloseCode, reloadCloseReason);
+  }
+}
+
+/** Throws the answer to a sync that must not be applied: items too large, share gone or failed. */
+function checkPublishable(share: LiveShare, prepared: PreparedItems): void {
+  if (prepared.tooLarge.length > 0) {
+    const first = prepared.tooLarge[0] as ItemProblem;
+    const more = prepared.tooLarge.length > 1 ? ` (and ${prepared.tooLarge.length - 1} more)` : "";
+    throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
+  }
+  if (share.status === "deleted") throw shareNotFound("share sync", share.id);
+  if (share.status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
+}
