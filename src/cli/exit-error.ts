@@ -74,6 +74,7 @@ const exitCodeByErrorCode: Partial<Record<ErrorCode, ExitCode>> = {
   ERR_TIMEOUT: exitCodes.timedOut,
   ERR_UNAUTHORIZED: exitCodes.authRefused,
   ERR_LOCAL_FILE: exitCodes.usage,
+  ERR_FILE_LOCKED: exitCodes.usage,
   ERR_SHARE_NOT_FOUND: exitCodes.documentUnavailable,
   ERR_SHARE_EXISTS: exitCodes.usage,
   ERR_SHARE_SECRET: exitCodes.authRefused,

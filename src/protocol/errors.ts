@@ -66,6 +66,8 @@ export const errorCatalog = {
   ERR_TIMEOUT: "an operation did not finish within its time limit",
   ERR_UNAUTHORIZED: "the request lacks a valid access token (HTTP 401)",
   ERR_LOCAL_FILE: "a local file cannot be read, written or parsed (e.g. not an Automerge document)",
+  ERR_FILE_LOCKED:
+    "a local file's lock file is held by another process past the wait (e.g. the share records)",
   ERR_SHARE_NOT_FOUND: "no live share with that id (HTTP 404; viewer close 4404)",
   ERR_SHARE_EXISTS:
     "a live share with that id already exists (HTTP 409); its secret is never returned",
