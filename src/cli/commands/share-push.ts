@@ -99,9 +99,10 @@ function pushRecords(
   let record: ShareRecord | undefined = chosen;
   return {
     get: (session) => (session === sessionID ? record : undefined),
-    remove: () => {
+    remove: async () => {
       record = undefined;
-      store.remove(sessionID, chosen.server);
+      // Only the record whose secret was refused: a newer one stored meanwhile stays.
+      await store.remove(sessionID, chosen.server, chosen.secret);
     },
   };
 }
@@ -161,7 +162,11 @@ function reportQueueStops(push: Push): void {
   queue.on("unauthorized", (event) => {
     report.stopped = {
       code: "ERR_SHARE_SECRET",
-      message: `share push: ${server} refused the secret of share ${id} (401: ${event.message}); the local record was removed from ${push.recordsPath}, ${event.dropped.length} item(s) not sent`,
+      message: `share push: ${server} refused the secret of share ${id} (401: ${event.message}); ${
+        event.recordError === undefined
+          ? `the local record was removed from ${push.recordsPath}`
+          : `the local record could not be removed: ${describeError(event.recordError)}`
+      }, ${event.dropped.length} item(s) not sent`,
     };
   });
   queue.on("not-found", (event) => {

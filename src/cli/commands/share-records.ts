@@ -1,13 +1,26 @@
 // The CLI's share records: one file, `$XDG_CONFIG_HOME/syncline/shares.json` (default
 // `~/.config/syncline/shares.json`), mode 0600 in a 0700 directory, holding the secret of every
-// share this user created. Written atomically (temporary file + rename) so a crash never leaves
-// half a file; each change re-reads the file just before writing, which narrows (but, without a
-// lock, does not close) the window in which two commands run at once could lose one's change.
+// share this user created. Every change is a read-modify-write under `shares.json.lock`
+// (file-lock.ts), so two commands run at once never lose each other's record (a lost record is a
+// lost secret); the write is atomic (fsynced temporary file + rename), so a crash never leaves
+// half a file and reads need no lock.
 
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { createError, describeError } from "../../protocol/errors.js";
+import { type FileLockOptions, type HeldFileLock, withFileLock } from "../file-lock.js";
 
 /** One share this user created. */
 export interface ShareRecord {
@@ -39,7 +52,20 @@ export function shareRecordsPath(env: Readonly<Record<string, string | undefined
 
 /** Reads, adds and removes share records in one file. */
 export class ShareRecordStore {
-  constructor(readonly path: string) {}
+  /**
+   * @param path the records file (`shareRecordsPath`).
+   * @param lockOptions how long a change waits for the lock and when a lock is stale (the
+   *   defaults of `withFileLock`: 10 s, 30 s).
+   */
+  constructor(
+    readonly path: string,
+    readonly lockOptions: Omit<FileLockOptions, "context"> = {},
+  ) {}
+
+  /** The lock file every change holds: `shares.json.lock` next to the records. */
+  get lockPath(): string {
+    return `${this.path}.lock`;
+  }
 
   /** Every record; an absent file is an empty list. */
   list(): ShareRecord[] {
@@ -72,20 +98,33 @@ export class ShareRecordStore {
   }
 
   /** Adds `record`, replacing one of the same session on the same server. */
-  add(record: ShareRecord): void {
-    const others = this.list().filter(
-      (r) => !(r.sessionID === record.sessionID && r.server === record.server),
-    );
-    this.#write([...others, record]);
+  async add(record: ShareRecord): Promise<void> {
+    await this.#update((all) => [
+      ...all.filter((r) => !(r.sessionID === record.sessionID && r.server === record.server)),
+      record,
+    ]);
   }
 
-  /** Removes the record of `sessionID` on `server`; true if there was one. */
-  remove(sessionID: string, server: string): boolean {
-    const all = this.list();
-    const kept = all.filter((r) => !(r.sessionID === sessionID && r.server === server));
-    if (kept.length === all.length) return false;
-    this.#write(kept);
-    return true;
+  /**
+   * Removes the record of `sessionID` on `server` — only if its secret is still `secret`, when
+   * given, so forgetting a refused secret never drops a newer record another command stored
+   * meanwhile. True if a record was removed.
+   */
+  async remove(sessionID: string, server: string, secret?: string): Promise<boolean> {
+    let removed = false;
+    await this.#update((all) => {
+      const kept = all.filter(
+        (r) =>
+          !(
+            r.sessionID === sessionID &&
+            r.server === server &&
+            (secret === undefined || r.secret === secret)
+          ),
+      );
+      removed = kept.length < all.length;
+      return removed ? kept : undefined;
+    });
+    return removed;
   }
 
   /** A warning when the file can be read by others (it holds secrets), else undefined. */
@@ -99,15 +138,44 @@ export class ShareRecordStore {
     }
   }
 
-  #write(shares: ShareRecord[]): void {
+  /** Applies `change` to the records read under the lock; undefined from it writes nothing. */
+  async #update(change: (all: ShareRecord[]) => ShareRecord[] | undefined): Promise<void> {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw recordError(
+        `share records: cannot create ${dirname(this.path)}: ${describeError(error)}`,
+        error,
+      );
+    }
+    await withFileLock(
+      this.lockPath,
+      (lock) => {
+        const next = change(this.list());
+        if (next !== undefined) this.#write(next, lock);
+      },
+      { ...this.lockOptions, context: `share records: ${this.path}` },
+    );
+  }
+
+  /** Replaces the file atomically: a fsynced 0600 temporary file renamed over it. */
+  #write(shares: ShareRecord[], lock: HeldFileLock): void {
     const content: RecordsFile = { version: 1, shares };
     const temporary = `${this.path}.${process.pid}.tmp`;
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      writeFileSync(temporary, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
-      chmodSync(temporary, 0o600); // the umask can only narrow the mode; be explicit anyway
+      const fd = openSync(temporary, "w", 0o600);
+      try {
+        fchmodSync(fd, 0o600); // a leftover file keeps its mode, and the umask only narrows it
+        writeSync(fd, `${JSON.stringify(content, null, 2)}\n`);
+        fsyncSync(fd); // the data is on disk before the rename makes it the records
+      } finally {
+        closeSync(fd);
+      }
+      lock.assertHeld(); // a holder that stalled past the stale limit must not overwrite newer data
       renameSync(temporary, this.path);
     } catch (error) {
+      unlinkQuietly(temporary);
+      if ((error as { code?: string }).code === "ERR_FILE_LOCKED") throw error;
       throw recordError(`share records: cannot write ${this.path}: ${describeError(error)}`, error);
     }
   }
@@ -127,4 +195,12 @@ function isRecord(value: unknown): value is ShareRecord {
 
 function recordError(message: string, cause?: unknown) {
   return createError("ERR_SHARE_RECORD", message, cause === undefined ? {} : { cause });
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // never created, or already renamed
+  }
 }

@@ -38,14 +38,24 @@ export async function shareCreateCommand(
       `syncline: warning: the server named the share ${share.id}, not ${id} (the session id's last 8 characters)\n`,
     );
   }
-  store.add({
-    sessionID,
-    id: share.id,
-    secret: share.secret,
-    server,
-    url: share.url,
-    createdAt: new Date().toISOString(),
-  });
+  try {
+    await store.add({
+      sessionID,
+      id: share.id,
+      secret: share.secret,
+      server,
+      url: share.url,
+      createdAt: new Date().toISOString(),
+    });
+  } catch (error) {
+    // The share exists now and its secret is nowhere else: hand it to the user rather than lose it.
+    const code = (error as { code?: ErrorCode }).code ?? "ERR_SHARE_RECORD";
+    throw createError(
+      code,
+      `share create: share ${share.id} was created on ${server} (${share.url}) but its record was not stored: ${describeError(error)}; keep its secret, shown only this once: ${share.secret}`,
+      { cause: error },
+    );
+  }
   if (options.json) {
     writeJson(io, { ok: true, sessionID, server, ...share, records: store.path });
     return;
@@ -73,7 +83,7 @@ export async function shareDeleteCommand(
     const code = (error as { code?: ErrorCode }).code;
     // The share is gone (404) or our secret is useless (401): either way the record is stale.
     if (code === "ERR_SHARE_NOT_FOUND" || code === "ERR_SHARE_SECRET") {
-      store.remove(sessionID, record.server);
+      await store.remove(sessionID, record.server, record.secret);
       throw createError(
         code,
         `${describeError(error)}; the local record of session ${JSON.stringify(sessionID)} was removed from ${store.path}`,
@@ -82,7 +92,7 @@ export async function shareDeleteCommand(
     }
     throw error;
   }
-  store.remove(sessionID, record.server);
+  await store.remove(sessionID, record.server, record.secret);
   if (options.json) {
     writeJson(io, { ok: true, sessionID, id: record.id, server: record.server });
     return;
