@@ -249,14 +249,15 @@ export { CommanderError };
 const shareHelp = `
 Share records (id, secret, server per session) are kept in $XDG_CONFIG_HOME/syncline/shares.json
 (default ~/.config/syncline/shares.json, mode 600). push and delete use the record's server unless
---server or [share] server chooses one.
+--server or [share] server chooses one. Changes to it are serialized by shares.json.lock: a
+command waits up to 10 s for another's lock (ERR_FILE_LOCKED, exit 2, names its pid and age).
 
 Config ($XDG_CONFIG_HOME/syncline/config.toml or --config):
   [share]
   server = "https://share.example.org"   # default http://127.0.0.1:3030
 
 Exit codes: 0 ok (watch: the share was deleted), 1 unexpected, 2 usage or invalid input (bad
-flag, session id, input line; no local record; share exists; items refused by the server),
+flag, session id, input line; no local record; records file locked; share exists; items refused),
 3 cannot connect, 5 no such share on the server, 8 secret refused (the local record is removed),
 130 interrupted (watch ends with Ctrl-C).
 
