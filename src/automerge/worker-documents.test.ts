@@ -5,6 +5,7 @@ import { generateDocumentId } from "../util/ids.js";
 import { DocumentHub, type DocumentHubOptions } from "./document-hub.js";
 import { createMapStore } from "./testing/map-store.js";
 import { type Items, sleep, storedHeads, TestPeer } from "./testing/test-peer.js";
+import { ownCopy } from "./worker-documents.js";
 
 // The hub with every document in a worker thread (threshold 0): the same sync, durability,
 // eviction and size rules as on the main thread, plus what only workers have (crashes, idle
@@ -114,5 +115,20 @@ describe("DocumentHub with documents in worker threads", () => {
     await hub.close();
     expect(hub.workerThreads).toBe(0);
     expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
+  });
+});
+
+describe("ownCopy", () => {
+  it("copies a Buffer cut from Node's shared pool into memory of its own, safe to move", () => {
+    const pooled = Buffer.from("a small sync message");
+    const neighbour = Buffer.from("another socket's message");
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength); // from the pool
+    const copy = ownCopy(pooled);
+    expect(copy.buffer).not.toBe(pooled.buffer);
+    expect(copy.byteLength).toBe(copy.buffer.byteLength);
+    // Moving the copy's memory away leaves the pool, and every Buffer cut from it, intact.
+    structuredClone(copy, { transfer: [copy.buffer as ArrayBuffer] });
+    expect(pooled.toString()).toBe("a small sync message");
+    expect(neighbour.toString()).toBe("another socket's message");
   });
 });

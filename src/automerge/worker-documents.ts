@@ -181,7 +181,12 @@ export function createWorkerDocuments(
   return new WorkerDocuments(pool, options.workerThresholdBytes ?? 256 * 1024);
 }
 
-/** A copy of `bytes` owning its whole buffer, so the buffer can be moved, not cloned, to a worker. */
-function ownCopy(bytes: Uint8Array): Uint8Array {
-  return bytes.slice();
+/**
+ * A copy of `bytes` owning its whole buffer, so the buffer can be moved, not cloned, to a worker.
+ * Never `bytes.slice()`: on a Node Buffer (what `ws` and cbor-x hand us) slice is a view, and
+ * moving its buffer would detach the memory it shares — for a small message, Node's 8 KiB pool
+ * slab, emptying the other sockets' messages cut from it.
+ */
+export function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
