@@ -68,6 +68,31 @@ export function createProgram(io: CliIo): Command {
       "--automerge-worker-threads <n>",
       "worker threads for large automerge documents; 0 = none (default 1, 2 with >= 4 cores)",
     )
+    .option("--share-max-body <bytes>", "largest body of a share request (default 8 MiB)")
+    .option("--share-max-item <bytes>", "largest content of one share item (default 1 MiB)")
+    .option("--share-max-bytes <bytes>", "largest share, all its content (default 64 MiB)")
+    .option(
+      "--share-memory-budget <bytes>",
+      "content all loaded shares may hold; idle ones leave to make room (default 512 MiB)",
+    )
+    .option(
+      "--share-viewer-max-buffered <bytes>",
+      "bytes queued for a share viewer before it is closed 4429 (default 4 MiB)",
+    )
+    .option(
+      "--share-viewer-flush <ms>",
+      "least time between two batches of updates to a share's viewers (default 0)",
+    )
+    .option(
+      "--share-idle-evict <ms>",
+      "a share without viewers or writes this long leaves memory (default 60000)",
+    )
+    .option("--share-catchup-frames <n>", "recent updates kept per share for since (default 1000)")
+    .option("--share-catchup-bytes <bytes>", "… and at most these bytes of them (default 4 MiB)")
+    .option(
+      "--share-public-url <url>",
+      "base of share links behind a proxy (default: the request's scheme and host)",
+    )
     .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
     .option("--json", "print the listening addresses as one JSON line")
     .addHelpText("after", `\nLog levels: ${logLevels.join(", ")}.`)

@@ -53,6 +53,42 @@ describe("syncline serve", () => {
     expect(result.stderr).toContain('"abc"');
   });
 
+  it("takes the share settings as flags: --share-max-body refuses a larger body with 413", async () => {
+    const child = spawnCli(
+      ["serve", "--port", "0", "--data", `${dir.path}/data`, "--share-max-body", "2048"],
+      { env: env() },
+    );
+    const url = (await waitForLine(child, /^listening on /)).replace("listening on ", "");
+    const created = await fetch(`${url}/api/share`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sessionID: "ses_flags" }),
+    });
+    expect(created.status).toBe(201);
+    const { id, secret } = (await created.json()) as { id: string; secret: string };
+    const sync = (text: string) =>
+      fetch(`${url}/api/share/${id}/sync`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          secret,
+          data: [{ type: "session", data: { id: "ses_flags", title: text } }],
+        }),
+      });
+    expect((await sync("small")).status).toBe(200);
+    const large = await sync("x".repeat(4096));
+    expect(large.status).toBe(413);
+    child.kill("SIGTERM");
+    expect((await waitForExit(child, 10_000)).code).toBe(0);
+  });
+
+  it("a bad share flag exits 2 naming the flag and the value", async () => {
+    const result = await runCliProcess(["serve", "--share-viewer-flush", "5000"], { env: env() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--share-viewer-flush");
+    expect(result.stderr).toContain("5000");
+  });
+
   it("an unknown flag exits 2 naming the flag", async () => {
     const result = await runCliProcess(["serve", "--bogus"], { env: env() });
     expect(result.code).toBe(2);

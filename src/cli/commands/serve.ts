@@ -31,6 +31,16 @@ export interface ServeOptions {
   readonly automergeMaxDocument?: string;
   readonly automergeWorkerThreshold?: string;
   readonly automergeWorkerThreads?: string;
+  readonly shareMaxBody?: string;
+  readonly shareMaxItem?: string;
+  readonly shareMaxBytes?: string;
+  readonly shareMemoryBudget?: string;
+  readonly shareViewerMaxBuffered?: string;
+  readonly shareViewerFlush?: string;
+  readonly shareIdleEvict?: string;
+  readonly shareCatchupFrames?: string;
+  readonly shareCatchupBytes?: string;
+  readonly sharePublicUrl?: string;
   readonly config?: string;
   readonly json?: boolean;
 }
@@ -61,6 +71,16 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<vo
     automergeMaxDocumentBytes: options.automergeMaxDocument,
     automergeWorkerThreshold: options.automergeWorkerThreshold,
     automergeWorkerThreads: options.automergeWorkerThreads,
+    shareMaxBodyBytes: options.shareMaxBody,
+    shareMaxItemBytes: options.shareMaxItem,
+    shareMaxBytes: options.shareMaxBytes,
+    shareMemoryBudget: options.shareMemoryBudget,
+    shareViewerMaxBufferedBytes: options.shareViewerMaxBuffered,
+    shareViewerFlushMs: options.shareViewerFlush,
+    shareIdleEvictMs: options.shareIdleEvict,
+    shareCatchupFrames: options.shareCatchupFrames,
+    shareCatchupBytes: options.shareCatchupBytes,
+    sharePublicUrl: options.sharePublicUrl,
   };
   const config = resolveServerConfig({ flags, env: io.env, ...(file ? { file } : {}) });
 
