@@ -5,6 +5,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
 import { createDoc, type DocBackend, initSyncState } from "./automerge-backend.js";
+import { AwaitingPeers } from "./awaiting-peers.js";
 import {
   createEntry,
   type DocumentEntry,
@@ -45,6 +46,8 @@ export class DocumentHub {
   readonly #resident: DocumentResidency;
   readonly #peers = new Map<string, { peer: HubPeer; docs: Set<string> }>();
   readonly #ephemeral = new EphemeralRelay();
+  /** Peers told a document is unavailable, to be told when it appears (awaiting-peers.ts). */
+  readonly #awaiting = new AwaitingPeers();
   readonly #maxDocumentBytes: number;
   readonly #compactAfter: number;
   readonly #observer: HubObserver;
@@ -135,6 +138,7 @@ export class DocumentHub {
       }
       if (entry) this.#dropIfUnused(entry);
     }
+    this.#awaiting.forget(peer);
     this.#ephemeral.forget(peer.peerId);
   }
 
@@ -251,8 +255,21 @@ export class DocumentHub {
       this.#discard(entry, touched, error);
       return;
     }
+    if (moved) this.#admitAwaiting(entry);
     const links = moved ? [...entry.peers.values()] : [...touched];
     for (const link of links) this.#reply(entry, link, !moved);
+  }
+
+  /**
+   * The document has content now: the peers told it was unavailable become its peers, with a
+   * fresh sync state, so this round's replies (to every peer, as the heads moved) reach them.
+   */
+  #admitAwaiting(entry: DocumentEntry): void {
+    for (const peer of this.#awaiting.take(entry.documentId)) {
+      if (!this.#isAttached(peer) || entry.peers.has(peer.peerId)) continue;
+      entry.peers.set(peer.peerId, { peer, state: initSyncState(), encoded: undefined });
+      this.#peers.get(peer.peerId)?.docs.add(entry.documentId);
+    }
   }
 
   /** Applies one message; returns the sender's link, or undefined when nothing applies. */
@@ -413,6 +430,7 @@ export class DocumentHub {
 
   #unavailable(peer: HubPeer, documentId: string): void {
     if (!this.#isAttached(peer)) return;
+    this.#awaiting.add(documentId, peer);
     peer.send({
       type: "doc-unavailable",
       senderId: this.serverPeerId,

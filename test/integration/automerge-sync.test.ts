@@ -3,6 +3,7 @@
 
 import * as A from "@automerge/automerge";
 import { type AutomergeUrl, type DocHandle, Repo } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createRepoClient, storeHasHeads, waitUntil, wsUrl } from "../helpers/automerge-clients.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -98,6 +99,25 @@ describe("automerge sync with real Repo clients", () => {
     const url = new Repo({ network: [] }).create<Items>({ items: [] }).url;
     const bob = client("bob");
     await expect(bob.find<Items>(url as AutomergeUrl)).rejects.toThrow(/unavailable/);
+  });
+
+  it("tells a client that found a document unavailable once its author syncs it", async () => {
+    // Alice writes offline; Bob asks the server first and is told the document is unavailable.
+    const alice = new Repo({ network: [], sharePolicy: async () => true });
+    repos.push(alice);
+    const authored = alice.create<Items>({ items: [] });
+    authored.change((doc) => doc.items.push(7));
+    const bob = client("bob");
+    await expect(bob.find<Items>(authored.url)).rejects.toThrow(/unavailable/);
+    const bobs = bob.handles[authored.documentId] as DocHandle<Items>;
+    // Alice comes online: once her document is durable on the server, Bob's handle gets it
+    // without asking again.
+    alice.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(wsUrl(server.server.url)));
+    await waitUntil(
+      () => bobs.isReady() && bobs.doc()?.items?.[0] === 7,
+      10_000,
+      "Bob's handle holding Alice's document",
+    );
   });
 
   it("syncs many documents at once", async () => {
