@@ -1,5 +1,6 @@
 // The upgrade router against a real HTTP server on port 0: an upgrade whose async check was still
-// running when shutdown began is refused with 503, never accepted after the 1001s went out.
+// running when shutdown began is refused with 503, never accepted after the 1001s went out; an
+// upgrade no route takes, with no fallback mounted, is refused with 404.
 
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -94,5 +95,23 @@ describe("UpgradeRouter", () => {
     expect(await upgrade(port, "/fast")).toBe("upgraded");
     router.stopAccepting();
     expect(await upgrade(port, "/fast")).toBe(503);
+  });
+
+  it("refuses with 404, naming the path, an upgrade no route takes when no fallback is mounted", async () => {
+    const refused: [string, number, string][] = [];
+    const router = new UpgradeRouter({
+      accepted: () => {},
+      refused: (name, status, reason) => refused.push([name, status, reason]),
+      socketError: () => {},
+    }).route("/fast", {
+      name: "fast",
+      maxPayload: 1024,
+      authenticate: async () => ({ accept: true, context: undefined }),
+      onConnection: (socket) => socket.close(),
+    });
+    const port = await listen(router);
+    expect(await upgrade(port, "/elsewhere")).toBe(404);
+    expect(refused).toEqual([["none", 404, "no websocket endpoint at /elsewhere"]]);
+    expect(await upgrade(port, "/fast")).toBe("upgraded");
   });
 });
