@@ -1,42 +1,32 @@
 // The server side of automerge-repo sync: per-(document, peer) sync states, a per-document task
 // queue (one task at a time per document, documents in parallel), durability before any reply,
 // forwarding to every other peer of a document, ephemeral relay, and eviction under a budget.
+// The hub coordinates: a round's receive-persist-reply is in sync-rounds.ts, what it sends peers
+// in hub-replies.ts, which documents stay loaded in document-residency.ts.
 
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
-import { createDoc, type DocBackend, initSyncState } from "./automerge-backend.js";
-import { AwaitingPeers } from "./awaiting-peers.js";
+import { createDoc } from "./automerge-backend.js";
 import {
   createEntry,
   type DocumentEntry,
   type HubPeer,
   isLoaded,
   loadInto,
-  type PeerLink,
   restoreSyncStates,
-  type SyncJob,
   unloadEntry,
 } from "./document-entry.js";
 import type { DocumentHubOptions, HubObserver } from "./document-hub-options.js";
 import { DocumentResidency, type ResidencyHost } from "./document-residency.js";
 import { DocumentStore } from "./document-store.js";
 import { EphemeralRelay } from "./ephemeral-relay.js";
-import { answers, takeReplies } from "./fresh-answer.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
-import {
-  badSyncData,
-  documentTooLarge,
-  internalError,
-  notSaved,
-  replacedPeer,
-} from "./hub-errors.js";
+import { internalError, replacedPeer } from "./hub-errors.js";
+import { HubReplies } from "./hub-replies.js";
+import { SyncRounds } from "./sync-rounds.js";
 import { createTaskSlots, type TaskSlots } from "./task-slots.js";
 import { createWorkerDocuments, type WorkerDocuments } from "./worker-documents.js";
 
 export type { DocumentHubOptions, HubObserver };
-
-/** Largest number of messages generated for one peer in one round. */
-const maxRepliesPerRound = 8;
 
 /** Documents, peers and their sync; one per server. */
 export class DocumentHub {
@@ -46,9 +36,10 @@ export class DocumentHub {
   readonly #resident: DocumentResidency;
   readonly #peers = new Map<string, { peer: HubPeer; docs: Set<string> }>();
   readonly #ephemeral = new EphemeralRelay();
-  /** Peers told a document is unavailable, to be told when it appears (awaiting-peers.ts). */
-  readonly #awaiting = new AwaitingPeers();
-  readonly #maxDocumentBytes: number;
+  /** Everything sent to peers about documents (sync replies, doc-unavailable). */
+  readonly #replies: HubReplies;
+  /** Receives, persists, then replies: one round of a document's queue. */
+  readonly #rounds: SyncRounds;
   readonly #compactAfter: number;
   readonly #observer: HubObserver;
   readonly #tasks = new Set<Promise<void>>();
@@ -70,7 +61,6 @@ export class DocumentHub {
       observe: ({ seconds, writes }) => this.#observer.saved?.(seconds, writes),
     });
     this.#docs = new DocumentStore(options.store, this.#commit);
-    this.#maxDocumentBytes = options.maxDocumentBytes ?? 256 * 1024 * 1024;
     this.#compactAfter = options.compactAfterChunks ?? 32;
     this.#slots = createTaskSlots(options.maxActiveDocuments ?? 256);
     this.serverPeerId = options.serverPeerId;
@@ -93,6 +83,23 @@ export class DocumentHub {
     };
     const budget = options.memoryBudgetBytes ?? 64 * 1024 * 1024;
     this.#resident = new DocumentResidency(host, budget, options.idleEvictMs ?? 30_000);
+    const isAttached = (peer: HubPeer) => this.#isAttached(peer);
+    this.#replies = new HubReplies({
+      serverPeerId: this.serverPeerId,
+      observer: this.#observer,
+      isAttached,
+      joined: (peer, documentId) => this.#joined(peer, documentId),
+    });
+    this.#rounds = new SyncRounds({
+      docs: this.#docs,
+      resident: this.#resident,
+      replies: this.#replies,
+      workers: this.#workers,
+      observer: this.#observer,
+      maxDocumentBytes: options.maxDocumentBytes ?? 256 * 1024 * 1024,
+      isAttached,
+      forget: (entry) => this.#forget(entry),
+    });
   }
 
   /** The server's storage id (stable across restarts), for the `peer` reply. */
@@ -138,7 +145,7 @@ export class DocumentHub {
       }
       if (entry) this.#dropIfUnused(entry);
     }
-    this.#awaiting.forget(peer);
+    this.#replies.forget(peer);
     this.#ephemeral.forget(peer.peerId);
   }
 
@@ -169,7 +176,7 @@ export class DocumentHub {
 
   #enqueue(entry: DocumentEntry, peer: HubPeer, message: SyncMessage): void {
     if (!this.#isAttached(peer)) return;
-    this.#peers.get(peer.peerId)?.docs.add(entry.documentId);
+    this.#joined(peer, entry.documentId);
     entry.inbox.push({ peer, type: message.type, data: message.data });
     if (!entry.running) this.#track(this.#run(entry));
   }
@@ -182,7 +189,7 @@ export class DocumentHub {
       while (entry.inbox.length > 0) {
         if (entry.doc && this.#workers?.wants(entry, entry.storedBytes)) this.#unloadHere(entry);
         if (!isLoaded(entry) && !(await this.#load(entry))) continue;
-        await (entry.inWorker ? this.#workerRound(entry) : this.#syncRound(entry));
+        await (entry.inWorker ? this.#rounds.inWorker(entry) : this.#rounds.onThisThread(entry));
       }
       if (isLoaded(entry) && entry.chunks >= this.#compactAfter) await this.#compact(entry);
     } catch (error) {
@@ -213,7 +220,8 @@ export class DocumentHub {
       const stored = await this.#docs.read(entry.documentId);
       if (!stored && entry.inbox.every((job) => job.type === "request")) {
         // Unknown: answered from the store's lookup alone, nothing instantiated.
-        for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
+        for (const job of entry.inbox.splice(0))
+          this.#replies.unavailable(job.peer, entry.documentId);
         return false;
       }
       if (this.#workers?.wants(entry, stored?.bytes ?? 0)) {
@@ -225,119 +233,13 @@ export class DocumentHub {
       }
     } catch (error) {
       this.#observer.error?.(error, `loading document ${entry.documentId}`);
-      for (const job of entry.inbox.splice(0)) this.#unavailable(job.peer, entry.documentId);
+      for (const job of entry.inbox.splice(0))
+        this.#replies.unavailable(job.peer, entry.documentId);
       return false;
     }
     this.#resident.add(entry);
     this.#observer.documentLoaded?.((performance.now() - started) / 1000);
     return true;
-  }
-
-  /**
-   * Receives every queued message (yielding to the event loop between them, so one busy or
-   * huge document never holds up the others for more than one message), makes the result
-   * durable in one write, and only then replies: to the senders, and to every other peer of
-   * the document when its heads moved.
-   */
-  async #syncRound(entry: DocumentEntry): Promise<void> {
-    this.#resident.touch(entry);
-    const jobs = entry.inbox.splice(0);
-    const touched = new Set<PeerLink>();
-    for (const [index, job] of jobs.entries()) {
-      if (index > 0) await nextTurn();
-      const link = this.#receive(entry, job);
-      if (link) touched.add(link);
-    }
-    let moved: boolean;
-    try {
-      moved = await this.#persist(entry);
-    } catch (error) {
-      this.#discard(entry, touched, error);
-      return;
-    }
-    if (moved) this.#admitAwaiting(entry);
-    const links = moved ? [...entry.peers.values()] : [...touched];
-    for (const link of links) this.#reply(entry, link, !moved);
-  }
-
-  /**
-   * The document has content now: the peers told it was unavailable become its peers, with a
-   * fresh sync state, so this round's replies (to every peer, as the heads moved) reach them.
-   */
-  #admitAwaiting(entry: DocumentEntry): void {
-    for (const peer of this.#awaiting.take(entry.documentId)) {
-      if (!this.#isAttached(peer) || entry.peers.has(peer.peerId)) continue;
-      entry.peers.set(peer.peerId, { peer, state: initSyncState(), encoded: undefined });
-      this.#peers.get(peer.peerId)?.docs.add(entry.documentId);
-    }
-  }
-
-  /** Applies one message; returns the sender's link, or undefined when nothing applies. */
-  #receive(entry: DocumentEntry, job: SyncJob) {
-    const { peer } = job;
-    const doc = entry.doc as DocBackend;
-    if (!this.#accepts(entry, job)) return undefined;
-    if (job.type === "request" && doc.getHeads().length === 0) {
-      this.#unavailable(peer, entry.documentId);
-      return undefined;
-    }
-    let link = entry.peers.get(peer.peerId);
-    if (!link || link.peer !== peer) {
-      link?.state?.free();
-      link = { peer, state: undefined, encoded: undefined, firstMessage: job.data };
-      entry.peers.set(peer.peerId, link);
-      if (answers(entry.fresh, job.data, doc.getHeads())) {
-        // A fresh peer asking what the previous fresh peer asked: reuse that answer.
-        link.state = entry.fresh.state.clone();
-        link.cached = entry.fresh.replies;
-        link.firstMessage = undefined;
-        this.#observer.freshAnswerReused?.();
-        return link;
-      }
-    }
-    link.state ??= initSyncState();
-    try {
-      doc.receiveSyncMessage(link.state, job.data);
-    } catch (error) {
-      peer.fail(badSyncData(entry.documentId, error));
-      return undefined;
-    }
-    return link;
-  }
-
-  /** False (failing the peer when the message is too large) when `job` is not to be applied. */
-  #accepts(entry: DocumentEntry, job: SyncJob): boolean {
-    if (!this.#isAttached(job.peer)) return false;
-    // The message's size bounds what it can add (changes travel compressed at most as stored).
-    if (entry.storedBytes + job.data.length <= this.#maxDocumentBytes) return true;
-    job.peer.fail(documentTooLarge(entry.documentId, this.#maxDocumentBytes));
-    return false;
-  }
-
-  /**
-   * A round of a document in a worker, like #syncRound: the worker receives the messages and
-   * makes the bytes to store and the replies; the replies go out once those bytes are durable.
-   */
-  async #workerRound(entry: DocumentEntry): Promise<void> {
-    this.#resident.touch(entry);
-    const jobs = entry.inbox.splice(0).filter((job) => this.#accepts(entry, job));
-    const round = await (this.#workers as WorkerDocuments).round(entry, jobs, maxRepliesPerRound);
-    for (const peer of round.unavailable) this.#unavailable(peer, entry.documentId);
-    for (const [peer, text] of round.bad) peer.fail(badSyncData(entry.documentId, new Error(text)));
-    const { write, heads } = round;
-    try {
-      if (write)
-        await this.#resident.resizing(entry, () => this.#docs.saveBytes(entry, write, heads));
-    } catch (error) {
-      this.#discard(entry, round.touched, error);
-      return;
-    }
-    for (const [link, replies] of round.replies) this.#send(entry, link, replies);
-  }
-
-  /** Appends what changed since the last durable heads; true when the heads moved. */
-  #persist(entry: DocumentEntry): Promise<boolean> {
-    return this.#resident.resizing(entry, () => this.#docs.saveChanges(entry));
   }
 
   /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */
@@ -348,37 +250,6 @@ export class DocumentHub {
     return this.#resident.resizing(entry, async () => {
       await this.#docs.replaceChunks(entry, await workers.snapshot(entry));
     });
-  }
-
-  /** Sends `link` what Automerge has for it; `cacheable` when the heads did not move this round. */
-  #reply(entry: DocumentEntry, link: PeerLink, cacheable: boolean): void {
-    if (!this.#isAttached(link.peer) || !link.state) return;
-    this.#send(entry, link, takeReplies(entry, link, cacheable, maxRepliesPerRound));
-  }
-
-  #send(entry: DocumentEntry, link: PeerLink, replies: readonly Uint8Array[]): void {
-    if (!this.#isAttached(link.peer)) return;
-    for (const data of replies) {
-      this.#observer.syncOut?.(data.length);
-      link.peer.send({
-        type: "sync",
-        senderId: this.serverPeerId,
-        targetId: link.peer.peerId,
-        documentId: entry.documentId,
-        data,
-      });
-    }
-  }
-
-  /**
-   * A write failed: what was received is not durable and must never be acknowledged. The
-   * senders' sockets are closed and the document is dropped from memory, so the next use loads
-   * what the store really holds; every peer of it starts its sync afresh.
-   */
-  #discard(entry: DocumentEntry, senders: Set<PeerLink>, cause: unknown): void {
-    this.#observer.error?.(cause, `saving document ${entry.documentId}`);
-    for (const link of senders) link.peer.fail(notSaved(entry.documentId, cause));
-    this.#forget(entry);
   }
 
   /** Drops the document from memory and restarts its peers' sync from nothing. */
@@ -428,15 +299,9 @@ export class DocumentHub {
     this.#entries.delete(entry.documentId);
   }
 
-  #unavailable(peer: HubPeer, documentId: string): void {
-    if (!this.#isAttached(peer)) return;
-    this.#awaiting.add(documentId, peer);
-    peer.send({
-      type: "doc-unavailable",
-      senderId: this.serverPeerId,
-      targetId: peer.peerId,
-      documentId,
-    });
+  /** Records that `peer` syncs `documentId`, so that detaching it frees its state there. */
+  #joined(peer: HubPeer, documentId: string): void {
+    this.#peers.get(peer.peerId)?.docs.add(documentId);
   }
 
   #isAttached(peer: HubPeer): boolean {

@@ -1,0 +1,150 @@
+// One round of a document's queue: receive every waiting message, make the result durable in one
+// write, and only then reply (hub-replies.ts). On this thread, or in a worker for a huge document
+// (worker-documents.ts); either way the write comes before any reply, and a failed write is never
+// acknowledged.
+
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { type DocBackend, initSyncState } from "./automerge-backend.js";
+import type { DocumentEntry, HubPeer, PeerLink, SyncJob } from "./document-entry.js";
+import type { HubObserver } from "./document-hub-options.js";
+import type { DocumentResidency } from "./document-residency.js";
+import type { DocumentStore } from "./document-store.js";
+import { answers } from "./fresh-answer.js";
+import { badSyncData, documentTooLarge, notSaved } from "./hub-errors.js";
+import { type HubReplies, maxRepliesPerRound } from "./hub-replies.js";
+import type { WorkerDocuments } from "./worker-documents.js";
+
+/** What a round needs from the hub. */
+export interface RoundHost {
+  readonly docs: DocumentStore;
+  readonly resident: DocumentResidency;
+  readonly replies: HubReplies;
+  /** Undefined when every document stays on this thread. */
+  readonly workers: WorkerDocuments | undefined;
+  readonly observer: HubObserver;
+  /** Largest document, stored bytes. */
+  readonly maxDocumentBytes: number;
+  /** True while `peer` is the socket bound to its peer id. */
+  isAttached(peer: HubPeer): boolean;
+  /** Drops the document from memory and restarts its peers' sync from nothing. */
+  forget(entry: DocumentEntry): void;
+}
+
+/** The sync rounds of a hub's documents. */
+export class SyncRounds {
+  readonly #host: RoundHost;
+
+  constructor(host: RoundHost) {
+    this.#host = host;
+  }
+
+  /**
+   * Receives every queued message (yielding to the event loop between them, so one busy or
+   * huge document never holds up the others for more than one message), makes the result
+   * durable in one write, and only then replies: to the senders, and to every other peer of
+   * the document when its heads moved.
+   */
+  async onThisThread(entry: DocumentEntry): Promise<void> {
+    const { resident, replies } = this.#host;
+    resident.touch(entry);
+    const jobs = entry.inbox.splice(0);
+    const touched = new Set<PeerLink>();
+    for (const [index, job] of jobs.entries()) {
+      if (index > 0) await nextTurn();
+      const link = this.#receive(entry, job);
+      if (link) touched.add(link);
+    }
+    let moved: boolean;
+    try {
+      moved = await this.#persist(entry);
+    } catch (error) {
+      this.#discard(entry, touched, error);
+      return;
+    }
+    if (moved) replies.admitAwaiting(entry);
+    const links = moved ? [...entry.peers.values()] : [...touched];
+    for (const link of links) replies.reply(entry, link, !moved);
+  }
+
+  /**
+   * A round of a document in a worker, like onThisThread: the worker receives the messages and
+   * makes the bytes to store and the replies; the replies go out once those bytes are durable.
+   */
+  async inWorker(entry: DocumentEntry): Promise<void> {
+    const { resident, replies, docs } = this.#host;
+    resident.touch(entry);
+    const jobs = entry.inbox.splice(0).filter((job) => this.#accepts(entry, job));
+    const workers = this.#host.workers as WorkerDocuments;
+    const round = await workers.round(entry, jobs, maxRepliesPerRound);
+    for (const peer of round.unavailable) replies.unavailable(peer, entry.documentId);
+    for (const [peer, text] of round.bad) peer.fail(badSyncData(entry.documentId, new Error(text)));
+    const { write, heads } = round;
+    try {
+      if (write) await resident.resizing(entry, () => docs.saveBytes(entry, write, heads));
+    } catch (error) {
+      this.#discard(entry, round.touched, error);
+      return;
+    }
+    for (const [link, messages] of round.replies) replies.send(entry, link, messages);
+  }
+
+  /** Applies one message; returns the sender's link, or undefined when nothing applies. */
+  #receive(entry: DocumentEntry, job: SyncJob) {
+    const { peer } = job;
+    const doc = entry.doc as DocBackend;
+    if (!this.#accepts(entry, job)) return undefined;
+    if (job.type === "request" && doc.getHeads().length === 0) {
+      this.#host.replies.unavailable(peer, entry.documentId);
+      return undefined;
+    }
+    let link = entry.peers.get(peer.peerId);
+    if (!link || link.peer !== peer) {
+      link?.state?.free();
+      link = { peer, state: undefined, encoded: undefined, firstMessage: job.data };
+      entry.peers.set(peer.peerId, link);
+      if (answers(entry.fresh, job.data, doc.getHeads())) {
+        // A fresh peer asking what the previous fresh peer asked: reuse that answer.
+        link.state = entry.fresh.state.clone();
+        link.cached = entry.fresh.replies;
+        link.firstMessage = undefined;
+        this.#host.observer.freshAnswerReused?.();
+        return link;
+      }
+    }
+    link.state ??= initSyncState();
+    try {
+      doc.receiveSyncMessage(link.state, job.data);
+    } catch (error) {
+      peer.fail(badSyncData(entry.documentId, error));
+      return undefined;
+    }
+    return link;
+  }
+
+  /** False (failing the peer when the message is too large) when `job` is not to be applied. */
+  #accepts(entry: DocumentEntry, job: SyncJob): boolean {
+    if (!this.#host.isAttached(job.peer)) return false;
+    const max = this.#host.maxDocumentBytes;
+    // The message's size bounds what it can add (changes travel compressed at most as stored).
+    if (entry.storedBytes + job.data.length <= max) return true;
+    job.peer.fail(documentTooLarge(entry.documentId, max));
+    return false;
+  }
+
+  /** Appends what changed since the last durable heads; true when the heads moved. */
+  #persist(entry: DocumentEntry): Promise<boolean> {
+    const { resident, docs } = this.#host;
+    return resident.resizing(entry, () => docs.saveChanges(entry));
+  }
+
+  /**
+   * A write failed: what was received is not durable and must never be acknowledged. The
+   * senders' sockets are closed and the document is dropped from memory, so the next use loads
+   * what the store really holds; every peer of it starts its sync afresh.
+   */
+  #discard(entry: DocumentEntry, senders: Set<PeerLink>, cause: unknown): void {
+    this.#host.observer.error?.(cause, `saving document ${entry.documentId}`);
+    for (const link of senders) link.peer.fail(notSaved(entry.documentId, cause));
+    this.#host.forget(entry);
+  }
+}
