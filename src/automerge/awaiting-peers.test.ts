@@ -44,4 +44,13 @@ describe("AwaitingPeers", () => {
     awaiting.add("doc3", a);
     expect(awaiting.take("doc3")).toEqual([a]);
   });
+
+  it("remembers at most maxPerPeer documents for one peer, leaving room for the others", () => {
+    const awaiting = new AwaitingPeers(100, 2);
+    const [a, b] = [peer("a"), peer("b")];
+    for (const id of ["doc1", "doc2", "doc3"]) awaiting.add(id, a);
+    awaiting.add("doc3", b);
+    expect(awaiting.size).toBe(3);
+    expect(awaiting.take("doc3")).toEqual([b]);
+  });
 });

@@ -2,8 +2,9 @@
 // client that asked for a document before its author's first sync reached the server is sent a
 // sync message for it as soon as that sync is durable, as the reference server does (its
 // DocSynchronizer keeps such a peer among the document's peers, status "wants"). Bounded: past
-// `maxEntries` (document, peer) pairs, new ones are not remembered, and those peers are simply
-// not told, as before.
+// `maxEntries` (document, peer) pairs in all, or `maxPerPeer` for one peer (so that one client
+// asking for many missing documents cannot use up the room of the others), new ones are not
+// remembered, and those peers are simply not told, as before.
 
 import type { HubPeer } from "./document-entry.js";
 
@@ -13,7 +14,10 @@ export class AwaitingPeers {
   readonly #byPeer = new Map<HubPeer, Set<string>>();
   #entries = 0;
 
-  constructor(private readonly maxEntries = 100_000) {}
+  constructor(
+    private readonly maxEntries = 100_000,
+    private readonly maxPerPeer = 1_000,
+  ) {}
 
   /** (document, peer) pairs remembered now. */
   get size(): number {
@@ -24,6 +28,7 @@ export class AwaitingPeers {
   add(documentId: string, peer: HubPeer): void {
     let peers = this.#byDocument.get(documentId);
     if (peers?.has(peer) || this.#entries >= this.maxEntries) return;
+    if ((this.#byPeer.get(peer)?.size ?? 0) >= this.maxPerPeer) return;
     if (!peers) {
       peers = new Set();
       this.#byDocument.set(documentId, peers);
