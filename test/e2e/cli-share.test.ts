@@ -3,6 +3,8 @@
 
 import type { ChildProcess } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -249,5 +251,48 @@ describe("syncline share", () => {
     const pushed = await share(["push", sessionID, "--json"], env, items(sessionID));
     expect(pushed.code).toBe(5);
     expect(lastJson(pushed.stdout)).toMatchObject({ error: { code: "ERR_SHARE_NOT_FOUND" } });
+  });
+
+  it("push warns how many ignored items a server left unlisted (a stand-in server lists 2 of 150)", async () => {
+    // A stand-in for a server that ignored more items than its answer lists (ours lists at most
+    // 100): no real client sends items a real server ignores, both check them the same way.
+    const mock = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => {
+        response.setHeader("content-type", "application/json");
+        if (request.url === "/api/share") {
+          response.statusCode = 201;
+          response.end(
+            JSON.stringify({ id: "mockshr1", secret: "s".repeat(43), url: "http://x/s/mockshr1" }),
+          );
+          return;
+        }
+        response.end(
+          JSON.stringify({
+            seq: 3,
+            ignored: [
+              { index: 0, key: "session", reason: "stand-in reason one" },
+              { index: 1, reason: "stand-in reason two" },
+            ],
+            ignoredCount: 150,
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => mock.listen(0, "127.0.0.1", resolve));
+    try {
+      const base = `http://127.0.0.1:${(mock.address() as AddressInfo).port}`;
+      const env = createDeviceEnv(dir.path);
+      const sessionID = newSession();
+      expect((await share(["create", sessionID, "--server", base], env)).code).toBe(0);
+      const pushed = await share(["push", sessionID], env, items(sessionID));
+      expect(pushed.code).toBe(0);
+      expect(pushed.stderr).toContain("stand-in reason one");
+      expect(pushed.stderr).toContain(
+        "the server ignored 148 more item(s) it did not list (150 in all)",
+      );
+    } finally {
+      await new Promise<void>((resolve) => mock.close(() => resolve()));
+    }
   });
 });
