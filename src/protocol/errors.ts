@@ -78,6 +78,8 @@ export const errorCatalog = {
     "a share request body or one of its items exceeds the server's size limit (HTTP 413)",
   ERR_SHARE_STORAGE:
     "the share's storage failed; nothing of that request was applied, retry (HTTP 503)",
+  ERR_SHARE_DELETING:
+    "the share is being deleted right now; retry: it is gone (404) if the delete succeeds, unchanged if it fails (HTTP 503)",
   ERR_SHARE_MEMORY_BUDGET:
     "loaded shares fill the server's share memory budget and none can leave memory; retry (HTTP 503)",
   ERR_SHARE_RECORD:

@@ -10,9 +10,10 @@ import { ViewerFanout } from "./viewer-fanout.js";
 
 /**
  * `live`: serving. `failed`: a write failed, so memory is ahead of the store; its viewers were
- * told to reconnect and the next request loads it again. `deleted`: being, or been, deleted.
+ * told to reconnect and the next request loads it again. `deleting`: its delete is under way
+ * (requests are told to retry: a failed delete leaves the share as it was). `deleted`: gone.
  */
-export type LiveShareStatus = "live" | "failed" | "deleted";
+export type LiveShareStatus = "live" | "failed" | "deleting" | "deleted";
 
 /** A loaded share. */
 export interface LiveShare {

@@ -80,6 +80,19 @@ export function storageFailed(context: string, id: string, cause: unknown): Sync
   );
 }
 
+/**
+ * A request for a share whose delete is under way: whether it still exists is not known until the
+ * store's delete settles (a failed delete leaves it as it was), so the client is told to retry
+ * rather than told it is gone.
+ */
+export function shareDeleting(context: string, id: string): SynclineError {
+  return createError(
+    "ERR_SHARE_DELETING",
+    `${context}: share ${JSON.stringify(id)} is being deleted; nothing was applied, retry (it is gone if the delete succeeds)`,
+    { status: 503 },
+  );
+}
+
 /** Runs a store operation of share `id`; its failure becomes a 503 naming the share. */
 export async function storeOperation<T>(
   context: string,

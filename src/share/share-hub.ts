@@ -11,6 +11,7 @@ import { LoadedShares } from "./loaded-shares.js";
 import {
   badRequest,
   badSecret,
+  shareDeleting,
   shareExists,
   shareNotFound,
   storageFailed,
@@ -141,7 +142,7 @@ export class ShareHub {
       const share = await this.#loaded.use(
         () => this.#authorizedDelete(id, secret),
         (share) => {
-          share.status = "deleted";
+          share.status = "deleting";
           // Held in memory until the delete settles: evicted meanwhile, it could be reloaded.
           share.inFlight++;
           return share;
@@ -159,6 +160,7 @@ export class ShareHub {
       } finally {
         share.inFlight--;
       }
+      share.status = "deleted";
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#loaded.drop(share);
     });
@@ -181,9 +183,11 @@ export class ShareHub {
     const load = async () => (isShareId(id) ? await this.#loaded.load(id) : undefined);
     return this.#loaded.use(load, (share) => {
       if (share?.status !== "live") {
-        // A failed share is being reloaded: come back; a missing or deleted one will not.
-        if (share?.status === "failed") socket.close(reloadCloseCode, reloadCloseReason);
-        else socket.close(ShareCloseCode.notFound, "no such share");
+        // A failed share is being reloaded, one being deleted may stay: come back; a missing or
+        // deleted one will not.
+        if (share?.status === "failed" || share?.status === "deleting") {
+          socket.close(reloadCloseCode, reloadCloseReason);
+        } else socket.close(ShareCloseCode.notFound, "no such share");
         return undefined;
       }
       // A share without an epoch (unknown) differs from any given one: the full state is safe.
@@ -237,6 +241,7 @@ export class ShareHub {
   async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {
     const share = isShareId(id) ? await this.#loaded.load(id, overBudget) : undefined;
     if (!share || share.status === "deleted") throw shareNotFound(context, id);
+    if (share.status === "deleting") throw shareDeleting(context, id);
     return share;
   }
 

@@ -11,7 +11,13 @@ import {
   reloadCloseReason,
 } from "./live-share.js";
 import type { LoadedShares } from "./loaded-shares.js";
-import { shareNotFound, shareTooLarge, storageFailed, tooLarge } from "./share-errors.js";
+import {
+  shareDeleting,
+  shareNotFound,
+  shareTooLarge,
+  storageFailed,
+  tooLarge,
+} from "./share-errors.js";
 import type { ShareObserver } from "./share-hub-options.js";
 import { writeOps } from "./share-records.js";
 import type { PlannedWrite } from "./share-state.js";
@@ -79,6 +85,7 @@ export class SharePublisher {
       await share.tail;
       const status = share.status as LiveShareStatus;
       if (status === "deleted") throw shareNotFound("share sync", share.id);
+      if (status === "deleting") throw shareDeleting("share sync", share.id);
       if (status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
       return answer(share.state.seq);
     }
@@ -144,5 +151,6 @@ function checkPublishable(share: LiveShare, prepared: PreparedItems): void {
     throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
   }
   if (share.status === "deleted") throw shareNotFound("share sync", share.id);
+  if (share.status === "deleting") throw shareDeleting("share sync", share.id);
   if (share.status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
 }

@@ -53,13 +53,58 @@ describe("ShareHub", () => {
     const removed = hub.remove(id, secret);
     await sleep(700); // several sweeps while the delete is held
     expect(hub.loadedShares).toBe(1);
-    // Still being deleted: not found, rather than a copy reloaded from the store.
-    await expect(hub.read(id)).rejects.toMatchObject({ code: "ERR_SHARE_NOT_FOUND" });
+    // Still being deleted: retry (503), rather than a copy reloaded from the store.
+    await expect(hub.read(id)).rejects.toMatchObject({ code: "ERR_SHARE_DELETING", status: 503 });
     release();
     await removed;
     expect(hub.loadedShares).toBe(0);
     await expect(hub.read(id)).rejects.toMatchObject({ code: "ERR_SHARE_NOT_FOUND" });
     expect(await hub.exists(id)).toBe(false);
+  });
+
+  it("tells requests during a delete to retry, so a delete that fails leaves no one told 404", async () => {
+    const inner = createMemoryStore();
+    let fail: (error: Error) => void = () => {};
+    const failing = new Promise<void>((_, reject) => {
+      fail = reject;
+    });
+    const store: Store = {
+      get: (key) => inner.get(key),
+      range: (prefix, options) => inner.range(prefix, options),
+      write: (ops) => inner.write(ops),
+      // A delete held until the test makes it fail.
+      deletePrefix: () => failing,
+      close: () => inner.close(),
+      status: () => inner.status(),
+    };
+    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    const sessionID = "ses_test_delfail1";
+    const { id, secret } = await hub.create(sessionID);
+    await hub.sync(id, secret, [item(sessionID, "p1")]);
+
+    const removed = hub.remove(id, secret);
+    await sleep(20);
+    await expect(hub.sync(id, secret, [item(sessionID, "p2")])).rejects.toMatchObject({
+      code: "ERR_SHARE_DELETING",
+      status: 503,
+    });
+    await expect(hub.read(id)).rejects.toMatchObject({ code: "ERR_SHARE_DELETING" });
+    let closed: number | undefined;
+    const socket: ViewerSocket = {
+      send: () => {},
+      bufferedAmount: () => 0,
+      close: (code) => {
+        closed = code;
+      },
+    };
+    expect(await hub.attach(id, socket)).toBeUndefined();
+    expect(closed).toBe(1011); // come back: the share may stay
+
+    fail(new Error("disk gone"));
+    await expect(removed).rejects.toMatchObject({ code: "ERR_SHARE_STORAGE" });
+    // The share is as it was, and takes syncs again.
+    expect((await hub.sync(id, secret, [item(sessionID, "p2")])).seq).toBe(2);
+    expect((await hub.read(id)).entries.map(([key]) => key)).toHaveLength(2);
   });
 
   it("gives each created share a new epoch; a since of another epoch gets the full state", async () => {
