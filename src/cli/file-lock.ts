@@ -4,20 +4,12 @@
 // ELOCKED error cannot say which process holds the lock; this one names the pid and the age.
 
 import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createError, describeError } from "../protocol/errors.js";
 import { createBackoff } from "../util/backoff.js";
+import { breakStaleLock, isProcessRunning, unlinkQuietly } from "../util/stale-lock.js";
 
 /** Options of `withFileLock`. */
 export interface FileLockOptions {
@@ -101,7 +93,7 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<stri
     const waited = Date.now() - started;
     if (waited >= timeoutMs) throw lockedError(lockPath, seen, { context, waited, staleMs });
     if (seen !== undefined && isStale(seen, staleMs)) {
-      breakLock(lockPath, seen.text);
+      breakStaleLock(lockPath, seen.text);
     } else if (seen !== undefined) {
       await sleep(Math.min(10 + backoff.next(), timeoutMs - waited));
     }
@@ -186,38 +178,7 @@ function isStale(seen: SeenLock, staleMs: number): boolean {
   // On another host (a shared home directory) its pid means nothing here: only age tells.
   if (content.hostname !== hostname()) return false;
   if (content.pid === process.pid) return !heldTokens.has(content.token); // pid reused since a crash
-  return !isRunning(content.pid);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user; ESRCH: there is no such process.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Removes a stale lock whose content was `seen`. It is moved aside first (atomically), so of two
- * processes breaking it at once only one removes it; if what was moved is no longer that stale
- * lock, someone took the lock meanwhile and it is put back for them.
- */
-function breakLock(lockPath: string, seen: string): void {
-  const aside = `${lockPath}.${process.pid}.${randomBytes(4).toString("hex")}.stale`;
-  try {
-    renameSync(lockPath, aside);
-  } catch {
-    return; // someone else moved it first; the next round looks again
-  }
-  try {
-    if (readFileSync(aside, "utf8") !== seen) linkSync(aside, lockPath);
-  } catch {
-    // a newer lock appeared at lockPath meanwhile; the next round sees it
-  } finally {
-    unlinkQuietly(aside);
-  }
+  return !isProcessRunning(content.pid);
 }
 
 function assertHeld(lockPath: string, token: string, context: string): void {
@@ -253,12 +214,4 @@ function lockedError(
 
 function seconds(ms: number): string {
   return (Math.max(0, ms) / 1000).toFixed(1).replace(/\.0$/, "");
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
 }

@@ -1,18 +1,10 @@
 // A pid lock file that keeps two syncline processes off one data directory: LMDB itself is
 // multi-process safe, but each server caches state in memory and assumes it is the only writer.
 
-import {
-  closeSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createError, describeError } from "../protocol/errors.js";
+import { breakStaleLock, isProcessRunning, unlinkQuietly } from "../util/stale-lock.js";
 
 /** A held lock on a data directory. */
 export interface DataDirLock {
@@ -57,7 +49,7 @@ export function acquireDataDirLock(dir: string): DataDirLock {
         `store: data directory ${dir} is in use by ${holder} (lock file ${path})`,
       );
     }
-    takeOver(path, seen.text);
+    breakStaleLock(path, seen.text);
   }
   throw createError(
     "ERR_DATA_DIR_LOCKED",
@@ -106,7 +98,7 @@ function liveHolder(path: string, seen: SeenLock): string | undefined {
   if (pid === undefined) return undefined; // garbage
   // Our own pid in a lock we do not hold is a pid reused since a crash (pid 1 in containers).
   if (pid === process.pid) return heldHere.has(path) ? `this process (${pid})` : undefined;
-  return isRunning(pid) ? `process ${pid}` : undefined;
+  return isProcessRunning(pid) ? `process ${pid}` : undefined;
 }
 
 function parsePid(text: string): number | undefined {
@@ -114,37 +106,6 @@ function parsePid(text: string): number | undefined {
   if (!/^\d{1,10}$/.test(trimmed)) return undefined;
   const pid = Number(trimmed);
   return pid > 0 && pid <= 0x7fffffff ? pid : undefined;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user; ESRCH: there is no such process.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Removes a stale lock whose content was `seen`. It is first moved aside (atomically), so two
- * processes taking over at once cannot both win: if what we moved is no longer the stale lock,
- * someone took it meanwhile and it is put back for them.
- */
-function takeOver(path: string, seen: string): void {
-  const aside = `${path}.${process.pid}.stale`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return; // someone else moved it first; the next round looks again
-  }
-  try {
-    if (readFileSync(aside, "utf8") !== seen) linkSync(aside, path);
-  } catch {
-    // a newer lock appeared at `path` meanwhile; the next round sees it
-  } finally {
-    unlinkQuietly(aside);
-  }
 }
 
 function release(path: string): void {
@@ -155,12 +116,4 @@ function release(path: string): void {
     return; // already gone
   }
   unlinkQuietly(path);
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
 }
