@@ -3,12 +3,12 @@
 // and every share gets an epoch of its own.
 
 import { afterEach, describe, expect, it } from "vitest";
-import type { FrameBatch } from "../../src/share/encoded-frame.js";
 import { ShareHub } from "../../src/share/share-hub.js";
 import { metaKey } from "../../src/share/share-records.js";
 import type { ViewerSocket } from "../../src/share/viewer-fanout.js";
 import { createMemoryStore } from "../../src/storage/memory-store.js";
 import type { Store } from "../../src/storage/store.js";
+import { recordingViewer } from "../helpers/recording-viewer.js";
 
 const limits = {
   maxItemBytes: 1 << 20,
@@ -165,14 +165,7 @@ const item = (sessionID: string, id: string) => ({
 
 /** A viewer socket recording the parsed frames it is sent. */
 async function view(target: ShareHub, id: string, since?: number, epoch?: string) {
-  const frames: Record<string, unknown>[] = [];
-  const socket: ViewerSocket = {
-    send: (batch: FrameBatch) => {
-      for (const frame of batch.frames) frames.push(JSON.parse(frame.text.toString()));
-    },
-    bufferedAmount: () => 0,
-    close: () => {},
-  };
+  const { socket, frames } = recordingViewer();
   const detach = await target.attach(id, socket, since, epoch);
   await sleep(5); // a turn's updates leave at its end
   detach?.();

@@ -5,12 +5,11 @@
 // its use is loaded again. Then over HTTP and the viewer WebSocket of a real server.
 
 import { afterEach, describe, expect, it } from "vitest";
-import type { FrameBatch } from "../../src/share/encoded-frame.js";
 import { ShareHub } from "../../src/share/share-hub.js";
-import type { ViewerSocket } from "../../src/share/viewer-fanout.js";
 import { createMemoryStore } from "../../src/storage/memory-store.js";
 import type { Store } from "../../src/storage/store.js";
 import { httpGet } from "../helpers/http.js";
+import { recordingViewer } from "../helpers/recording-viewer.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { call, openViewer, sessionOf, type TestViewer } from "../helpers/share.js";
 
@@ -62,19 +61,6 @@ function testStore() {
     status: () => inner.status(),
   };
   return { store, loads, held, release: () => release() };
-}
-
-/** A viewer socket recording the parsed frames it is sent. */
-function viewerSocket() {
-  const frames: Record<string, unknown>[] = [];
-  const socket: ViewerSocket = {
-    send: (batch: FrameBatch) => {
-      for (const frame of batch.frames) frames.push(JSON.parse(frame.text.toString()));
-    },
-    bufferedAmount: () => 0,
-    close: () => {},
-  };
-  return { socket, frames };
 }
 
 let hub: ShareHub | undefined;
@@ -140,7 +126,7 @@ describe("ShareHub memory budget", () => {
     const b = await filled(hub, "budget1b", 3000);
     await filled(hub, "budget1c", 3000);
     const d = await filled(hub, "budget1d", 0);
-    const viewer = viewerSocket();
+    const viewer = recordingViewer();
     await hub.attach(a.id, viewer.socket);
     held.add(b.id);
     const growing = hub.sync(b.id, b.secret, [part(b.sessionID, "p1", 3500)]); // in flight
@@ -176,7 +162,7 @@ describe("ShareHub memory budget", () => {
     hub = new ShareHub({ store, limits });
     for (const id of ["budget2a", "budget2b", "budget2c"]) {
       await filled(hub, id, 3000);
-      await hub.attach(id, viewerSocket().socket);
+      await hub.attach(id, recordingViewer().socket);
     }
     loads.length = 0;
     await expect(hub.read(d.id)).rejects.toMatchObject({ code: "ERR_SHARE_MEMORY_BUDGET" });
@@ -184,7 +170,7 @@ describe("ShareHub memory budget", () => {
       /^share load: share "budget2d" needs 3000 more bytes .* hold 9000 of the server's budget of 10000 bytes/,
     );
     await expect(hub.exists(d.id)).rejects.toMatchObject({ code: "ERR_SHARE_MEMORY_BUDGET" });
-    const viewer = viewerSocket();
+    const viewer = recordingViewer();
     await expect(hub.attach(d.id, viewer.socket)).rejects.toMatchObject({ status: 503 });
     expect(hub.loadedBytes).toBe(9000);
 
@@ -206,7 +192,7 @@ describe("ShareHub memory budget", () => {
     hub = new ShareHub({ store, limits: { ...limits, memoryBudgetBytes: 4096 } });
 
     // Loaded together: b's load evicts a (idle: its viewer is not attached yet).
-    const viewer = viewerSocket();
+    const viewer = recordingViewer();
     const [detach] = await Promise.all([hub.attach(a.id, viewer.socket), hub.read("budget3b")]);
     expect(detach).toBeTypeOf("function");
     expect(viewer.frames).toHaveLength(1); // the initial state
