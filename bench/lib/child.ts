@@ -24,7 +24,13 @@ export interface RoleProcess {
 
 /** Forks `script` (a compiled role module) with `args`. */
 export function startRole(script: string, args: readonly string[] = []): RoleProcess {
-  const child = fork(script, [...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // BENCH_ROLE_EXEC_ARGV passes node flags to every role, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+  // (NODE_OPTIONS refuses --cpu-prof).
+  const execArgv = process.env.BENCH_ROLE_EXEC_ARGV?.split(" ").filter(Boolean);
+  const child = fork(script, [...args], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    ...(execArgv ? { execArgv } : {}),
+  });
   const inbox: RoleMessage[] = [];
   const waiting: { type: string; resolve: (m: RoleMessage) => void }[] = [];
   child.on("message", (message: RoleMessage) => {

@@ -15,19 +15,24 @@ if (mode === "recv") {
     perMessageDeflate: false,
     maxPayload: 64 * 1024 * 1024,
   });
+  // Bytes are counted from the end of the previous payload, not from the parent's "expect": the
+  // first bytes of a payload can arrive before that IPC message does, and must still count.
   let expected = Number.POSITIVE_INFINITY;
   let received = 0;
+  const reportIfDone = () => {
+    if (received < expected) return;
+    parent.send({ type: "done", bytes: expected, at: Date.now() });
+    received -= expected;
+    expected = Number.POSITIVE_INFINITY;
+  };
   parent.on("expect", (message) => {
     expected = Number(message.bytes);
-    received = 0;
+    reportIfDone();
   });
   socket.on("open", () => parent.send({ type: "ready" }));
   socket.on("message", (data: Buffer) => {
     received += data.length;
-    if (received >= expected) {
-      parent.send({ type: "done", bytes: received, at: Date.now() });
-      expected = Number.POSITIVE_INFINITY;
-    }
+    reportIfDone();
   });
 } else {
   const chunkSize = Number(chunkArg);
