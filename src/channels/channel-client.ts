@@ -210,8 +210,10 @@ export class ChannelClient {
       return { ...incoming, sha256 };
     } catch (error) {
       if (isConnectionLoss(error)) {
+        // This receiver checks the digest, so a hand-over always carries its hash.
         const handed = await receiver.handOver();
-        if (handed) partial.set(open.transferId, { sink, ...handed });
+        if (handed?.hash)
+          partial.set(open.transferId, { sink, offset: handed.offset, hash: handed.hash });
       }
       throw error;
     }

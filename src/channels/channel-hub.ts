@@ -285,7 +285,8 @@ export class ChannelHub {
       // publisher's socket buffers outlives the read.
       readChunk: (offset, length) =>
         buffer.read(offset, length, reader, connection.dataPayload(length)),
-      // The upload's verified digest: no second SHA-256 pass on the server.
+      // The publisher's digest (checked by the upload when retained, else by each subscriber):
+      // the server never hashes a delivery.
       knownDigest: () => publication.digest.promise,
     });
     runSender(connection, streamId, sender).then(

@@ -23,11 +23,15 @@ export interface PublicationMeta {
 export class Publication {
   readonly meta: PublicationMeta;
   readonly buffer: PayloadBuffer;
-  /** Set once the publisher's END was verified. */
+  /**
+   * Set once the publisher's END was accepted: checked here for a retained payload (the server
+   * serves its bytes later); for a relayed one the server keeps nothing and each subscriber
+   * checks it end to end, so the server spares itself a SHA-256 pass over every relayed byte.
+   */
   sha256: Uint8Array | undefined;
-  /** Resolves with the verified SHA-256; rejects if the upload fails for good. */
+  /** Resolves with the publisher's SHA-256 once accepted; rejects if the upload fails for good. */
   readonly digest = createDeferred<Uint8Array>();
-  #handedOver: { offset: number; hash: PayloadHash } | undefined;
+  #handedOver: { offset: number; hash: PayloadHash | undefined } | undefined;
 
   constructor(meta: PublicationMeta, retained: boolean) {
     this.meta = meta;
@@ -37,7 +41,7 @@ export class Publication {
     this.digest.promise.catch(() => {});
   }
 
-  /** Records the publisher's verified digest. */
+  /** Records the publisher's accepted digest. */
   completed(sha256: Uint8Array): void {
     this.sha256 = sha256;
     this.digest.resolve(sha256);
@@ -49,7 +53,7 @@ export class Publication {
     this.digest.reject(error);
   }
 
-  /** True once every byte arrived and the digest matched. */
+  /** True once every byte arrived and END was accepted. */
   get complete(): boolean {
     return this.sha256 !== undefined;
   }
@@ -62,7 +66,9 @@ export class Publication {
       transferId: this.meta.transferId,
       size: this.meta.size,
       writeChunk: (offset, bytes) => this.buffer.append(offset, bytes),
-      ...(prior ? { initialOffset: prior.offset, hash: prior.hash } : {}),
+      checkDigest: this.buffer.retained,
+      ...(prior ? { initialOffset: prior.offset } : {}),
+      ...(prior?.hash ? { hash: prior.hash } : {}),
     });
   }
 

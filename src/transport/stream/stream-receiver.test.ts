@@ -156,6 +156,35 @@ describe("StreamReceiver", () => {
     expect(receiver.state).toBe("failed");
   });
 
+  describe("checkDigest: false (a relay whose receivers check the digest)", () => {
+    it("passes END's digest on unchecked, still checking size and order", async () => {
+      const payload = randomBytes(300);
+      const { receiver, sink } = receiverFor(300, { checkDigest: false });
+      receiver.initialGrant();
+      await receiver.onData(payload.subarray(0, 100), false);
+      await receiver.onData(payload.subarray(100), true);
+      const claimed = new Uint8Array(32).fill(3);
+      await expect(receiver.onEnd(300, claimed)).resolves.toEqual(claimed);
+      expect(receiver.state).toBe("verified");
+      expect(sink).toEqual(new Uint8Array(payload));
+    });
+
+    it("still refuses an END with the wrong size or before all data", async () => {
+      const { receiver } = receiverFor(300, { checkDigest: false });
+      receiver.initialGrant();
+      await receiver.onData(new Uint8Array(100), false);
+      await expect(receiver.onEnd(300, new Uint8Array(32))).rejects.toMatchObject(protocolError);
+    });
+
+    it("resumes after a held prefix without reading it back, and hands over no hash", async () => {
+      const { receiver } = receiverFor(300, { checkDigest: false, initialOffset: 200 });
+      expect(receiver.offset).toBe(200);
+      receiver.initialGrant();
+      await receiver.onData(new Uint8Array(50), false);
+      await expect(receiver.handOver()).resolves.toEqual({ offset: 250, hash: undefined });
+    });
+  });
+
   it("refuses a payload larger than maxSize with ERR_STREAM_TOO_LARGE", () => {
     expect(() => receiverFor(5_000_001, { maxSize: 5_000_000 })).toThrow(
       expect.objectContaining({ code: "ERR_STREAM_TOO_LARGE" }),

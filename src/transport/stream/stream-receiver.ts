@@ -31,6 +31,12 @@ export interface StreamReceiverOptions {
   readonly hash?: PayloadHash;
   /** Largest `readHeld` call, in bytes. Default 65536. */
   readonly readSize?: number;
+  /**
+   * False: no SHA-256 here; END's digest is passed on unchecked and the ACK carries it. For a
+   * relay that keeps none of the bytes and whose receivers each check the digest end to end.
+   * Default true.
+   */
+  readonly checkDigest?: boolean;
 }
 
 /**
@@ -82,7 +88,8 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   readonly #readSize: number;
   readonly #start: number;
   readonly #credit: CreditWindow;
-  readonly #hash: PayloadHash;
+  /** Undefined when this end does not check the digest (`checkDigest: false`). */
+  readonly #hash: PayloadHash | undefined;
   #state: StreamReceiverState = "receiving";
   /** Why the stream stopped (state `cancelled` or `failed`); later calls reject with it. */
   #error: unknown;
@@ -92,6 +99,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   constructor(options: StreamReceiverOptions) {
     super();
     const { transferId, size, window = defaultStreamWindow, initialOffset = 0 } = options;
+    const checkDigest = options.checkDigest ?? true;
     this.transferId = transferId;
     if (!Number.isSafeInteger(size) || size < 0) {
       throw this.#protocolError(`OPEN size ${String(size)} is not a non-negative integer`);
@@ -107,12 +115,17 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
         `stream receiver: the handed-over hash covers ${options.hash.offset} bytes, not ${initialOffset}`,
       );
     }
-    if (initialOffset > 0 && options.readHeld === undefined && options.hash === undefined) {
+    if (
+      checkDigest &&
+      initialOffset > 0 &&
+      options.readHeld === undefined &&
+      options.hash === undefined
+    ) {
       throw new TypeError(
         "stream receiver: initialOffset > 0 needs readHeld or hash for the prefix",
       );
     }
-    this.#hash = options.hash ?? new PayloadHash();
+    this.#hash = checkDigest ? (options.hash ?? new PayloadHash()) : undefined;
     const readSize = options.readSize ?? defaultReadSize;
     if (!Number.isSafeInteger(readSize) || readSize <= 0) {
       throw new RangeError(
@@ -141,11 +154,13 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
    * Waits for queued writes, then gives up this receiver's place: the bytes written and their
    * hash, for the receiver that continues the transfer after a reconnect. Undefined when the
    * stream failed or a write was lost (the next receiver must then start over or read back).
+   * `hash` is undefined when this receiver does not check the digest.
    */
-  async handOver(): Promise<{ offset: number; hash: PayloadHash } | undefined> {
+  async handOver(): Promise<{ offset: number; hash: PayloadHash | undefined } | undefined> {
     await this.#tail.catch(() => {});
     const written = this.#credit.written;
-    if (this.#state === "failed" || this.#hash.offset !== written) return undefined;
+    if (this.#state === "failed") return undefined;
+    if (this.#hash !== undefined && this.#hash.offset !== written) return undefined;
     this.#state = "cancelled";
     return { offset: written, hash: this.#hash };
   }
@@ -184,8 +199,9 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
 
   /**
    * An END frame arrived. Resolves to the verified SHA-256 for the ACK frame once every queued
-   * write is done. ERR_STREAM_PROTOCOL if `size` differs from OPEN's, bytes are missing, or END
-   * comes twice; ERR_STREAM_INTEGRITY if the hash of the held bytes differs from `sha256`.
+   * write is done (END's own digest, unchecked, with `checkDigest: false`). ERR_STREAM_PROTOCOL
+   * if `size` differs from OPEN's, bytes are missing, or END comes twice; ERR_STREAM_INTEGRITY if
+   * the hash of the held bytes differs from `sha256`.
    */
   onEnd(size: number, sha256: Uint8Array): Promise<Uint8Array> {
     try {
@@ -194,8 +210,13 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
       return Promise.reject(error);
     }
     return this.#enqueue(async () => {
+      const hash = this.#hash;
+      if (hash === undefined) {
+        this.#state = "verified";
+        return new Uint8Array(sha256);
+      }
       await this.#hashHeldPrefix();
-      if (!sameBytes(this.#hash.digest(), sha256)) {
+      if (!sameBytes(hash.digest(), sha256)) {
         throw this.#fail(
           createError(
             "ERR_STREAM_INTEGRITY",
@@ -204,7 +225,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
         );
       }
       this.#state = "verified";
-      return this.#hash.digest();
+      return hash.digest();
     });
   }
 
@@ -269,7 +290,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   async #store(offset: number, bytes: Uint8Array): Promise<number> {
     await this.#hashHeldPrefix();
     // Hash before the sink sees the bytes: a sink may transfer or reuse the buffer.
-    this.#hash.update(offset, bytes);
+    this.#hash?.update(offset, bytes);
     try {
       await this.#write(offset, bytes);
     } catch (error) {
@@ -281,9 +302,10 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   }
 
   async #hashHeldPrefix(): Promise<void> {
-    if (this.#hash.offset >= this.#start || this.#readHeld === undefined) return;
+    const hash = this.#hash;
+    if (hash === undefined || hash.offset >= this.#start || this.#readHeld === undefined) return;
     const context = `stream ${this.transferId}: held bytes`;
-    await this.#hash.catchUp(this.#start, this.#readHeld, context, this.#readSize, () =>
+    await hash.catchUp(this.#start, this.#readHeld, context, this.#readSize, () =>
       this.#isStopped(),
     );
     this.#throwIfStopped();
