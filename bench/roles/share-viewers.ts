@@ -77,17 +77,20 @@ function numberBefore(frame: Buffer, name: string, end: number): { value: number
       }
     }
     if (!matches || frame[i - 2 - name.length] !== 34) continue;
-    let value = 0;
-    let scale = 0;
+    // Digits accumulate as an integer and the decimal point becomes one division at the end
+    // (a power per fraction digit was 2.5% of this process's CPU in a perf profile).
+    let digits = 0;
+    let divisor = 1;
+    let fraction = false;
     for (let k = i + 1; k < frame.length; k++) {
       const c = frame[k] as number;
-      if (c === 46 /* . */ && scale === 0) scale = 1;
+      if (c === 46 /* . */ && !fraction) fraction = true;
       else if (c >= 48 && c <= 57) {
-        if (scale === 0) value = value * 10 + (c - 48);
-        else value += (c - 48) / 10 ** scale++;
+        digits = digits * 10 + (c - 48);
+        if (fraction) divisor *= 10;
       } else break;
     }
-    return { value, at: i - 2 - name.length };
+    return { value: digits / divisor, at: i - 2 - name.length };
   }
   return { value: Number.NaN, at: -1 };
 }
