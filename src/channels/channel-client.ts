@@ -12,6 +12,7 @@ import { StreamReceiver } from "../transport/stream/stream-receiver.js";
 import { StreamSender } from "../transport/stream/stream-sender.js";
 import { runReceiver, runSender } from "../transport/stream-link.js";
 import type { WireClient } from "../transport/wire-client.js";
+import type { WireConnection } from "../transport/wire-connection.js";
 import type { DialedConnection } from "../transport/wire-dial.js";
 import { parseChannelName } from "./channel-name.js";
 
@@ -19,6 +20,12 @@ import { parseChannelName } from "./channel-name.js";
 export interface PayloadSource {
   readonly size: number;
   readonly read: ReadBytes;
+  /**
+   * Optional: reads the `into.length` bytes at `offset` into `into` and resolves with how many it
+   * read. Given this, the client reads each chunk straight into the outgoing frame's buffer
+   * (e.g. a file handle's read), which spares a buffer and a copy per chunk.
+   */
+  readonly readInto?: (offset: number, into: Uint8Array) => Promise<number>;
   readonly name?: string;
 }
 
@@ -102,7 +109,7 @@ export class ChannelClient {
         transferId,
         size: source.size,
         chunkSize,
-        readChunk: source.read,
+        readChunk: readChunkOf(source, connection),
       });
       if (options.onProgress) sender.on("progress", options.onProgress);
       try {
@@ -218,6 +225,18 @@ export class ChannelClient {
       throw error;
     }
   }
+}
+
+/** How the sender reads `source`: into the connection's frame buffers when it can. */
+function readChunkOf(source: PayloadSource, connection: WireConnection): ReadBytes {
+  const { readInto } = source;
+  if (readInto === undefined) return source.read;
+  return async (offset, length) => {
+    const payload = connection.dataPayload(length);
+    const read = await readInto(offset, payload);
+    // A short read is a changed file: readExact reports it from the length.
+    return read === length ? payload : payload.subarray(0, read);
+  };
 }
 
 function isConnectionLoss(error: unknown): boolean {

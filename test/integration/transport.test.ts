@@ -1,6 +1,7 @@
 // The transport against the real server: handshakes with each key type, refusals, channels over
 // TCP, TLS and a Unix socket, bad frames, and host-key pinning.
 
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -160,6 +161,39 @@ describe("channels", () => {
     expect(got.bytes.equals(bytes)).toBe(true);
     expect(got.incoming.origin).toBe("laptop");
     expect(Buffer.from(sha).toString("hex")).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("reads a source with readInto straight into the outgoing frames (read is not used)", async () => {
+    const sender = new ChannelClient(await clientFor(wire, keys.ed25519 as TestKey), {
+      origin: "laptop",
+    });
+    const receiver = new ChannelClient(await clientFor(wire, keys.rsa as TestKey), {
+      origin: "desktop",
+    });
+    const { bytes } = payloadOf(12 * 1024 * 1024 + 5);
+    const targets = new Set<ArrayBufferLike>();
+    let reads = 0;
+    const source = {
+      size: bytes.length,
+      read: async (): Promise<Uint8Array> => {
+        throw new Error("read must not be called when readInto is given");
+      },
+      readInto: async (offset: number, into: Uint8Array) => {
+        targets.add(into.buffer);
+        reads++;
+        return bytes.copy(into, 0, offset, offset + into.length);
+      },
+    };
+    const received = receiveOne(receiver, "clip-into");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const sha = await sender.send("clip-into", source);
+    const got = await received;
+    expect(got.bytes.equals(bytes)).toBe(true);
+    expect(Buffer.from(sha).toString("hex")).toBe(createHash("sha256").update(bytes).digest("hex"));
+    // The 193 chunks were read into recycled frame buffers (at most a window's worth in flight
+    // at once), not into one new buffer each.
+    expect(reads).toBe(193);
+    expect(targets.size).toBeLessThan(reads / 2);
   });
 
   it("keeps the latest payload for a receiver that comes later, and skips a device's own items", async () => {

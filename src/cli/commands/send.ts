@@ -33,7 +33,12 @@ export async function sendCommand(file: string, options: SendOptions, io: CliIo)
     const showBar = input.size > 1024 * 1024 && !options.json;
     const sha256 = await channels.send(
       options.channel,
-      { size: input.size, read: input.read, ...(input.name ? { name: input.name } : {}) },
+      {
+        size: input.size,
+        read: input.read,
+        readInto: input.readInto,
+        ...(input.name ? { name: input.name } : {}),
+      },
       showBar ? { onProgress: (bytes) => bar.update(bytes) } : {},
     );
     if (showBar) bar.finish();
@@ -58,6 +63,8 @@ interface Input {
   readonly size: number;
   readonly name: string | undefined;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Reads `into.length` bytes at `offset` into `into`; resolves with the count read. */
+  readInto(offset: number, into: Uint8Array): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -94,6 +101,10 @@ async function openFile(
       const buffer = Buffer.allocUnsafe(length);
       const { bytesRead } = await handle.read(buffer, 0, length, offset);
       return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+    },
+    async readInto(offset, into) {
+      const { bytesRead } = await handle.read(into, 0, into.length, offset);
+      return bytesRead;
     },
     async close() {
       await handle.close();
