@@ -129,6 +129,29 @@ describe("SyncClientSession", () => {
     expect(Automerge.getHeads(server.doc)).toEqual(Automerge.getHeads(session.result().doc));
   });
 
+  it("stops with ERR_SYNC_UNRELATED before sending anything when the local copy is another document", () => {
+    const remote = Automerge.from<Items>({ items: ["theirs"] });
+    const remoteHeads = Automerge.getHeads(remote);
+    const server = createServer(remote);
+    const local = Automerge.from<Items>({ items: ["mine"] });
+    const session = new SyncClientSession({ documentId, peerId, doc: local });
+    expect(() => exchange(session, server)).toThrow(
+      expect.objectContaining({ code: "ERR_SYNC_UNRELATED" }),
+    );
+    // The server got our heads and bloom filter, never our changes.
+    expect(Automerge.getHeads(server.doc)).toEqual(remoteHeads);
+    expect(session.result().changesSent).toBe(0);
+  });
+
+  it("merges an unrelated local copy when allowUnrelated is set", () => {
+    const server = createServer(Automerge.from<Items>({ items: ["theirs"] }));
+    const local = Automerge.from<Items>({ items: ["mine"] });
+    const session = new SyncClientSession({ documentId, peerId, doc: local, allowUnrelated: true });
+    expect(exchange(session, server).done).toBe(true);
+    expect(Automerge.getHeads(server.doc)).toEqual(Automerge.getHeads(session.result().doc));
+    expect(Automerge.getHeads(server.doc)).toHaveLength(2);
+  });
+
   it("doc-unavailable without a local copy is ERR_DOCUMENT_UNAVAILABLE; with one it is ignored", () => {
     const unavailable = {
       type: "doc-unavailable",

@@ -9,6 +9,7 @@ import {
   type SyncMessage,
 } from "../protocol/automerge-messages.js";
 import { createError } from "../protocol/errors.js";
+import { sharesHistory } from "./shared-history.js";
 
 /** Where a session is: waiting for `peer`, exchanging sync messages, or finished. */
 export type SyncSessionState = "joining" | "syncing" | "done";
@@ -23,6 +24,12 @@ export interface SyncSessionOptions {
   readonly doc: Automerge.Doc<unknown>;
   /** Ask whether the server has the document; never apply or send changes. */
   readonly dryRun?: boolean;
+  /**
+   * Merge a local copy whose history shares no change with the server's document. Without it the
+   * session stops with ERR_SYNC_UNRELATED before sending any local change: the file most likely
+   * holds another document than the id names.
+   */
+  readonly allowUnrelated?: boolean;
 }
 
 /** What the session decided after a message or a quiet period. */
@@ -62,6 +69,8 @@ export class SyncClientSession {
   #changesReceived = 0;
   /** Whether the server sent a sync message after our last one (it has seen what we sent). */
   #answered = false;
+  /** Set once the local copy is known to share history with the server's (or need not). */
+  #relationSettled: boolean;
   readonly #options: SyncSessionOptions;
   readonly #hadLocalCopy: boolean;
 
@@ -70,6 +79,7 @@ export class SyncClientSession {
     // A dry run asks as a peer without a copy would, so it sends no changes.
     this.#doc = options.dryRun ? Automerge.init() : options.doc;
     this.#hadLocalCopy = Automerge.getHeads(this.#doc).length > 0;
+    this.#relationSettled = !this.#hadLocalCopy || options.allowUnrelated === true;
   }
 
   get state(): SyncSessionState {
@@ -177,6 +187,7 @@ export class SyncClientSession {
       if (decoded.heads.length === 0) return noStep;
       return this.#finish(true);
     }
+    const headsBefore = this.#ourHeads();
     try {
       [this.#doc, this.#syncState] = Automerge.receiveSyncMessage(this.#doc, this.#syncState, data);
     } catch (error) {
@@ -187,8 +198,24 @@ export class SyncClientSession {
       );
     }
     this.#changesReceived += decoded.changes.length;
+    // Before generating: the next message would carry our changes to the server.
+    if (!this.#relationSettled) this.#checkRelation(headsBefore, decoded.heads);
     const send = this.#generate("sync");
     return this.#isComplete() ? this.#finish() : { send, done: false };
+  }
+
+  /** Throws ERR_SYNC_UNRELATED when the local copy and the server's share no change. */
+  #checkRelation(localHeads: readonly string[], serverHeads: readonly string[]): void {
+    const shared = sharesHistory(this.#doc, localHeads, serverHeads);
+    if (shared === undefined) return;
+    this.#relationSettled = true;
+    if (shared) return;
+    throw createError(
+      "ERR_SYNC_UNRELATED",
+      `sync: the local copy and document ${this.#options.documentId} on the server share no ` +
+        "history: the file holds another document. Nothing was sent and the file is unchanged; " +
+        "to merge the two anyway, run again with --allow-unrelated",
+    );
   }
 
   #onUnavailable(): SyncStep {

@@ -25,6 +25,8 @@ export interface SyncDocumentOptions {
   readonly doc: Automerge.Doc<unknown>;
   /** Only ask whether the server has the document: apply nothing, send no changes. */
   readonly dryRun?: boolean | undefined;
+  /** Merge a local copy that shares no history with the server's (else ERR_SYNC_UNRELATED). */
+  readonly allowUnrelated?: boolean | undefined;
   /** The whole operation's limit, retries and backoff included, ms. */
   readonly timeoutMs: number;
   /** Further attempts after a failed connection or a connection lost mid-sync. */
@@ -87,6 +89,8 @@ export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDo
         peerId,
         doc: carried.doc,
         dryRun: options.dryRun === true,
+        // A retry carries the merged document, which then shares the server's history anyway.
+        allowUnrelated: options.allowUnrelated === true,
       });
       const progress = { phase: "connecting" as Phase };
       try {

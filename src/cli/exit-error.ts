@@ -71,6 +71,7 @@ const exitCodeByErrorCode: Partial<Record<ErrorCode, ExitCode>> = {
   ERR_DOCUMENT_UNAVAILABLE: exitCodes.documentUnavailable,
   ERR_DOCUMENT_TOO_LARGE: exitCodes.protocol,
   ERR_SYNC_DISABLED: exitCodes.syncDisabled,
+  ERR_SYNC_UNRELATED: exitCodes.usage,
   ERR_TIMEOUT: exitCodes.timedOut,
   ERR_UNAUTHORIZED: exitCodes.authRefused,
   ERR_LOCAL_FILE: exitCodes.usage,

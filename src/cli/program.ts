@@ -119,6 +119,10 @@ export function createProgram(io: CliIo): Command {
       "handshake and report whether the server has the document; send and write nothing",
     )
     .option(
+      "--allow-unrelated",
+      "merge a --file whose history shares nothing with the server's document (else exit 2)",
+    )
+    .option(
       "--timeout <seconds>",
       "give up after this long, exit 7 [config sync.timeout] (default 30)",
     )
@@ -296,7 +300,9 @@ Examples:
 const syncHelp = `
 Pulls the server's changes into --file, pushes the file's changes to the server, and saves the
 file only if something changed. With no local copy it asks the server for the document (exit 5 if
-the server does not have it). A dry run adds {dryRun, existsOnServer} to --json. Heads in a URL
+the server does not have it). A --file whose history shares no change with the server's document
+holds another document: the sync stops before sending anything (exit 2, ERR_SYNC_UNRELATED)
+unless --allow-unrelated is given. A dry run adds {dryRun, existsOnServer} to --json. Heads in a URL
 (automerge:ID#HEADS) are accepted and ignored: the whole document is synced.
 
 Config ($XDG_CONFIG_HOME/syncline/config.toml or --config):
@@ -307,7 +313,7 @@ Config ($XDG_CONFIG_HOME/syncline/config.toml or --config):
   retries = 3
   token = "…"                         # sent as ?token= for servers that require one
 
-Exit codes: 0 ok, 1 unexpected, 2 usage or invalid input (id, url, flag, local file),
+Exit codes: 0 ok, 1 unexpected, 2 usage or invalid input (id, url, flag, local file, unrelated file),
 3 cannot connect (after retries), 4 protocol error (version mismatch, invalid server message),
 5 document unavailable on the server and no local copy, 6 sync disabled in config,
 7 timed out, 8 the server refused the token, 130 interrupted (file unchanged).

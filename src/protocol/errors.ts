@@ -63,6 +63,8 @@ export const errorCatalog = {
   ERR_DOCUMENT_UNAVAILABLE: "the server has no copy of the document and nobody else offered one",
   ERR_DOCUMENT_TOO_LARGE: "a frame or a document exceeds the server's configured size limit",
   ERR_SYNC_DISABLED: "sync is disabled in the configuration ([sync] enabled = false)",
+  ERR_SYNC_UNRELATED:
+    "the local file and the server's document share no history (the file holds another document)",
   ERR_TIMEOUT: "an operation did not finish within its time limit",
   ERR_UNAUTHORIZED: "the request lacks a valid access token (HTTP 401)",
   ERR_LOCAL_FILE: "a local file cannot be read, written or parsed (e.g. not an Automerge document)",

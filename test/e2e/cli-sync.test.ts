@@ -161,6 +161,38 @@ describe("syncline sync against the reference server", () => {
     expect(json(result).heads).toEqual([...handle.heads()]);
   });
 
+  it("a file holding another document exits 2 (ERR_SYNC_UNRELATED), sends nothing; --allow-unrelated merges", async () => {
+    const handle = client(reference.url).create<Items>({ items: ["theirs"] });
+    await onServer(handle);
+    const serverHeads = [...handle.heads()];
+    const file = localPath("unrelated");
+    writeDoc(file, Automerge.from<Items>({ items: ["mine"] }));
+    const before = readFileSync(file);
+
+    const refused = await sync([handle.url, "--file", file, "--server", reference.url, "--json"]);
+    expect(refused.code).toBe(2);
+    expect(json(refused)).toMatchObject({
+      ok: false,
+      error: { code: "ERR_SYNC_UNRELATED", message: expect.stringContaining("--allow-unrelated") },
+    });
+    expect(readFileSync(file).equals(before)).toBe(true);
+    // The server's document did not take our changes.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reference.repo.handles[handle.documentId]?.heads()).toEqual(serverHeads);
+
+    const merged = await sync([
+      handle.url,
+      "--file",
+      file,
+      "--server",
+      reference.url,
+      "--allow-unrelated",
+    ]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(Automerge.getHeads(readDoc(file))).toHaveLength(2);
+    await waitUntil(() => handle.heads().length === 2, "the Repo client to get the merged heads");
+  });
+
   it("leaves an unchanged file untouched", async () => {
     const handle = client(reference.url).create<Items>({ items: ["same"] });
     await onServer(handle);

@@ -24,6 +24,8 @@ export interface SyncOptions extends SyncSettingFlags {
   readonly new?: boolean;
   /** Handshake and ask whether the server has the document; write and send nothing. */
   readonly dryRun?: boolean;
+  /** Merge a local file whose history shares nothing with the server's document. */
+  readonly allowUnrelated?: boolean;
   readonly json?: boolean;
 }
 
@@ -90,6 +92,7 @@ async function syncAndSave(
     documentId,
     doc,
     dryRun,
+    allowUnrelated: options.allowUnrelated === true,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
     signal,

@@ -1,0 +1,69 @@
+import * as Automerge from "@automerge/automerge";
+import { describe, expect, it } from "vitest";
+import { sharesHistory } from "./shared-history.js";
+
+type Note = { text?: string; n?: number };
+
+/**
+ * The client's view after the server's first answer: the server's heads, and the local copy
+ * with that answer applied (what sharesHistory sees).
+ */
+function firstAnswer(local: Automerge.Doc<Note>, server: Automerge.Doc<Note>) {
+  const [clientState, hello] = Automerge.generateSyncMessage(local, Automerge.initSyncState());
+  const [serverAfter, serverState] = Automerge.receiveSyncMessage(
+    server,
+    Automerge.initSyncState(),
+    hello as Uint8Array,
+  );
+  const [, answer] = Automerge.generateSyncMessage(serverAfter, serverState);
+  const localHeads = Automerge.getHeads(local);
+  const [merged] = Automerge.receiveSyncMessage(local, clientState, answer as Uint8Array);
+  const { heads } = Automerge.decodeSyncMessage(answer as Uint8Array);
+  return { heads, merged, localHeads };
+}
+
+function withChanges(doc: Automerge.Doc<Note>, count: number): Automerge.Doc<Note> {
+  let next = Automerge.clone(doc);
+  for (let i = 0; i < count; i++) next = Automerge.change(next, (d) => void (d.n = i));
+  return next;
+}
+
+describe("sharesHistory", () => {
+  it("is false for two documents made apart, whatever their content", () => {
+    const local = withChanges(Automerge.from<Note>({ text: "mine" }), 3);
+    const server = withChanges(Automerge.from<Note>({ text: "mine" }), 5);
+    const answer = firstAnswer(local, server);
+    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(false);
+  });
+
+  it("is true when the server is ahead of the local copy", () => {
+    const local = Automerge.from<Note>({ text: "base" });
+    const server = withChanges(local, 4);
+    const answer = firstAnswer(local, server);
+    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(true);
+  });
+
+  it("is true when both moved on from a common base (a fork)", () => {
+    const base = withChanges(Automerge.from<Note>({ text: "base" }), 2);
+    const local = Automerge.change(Automerge.clone(base), (d) => void (d.text = "local"));
+    const server = Automerge.change(Automerge.clone(base), (d) => void (d.text = "server"));
+    const answer = firstAnswer(local, server);
+    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(true);
+  });
+
+  it("is true when the server is behind (its heads are local) and sends nothing", () => {
+    const server = Automerge.from<Note>({ text: "base" });
+    const local = withChanges(server, 3);
+    const answer = firstAnswer(local, server);
+    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(true);
+  });
+
+  it("cannot tell from a server with nothing, or before the server's changes arrived", () => {
+    const local = Automerge.from<Note>({ text: "mine" });
+    const heads = Automerge.getHeads(local);
+    expect(sharesHistory(local, heads, [])).toBeUndefined();
+    const unknownHead = "ab".repeat(32);
+    expect(sharesHistory(local, heads, [unknownHead])).toBeUndefined();
+    expect(sharesHistory(Automerge.init<Note>(), [], [unknownHead])).toBeUndefined();
+  });
+});
