@@ -24,7 +24,11 @@ function firstAnswer(local: Automerge.Doc<Note>, server: Automerge.Doc<Note>) {
 
 function withChanges(doc: Automerge.Doc<Note>, count: number): Automerge.Doc<Note> {
   let next = Automerge.clone(doc);
-  for (let i = 0; i < count; i++) next = Automerge.change(next, (d) => void (d.n = i));
+  for (let i = 0; i < count; i++) {
+    next = Automerge.change(next, (d) => {
+      d.n = i;
+    });
+  }
   return next;
 }
 
@@ -45,8 +49,12 @@ describe("sharesHistory", () => {
 
   it("is true when both moved on from a common base (a fork)", () => {
     const base = withChanges(Automerge.from<Note>({ text: "base" }), 2);
-    const local = Automerge.change(Automerge.clone(base), (d) => void (d.text = "local"));
-    const server = Automerge.change(Automerge.clone(base), (d) => void (d.text = "server"));
+    const local = Automerge.change(Automerge.clone(base), (d) => {
+      d.text = "local";
+    });
+    const server = Automerge.change(Automerge.clone(base), (d) => {
+      d.text = "server";
+    });
     const answer = firstAnswer(local, server);
     expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(true);
   });
