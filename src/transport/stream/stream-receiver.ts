@@ -41,8 +41,9 @@ export interface StreamReceiverOptions {
 
 /**
  * `receiving`: DATA expected; `complete`: every byte arrived (FIN), END expected; `verifying`:
- * END is being checked; `verified`: size and SHA-256 matched; `cancelled`; `failed`: an error
- * (protocol, sink, integrity) ended the stream and every later call rejects with it.
+ * END is being checked; `verified`: size and SHA-256 matched (with `checkDigest: false` the
+ * size; the digest is passed on); `cancelled`; `failed`: an error (protocol, sink, integrity)
+ * ended the stream and every later call rejects with it.
  */
 export type StreamReceiverState =
   | "receiving"
