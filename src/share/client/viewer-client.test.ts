@@ -254,6 +254,28 @@ describe("viewer client state machine", () => {
     expect(client.status).toBe("deleted");
   });
 
+  it("a share seen before and not found on a reconnect ends with status deleted", async () => {
+    const fetch = vi.fn(async (_url: string) => ({ status: 404 }));
+    const a = setup({ fetch });
+    a.client.connect();
+    last().open();
+    last().send({ "share/seq": 1 });
+    last().serverClose(1011, "the share is being deleted");
+    vi.advanceTimersByTime(60_000);
+    last().serverClose(4404);
+    expect(a.statuses).toEqual(["connecting", "live", "reconnecting", "deleted"]);
+    // The same through the 404 probe after a refused upgrade.
+    const b = setup({ fetch });
+    b.client.connect();
+    last().open();
+    last().send({ "share/seq": 1 });
+    last().serverClose(1011);
+    vi.advanceTimersByTime(60_000);
+    last().fail("");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.client.status).toBe("deleted");
+  });
+
   it("4404 and a refused upgrade with 404 end with status not-found", () => {
     const a = setup();
     a.client.connect();

@@ -365,7 +365,7 @@ class ShareViewerClient implements ViewerClient {
     // ws reports a refused upgrade's status in its error ("Unexpected server response: 404").
     const refused404 = !opened && errorText !== undefined && /\b404\b/.test(errorText);
     if (code === ShareCloseCode.deleted) this.#finish("deleted");
-    else if (code === ShareCloseCode.notFound || refused404) this.#finish("not-found");
+    else if (code === ShareCloseCode.notFound || refused404) this.#gone();
     if (this.#isFinal()) return;
     const why = `code ${code}${reason ? ` (${reason})` : ""}${errorText ? `: ${errorText}` : ""}`;
     this.#emitError(`viewer client: connection to ${this.url} closed, ${why}`);
@@ -390,10 +390,18 @@ class ShareViewerClient implements ViewerClient {
     if (!fetchFn) return;
     try {
       const response = await fetchFn(shareDataUrl(this.#options.server, this.#options.id));
-      if (response.status === 404) this.#finish("not-found");
+      if (response.status === 404) this.#gone();
     } catch {
       // Unreachable: the reconnect already scheduled will try again.
     }
+  }
+
+  /**
+   * The server has no such share. One this client has seen was deleted while it was away (e.g.
+   * cut with 1011 during the delete, then 404 on the reconnect); otherwise it never existed here.
+   */
+  #gone(): void {
+    this.#finish(this.#hasSnapshot ? "deleted" : "not-found");
   }
 
   #finish(status: "deleted" | "not-found" | "closed"): void {
