@@ -97,6 +97,7 @@ function handle(request, transfer) {
  */
 function round(entry, request, transfer) {
   const { doc, states } = entry;
+  for (const peer of request.join) if (!states.has(peer)) states.set(peer, wasm.initSyncState());
   /** @type {(string | null)[]} */
   const statuses = [];
   /** @type {Set<string>} */

@@ -68,13 +68,19 @@ export class HubReplies {
   /**
    * The document has content now: the peers told it was unavailable become its peers, with a
    * fresh sync state, so this round's replies (to every peer, as the heads moved) reach them.
+   * For a document held in a worker (`inWorker`) the sync states live there: the links get none
+   * here, and the returned peer ids are the ones the worker must start states for.
    */
-  admitAwaiting(entry: DocumentEntry): void {
+  admitAwaiting(entry: DocumentEntry, inWorker = false): string[] {
+    const admitted: string[] = [];
     for (const peer of this.#awaiting.take(entry.documentId)) {
       if (!this.#host.isAttached(peer) || entry.peers.has(peer.peerId)) continue;
-      entry.peers.set(peer.peerId, { peer, state: initSyncState(), encoded: undefined });
+      const state = inWorker ? undefined : initSyncState();
+      entry.peers.set(peer.peerId, { peer, state, encoded: undefined });
       this.#host.joined(peer, entry.documentId);
+      admitted.push(peer.peerId);
     }
+    return admitted;
   }
 
   /** Forgets every document `peer` waits for (it left). */

@@ -75,7 +75,11 @@ export class SyncRounds {
     resident.touch(entry);
     const jobs = entry.inbox.splice(0).filter((job) => this.#accepts(entry, job));
     const workers = this.#host.workers as WorkerDocuments;
-    const round = await workers.round(entry, jobs, maxRepliesPerRound);
+    // Peers told the document was unavailable join it now, before the heads can move: the
+    // worker only knows the heads moved once it has applied this round, and then replies to
+    // every peer it holds a state for. (Until content arrives they just wait as its peers.)
+    const joining = replies.admitAwaiting(entry, true);
+    const round = await workers.round(entry, jobs, maxRepliesPerRound, joining);
     for (const peer of round.unavailable) replies.unavailable(peer, entry.documentId);
     for (const [peer, text] of round.bad) peer.fail(badSyncData(entry.documentId, new Error(text)));
     const { write, heads } = round;

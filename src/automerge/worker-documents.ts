@@ -74,8 +74,16 @@ export class WorkerDocuments {
     recordStored(entry, heads, stored);
   }
 
-  /** Applies `jobs` in the worker and gets what to store and to send. */
-  async round(entry: DocumentEntry, jobs: readonly AcceptedJob[], maxReplies: number) {
+  /**
+   * Applies `jobs` in the worker and gets what to store and to send; `join` names peers that
+   * start syncing the document now (a fresh sync state each, unless the worker has one).
+   */
+  async round(
+    entry: DocumentEntry,
+    jobs: readonly AcceptedJob[],
+    maxReplies: number,
+    join: readonly string[] = [],
+  ) {
     const sent: WorkerJob[] = [];
     const links: PeerLink[] = [];
     const created = new Set<PeerLink>();
@@ -98,6 +106,7 @@ export class WorkerDocuments {
         op: "round",
         doc: entry.documentId,
         jobs: sent,
+        join,
         snapshot: needsSnapshot(entry),
         maxReplies,
       },

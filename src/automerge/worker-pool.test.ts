@@ -21,6 +21,7 @@ const crash = (pool: WorkerPool, doc: string) =>
     op: "round",
     doc,
     jobs: [{ peer: "crasher", reset: false, type: "sync", data: new Uint8Array() }],
+    join: [],
     snapshot: true,
     maxReplies: 1,
   });

@@ -26,6 +26,8 @@ export type WorkerRequest =
       readonly id: number;
       readonly doc: string;
       readonly jobs: readonly WorkerJob[];
+      /** Peers that start syncing the document now: a fresh sync state each, if none is held. */
+      readonly join: readonly string[];
       /** True when nothing is stored yet: the write is a snapshot (`save()`), not a chunk. */
       readonly snapshot: boolean;
       readonly maxReplies: number;

@@ -101,23 +101,17 @@ describe("automerge sync with real Repo clients", () => {
     await expect(bob.find<Items>(url as AutomergeUrl)).rejects.toThrow(/unavailable/);
   });
 
-  it("tells a client that found a document unavailable once its author syncs it", async () => {
-    // Alice writes offline; Bob asks the server first and is told the document is unavailable.
-    const alice = new Repo({ network: [], sharePolicy: async () => true });
-    repos.push(alice);
-    const authored = alice.create<Items>({ items: [] });
-    authored.change((doc) => doc.items.push(7));
-    const bob = client("bob");
-    await expect(bob.find<Items>(authored.url)).rejects.toThrow(/unavailable/);
-    const bobs = bob.handles[authored.documentId] as DocHandle<Items>;
-    // Alice comes online: once her document is durable on the server, Bob's handle gets it
-    // without asking again.
-    alice.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(wsUrl(server.server.url)));
-    await waitUntil(
-      () => bobs.isReady() && bobs.doc()?.items?.[0] === 7,
-      10_000,
-      "Bob's handle holding Alice's document",
-    );
+  it(
+    "tells a client that found a document unavailable once its author syncs it",
+    tellsAwaitingPeer,
+  );
+
+  // The same with the document in a worker thread: the worker starts the waiting peer's sync
+  // state in the round that brings the content.
+  it("tells a waiting client when the document arrives in a worker thread", async () => {
+    await server.stop();
+    server = await startTestServer({ automergeWorkerThreshold: 0, automergeWorkerThreads: 1 });
+    await tellsAwaitingPeer();
   });
 
   it("syncs many documents at once", syncsManyDocuments);
@@ -154,4 +148,24 @@ async function syncsManyDocuments(): Promise<void> {
   const bob = client("bob");
   const found = await Promise.all(handles.map((h) => bob.find<Items>(h.url)));
   expect(found.map((h) => h.doc().items[0])).toEqual(handles.map((_, i) => i));
+}
+
+/** Bob is told a document is unavailable; once Alice syncs it, Bob's handle gets it unasked. */
+async function tellsAwaitingPeer(): Promise<void> {
+  // Alice writes offline; Bob asks the server first and is told the document is unavailable.
+  const alice = new Repo({ network: [], sharePolicy: async () => true });
+  repos.push(alice);
+  const authored = alice.create<Items>({ items: [] });
+  authored.change((doc) => doc.items.push(7));
+  const bob = client("bob");
+  await expect(bob.find<Items>(authored.url)).rejects.toThrow(/unavailable/);
+  const bobs = bob.handles[authored.documentId] as DocHandle<Items>;
+  // Alice comes online: once her document is durable on the server, Bob's handle gets it
+  // without asking again.
+  alice.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(wsUrl(server.server.url)));
+  await waitUntil(
+    () => bobs.isReady() && bobs.doc()?.items?.[0] === 7,
+    10_000,
+    "Bob's handle holding Alice's document",
+  );
 }
