@@ -143,6 +143,69 @@ describe("SyncClientSession", () => {
     expect(session.result().changesSent).toBe(0);
   });
 
+  it("withholds local changes while it cannot yet tell whether the copies are related", () => {
+    const remote = Automerge.from<Items>({ items: ["theirs"] });
+    const remoteHeads = Automerge.getHeads(remote);
+    const server = createServer(remote);
+    const local = Automerge.from<Items>({ items: ["mine"] });
+    const session = new SyncClientSession({ documentId, peerId, doc: local });
+    session.receive(peer);
+    // The server speaks first, from a fresh state: its heads and bloom filter, none of its
+    // changes. Knowing its heads, Automerge would now send every local change it lacks.
+    const [, early] = Automerge.generateSyncMessage(remote, Automerge.initSyncState());
+    const step = session.receive({
+      type: "sync",
+      senderId: "server",
+      targetId: peerId,
+      documentId,
+      data: early as Uint8Array,
+    });
+    expect(step.send.length).toBeGreaterThan(0);
+    for (const message of step.send) {
+      expect(Automerge.decodeSyncMessage(message.data).changes).toEqual([]);
+    }
+    // The server's answer brings its history: unrelated, refused, and ours never left.
+    const replies = step.send.flatMap((message) => server.answer(message));
+    expect(() => {
+      for (const reply of replies) session.receive(reply);
+    }).toThrow(expect.objectContaining({ code: "ERR_SYNC_UNRELATED" }));
+    expect(Automerge.getHeads(server.doc)).toEqual(remoteHeads);
+  });
+
+  it("sends the withheld changes once the copies turn out to be related", () => {
+    const base = Automerge.from<Items>({ items: ["base"] });
+    const remote = Automerge.change(Automerge.clone(base), (d) => {
+      d.items.push("remote");
+    });
+    const server = createServer(remote);
+    const local = Automerge.change(Automerge.clone(base), (d) => {
+      d.items.push("local");
+    });
+    const session = new SyncClientSession({ documentId, peerId, doc: local });
+    session.receive(peer);
+    const [, early] = Automerge.generateSyncMessage(remote, Automerge.initSyncState());
+    let queue = [
+      ...session.receive({
+        type: "sync",
+        senderId: "server",
+        targetId: peerId,
+        documentId,
+        data: early as Uint8Array,
+      }).send,
+    ];
+    let step: SyncStep = { send: [], done: false };
+    for (let round = 0; round < 20 && queue.length > 0 && !step.done; round++) {
+      const replies = queue.flatMap((message) => server.answer(message));
+      queue = [];
+      for (const reply of replies) {
+        step = session.receive(reply);
+        queue.push(...step.send);
+      }
+    }
+    expect(step.done).toBe(true);
+    expect([...(server.doc as Items).items].sort()).toEqual(["base", "local", "remote"]);
+  });
+
   it("merges an unrelated local copy when allowUnrelated is set", () => {
     const server = createServer(Automerge.from<Items>({ items: ["theirs"] }));
     const local = Automerge.from<Items>({ items: ["mine"] });

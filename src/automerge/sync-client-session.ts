@@ -54,6 +54,13 @@ export interface SyncSessionResult {
 }
 
 const noStep: SyncStep = { send: [], done: false };
+
+/** `data` re-encoded without its changes, or undefined when it carries none. */
+function withoutChanges(data: Uint8Array): Uint8Array | undefined {
+  const decoded = Automerge.decodeSyncMessage(data);
+  if (decoded.changes.length === 0) return undefined;
+  return Automerge.encodeSyncMessage({ ...decoded, changes: [] });
+}
 const maxMessagesPerStep = 4;
 
 /** One attempt's protocol state. A retry starts a new session from the merged document. */
@@ -206,7 +213,9 @@ export class SyncClientSession {
 
   /** Throws ERR_SYNC_UNRELATED when the local copy and the server's share no change. */
   #checkRelation(localHeads: readonly string[], serverHeads: readonly string[]): void {
-    const shared = sharesHistory(this.#doc, localHeads, serverHeads);
+    // A server with nothing of the document has nothing to mix ours into: this is a push.
+    const shared =
+      serverHeads.length === 0 ? true : sharesHistory(this.#doc, localHeads, serverHeads);
     if (shared === undefined) return;
     this.#relationSettled = true;
     if (shared) return;
@@ -236,14 +245,24 @@ export class SyncClientSession {
     return theirs.length === ours.length && theirs.every((head) => ours.includes(head));
   }
 
-  /** Generates until Automerge has nothing more to say (it returns null while in flight). */
+  /**
+   * Generates until Automerge has nothing more to say (it returns null while in flight). While
+   * it is not yet known whether the local copy is the server's document, a message that would
+   * carry local changes goes without them, and the sync state from before it is kept, so the
+   * changes are generated again once the relation is settled.
+   */
   #generate(type: "sync" | "request"): SyncMessage[] {
     const out: SyncMessage[] = [];
     // Bounded: Automerge answers null on the second call, since the first is then in flight.
     for (let i = 0; i < maxMessagesPerStep; i++) {
-      const [syncState, data] = Automerge.generateSyncMessage(this.#doc, this.#syncState);
-      this.#syncState = syncState;
-      if (data === null) break;
+      const [syncState, generated] = Automerge.generateSyncMessage(this.#doc, this.#syncState);
+      if (generated === null) {
+        this.#syncState = syncState;
+        break;
+      }
+      const withheld = this.#relationSettled ? undefined : withoutChanges(generated);
+      if (withheld === undefined) this.#syncState = syncState;
+      const data = withheld ?? generated;
       this.#answered = false;
       if (!this.#options.dryRun) {
         this.#changesSent += Automerge.decodeSyncMessage(data).changes.length;
@@ -255,6 +274,7 @@ export class SyncClientSession {
         documentId: this.#options.documentId,
         data,
       });
+      if (withheld !== undefined) break; // the state did not move: the same message would follow
     }
     return out;
   }
