@@ -97,33 +97,33 @@ function handle(request, transfer) {
  */
 function round(entry, request, transfer) {
   const { doc, states } = entry;
-  for (const peer of request.join) if (!states.has(peer)) states.set(peer, wasm.initSyncState());
+  // Joining peers have no link on the main thread, so a state held here under their id is a
+  // leftover of an earlier socket: they start afresh.
+  for (const peer of request.join) {
+    states.get(peer)?.free();
+    states.set(peer, wasm.initSyncState());
+  }
   /** @type {(string | null)[]} */
   const statuses = [];
   /** @type {Set<string>} */
   const touched = new Set();
-  for (const job of request.jobs) {
+  /** Indexes of requests that found no content: answered after the other jobs. */
+  /** @type {number[]} */
+  const deferred = [];
+  for (const [index, job] of request.jobs.entries()) {
     if (job.reset) {
       states.get(job.peer)?.free();
       states.delete(job.peer);
     }
-    if (job.type === "request" && doc.getHeads().length === 0) {
-      statuses.push("unavailable");
-      continue;
-    }
-    let state = states.get(job.peer);
-    if (!state) {
-      state = wasm.initSyncState();
-      states.set(job.peer, state);
-    }
-    try {
-      doc.receiveSyncMessage(state, job.data);
-    } catch (error) {
-      statuses.push(String(/** @type {Error} */ (error)?.message ?? error));
-      continue;
-    }
     statuses.push(null);
-    touched.add(job.peer);
+    if (job.type === "request" && doc.getHeads().length === 0) deferred.push(index);
+    else statuses[index] = apply(entry, job, touched);
+  }
+  // A request that came before the content in this same round gets the content, as it would
+  // on the main thread (where the peer told "unavailable" is admitted once the heads move).
+  for (const index of deferred) {
+    const job = /** @type {import("./worker-protocol.js").WorkerJob} */ (request.jobs[index]);
+    statuses[index] = doc.getHeads().length === 0 ? "unavailable" : apply(entry, job, touched);
   }
   const heads = doc.getHeads();
   const moved = !sameHeads(heads, entry.savedHeads);
@@ -146,6 +146,34 @@ function round(entry, request, transfer) {
     if (messages.length > 0) replies.push([peer, messages]);
   }
   return { statuses, write, heads, replies };
+}
+
+/**
+ * Receives one job's message: null when applied, else the error's text. A state made for this
+ * message alone is dropped when it fails (the main thread keeps no link for that peer then).
+ * @param {Held} entry
+ * @param {import("./worker-protocol.js").WorkerJob} job
+ * @param {Set<string>} touched
+ * @returns {string | null}
+ */
+function apply(entry, job, touched) {
+  let state = entry.states.get(job.peer);
+  const fresh = !state;
+  if (!state) {
+    state = wasm.initSyncState();
+    entry.states.set(job.peer, state);
+  }
+  try {
+    entry.doc.receiveSyncMessage(state, job.data);
+  } catch (error) {
+    if (fresh) {
+      state.free();
+      entry.states.delete(job.peer);
+    }
+    return String(/** @type {Error} */ (error)?.message ?? error);
+  }
+  touched.add(job.peer);
+  return null;
 }
 
 /**

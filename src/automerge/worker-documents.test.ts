@@ -57,6 +57,26 @@ describe("DocumentHub with documents in worker threads", () => {
     expect(alice.failure?.closeCode).toBe(4413);
   });
 
+  it("a request in the same round as the document's first content gets the content", async () => {
+    const hub = createHub({ store: createMapStore() });
+    const id = generateDocumentId();
+    const bob = new TestPeer(hub, "bob", id);
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [1] }));
+    // Alice's first message carries only her heads; the server's answer (its empty heads) lets
+    // her next one carry her changes. The document is now held, empty, by a worker.
+    alice.push("sync");
+    for (let i = 0; i < 100 && alice.received.length === 0; i++) await sleep(10);
+    expect(alice.received.map((m) => m.type)).toEqual(["sync"]);
+    // Bob's request and Alice's changes land in the document's inbox together: one round,
+    // Bob's request first.
+    bob.push("request");
+    expect(alice.push("sync")).toBe(true);
+    await alice.settle(quiet);
+    await bob.settle(quiet);
+    expect(bob.received.map((m) => m.type)).not.toContain("doc-unavailable");
+    expect(bob.doc.items).toEqual([1]);
+  });
+
   it("evicts from the worker keeping sync states, then retires the idle worker", async () => {
     const store = createMapStore();
     const hub = createHub({ store, idleEvictMs: 100, workerIdleMs: 100 });
