@@ -42,6 +42,7 @@ export async function sendCommand(file: string, options: SendOptions, io: CliIo)
       showBar ? { onProgress: (bytes) => bar.update(bytes) } : {},
     );
     if (showBar) bar.finish();
+    await input.assertUnchanged();
     const summary = {
       ok: true,
       bytes: input.size,
@@ -65,10 +66,17 @@ interface Input {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Reads `into.length` bytes at `offset` into `into`; resolves with the count read. */
   readInto(offset: number, into: Uint8Array): Promise<number>;
+  /**
+   * ERR_STREAM_SOURCE when the file's size or mtime changed since it was opened. A transfer
+   * resumed after a reconnect re-reads the file, and for a payload the server relays (bigger
+   * than it retains) nothing but the receivers' own SHA-256 check would notice the change.
+   */
+  assertUnchanged(): Promise<void>;
   close(): Promise<void>;
 }
 
-async function openInput(file: string): Promise<Input> {
+/** Opens `file` ("-": stdin, spooled to a private temporary file first) for sending. */
+export async function openInput(file: string): Promise<Input> {
   if (file !== "-") return openFile(file, basename(file), async () => {});
   const dir = await mkdtemp(join(tmpdir(), "syncline-send-"));
   const spool = join(dir, "stdin");
@@ -89,7 +97,9 @@ async function openFile(
       cause: error,
     });
   }
-  const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
+  const opened = await handle.stat();
+  const { size } = opened;
+  const isFile = opened.isFile();
   if (!isFile) {
     await handle.close();
     throw createError("ERR_USAGE", `send: ${path} is not a regular file`);
@@ -105,6 +115,15 @@ async function openFile(
     async readInto(offset, into) {
       const { bytesRead } = await handle.read(into, 0, into.length, offset);
       return bytesRead;
+    },
+    async assertUnchanged() {
+      const now = await handle.stat();
+      if (now.size === opened.size && now.mtimeMs === opened.mtimeMs) return;
+      throw createError(
+        "ERR_STREAM_SOURCE",
+        `send: ${path} changed while it was being sent (size ${opened.size} -> ${now.size} bytes); ` +
+          "receivers may have refused it (ERR_STREAM_INTEGRITY) or hold a mix of old and new bytes: send it again",
+      );
     },
     async close() {
       await handle.close();
