@@ -54,13 +54,6 @@ export interface SyncSessionResult {
 }
 
 const noStep: SyncStep = { send: [], done: false };
-
-/** `data` re-encoded without its changes, or undefined when it carries none. */
-function withoutChanges(data: Uint8Array): Uint8Array | undefined {
-  const decoded = Automerge.decodeSyncMessage(data);
-  if (decoded.changes.length === 0) return undefined;
-  return Automerge.encodeSyncMessage({ ...decoded, changes: [] });
-}
 const maxMessagesPerStep = 4;
 
 /** One attempt's protocol state. A retry starts a new session from the merged document. */
@@ -304,4 +297,11 @@ export class SyncClientSession {
       `sync: document ${this.#options.documentId} is not on the server and there is no local copy`,
     );
   }
+}
+
+/** `data` re-encoded without its changes, or undefined when it carries none. */
+function withoutChanges(data: Uint8Array): Uint8Array | undefined {
+  const decoded = Automerge.decodeSyncMessage(data);
+  if (decoded.changes.length === 0) return undefined;
+  return Automerge.encodeSyncMessage({ ...decoded, changes: [] });
 }
