@@ -22,6 +22,12 @@ function firstAnswer(local: Automerge.Doc<Note>, server: Automerge.Doc<Note>) {
   return { heads, merged, localHeads };
 }
 
+/** What sharesHistory says once the client holding `local` got `server`'s first answer. */
+function judgeFirstAnswer(local: Automerge.Doc<Note>, server: Automerge.Doc<Note>) {
+  const answer = firstAnswer(local, server);
+  return sharesHistory(answer.merged, answer.localHeads, answer.heads);
+}
+
 function withChanges(doc: Automerge.Doc<Note>, count: number): Automerge.Doc<Note> {
   let next = Automerge.clone(doc);
   for (let i = 0; i < count; i++) {
@@ -36,15 +42,13 @@ describe("sharesHistory", () => {
   it("is false for two documents made apart, whatever their content", () => {
     const local = withChanges(Automerge.from<Note>({ text: "mine" }), 3);
     const server = withChanges(Automerge.from<Note>({ text: "mine" }), 5);
-    const answer = firstAnswer(local, server);
-    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(false);
+    expect(judgeFirstAnswer(local, server)).toBe(false);
   });
 
   it("is true when the server is ahead of the local copy", () => {
     const local = Automerge.from<Note>({ text: "base" });
     const server = withChanges(local, 4);
-    const answer = firstAnswer(local, server);
-    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(true);
+    expect(judgeFirstAnswer(local, server)).toBe(true);
   });
 
   it("is true when both moved on from a common base (a fork)", () => {
@@ -55,15 +59,13 @@ describe("sharesHistory", () => {
     const server = Automerge.change(Automerge.clone(base), (d) => {
       d.text = "server";
     });
-    const answer = firstAnswer(local, server);
-    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(true);
+    expect(judgeFirstAnswer(local, server)).toBe(true);
   });
 
   it("is true when the server is behind (its heads are local) and sends nothing", () => {
     const server = Automerge.from<Note>({ text: "base" });
     const local = withChanges(server, 3);
-    const answer = firstAnswer(local, server);
-    expect(sharesHistory(answer.merged, answer.localHeads, answer.heads)).toBe(true);
+    expect(judgeFirstAnswer(local, server)).toBe(true);
   });
 
   it("cannot tell from a server with nothing, or before the server's changes arrived", () => {

@@ -37,7 +37,16 @@ function createServer(doc: Automerge.Doc<unknown> | undefined) {
 
 /** Runs a session against a server until done or nobody has anything to say. */
 function exchange(session: SyncClientSession, server: ReturnType<typeof createServer>) {
-  let queue: SyncMessage[] = [...session.receive(peer).send];
+  return continueExchange(session, server, session.receive(peer).send);
+}
+
+/** Goes on from `pending`, the session's messages not yet answered. */
+function continueExchange(
+  session: SyncClientSession,
+  server: ReturnType<typeof createServer>,
+  pending: readonly SyncMessage[],
+) {
+  let queue = [...pending];
   let step: SyncStep = { send: [], done: false };
   for (let round = 0; round < 20 && queue.length > 0 && !step.done; round++) {
     const replies = queue.flatMap((message) => server.answer(message));
@@ -48,6 +57,22 @@ function exchange(session: SyncClientSession, server: ReturnType<typeof createSe
     }
   }
   return step;
+}
+
+/**
+ * After the join, the server speaks first from a fresh state of `remote`: its heads and bloom
+ * filter, none of its changes. Returns the session's answer.
+ */
+function serverSpeaksFirst(session: SyncClientSession, remote: Automerge.Doc<unknown>): SyncStep {
+  session.receive(peer);
+  const [, early] = Automerge.generateSyncMessage(remote, Automerge.initSyncState());
+  return session.receive({
+    type: "sync",
+    senderId: "server",
+    targetId: peerId,
+    documentId,
+    data: early as Uint8Array,
+  });
 }
 
 describe("SyncClientSession", () => {
@@ -149,17 +174,8 @@ describe("SyncClientSession", () => {
     const server = createServer(remote);
     const local = Automerge.from<Items>({ items: ["mine"] });
     const session = new SyncClientSession({ documentId, peerId, doc: local });
-    session.receive(peer);
-    // The server speaks first, from a fresh state: its heads and bloom filter, none of its
-    // changes. Knowing its heads, Automerge would now send every local change it lacks.
-    const [, early] = Automerge.generateSyncMessage(remote, Automerge.initSyncState());
-    const step = session.receive({
-      type: "sync",
-      senderId: "server",
-      targetId: peerId,
-      documentId,
-      data: early as Uint8Array,
-    });
+    // Knowing the server's heads, Automerge would now send every local change it lacks.
+    const step = serverSpeaksFirst(session, remote);
     expect(step.send.length).toBeGreaterThan(0);
     for (const message of step.send) {
       expect(Automerge.decodeSyncMessage(message.data).changes).toEqual([]);
@@ -182,27 +198,8 @@ describe("SyncClientSession", () => {
       d.items.push("local");
     });
     const session = new SyncClientSession({ documentId, peerId, doc: local });
-    session.receive(peer);
-    const [, early] = Automerge.generateSyncMessage(remote, Automerge.initSyncState());
-    let queue = [
-      ...session.receive({
-        type: "sync",
-        senderId: "server",
-        targetId: peerId,
-        documentId,
-        data: early as Uint8Array,
-      }).send,
-    ];
-    let step: SyncStep = { send: [], done: false };
-    for (let round = 0; round < 20 && queue.length > 0 && !step.done; round++) {
-      const replies = queue.flatMap((message) => server.answer(message));
-      queue = [];
-      for (const reply of replies) {
-        step = session.receive(reply);
-        queue.push(...step.send);
-      }
-    }
-    expect(step.done).toBe(true);
+    const first = serverSpeaksFirst(session, remote);
+    expect(continueExchange(session, server, first.send).done).toBe(true);
     expect([...(server.doc as Items).items].sort()).toEqual(["base", "local", "remote"]);
   });
 

@@ -115,3 +115,20 @@ export async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Follows `channel` (its latest payload too) taking nothing; `offered()` tells whether any payload
+ * was offered meanwhile. `waiting` settles once the client closes.
+ */
+export function watchOffers(channels: ChannelClient, channel: string) {
+  let offered = false;
+  const waiting = channels.receive(channel, {
+    latest: true,
+    accept: () => {
+      offered = true;
+      return undefined;
+    },
+    until: () => true,
+  });
+  return { offered: () => offered, waiting };
+}

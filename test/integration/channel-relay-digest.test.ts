@@ -13,7 +13,7 @@ import { wireUrlOf } from "../../src/transport/wire-address.js";
 import type { WireClient } from "../../src/transport/wire-client.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
-import { clientFor, makeKeys, payloadOf, receiveOne } from "../helpers/transport.js";
+import { clientFor, makeKeys, payloadOf, receiveOne, watchOffers } from "../helpers/transport.js";
 
 const MiB = 1024 * 1024;
 
@@ -134,17 +134,9 @@ describe("SHA-256 of channel payloads through the server", () => {
     });
     // No latest payload was kept: a late receiver asking for it gets nothing within a while.
     const late = new ChannelClient(await client(keys["ecdsa-256"] as TestKey), { origin: "c" });
-    let offered = false;
-    const waiting = late.receive("retained-lie", {
-      latest: true,
-      accept: () => {
-        offered = true;
-        return undefined;
-      },
-      until: () => true,
-    });
+    const watch = watchOffers(late, "retained-lie");
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(offered).toBe(false);
-    void waiting.catch(() => {});
+    expect(watch.offered()).toBe(false);
+    void watch.waiting.catch(() => {});
   });
 });

@@ -15,7 +15,7 @@ import { wireUrlOf } from "../../src/transport/wire-address.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { createSelfSignedCert } from "../helpers/tls.js";
-import { clientFor, makeKeys, payloadOf, receiveOne } from "../helpers/transport.js";
+import { clientFor, makeKeys, payloadOf, receiveOne, watchOffers } from "../helpers/transport.js";
 
 let dir: { path: string; remove: () => Promise<void> };
 let keys: Record<string, TestKey>;
@@ -207,19 +207,11 @@ describe("channels", () => {
     const got = await receiveOne(later, "latest-test");
     expect(got.bytes.equals(bytes)).toBe(true);
     // The phone itself is not handed its own item back: it waits for someone else's.
-    let ownDelivered = false;
-    const waiting = phone.receive("latest-test", {
-      latest: true,
-      accept: () => {
-        ownDelivered = true;
-        return undefined;
-      },
-      until: () => true,
-    });
+    const own = watchOffers(phone, "latest-test");
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(ownDelivered).toBe(false);
+    expect(own.offered()).toBe(false);
     client.close();
-    await waiting;
+    await own.waiting;
   });
 
   it("works over TLS with channel binding, and over the Unix socket", async () => {
