@@ -1,12 +1,16 @@
 // A client role for the raw relay. `send <url> <chunk>` pushes a patterned payload of the asked
 // size in chunks, as fast as the socket takes them, for each "go" from the parent; `recv <url>`
 // counts bytes and reports "done" each time the size announced by the parent's "expect" arrived.
+// With `--sha256` both ends also hash every byte (the sender as it sends, the receiver as it
+// counts): the raw relay plus the two SHA-256 passes an end-to-end checked transfer cannot skip.
 
+import { createHash, type Hash } from "node:crypto";
 import { WebSocket } from "ws";
 import { roleChannel } from "../lib/child.js";
 import { patternBytes } from "../lib/pattern.js";
 
-const [mode, url, chunkArg] = process.argv.slice(2);
+const [mode, url, chunkArg] = process.argv.slice(2).filter((arg) => arg !== "--sha256");
+const hashing = process.argv.includes("--sha256");
 const parent = roleChannel();
 const maxBuffered = 4 * 1024 * 1024;
 
@@ -19,8 +23,13 @@ if (mode === "recv") {
   // first bytes of a payload can arrive before that IPC message does, and must still count.
   let expected = Number.POSITIVE_INFINITY;
   let received = 0;
+  let hash: Hash | undefined = hashing ? createHash("sha256") : undefined;
   const reportIfDone = () => {
     if (received < expected) return;
+    if (hash) {
+      hash.digest();
+      hash = createHash("sha256");
+    }
     parent.send({ type: "done", bytes: expected, at: Date.now() });
     received -= expected;
     expected = Number.POSITIVE_INFINITY;
@@ -32,6 +41,7 @@ if (mode === "recv") {
   socket.on("open", () => parent.send({ type: "ready" }));
   socket.on("message", (data: Buffer) => {
     received += data.length;
+    hash?.update(data);
     reportIfDone();
   });
 } else {
@@ -42,10 +52,12 @@ if (mode === "recv") {
     const total = Number(message.bytes);
     const started = Date.now();
     let sent = 0;
+    const hash = hashing ? createHash("sha256") : undefined;
     const pump = () => {
       while (sent < total) {
         const length = Math.min(chunkSize, total - sent);
         const chunk = patternBytes(sent, length);
+        hash?.update(chunk);
         sent += length;
         if (socket.bufferedAmount > maxBuffered) {
           socket.send(chunk, pump);
@@ -53,6 +65,7 @@ if (mode === "recv") {
         }
         socket.send(chunk);
       }
+      hash?.digest();
       parent.send({ type: "sent", bytes: sent, started });
     };
     pump();
