@@ -14,10 +14,16 @@ import { parseChannelName } from "./channel-name.js";
 import { Publication } from "./publication.js";
 
 /**
- * The DATA chunk size of deliveries: bigger than a publisher's usual 64 KiB, so the server writes
- * (and the subscriber handles) a sixteenth of the frames; capped by the connection's frame limit.
+ * The DATA chunk size of deliveries of a payload already complete (a retained one, to a late or
+ * resuming subscriber): bigger than a publisher's usual 64 KiB, so the server writes (and the
+ * subscriber handles) a sixteenth of the frames; capped by the connection's frame limit. Those
+ * bytes are copied into the frames either way. A delivery that starts while the payload is still
+ * arriving uses the publisher's chunk size instead, so each chunk is one of the publisher's
+ * frames, which the first such delivery sends on as it arrived (its header rewritten) instead
+ * of copying it: on a relay of one big payload to one subscriber, that copy was the server's
+ * largest cost after the kernel's.
  */
-const relayChunkBytes = 1024 * 1024;
+const storedChunkBytes = 1024 * 1024;
 
 /** Options of the hub. */
 export interface ChannelHubOptions {
@@ -263,10 +269,12 @@ export class ChannelHub {
       buffer.removeReader(reader);
       return;
     }
-    const chunkSize = Math.max(
-      meta.chunkSize,
-      Math.min(relayChunkBytes, connection.maxFrameBytes - frameHeaderBytes),
-    );
+    const chunkSize = publication.complete
+      ? Math.max(
+          meta.chunkSize,
+          Math.min(storedChunkBytes, connection.maxFrameBytes - frameHeaderBytes),
+        )
+      : meta.chunkSize;
     connection.send({
       type: "open",
       streamId,
@@ -281,10 +289,10 @@ export class ChannelHub {
       transferId: meta.transferId,
       size: meta.size,
       chunkSize,
-      // Copied straight into the outgoing frame: one copy per byte, and no view of the
-      // publisher's socket buffers outlives the read.
+      // One of the publisher's frames when the read is exactly one (sent on as it is, if no
+      // other delivery took it), else a view or a copy straight into the outgoing frame.
       readChunk: (offset, length) =>
-        buffer.read(offset, length, reader, connection.dataPayload(length)),
+        buffer.read(offset, length, reader, (bytes) => connection.dataPayload(bytes)),
       // The publisher's digest (checked by the upload when retained, else by each subscriber):
       // the server never hashes a delivery.
       knownDigest: () => publication.digest.promise,

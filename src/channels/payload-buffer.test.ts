@@ -39,7 +39,7 @@ describe("PayloadBuffer", () => {
     const buffer = new PayloadBuffer(1000, { retained: false, relayWindow: 300 });
     const reader = buffer.addReader(0);
     const into = new Uint8Array(250);
-    const pending = buffer.read(0, 250, reader, into);
+    const pending = buffer.read(0, 250, reader, () => into);
     await buffer.append(0, chunk(0, 100));
     await buffer.append(100, chunk(100, 100));
     await buffer.append(200, chunk(200, 100));
@@ -47,8 +47,28 @@ describe("PayloadBuffer", () => {
     expect(into).toEqual(chunk(0, 250));
     // The reader is past the first two chunks: they are gone, the copy is not.
     expect(buffer.heldBytes).toBe(100);
-    const single = new Uint8Array(20);
-    expect(await buffer.read(260, 20, reader, single)).toEqual(chunk(260, 20));
+    expect(await buffer.read(260, 20, reader, () => new Uint8Array(20))).toEqual(chunk(260, 20));
+  });
+
+  it("returns the stored chunk itself for a read of exactly one chunk, a view within one, a copy across", async () => {
+    const buffer = new PayloadBuffer(300, { retained: true });
+    const first = chunk(0, 100);
+    const second = chunk(100, 100);
+    await buffer.append(0, first);
+    await buffer.append(100, second);
+    let copies = 0;
+    const into = (length: number) => {
+      copies++;
+      return new Uint8Array(length);
+    };
+    // The very view that was appended: a received frame's payload stays recognisable.
+    expect(await buffer.read(100, 100, undefined, into)).toBe(second);
+    const inside = await buffer.read(10, 50, undefined, into);
+    expect(inside.buffer).toBe(first.buffer);
+    expect(inside).toEqual(chunk(10, 50));
+    expect(copies).toBe(0);
+    expect(await buffer.read(50, 100, undefined, into)).toEqual(chunk(50, 100));
+    expect(copies).toBe(1);
   });
 
   it("refuses out-of-order writes and fails waiting readers", async () => {

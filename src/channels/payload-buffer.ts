@@ -78,15 +78,16 @@ export class PayloadBuffer {
   }
 
   /**
-   * Reads `length` bytes at `offset`, waiting until they have arrived. With `into` (of `length`
-   * bytes) the bytes are copied there, e.g. straight into an outgoing frame, and `into` is
-   * returned; without it the result is a view when one chunk holds them, else a copy.
+   * Reads `length` bytes at `offset`, waiting until they have arrived. When one chunk holds them
+   * the result is a view of it: the chunk's own view when the read is exactly that chunk (so the
+   * frame it arrived in can be sent on as it is). Bytes spread over chunks are copied into
+   * `into(length)` when given (e.g. an outgoing frame), else into a new buffer.
    */
   async read(
     offset: number,
     length: number,
     reader?: PayloadReader,
-    into?: Uint8Array,
+    into?: (length: number) => Uint8Array,
   ): Promise<Uint8Array> {
     while (this.#received < offset + length) {
       if (this.#failure) throw this.#failure;
@@ -109,15 +110,14 @@ export class PayloadBuffer {
     return bytes;
   }
 
-  /** The bytes at [offset, offset + length): copied into `into`, else a view or a copy. */
-  #slice(offset: number, length: number, into: Uint8Array | undefined): Uint8Array {
+  /** The bytes at [offset, offset + length): a view of one chunk, else a copy. */
+  #slice(offset: number, length: number, into: ((length: number) => Uint8Array) | undefined) {
     const index = this.#chunkAt(offset);
     const chunk = this.#chunks[index] as Chunk;
     const from = offset - chunk.offset;
-    if (into === undefined && from + length <= chunk.bytes.length) {
-      return chunk.bytes.subarray(from, from + length);
-    }
-    const out = into ?? new Uint8Array(length);
+    if (from === 0 && length === chunk.bytes.length) return chunk.bytes;
+    if (from + length <= chunk.bytes.length) return chunk.bytes.subarray(from, from + length);
+    const out = into?.(length) ?? new Uint8Array(length);
     let filled = 0;
     for (let i = index; filled < length; i++) {
       const next = this.#chunks[i] as Chunk;

@@ -24,6 +24,7 @@ import {
 } from "../protocol/wire-messages.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { type FrameSink, FrameWriter } from "./frame-writer.js";
+import { rememberReceivedFrame, takeReceivedFrame } from "./received-frames.js";
 
 /**
  * Most bytes of recycled DATA frame buffers kept per connection: the 4 MiB socket buffer cap plus
@@ -136,10 +137,22 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     return payload;
   }
 
-  /** Sends a DATA frame once there is room under the buffer cap. */
+  /**
+   * Sends a DATA frame once there is room under the buffer cap. A payload from `dataPayload` goes
+   * out in the frame it was written into; the payload of a received DATA frame that no other
+   * sender took yet (see received-frames.ts) goes out in that frame, its header rewritten; any
+   * other is copied into a new frame.
+   */
   async sendData(streamId: number, bytes: Uint8Array, fin: boolean): Promise<void> {
     const flags = fin ? FrameFlag.fin : 0;
     const header = encodeFrameHeader({ type: FrameType.data, flags, streamId }, bytes.byteLength);
+    const received = takeReceivedFrame(bytes);
+    if (received !== undefined) {
+      received.set(header, 0);
+      // Not recycled: whoever handed us the payload (a retained channel payload) may keep it.
+      await this.#writer.sendBulk(received);
+      return;
+    }
     let frame = this.#framesByPayload.get(bytes);
     if (frame === undefined) {
       frame = this.#takeFrame(frameHeaderBytes + bytes.byteLength);
@@ -229,6 +242,10 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
       const frame = decodeFrame(data);
       const message =
         this.role === "server" ? decodeClientMessage(frame) : decodeServerMessage(frame);
+      // The server relays what clients publish: their DATA frames may go on as they are.
+      if (this.role === "server" && message.type === "data") {
+        rememberReceivedFrame(message.bytes, data);
+      }
       this.emit("message", message);
     } catch (error) {
       this.fail(
