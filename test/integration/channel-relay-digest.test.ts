@@ -78,17 +78,20 @@ async function publishClaiming(
 const subscribed = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 describe("SHA-256 of channel payloads through the server", () => {
-  it("delivers a relayed payload intact, with the publisher's digest", async () => {
+  it("delivers a relayed payload intact to two subscribers, with the publisher's digest", async () => {
     const sender = new ChannelClient(await client(keys.ed25519 as TestKey), { origin: "a" });
-    const receiver = new ChannelClient(await client(keys["ecdsa-256"] as TestKey), {
-      origin: "b",
-    });
+    // The first delivery sends the publisher's frames on with new headers, the second copies
+    // them: each must still get every byte in order.
+    const receivers = await Promise.all(
+      ["b", "c"].map(
+        async (origin) => new ChannelClient(await client(keys["ecdsa-256"] as TestKey), { origin }),
+      ),
+    );
     const { bytes, source } = payloadOf(3 * MiB + 17);
-    const received = receiveOne(receiver, "relayed-ok");
+    const received = receivers.map((receiver) => receiveOne(receiver, "relayed-ok"));
     await subscribed();
     const acked = await sender.send("relayed-ok", source);
-    const got = await received;
-    expect(got.bytes.equals(bytes)).toBe(true);
+    for (const got of await Promise.all(received)) expect(got.bytes.equals(bytes)).toBe(true);
     expect(Buffer.from(acked).toString("hex")).toBe(
       createHash("sha256").update(bytes).digest("hex"),
     );
