@@ -14,16 +14,15 @@ import { parseChannelName } from "./channel-name.js";
 import { Publication } from "./publication.js";
 
 /**
- * The DATA chunk size of deliveries of a payload already complete (a retained one, to a late or
- * resuming subscriber): bigger than a publisher's usual 64 KiB, so the server writes (and the
- * subscriber handles) a sixteenth of the frames; capped by the connection's frame limit. Those
- * bytes are copied into the frames either way. A delivery that starts while the payload is still
- * arriving uses the publisher's chunk size instead, so each chunk is one of the publisher's
- * frames, which the first such delivery sends on as it arrived (its header rewritten) instead
- * of copying it: on a relay of one big payload to one subscriber, that copy was the server's
- * largest cost after the kernel's.
+ * The DATA chunk size of deliveries that copy the payload into their frames: bigger than a
+ * publisher's usual 64 KiB, so the server writes (and the subscriber handles) a sixteenth of the
+ * frames; capped by the connection's frame limit. The one delivery that takes the publisher's
+ * frames (the first to start while the payload is still arriving) uses the publisher's chunk
+ * size instead, so each of its chunks is one of the publisher's frames, sent on as it arrived with
+ * its header rewritten: on a relay of one big payload to one subscriber, that copy was the
+ * server's largest cost after the kernel's.
  */
-const storedChunkBytes = 1024 * 1024;
+const copiedChunkBytes = 1024 * 1024;
 
 /** Options of the hub. */
 export interface ChannelHubOptions {
@@ -269,12 +268,12 @@ export class ChannelHub {
       buffer.removeReader(reader);
       return;
     }
-    const chunkSize = publication.complete
-      ? Math.max(
+    const chunkSize = publication.takeFrames()
+      ? meta.chunkSize
+      : Math.max(
           meta.chunkSize,
-          Math.min(storedChunkBytes, connection.maxFrameBytes - frameHeaderBytes),
-        )
-      : meta.chunkSize;
+          Math.min(copiedChunkBytes, connection.maxFrameBytes - frameHeaderBytes),
+        );
     connection.send({
       type: "open",
       streamId,

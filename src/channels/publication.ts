@@ -32,6 +32,7 @@ export class Publication {
   /** Resolves with the publisher's SHA-256 once accepted; rejects if the upload fails for good. */
   readonly digest = createDeferred<Uint8Array>();
   #handedOver: { offset: number; hash: PayloadHash | undefined } | undefined;
+  #framesTaken = false;
 
   constructor(meta: PublicationMeta, retained: boolean) {
     this.meta = meta;
@@ -51,6 +52,16 @@ export class Publication {
   failed(error: Error): void {
     this.buffer.fail(error);
     this.digest.reject(error);
+  }
+
+  /**
+   * True for the first delivery that asks while the payload is still arriving: that one may send
+   * the publisher's frames on as they arrive (received-frames.ts). Later ones copy.
+   */
+  takeFrames(): boolean {
+    if (this.#framesTaken || this.buffer.received === this.meta.size) return false;
+    this.#framesTaken = true;
+    return true;
   }
 
   /** True once every byte arrived and END was accepted. */
