@@ -3,7 +3,6 @@ import { SynclineError } from "./errors.js";
 import {
   decodeFrame,
   encodeFrame,
-  encodeFrameHeader,
   FrameFlag,
   FrameType,
   frameHeaderBytes,
@@ -12,6 +11,7 @@ import {
   frameTypeName,
   isFrameType,
   type WireFrame,
+  writeFrameHeader,
 } from "./wire-frame.js";
 
 const connectionTypes = [
@@ -99,9 +99,11 @@ describe("encodeFrame (golden bytes)", () => {
       streamId: 7,
       payload: new Uint8Array([1, 2, 3, 4, 5]),
     };
-    const header = encodeFrameHeader(frame, frame.payload.byteLength);
-    expect(header.byteLength).toBe(frameHeaderBytes);
-    expect(new Uint8Array([...header, ...frame.payload])).toEqual(encodeFrame(frame));
+    const target = new Uint8Array(frameHeaderBytes + frame.payload.byteLength).fill(0xee);
+    target.set(frame.payload, frameHeaderBytes);
+    writeFrameHeader(target, frame, frame.payload.byteLength);
+    expect(target).toEqual(encodeFrame(frame));
+    expect(() => writeFrameHeader(new Uint8Array(9), frame, 0)).toThrow(RangeError);
   });
 });
 
@@ -204,8 +206,9 @@ describe("encodeFrame validation", () => {
 
   it("refuses a payload length beyond u32 in a header", () => {
     const header = { type: FrameType.data, flags: 0, streamId: 1 };
-    expect(thrown(() => encodeFrameHeader(header, 2 ** 32)).code).toBe("ERR_WIRE_FRAME");
-    expect(thrown(() => encodeFrameHeader(header, -1)).code).toBe("ERR_WIRE_FRAME");
+    const target = new Uint8Array(frameHeaderBytes);
+    expect(thrown(() => writeFrameHeader(target, header, 2 ** 32)).code).toBe("ERR_WIRE_FRAME");
+    expect(thrown(() => writeFrameHeader(target, header, -1)).code).toBe("ERR_WIRE_FRAME");
   });
 });
 

@@ -54,7 +54,7 @@ export interface WireFrame {
   readonly payload: Uint8Array;
 }
 
-/** The header fields of a frame, for `encodeFrameHeader`. */
+/** The header fields of a frame, for `writeFrameHeader`. */
 export type WireFrameHeader = Omit<WireFrame, "payload">;
 
 const maxU32 = 0xffff_ffff;
@@ -96,14 +96,21 @@ export function encodeFrame(frame: WireFrame): Uint8Array {
 }
 
 /**
- * Encodes only the 10-byte header of a frame whose payload of `payloadLength` bytes the caller
- * sends right after it, so a large DATA chunk goes out without being copied. Validates as
- * `encodeFrame` does.
+ * Writes the 10-byte header of a frame into the first bytes of `target`, a frame buffer whose
+ * payload of `payloadLength` bytes follows (or is written there later), so a large DATA chunk goes
+ * out without being copied into a new frame. Validates as `encodeFrame` does.
  */
-export function encodeFrameHeader(header: WireFrameHeader, payloadLength: number): Uint8Array {
-  const bytes = new Uint8Array(frameHeaderBytes);
-  writeHeader(bytes, header, payloadLength);
-  return bytes;
+export function writeFrameHeader(
+  target: Uint8Array,
+  header: WireFrameHeader,
+  payloadLength: number,
+): void {
+  if (target.byteLength < frameHeaderBytes) {
+    throw new RangeError(
+      `wire: a frame buffer of ${target.byteLength} bytes has no room for a header`,
+    );
+  }
+  writeHeader(target, header, payloadLength);
 }
 
 /**
@@ -115,11 +122,10 @@ export function decodeFrame(bytes: Uint8Array): WireFrame {
   if (bytes.byteLength < frameHeaderBytes) {
     throw frameError(`wire: frame of ${bytes.byteLength} bytes is shorter than the 10-byte header`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, frameHeaderBytes);
-  const type = view.getUint8(0);
-  const flags = view.getUint8(1);
-  const streamId = view.getUint32(2);
-  const length = view.getUint32(6);
+  const type = bytes[0] as number;
+  const flags = bytes[1] as number;
+  const streamId = readU32(bytes, 2);
+  const length = readU32(bytes, 6);
   const carried = bytes.byteLength - frameHeaderBytes;
   if (length !== carried) {
     throw frameError(`wire: frame declares ${length} payload bytes but carries ${carried}`);
@@ -137,29 +143,46 @@ function writeHeader(target: Uint8Array, header: WireFrameHeader, payloadLength:
   else if (!isU32(payloadLength)) problem = `wire: payload length ${payloadLength} is not a u32`;
   else problem = headerProblem(type, flags, streamId);
   if (problem !== undefined) throw createError("ERR_WIRE_FRAME", problem);
-  const view = new DataView(target.buffer, target.byteOffset, frameHeaderBytes);
-  view.setUint8(0, type);
-  view.setUint8(1, flags);
-  view.setUint32(2, streamId);
-  view.setUint32(6, payloadLength);
+  target[0] = type;
+  target[1] = flags;
+  writeU32(target, 2, streamId);
+  writeU32(target, 6, payloadLength);
+}
+
+// Big-endian u32 by hand: a DataView per frame header costs more than the header itself.
+function readU32(bytes: Uint8Array, at: number): number {
+  return (
+    (bytes[at] as number) * 0x100_0000 +
+    (((bytes[at + 1] as number) << 16) |
+      ((bytes[at + 2] as number) << 8) |
+      (bytes[at + 3] as number))
+  );
+}
+
+function writeU32(target: Uint8Array, at: number, value: number): void {
+  target[at] = value >>> 24;
+  target[at + 1] = (value >>> 16) & 0xff;
+  target[at + 2] = (value >>> 8) & 0xff;
+  target[at + 3] = value & 0xff;
 }
 
 // Shared by both directions so that we never send a header the other end would refuse.
 function headerProblem(type: FrameType, flags: number, streamId: number): string | undefined {
-  const label = frameTypeLabel(type);
+  // The label only when there is a problem: this runs for every frame sent and received.
+  const label = () => frameTypeLabel(type);
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xff || (flags & ~knownFlags) !== 0) {
-    return `wire: ${label} frame has reserved flag bits set (flags ${hex(flags)})`;
+    return `wire: ${label()} frame has reserved flag bits set (flags ${hex(flags)})`;
   }
   if ((flags & FrameFlag.fin) !== 0 && type !== FrameType.data) {
-    return `wire: ${label} frame sets FIN, which only DATA frames may set`;
+    return `wire: ${label()} frame sets FIN, which only DATA frames may set`;
   }
-  if (!isU32(streamId)) return `wire: ${label} frame stream id ${streamId} is not a u32`;
+  if (!isU32(streamId)) return `wire: ${label()} frame stream id ${streamId} is not a u32`;
   const scope = frameScope(type);
   if (scope === "connection" && streamId !== 0) {
-    return `wire: ${label} frame must use stream 0, not stream ${streamId}`;
+    return `wire: ${label()} frame must use stream 0, not stream ${streamId}`;
   }
   if (scope === "stream" && streamId === 0) {
-    return `wire: ${label} frame must use a stream id other than 0`;
+    return `wire: ${label()} frame must use a stream id other than 0`;
   }
   return undefined;
 }

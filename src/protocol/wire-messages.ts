@@ -315,7 +315,7 @@ export function isServerMessage(message: WireMessage): message is ServerMessage 
 /**
  * Encodes a message as one frame (its stream id is the message's `streamId`, else 0). Every field
  * is checked as the receiver will check it; a bad one throws ERR_WIRE_MESSAGE (no close code:
- * the bug is ours). DATA chunks are copied; use `encodeFrameHeader` to send one without copying.
+ * the bug is ours). DATA chunks are copied; use `writeFrameHeader` to send one without copying.
  */
 export function encodeMessage(message: WireMessage): Uint8Array {
   if (message.type === "data") {

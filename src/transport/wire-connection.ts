@@ -11,10 +11,10 @@ import {
 } from "../protocol/errors.js";
 import {
   decodeFrame,
-  encodeFrameHeader,
   FrameFlag,
   FrameType,
   frameHeaderBytes,
+  writeFrameHeader,
 } from "../protocol/wire-frame.js";
 import {
   decodeClientMessage,
@@ -144,11 +144,10 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
    * other is copied into a new frame.
    */
   async sendData(streamId: number, bytes: Uint8Array, fin: boolean): Promise<void> {
-    const flags = fin ? FrameFlag.fin : 0;
-    const header = encodeFrameHeader({ type: FrameType.data, flags, streamId }, bytes.byteLength);
+    const header = { type: FrameType.data, flags: fin ? FrameFlag.fin : 0, streamId };
     const received = takeReceivedFrame(bytes);
     if (received !== undefined) {
-      received.set(header, 0);
+      writeFrameHeader(received, header, bytes.byteLength);
       // Not recycled: whoever handed us the payload (a retained channel payload) may keep it.
       await this.#writer.sendBulk(received);
       return;
@@ -160,7 +159,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     } else {
       this.#framesByPayload.delete(bytes);
     }
-    frame.set(header, 0);
+    writeFrameHeader(frame, header, bytes.byteLength);
     const sent = frame;
     await this.#writer.sendBulk(sent, () => this.#recycle(sent));
   }

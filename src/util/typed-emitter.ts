@@ -23,7 +23,12 @@ interface Registration {
  * emit wait for the next emit; listeners removed during an emit are not called by it.
  */
 export class TypedEmitter<Events extends { [K in keyof Events]: (...args: never[]) => void }> {
-  readonly #listeners = new Map<keyof Events, Registration[]>();
+  /**
+   * Registrations by event. The arrays are never changed in place: adding or removing replaces
+   * the array, so an emit can walk the one it started with without copying it (emits are far
+   * more frequent than changes: one per frame on a wire connection).
+   */
+  readonly #listeners = new Map<keyof Events, readonly Registration[]>();
   readonly #onListenerError: (error: unknown, event: keyof Events) => void;
 
   constructor(options: TypedEmitterOptions<Events> = {}) {
@@ -57,9 +62,8 @@ export class TypedEmitter<Events extends { [K in keyof Events]: (...args: never[
   emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): boolean {
     const registrations = this.#listeners.get(event);
     if (registrations === undefined) return false;
-    // Iterate over a snapshot: a listener that removes itself or another must not shift the
-    // array under us and make us skip the next one.
-    for (const registration of [...registrations]) {
+    // A listener that adds or removes one replaces the map's array, not this one.
+    for (const registration of registrations) {
       if (!registration.active) continue;
       if (registration.once) this.#remove(event, registration);
       try {
@@ -90,9 +94,8 @@ export class TypedEmitter<Events extends { [K in keyof Events]: (...args: never[
       throw new TypeError(`emitter: listener for "${String(event)}" is not a function`);
     }
     const registration: Registration = { listener, once, active: true };
-    const registrations = this.#listeners.get(event);
-    if (registrations === undefined) this.#listeners.set(event, [registration]);
-    else registrations.push(registration);
+    const registrations = this.#listeners.get(event) ?? [];
+    this.#listeners.set(event, [...registrations, registration]);
     return () => this.#remove(event, registration);
   }
 
@@ -101,9 +104,9 @@ export class TypedEmitter<Events extends { [K in keyof Events]: (...args: never[
     registration.active = false;
     const registrations = this.#listeners.get(event);
     if (registrations === undefined) return;
-    const index = registrations.indexOf(registration);
-    if (index !== -1) registrations.splice(index, 1);
-    if (registrations.length === 0) this.#listeners.delete(event);
+    const remaining = registrations.filter((other) => other !== registration);
+    if (remaining.length === 0) this.#listeners.delete(event);
+    else this.#listeners.set(event, remaining);
   }
 }
 

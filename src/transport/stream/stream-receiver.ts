@@ -289,7 +289,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
 
   /** Hashes, writes and credits one accepted frame; runs in order through the queue. */
   async #store(offset: number, bytes: Uint8Array): Promise<number> {
-    await this.#hashHeldPrefix();
+    if (this.#prefixUnhashed()) await this.#hashHeldPrefix();
     // Hash before the sink sees the bytes: a sink may transfer or reuse the buffer.
     this.#hash?.update(offset, bytes);
     try {
@@ -302,9 +302,15 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
     return grant;
   }
 
+  /** True while a resumed stream's held prefix still has to be read back into the hash. */
+  #prefixUnhashed(): boolean {
+    const hash = this.#hash;
+    return hash !== undefined && hash.offset < this.#start && this.#readHeld !== undefined;
+  }
+
   async #hashHeldPrefix(): Promise<void> {
     const hash = this.#hash;
-    if (hash === undefined || hash.offset >= this.#start || this.#readHeld === undefined) return;
+    if (hash === undefined || !this.#prefixUnhashed() || this.#readHeld === undefined) return;
     const context = `stream ${this.transferId}: held bytes`;
     await hash.catchUp(this.#start, this.#readHeld, context, this.#readSize, () =>
       this.#isStopped(),
