@@ -20,7 +20,10 @@ import { Publication } from "./publication.js";
  * frames (the first to start while the payload is still arriving) uses the publisher's chunk
  * size instead, so each of its chunks is one of the publisher's frames, sent on as it arrived with
  * its header rewritten: on a relay of one big payload to one subscriber, that copy was the
- * server's largest cost after the kernel's.
+ * server's largest cost after the kernel's. (When the publisher's chunks are this big already, a
+ * copying delivery may read whole frames and take some first; taking is one-shot, so that is
+ * only a different delivery saving the copy.) Frames sent on keep the publisher's socket reads
+ * alive until the subscriber's socket has flushed them: at most its 4 MiB buffer cap.
  */
 const copiedChunkBytes = 1024 * 1024;
 

@@ -69,7 +69,7 @@ export class PayloadBuffer {
     while (!this.retained && this.#received - this.#slowest() >= this.#window) {
       await this.#wait();
     }
-    // Kept as a view: ws hands each message its own buffer, never reused after delivery.
+    // Kept as a view: ws never reuses or rewrites a message's bytes after handing them over.
     this.#chunks.push({ offset, bytes });
     this.#received += bytes.length;
     this.#held += bytes.length;

@@ -19,6 +19,13 @@ describe("Publication.takeFrames", () => {
     expect(publication.takeFrames()).toBe(false);
   });
 
+  it("gives them to the first delivery even when it starts part-way through the upload", async () => {
+    const publication = new Publication(meta(8), false);
+    await publication.buffer.append(0, new Uint8Array(4));
+    expect(publication.takeFrames()).toBe(true);
+    expect(publication.takeFrames()).toBe(false);
+  });
+
   it("gives no delivery the frames of a payload already held whole", async () => {
     const publication = new Publication(meta(4), true);
     await publication.buffer.append(0, new Uint8Array(4));

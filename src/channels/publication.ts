@@ -55,8 +55,9 @@ export class Publication {
   }
 
   /**
-   * True for the first delivery that asks while the payload is still arriving: that one may send
-   * the publisher's frames on as they arrive (received-frames.ts). Later ones copy.
+   * True for the first delivery that asks while the payload is still arriving: that one uses the
+   * publisher's chunk size, so it can send the publisher's frames on as they arrive
+   * (received-frames.ts); later ones use bigger chunks, copied.
    */
   takeFrames(): boolean {
     if (this.#framesTaken || this.buffer.received === this.meta.size) return false;

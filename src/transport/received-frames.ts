@@ -1,8 +1,10 @@
-// DATA payloads that arrived as whole frames, each in a WebSocket message buffer of its own: a
-// relay may send such a payload on by writing its new 10-byte header over the old one, in place,
-// instead of copying the payload into a new frame. The server's channel deliveries do this for
-// the publisher's chunks. Only one sender may take a frame: two writing their headers into one
-// buffer would corrupt the frame the first one queued.
+// DATA payloads that arrived as whole frames: a relay may send such a payload on by writing its
+// new 10-byte header over the old one, in place, instead of copying the payload into a new frame.
+// The server's channel deliveries do this for the publisher's chunks. A received message is a
+// byte range of its own (ws may hand out several as views of one socket read's ArrayBuffer, but
+// never reuses or rewrites them), so writing inside the frame's own first 10 bytes touches no
+// other message and no payload byte. Taking is one-shot, and that is what keeps two senders from
+// writing their headers into one frame (the second would corrupt the frame the first queued).
 
 import { frameHeaderBytes } from "../protocol/wire-frame.js";
 
@@ -11,7 +13,8 @@ const framesByPayload = new WeakMap<Uint8Array, Uint8Array>();
 
 /**
  * Records that `payload` is the payload of the received frame `frame` (a view of its last bytes),
- * a buffer nothing else writes to: ws hands each message a buffer of its own.
+ * bytes nothing else writes to. Only what is written within `frame`'s own range is safe: never
+ * write through `.buffer`, which other messages may share.
  */
 export function rememberReceivedFrame(payload: Uint8Array, frame: Uint8Array): void {
   if (

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { decodeFrame, FrameFlag, FrameType } from "../../src/protocol/wire-frame.js";
 import type { DataMessage, WireMessage } from "../../src/protocol/wire-messages.js";
+import { takeReceivedFrame } from "../../src/transport/received-frames.js";
 import { WireConnection } from "../../src/transport/wire-connection.js";
 
 const maxFrameBytes = 1024 * 1024 + 64;
@@ -100,11 +101,12 @@ describe("relaying a received DATA frame", () => {
     const arrived = nextData(link.client);
     await link.server.sendData(2, payload, false);
     const message = await arrived;
+    // Only the server remembers received frames (it is the one that relays).
+    expect(takeReceivedFrame(message.bytes)).toBeUndefined();
     const relayed = nextData(other.server);
     await other.client.sendData(1, message.bytes, true);
     const got = await relayed;
     expect(Buffer.from(got.bytes).equals(payload)).toBe(true);
-    // Copied into a frame of its own: the received view is still the payload, not a header.
     expect(Buffer.from(message.bytes).equals(payload)).toBe(true);
   });
 });
