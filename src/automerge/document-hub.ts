@@ -5,6 +5,7 @@
 // in hub-replies.ts, which documents stay loaded in document-residency.ts.
 
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
+import { createTaskSlots, type TaskSlots } from "../util/task-slots.js";
 import { createDoc } from "./automerge-backend.js";
 import {
   createEntry,
@@ -23,7 +24,6 @@ import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { internalError, replacedPeer } from "./hub-errors.js";
 import { HubReplies } from "./hub-replies.js";
 import { SyncRounds } from "./sync-rounds.js";
-import { createTaskSlots, type TaskSlots } from "./task-slots.js";
 import { createWorkerDocuments, type WorkerDocuments } from "./worker-documents.js";
 
 export type { DocumentHubOptions, HubObserver };

@@ -220,7 +220,7 @@ export function createProgram(io: CliIo): Command {
       )
       .option("--json", "print {ok, sessionID, id, server, lines, items, requests, seq}"),
   ).action(async (sessionID: string, options) => {
-    const { sharePushCommand } = await import("./commands/share.js");
+    const { sharePushCommand } = await import("./commands/share-push.js");
     await sharePushCommand(sessionID, options, io);
   });
   shareServer(

@@ -124,16 +124,6 @@ export type RepoMessage =
 /** What `decodeRepoMessage` returns: a known message or a tolerated unknown one. */
 export type DecodedRepoMessage = RepoMessage | UnknownMessage;
 
-export const isJoinMessage = (m: DecodedRepoMessage): m is JoinMessage => m.type === "join";
-export const isPeerMessage = (m: DecodedRepoMessage): m is PeerMessage => m.type === "peer";
-export const isErrorMessage = (m: DecodedRepoMessage): m is ErrorMessage => m.type === "error";
-export const isSyncMessage = (m: DecodedRepoMessage): m is SyncMessage =>
-  m.type === "sync" || m.type === "request";
-export const isDocUnavailableMessage = (m: DecodedRepoMessage): m is DocUnavailableMessage =>
-  m.type === "doc-unavailable";
-export const isEphemeralMessage = (m: DecodedRepoMessage): m is EphemeralMessage =>
-  m.type === "ephemeral";
-
 // The reference's options: byte strings untagged (no tag 64), no record extension.
 const encoder = new Encoder({ tagUint8Array: false, useRecords: false });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });

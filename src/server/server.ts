@@ -24,7 +24,7 @@ import {
 import { closeSockets } from "./socket-shutdown.js";
 import { UpgradeRouter } from "./upgrade-router.js";
 import { version } from "./version.js";
-import { addViewerPageRoutes } from "./viewer-page.js";
+import { addViewerPageRoutes } from "./viewer-routes.js";
 import { createWireEndpoint } from "./wire-endpoint.js";
 
 /** What a caller may inject instead of the configured defaults (tests, embedding). */

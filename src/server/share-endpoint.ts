@@ -87,7 +87,7 @@ export function createShareEndpoint(
     // Viewers send nothing meaningful; anything sizable is a misbehaving client.
     maxPayload: 4096,
     authenticate: (request) => decideViewer(request, hub),
-    onConnection(socket, _request, { id, since, epoch }) {
+    onConnection(socket, request, { id, since, epoch }) {
       metrics.viewers.inc();
       keepalive.add(socket);
       socket.on("message", () => {}); // ignored (share.md), but read so the socket keeps flowing
@@ -99,7 +99,7 @@ export function createShareEndpoint(
         metrics.viewers.dec();
         detach?.();
       });
-      hub.attach(id, wsViewerSocket(socket), since, epoch).then(
+      hub.attach(id, wsViewerSocket(socket, request.socket), since, epoch).then(
         (result) => {
           if (closed) result?.();
           else detach = result;

@@ -4,8 +4,8 @@
 
 import type { ShareId } from "../protocol/share-items.js";
 import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
-import { epochOf, type ShareMeta, type ShareRecord } from "./share-records.js";
 import { ShareState } from "./share-state.js";
+import { epochOf, type ShareMeta, type StoredShare } from "./share-storage.js";
 import { ViewerFanout } from "./viewer-fanout.js";
 
 /**
@@ -37,7 +37,7 @@ export const reloadCloseReason = "share storage failed; reconnect";
 /** A share read from the store, in memory with no viewers and nothing in flight. */
 export function createLiveShare(
   id: ShareId,
-  record: ShareRecord,
+  record: StoredShare,
   limits: ShareLimits,
   observer: ShareObserver,
 ): LiveShare {

@@ -9,7 +9,7 @@ import { createLiveShare, isIdle, type LiveShare } from "./live-share.js";
 import { memoryBudgetExceeded, storeOperation } from "./share-errors.js";
 import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
 import { ShareMemory } from "./share-memory.js";
-import { readShare, type ShareRecord } from "./share-records.js";
+import { readShare, type StoredShare } from "./share-storage.js";
 
 /** Loads of a share evicted each time before it could be used, before the request gives up. */
 const maxUseAttempts = 3;
@@ -140,7 +140,7 @@ export class LoadedShares {
   }
 
   /** Puts a share read from the store in memory, making room for it in the memory budget. */
-  #loaded(id: ShareId, record: ShareRecord, overBudget: boolean): LiveShare {
+  #loaded(id: ShareId, record: StoredShare, overBudget: boolean): LiveShare {
     const share = createLiveShare(id, record, this.#limits, this.#observer);
     this.makeRoom("share load", id, share.state.plannedBytes, undefined, overBudget);
     this.#shares.set(id, share);

@@ -18,21 +18,17 @@ import {
   storeOperation,
 } from "./share-errors.js";
 import type { ShareHubOptions, ShareLimits } from "./share-hub-options.js";
-import { SharePublisher, type SyncResult } from "./share-publisher.js";
+import { type PublishResult, SharePublisher } from "./share-publisher.js";
+import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
 import {
   createOps,
   generateEpoch,
   readMeta,
   type ShareMeta,
   sharePrefix,
-} from "./share-records.js";
-import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
+} from "./share-storage.js";
 import { prepareItems, prepareKeyWrite } from "./sync-items.js";
 import type { ViewerSocket } from "./viewer-fanout.js";
-
-// The hub's types, where its users have always imported them from.
-export type { ShareHubOptions, ShareLimits, ShareObserver } from "./share-hub-options.js";
-export type { SyncResult } from "./share-publisher.js";
 
 /** Creates the hub; `close()` it on shutdown. */
 export class ShareHub {
@@ -97,7 +93,7 @@ export class ShareHub {
   }
 
   /** `POST /api/share/:id/sync`: writes the items durably, then broadcasts them. */
-  async sync(id: string, secret: unknown, data: readonly unknown[]): Promise<SyncResult> {
+  async sync(id: string, secret: unknown, data: readonly unknown[]): Promise<PublishResult> {
     return this.#loaded.use(
       () => this.#authorized("share sync", id, secret),
       (share) =>
@@ -109,7 +105,12 @@ export class ShareHub {
   }
 
   /** The older `POST /share_sync {sessionID, secret, key, content}`: one key. */
-  async syncKey(id: string, secret: unknown, key: unknown, content: unknown): Promise<SyncResult> {
+  async syncKey(
+    id: string,
+    secret: unknown,
+    key: unknown,
+    content: unknown,
+  ): Promise<PublishResult> {
     return this.#loaded.use(
       () => this.#authorized("share sync", id, secret),
       (share) =>

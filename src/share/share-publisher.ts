@@ -19,12 +19,12 @@ import {
   tooLarge,
 } from "./share-errors.js";
 import type { ShareObserver } from "./share-hub-options.js";
-import { writeOps } from "./share-records.js";
 import type { PlannedWrite } from "./share-state.js";
+import { writeOps } from "./share-storage.js";
 import type { ItemProblem, PreparedItems } from "./sync-items.js";
 
 /** The answer to a sync. */
-export interface SyncResult {
+export interface PublishResult {
   /** The share's seq once this sync is durable (its last write's seq). */
   readonly seq: number;
   /** Distinct keys accepted: written, or already holding that content. */
@@ -59,7 +59,7 @@ export class SharePublisher {
    * Applies `prepared` to `share` (the caller checked it is the one in memory, in this turn):
    * resolves once its writes are durable and broadcast, or once an equal write in flight is.
    */
-  async publish(share: LiveShare, prepared: PreparedItems): Promise<SyncResult> {
+  async publish(share: LiveShare, prepared: PreparedItems): Promise<PublishResult> {
     const started = performance.now();
     checkPublishable(share, prepared);
     // Checked against the in-flight state, then planned in the same turn: concurrent syncs

@@ -45,6 +45,18 @@ export interface WireConnectionOptions {
   readonly maxFrameBytes: number;
   /** Most bulk bytes in the socket's buffer. Default 4 MiB. */
   readonly maxBufferedBytes?: number;
+  /**
+   * The TCP, TLS or Unix socket under the WebSocket (the upgrade request's socket on a server,
+   * the upgrade response's on a client). When given, bursts of frames are corked into one write
+   * system call; without it each frame is its own write.
+   */
+  readonly transport?: CorkableSocket;
+}
+
+/** The part of a net.Socket the writer uses to batch frames. */
+export interface CorkableSocket {
+  cork(): void;
+  uncork(): void;
 }
 
 /** Events of a WireConnection. */
@@ -81,7 +93,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     this.#nextStreamId = options.role === "client" ? 1 : 2;
     const writerOptions =
       options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes };
-    this.#writer = new FrameWriter(sinkOf(socket), writerOptions);
+    this.#writer = new FrameWriter(sinkOf(socket, options.transport), writerOptions);
     socket.binaryType = "nodebuffer";
     socket.on("message", (data: Buffer, isBinary) => this.#receive(data, isBinary));
     socket.on("ping", () => this.emit("activity"));
@@ -259,20 +271,13 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
   }
 }
 
-/**
- * The writer's view of the socket: ws's `send`, plus cork/uncork of the net.Socket underneath
- * (ws keeps it in `_socket`; corking it batches frames into one write system call).
- */
-function sinkOf(socket: WebSocket): FrameSink {
+/** The writer's view of the socket: ws's `send`, plus cork/uncork of the socket underneath. */
+function sinkOf(socket: WebSocket, transport: CorkableSocket | undefined): FrameSink {
   return {
     send: (data, callback) => socket.send(data, callback),
-    cork: () => tcpSocketOf(socket)?.cork(),
-    uncork: () => tcpSocketOf(socket)?.uncork(),
+    cork: () => transport?.cork(),
+    uncork: () => transport?.uncork(),
   };
-}
-
-function tcpSocketOf(socket: WebSocket): { cork(): void; uncork(): void } | undefined {
-  return (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
 }
 
 /** Close reasons are limited to 123 bytes by the WebSocket protocol. */

@@ -48,6 +48,7 @@ export async function dial(options: DialOptions): Promise<DialedConnection> {
   const connection = new WireConnection(socket, {
     role: "client",
     maxFrameBytes: defaultWireMaxFrameBytes,
+    ...(transport === undefined ? {} : { transport }),
   });
   try {
     return await handshake(connection, transport, options, deadline);

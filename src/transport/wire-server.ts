@@ -66,6 +66,7 @@ export function acceptWireConnection(
   const connection = new WireConnection(socket, {
     role: "server",
     maxFrameBytes: options.preAuthMaxFrameBytes ?? 16 * 1024,
+    transport: request.socket,
   });
   const connectionId = randomUUID();
   const remoteAddress = request.socket.remoteAddress ?? "unix";

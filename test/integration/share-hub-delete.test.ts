@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { ShareHub } from "../../src/share/share-hub.js";
-import { metaKey } from "../../src/share/share-records.js";
+import { metaKey } from "../../src/share/share-storage.js";
 import type { ViewerSocket } from "../../src/share/viewer-fanout.js";
 import { createMemoryStore } from "../../src/storage/memory-store.js";
 import type { Store } from "../../src/storage/store.js";

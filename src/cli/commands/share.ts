@@ -13,9 +13,6 @@ import {
   type ShareFlags,
 } from "./share-settings.js";
 
-// Push lives in its own module; re-exported so the command's import path stays the same.
-export { type SharePushOptions, sharePushCommand } from "./share-push.js";
-
 /** `share create <sessionID>`: creates the share, stores its record, prints id, url, secret. */
 export async function shareCreateCommand(
   sessionID: string,

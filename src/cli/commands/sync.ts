@@ -2,7 +2,7 @@
 // Automerge file with a sync server once — pull, merge, push — and saves it atomically.
 
 import * as Automerge from "@automerge/automerge";
-import { type SyncDocumentResult, syncDocument } from "../../automerge/sync-client.js";
+import { type SyncDocumentResult, syncDocument } from "../../automerge/client/sync-client.js";
 import { createError, type ErrorCode } from "../../protocol/errors.js";
 import {
   type DocumentId,

@@ -58,7 +58,7 @@ export interface ShareQueueOptions {
 }
 
 /** What `sync()` did with the items it was given. */
-export interface SyncResult {
+export interface QueuedItems {
   /** Items queued (an item replacing a pending one of the same key counts). */
   readonly queued: number;
   /** Items with no key (bad type or id), by their index in the call; not queued. */
@@ -78,7 +78,7 @@ export interface CloseResult {
 /** The client queue. */
 export interface ShareQueue {
   /** Queues `items` of `sessionID`'s share; the first of a window starts the window's timer. */
-  sync(sessionID: string, items: readonly ShareItem[]): SyncResult;
+  sync(sessionID: string, items: readonly ShareItem[]): QueuedItems;
   /** Sends everything pending now (and retries now); resolves when nothing is pending. */
   flush(): Promise<void>;
   /**
@@ -143,7 +143,7 @@ class PublisherQueue implements ShareQueue {
     this.#emitter.off(event, listener);
   }
 
-  sync(sessionID: string, items: readonly ShareItem[]): SyncResult {
+  sync(sessionID: string, items: readonly ShareItem[]): QueuedItems {
     if (this.#closed) {
       throw createError(
         "ERR_SHUTTING_DOWN",

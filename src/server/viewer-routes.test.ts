@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { HttpRouter } from "./http-router.js";
-import { addViewerPageRoutes } from "./viewer-page.js";
+import { addViewerPageRoutes } from "./viewer-routes.js";
 
 const root = mkdtempSync(join(tmpdir(), "syncline-viewer-page-"));
 const built = join(root, "viewer");

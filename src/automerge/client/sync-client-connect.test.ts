@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createError } from "../protocol/errors.js";
+import { createError } from "../../protocol/errors.js";
 import { connectError, dialUrlOf, isRetryable } from "./sync-client-connect.js";
 
 const failure = (code: string, extra: object = {}) =>

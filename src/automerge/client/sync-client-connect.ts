@@ -2,7 +2,7 @@
 // says what happened (refused, name not resolved, TLS, HTTP status) and names the server.
 
 import { WebSocket } from "ws";
-import { createError, describeError, type SynclineError } from "../protocol/errors.js";
+import { createError, describeError, type SynclineError } from "../../protocol/errors.js";
 
 /** How to open the socket. */
 export interface OpenSyncSocketOptions {

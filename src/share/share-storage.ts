@@ -1,4 +1,4 @@
-// Where a share lives in the store, and how it is read back. Layout, under ["share", <id>]:
+// Where a share lives in the store, and how it is read back (a StoredShare). Layout, under ["share", <id>]:
 //   meta            → {sessionID, secretHash, createdAt, epoch} (JSON; no epoch before epochs)
 //   seq             → the seq of the last durable write (decimal text)
 //   item, <key>     → the item's content (JSON text, as received)
@@ -48,7 +48,7 @@ export function epochOf(meta: ShareMeta): string | undefined {
 }
 
 /** A share as read from the store. */
-export interface ShareRecord {
+export interface StoredShare {
   readonly meta: ShareMeta;
   readonly seq: number;
   /** key → content JSON. */
@@ -102,7 +102,7 @@ export async function readShare(
     range(prefix: StoreKey): AsyncIterable<{ key: StoreKey; value: Uint8Array }>;
   },
   id: ShareId,
-): Promise<ShareRecord | undefined> {
+): Promise<StoredShare | undefined> {
   const meta = await readMeta((key) => store.get(key), id);
   if (!meta) return undefined;
   const seqBytes = await store.get(seqKey(id));

@@ -1,6 +1,6 @@
 import * as Automerge from "@automerge/automerge";
 import { describe, expect, it } from "vitest";
-import type { DecodedRepoMessage, SyncMessage } from "../protocol/automerge-messages.js";
+import type { DecodedRepoMessage, SyncMessage } from "../../protocol/automerge-messages.js";
 import { SyncClientSession, type SyncStep } from "./sync-client-session.js";
 
 const documentId = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";

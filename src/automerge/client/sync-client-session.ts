@@ -7,8 +7,8 @@ import {
   type DecodedRepoMessage,
   type JoinMessage,
   type SyncMessage,
-} from "../protocol/automerge-messages.js";
-import { createError } from "../protocol/errors.js";
+} from "../../protocol/automerge-messages.js";
+import { createError } from "../../protocol/errors.js";
 import { sharesHistory } from "./shared-history.js";
 
 /** Where a session is: waiting for `peer`, exchanging sync messages, or finished. */

@@ -7,10 +7,10 @@ import {
   decodeRepoMessage,
   encodeRepoMessage,
   type RepoMessage,
-} from "../protocol/automerge-messages.js";
-import { createError, describeError, type SynclineError } from "../protocol/errors.js";
-import { type BackoffOptions, createBackoff } from "../util/backoff.js";
-import { generatePeerId } from "../util/ids.js";
+} from "../../protocol/automerge-messages.js";
+import { createError, describeError, type SynclineError } from "../../protocol/errors.js";
+import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
+import { generatePeerId } from "../../util/ids.js";
 import { isRetryable, openSyncSocket } from "./sync-client-connect.js";
 import { SyncClientSession, type SyncSessionState, type SyncStep } from "./sync-client-session.js";
 
