@@ -1,5 +1,6 @@
-// One document as the hub tracks it: its peers and their sync states, the loaded Automerge
-// document (or not, when evicted), what is durable, and the inbox of messages waiting for it.
+// One document as the hub tracks it: its peers and their sync states, its phase (where the
+// Automerge document is, which task holds it), what is durable, and the inbox of messages
+// waiting for it.
 
 import type { RepoMessage } from "../protocol/automerge-messages.js";
 import type { SynclineError } from "../protocol/errors.js";
@@ -10,6 +11,13 @@ import {
   initSyncState,
   type PeerSyncState,
 } from "./automerge-backend.js";
+import {
+  advancePhase,
+  type DocumentPhase,
+  type PhaseEvent,
+  type Residence,
+  residenceOf,
+} from "./document-phase.js";
 import type { FreshAnswer } from "./fresh-answer.js";
 
 /** A connected peer as the hub sees it; the session behind it owns the socket. */
@@ -40,46 +48,65 @@ export interface SyncJob {
   readonly data: Uint8Array;
 }
 
-/** The hub's record of one document. */
-export interface DocumentEntry {
+/**
+ * The hub's record of one document. Its phase (document-phase.ts) says where the document is
+ * and which task holds it; it changes only through `advance`, which refuses an illegal move.
+ */
+export class DocumentEntry {
   readonly documentId: string;
-  /** The loaded document on this thread; undefined until loaded, after eviction, in a worker. */
-  doc: DocBackend | undefined;
-  /** True while the document is loaded in a worker thread instead (see worker-documents.ts). */
-  inWorker: boolean;
   /** Heads durable in the store. */
-  savedHeads: string[];
+  savedHeads: string[] = [];
   /** Bytes stored (snapshot + chunks) and chunks appended since the snapshot. */
-  storedBytes: number;
-  chunks: number;
-  firstSeq: number;
-  nextSeq: number;
-  readonly peers: Map<string, PeerLink>;
-  readonly inbox: SyncJob[];
+  storedBytes = 0;
+  chunks = 0;
+  firstSeq = 0;
+  nextSeq = 0;
+  readonly peers = new Map<string, PeerLink>();
+  readonly inbox: SyncJob[] = [];
   /** The answer to a fresh peer while the heads stay the same (see fresh-answer.ts). */
-  fresh: FreshAnswer | undefined;
-  /** True while a task (load, sync, compaction) runs; eviction waits for it. */
-  running: boolean;
-  lastUsed: number;
+  fresh: FreshAnswer | undefined = undefined;
+  lastUsed = Date.now();
+  #phase: DocumentPhase = { name: "unloaded" };
+
+  constructor(documentId: string) {
+    this.documentId = documentId;
+  }
+
+  get phase(): DocumentPhase {
+    return this.#phase;
+  }
+
+  /** Moves to the phase that follows `event`; throws ERR_UNEXPECTED when none may. */
+  advance(event: PhaseEvent): void {
+    this.#phase = advancePhase(this.documentId, this.#phase, event);
+  }
+
+  /** Where the document is in memory; undefined when it is not. */
+  get residence(): Residence | undefined {
+    return residenceOf(this.#phase);
+  }
+
+  /** The document when it is loaded on this thread. */
+  get doc(): DocBackend | undefined {
+    const residence = this.residence;
+    return residence?.in === "thread" ? residence.doc : undefined;
+  }
+
+  /** Puts `doc` on this thread without a hub task (see the `doc-installed` event). */
+  set doc(doc: DocBackend) {
+    this.advance({ type: "doc-installed", doc });
+  }
+
+  /** True while a task (its runner, or an eviction) holds the entry. */
+  get busy(): boolean {
+    const { name } = this.#phase;
+    return name === "loading" || name === "syncing" || name === "evicting";
+  }
 }
 
 /** A fresh entry for a document not loaded yet. */
 export function createEntry(documentId: string): DocumentEntry {
-  return {
-    documentId,
-    doc: undefined,
-    inWorker: false,
-    savedHeads: [],
-    storedBytes: 0,
-    chunks: 0,
-    firstSeq: 0,
-    nextSeq: 0,
-    peers: new Map(),
-    inbox: [],
-    fresh: undefined,
-    running: false,
-    lastUsed: Date.now(),
-  };
+  return new DocumentEntry(documentId);
 }
 
 /** What the store returned for a document (see DocumentStore.load). */
@@ -90,17 +117,13 @@ export interface StoredParts {
   readonly nextSeq: number;
 }
 
-/** True when the document is loaded, on this thread or in a worker. */
-export const isLoaded = (entry: DocumentEntry): boolean =>
-  entry.doc !== undefined || entry.inWorker;
-
 /** Installs a loaded (or new, when `stored` is undefined) document in the entry. */
 export function loadInto(
   entry: DocumentEntry,
   doc: DocBackend,
   stored: StoredParts | undefined,
 ): void {
-  entry.doc = doc;
+  entry.advance({ type: "loaded", residence: { in: "thread", doc } });
   recordStored(entry, doc.getHeads(), stored);
 }
 
@@ -138,15 +161,16 @@ export function unloadEntry(entry: DocumentEntry): void {
     }
     link.state = undefined;
   }
-  entry.doc?.free();
-  entry.doc = undefined;
+  const doc = entry.doc;
+  if (entry.residence) entry.advance({ type: "left-memory" });
+  doc?.free();
   entry.fresh?.state.free();
   entry.fresh = undefined;
 }
 
 /** A rough figure for the memory a loaded document takes: the WASM heap holds it expanded. */
 export function estimateMemory(entry: DocumentEntry): number {
-  return isLoaded(entry) ? 32 * 1024 + entry.storedBytes * 8 : 0;
+  return entry.residence ? 32 * 1024 + entry.storedBytes * 8 : 0;
 }
 
 /** True when two head lists name the same hashes (Automerge returns them sorted). */

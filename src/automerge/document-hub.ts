@@ -11,7 +11,6 @@ import {
   createEntry,
   type DocumentEntry,
   type HubPeer,
-  isLoaded,
   loadInto,
   restoreSyncStates,
   unloadEntry,
@@ -28,7 +27,29 @@ import { createWorkerDocuments, type WorkerDocuments } from "./worker-documents.
 
 export type { DocumentHubOptions, HubObserver };
 
-/** Documents, peers and their sync; one per server. */
+/**
+ * Documents, peers and their sync; one per server. Each document's entry has one phase
+ * (document-phase.ts), mostly `unloaded` → `loading` → `syncing` ⇄ `resident` → `evicting` →
+ * `unloaded`; nextPhase there decides every move.
+ *
+ * Invariants:
+ * 1. No reply acknowledges a change before it is durable: a round's replies go out only once its
+ *    one write has resolved (sync-rounds.ts); a failed write is never acknowledged: its senders'
+ *    sockets close (1011) and the document is dropped, so its next use reads the store.
+ * 2. At most one task holds a document: its queue's runner (`loading`, `syncing`) or an eviction
+ *    (`evicting`). Messages arriving meanwhile wait in its inbox and are applied in arrival order
+ *    by that runner, or by the one started when the eviction ends.
+ * 3. A document in memory is in one place only, this thread or one worker (its `residence`), and
+ *    the residency lists exactly the entries that have one.
+ * 4. At most `maxActiveDocuments` runners work at once (task slots; an eviction takes none), and
+ *    the Automerge work of a document in a worker (load, receive, generate, save) runs there.
+ * 5. Only the socket bound to a peer id now is heard or answered; binding the id again closes
+ *    the older socket (4409).
+ * 6. An entry is forgotten only when `unloaded`, with an empty inbox and no peer.
+ * 7. Unloading a document keeps its peers' sync progress (their encoded sync states); that is
+ *    lost only when a peer leaves, or after a failure (a failed write, an unexpected error, a
+ *    worker that died), and then the peer's sync restarts from nothing.
+ */
 export class DocumentHub {
   readonly #docs: DocumentStore;
   readonly #commit: GroupCommit;
@@ -140,7 +161,7 @@ export class DocumentHub {
       const link = entry?.peers.get(peer.peerId);
       if (entry && link?.peer === peer) {
         link.state?.free();
-        if (entry.inWorker) this.#workers?.dropPeer(entry, peer.peerId);
+        if (entry.residence?.in === "worker") this.#workers?.dropPeer(entry, peer.peerId);
         entry.peers.delete(peer.peerId);
       }
       if (entry) this.#dropIfUnused(entry);
@@ -178,20 +199,21 @@ export class DocumentHub {
     if (!this.#isAttached(peer)) return;
     this.#joined(peer, entry.documentId);
     entry.inbox.push({ peer, type: message.type, data: message.data });
-    if (!entry.running) this.#track(this.#run(entry));
+    if (!entry.busy) this.#track(this.#run(entry));
   }
 
   /** Runs the document's queue until it is empty; one runner per document at a time. */
   async #run(entry: DocumentEntry): Promise<void> {
-    entry.running = true;
+    entry.advance({ type: "runner-started" });
     await this.#slots.acquire();
     try {
       while (entry.inbox.length > 0) {
         if (entry.doc && this.#workers?.wants(entry, entry.storedBytes)) this.#unloadHere(entry);
-        if (!isLoaded(entry) && !(await this.#load(entry))) continue;
-        await (entry.inWorker ? this.#rounds.inWorker(entry) : this.#rounds.onThisThread(entry));
+        if (!entry.residence && !(await this.#load(entry))) continue;
+        const inWorker = entry.residence?.in === "worker";
+        await (inWorker ? this.#rounds.inWorker(entry) : this.#rounds.onThisThread(entry));
       }
-      if (isLoaded(entry) && entry.chunks >= this.#compactAfter) await this.#compact(entry);
+      if (entry.residence && entry.chunks >= this.#compactAfter) await this.#compact(entry);
     } catch (error) {
       // Unexpected (an Automerge or store failure outside the handled cases): the document's
       // memory state is suspect, so it is dropped and reloaded from the store on next use, and
@@ -199,10 +221,10 @@ export class DocumentHub {
       this.#observer.error?.(error, `syncing document ${entry.documentId}`);
       const waiting = new Set(entry.inbox.splice(0).map((job) => job.peer));
       for (const peer of waiting) peer.fail(internalError(entry.documentId, error));
-      if (isLoaded(entry)) this.#forget(entry);
+      if (entry.residence) this.#forget(entry);
     } finally {
       this.#slots.release();
-      entry.running = false;
+      entry.advance({ type: "task-ended" });
       entry.lastUsed = Date.now();
       this.#dropIfUnused(entry);
       this.#resident.enforceBudget();
@@ -245,7 +267,7 @@ export class DocumentHub {
   /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */
   #compact(entry: DocumentEntry): Promise<void> {
     const workers = this.#workers;
-    if (!entry.inWorker || !workers)
+    if (entry.residence?.in !== "worker" || !workers)
       return this.#resident.resizing(entry, () => this.#docs.compact(entry));
     return this.#resident.resizing(entry, async () => {
       await this.#docs.replaceChunks(entry, await workers.snapshot(entry));
@@ -255,7 +277,7 @@ export class DocumentHub {
   /** Drops the document from memory and restarts its peers' sync from nothing. */
   #forget(entry: DocumentEntry): void {
     this.#resident.remove(entry, false);
-    if (entry.inWorker) this.#workers?.unload(entry, false).catch(() => {});
+    if (entry.residence?.in === "worker") this.#workers?.unload(entry, false).catch(() => {});
     unloadEntry(entry);
     for (const link of entry.peers.values()) link.encoded = undefined;
   }
@@ -275,9 +297,9 @@ export class DocumentHub {
     this.#observer.error?.(error, "running an automerge worker");
     for (const documentId of documents) {
       const entry = this.#entries.get(documentId);
-      if (!entry?.inWorker) continue;
+      if (entry?.residence?.in !== "worker") continue;
       this.#resident.remove(entry);
-      entry.inWorker = false;
+      entry.advance({ type: "left-memory" });
       for (const link of entry.peers.values()) {
         link.encoded = undefined;
         link.peer.fail(internalError(documentId, error));
@@ -295,7 +317,7 @@ export class DocumentHub {
   }
 
   #dropIfUnused(entry: DocumentEntry): void {
-    if (isLoaded(entry) || entry.running || entry.inbox.length > 0 || entry.peers.size > 0) return;
+    if (entry.phase.name !== "unloaded" || entry.inbox.length > 0 || entry.peers.size > 0) return;
     this.#entries.delete(entry.documentId);
   }
 

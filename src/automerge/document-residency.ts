@@ -2,7 +2,7 @@
 // estimate against the budget, idle eviction, and retiring a document (compacted first when it
 // has several chunks, then unloaded from this thread or from its worker).
 
-import { type DocumentEntry, estimateMemory, isLoaded, unloadEntry } from "./document-entry.js";
+import { type DocumentEntry, estimateMemory, unloadEntry } from "./document-entry.js";
 import type { HubObserver } from "./document-hub-options.js";
 
 /** What retiring a document needs from the hub. */
@@ -83,7 +83,7 @@ export class DocumentResidency {
     let excess = this.#memory - this.#budget;
     for (const entry of this.#loaded.values()) {
       if (excess <= 0) return;
-      if (entry.running) continue;
+      if (entry.busy) continue;
       excess -= estimateMemory(entry);
       this.#retire(entry);
     }
@@ -92,10 +92,7 @@ export class DocumentResidency {
   /** Stops the idle sweep and frees every loaded document (the hub's writes are flushed). */
   close(): void {
     clearInterval(this.#sweeper);
-    for (const entry of this.#loaded.values()) {
-      unloadEntry(entry);
-      entry.inWorker = false;
-    }
+    for (const entry of this.#loaded.values()) unloadEntry(entry);
     this.#loaded.clear();
     this.#memory = 0;
   }
@@ -113,26 +110,26 @@ export class DocumentResidency {
    * background (the worker hands back its peers' sync states).
    */
   #retire(entry: DocumentEntry): void {
-    if (entry.running || entry.inbox.length > 0 || !isLoaded(entry)) return;
+    if (entry.phase.name !== "resident" || entry.inbox.length > 0) return;
     const host = this.#host;
-    if (!entry.inWorker && (entry.chunks <= 1 || host.closing)) {
+    if (entry.phase.residence.in === "thread" && (entry.chunks <= 1 || host.closing)) {
       this.#evict(entry);
       return;
     }
-    entry.running = true;
+    entry.advance({ type: "eviction-started" });
     const task = async () => {
       try {
         if (entry.chunks > 1 && !host.closing) await host.compact(entry);
       } catch (error) {
         host.observer.error?.(error, `compacting document ${entry.documentId}`);
       }
-      if (entry.inWorker && entry.inbox.length === 0) {
+      if (entry.residence?.in === "worker" && entry.inbox.length === 0) {
         this.remove(entry);
         await host.unloadFromWorker(entry).catch((error: unknown) => {
           host.observer.error?.(error, `evicting document ${entry.documentId}`);
         });
       }
-      entry.running = false;
+      entry.advance({ type: "task-ended" });
       if (entry.inbox.length === 0) this.#evict(entry);
       host.resume(entry);
     };
@@ -140,7 +137,7 @@ export class DocumentResidency {
   }
 
   #evict(entry: DocumentEntry): void {
-    if (entry.running || entry.inbox.length > 0 || !entry.doc) return;
+    if (entry.busy || entry.inbox.length > 0 || !entry.doc) return;
     this.remove(entry);
     unloadEntry(entry);
   }

@@ -70,7 +70,7 @@ export class WorkerDocuments {
       throw error;
     }
     for (const link of entry.peers.values()) link.encoded = undefined;
-    entry.inWorker = true;
+    entry.advance({ type: "loaded", residence: { in: "worker" } });
     recordStored(entry, heads, stored);
   }
 
@@ -152,7 +152,7 @@ export class WorkerDocuments {
    * as unloadEntry does on this thread. Without, the peers restart their sync from nothing.
    */
   async unload(entry: DocumentEntry, keep: boolean): Promise<void> {
-    entry.inWorker = false;
+    entry.advance({ type: "left-memory" });
     for (const link of entry.peers.values()) link.encoded = undefined;
     const closing = this.#pool.request<[string, Uint8Array][]>({
       op: "close",
