@@ -1,7 +1,8 @@
 // One share as it is held in memory: its durable state, its viewers, the tail of its serialized
 // writes and the bookkeeping that decides when it may leave memory. loaded-shares.ts creates and
-// forgets it; the publish path and the hub's delete move its status.
+// forgets it; the publish path and the hub's delete move its phase.
 
+import { createError } from "../protocol/errors.js";
 import type { ShareId } from "../protocol/share-items.js";
 import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
 import { ShareState } from "./share-state.js";
@@ -9,11 +10,40 @@ import { epochOf, type ShareMeta, type StoredShare } from "./share-storage.js";
 import { ViewerFanout } from "./viewer-fanout.js";
 
 /**
- * `live`: serving. `failed`: a write failed, so memory is ahead of the store; its viewers were
- * told to reconnect and the next request loads it again. `deleting`: its delete is under way
- * (requests are told to retry: a failed delete leaves the share as it was). `deleted`: gone.
+ * The phase of a loaded share; moveShare is the only way to change it. `live`: the copy the
+ * registry holds, serving. `deleting`: its delete is under way (requests are told to retry: a
+ * failed delete leaves the share as it was). `deleted`: gone. `failed`: a write or its delete
+ * failed; its viewers were told to reconnect and the next request loads the share again.
+ * `evicted`: it left memory while live (idle, or at shutdown); a request that still holds this
+ * copy loads the share again.
  */
-export type LiveShareStatus = "live" | "failed" | "deleting" | "deleted";
+export type SharePhase =
+  | { readonly name: "live" }
+  | { readonly name: "deleting" }
+  | { readonly name: "deleted" }
+  | { readonly name: "failed" }
+  | { readonly name: "evicted" };
+
+const legalMoves: Record<SharePhase["name"], readonly SharePhase["name"][]> = {
+  live: ["deleting", "failed", "evicted"],
+  // A failed share stays in memory until its writes in flight settle, and may be deleted then.
+  failed: ["deleting"],
+  deleting: ["deleted", "failed"],
+  deleted: [],
+  // Only at shutdown is a share with a write in flight let go; that write may still fail.
+  evicted: ["failed"],
+};
+
+/** Moves `share` to `next`; throws ERR_UNEXPECTED when its phase does not lead there. */
+export function moveShare(share: LiveShare, next: SharePhase): void {
+  if (!legalMoves[share.phase.name].includes(next.name)) {
+    throw createError(
+      "ERR_UNEXPECTED",
+      `share ${share.id}: cannot move from ${share.phase.name} to ${next.name}`,
+    );
+  }
+  share.phase = next;
+}
 
 /** A loaded share. */
 export interface LiveShare {
@@ -27,7 +57,8 @@ export interface LiveShare {
   inFlight: number;
   /** When a request or a viewer last used it, ms: the idle sweep and eviction order read it. */
   lastUsed: number;
-  status: LiveShareStatus;
+  /** Changed only through moveShare. */
+  phase: SharePhase;
 }
 
 /** Viewers are closed with this when the share must be reloaded from the store. */
@@ -63,7 +94,7 @@ export function createLiveShare(
     tail: Promise.resolve(),
     inFlight: 0,
     lastUsed: Date.now(),
-    status: "live",
+    phase: { name: "live" },
   };
 }
 
@@ -72,5 +103,5 @@ export function createLiveShare(
  * it, when done), without viewers and without writes in flight.
  */
 export function isIdle(share: LiveShare): boolean {
-  return share.status === "live" && share.fanout.size === 0 && share.inFlight === 0;
+  return share.phase.name === "live" && share.fanout.size === 0 && share.inFlight === 0;
 }

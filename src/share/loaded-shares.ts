@@ -5,7 +5,7 @@
 
 import type { ShareId } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
-import { createLiveShare, isIdle, type LiveShare } from "./live-share.js";
+import { createLiveShare, isIdle, type LiveShare, moveShare } from "./live-share.js";
 import { memoryBudgetExceeded, storeOperation } from "./share-errors.js";
 import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
 import { ShareMemory } from "./share-memory.js";
@@ -81,10 +81,10 @@ export class LoadedShares {
   }
 
   /**
-   * Runs `use` on the share `load` gives, in the same turn as it checks that the share is still
-   * the one in memory: one evicted in between (for the memory budget, or idle) must not take
-   * writes or viewers that later requests, served by a copy loaded again, would not see; it is
-   * loaded again. No share, or one not live, is handed to `use` as it is: `use` answers for it.
+   * Runs `use` on the share `load` gives, in the same turn as it checks that the share was not
+   * evicted: one evicted in between (for the memory budget, or idle) must not take writes or
+   * viewers that later requests, served by a copy loaded again, would not see; it is loaded
+   * again. No share, or one failed or deleted, is handed to `use` as it is: `use` answers for it.
    */
   async use<S extends LiveShare | undefined, T>(
     load: () => Promise<S>,
@@ -92,7 +92,7 @@ export class LoadedShares {
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const share = await load();
-      if (share === undefined || share.status !== "live" || this.#shares.get(share.id) === share) {
+      if (share === undefined || share.phase.name !== "evicted") {
         return use(share);
       }
       if (attempt === maxUseAttempts) {
@@ -126,9 +126,13 @@ export class LoadedShares {
     if (this.#shares.get(share.id) === share) this.#memory.set(share, share.state.plannedBytes);
   }
 
-  /** Forgets `share` if it is still the one in memory: the next request loads it again. */
+  /**
+   * Forgets `share` if it is still the one in memory: the next request loads it again. A live
+   * share becomes `evicted`; a failed, deleting or deleted one keeps its phase.
+   */
   drop(share: LiveShare): void {
     if (this.#shares.get(share.id) !== share) return;
+    if (share.phase.name === "live") moveShare(share, { name: "evicted" });
     this.#shares.delete(share.id);
     this.#memory.delete(share);
     this.#observer.shareEvicted?.();

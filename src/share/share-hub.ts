@@ -6,7 +6,7 @@
 import { ShareCloseCode } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
-import { type LiveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
+import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import { LoadedShares } from "./loaded-shares.js";
 import {
   badRequest,
@@ -30,7 +30,32 @@ import {
 import { prepareItems, prepareKeyWrite } from "./sync-items.js";
 import type { ViewerSocket } from "./viewer-fanout.js";
 
-/** Creates the hub; `close()` it on shutdown. */
+/**
+ * Creates the hub; `close()` it on shutdown. A loaded share has one phase (live-share.ts):
+ * `live`, then `deleting` → `deleted`, `failed` (a write or a delete failed), or `evicted` (it
+ * left memory while live). A share being read from the store has no object yet, only the
+ * registry's pending load.
+ *
+ * Invariants:
+ * 1. A sync is answered only once its writes are durable; a sync that changes nothing waits for
+ *    any equal write still in flight and answers as that write ends.
+ * 2. A share's viewers get its update frames in seq order, each only once durable and after the
+ *    initial state (or catch-up frames) they joined with: writes are issued in seq order and
+ *    broadcast one after another on the share's tail, and ShareState.commit refuses a gap.
+ * 3. Only a `live` share takes a new write or viewer: a `deleting` or `failed` one is answered
+ *    "retry" (503, or close 1011; a failed one's viewers were closed with 1011), a `deleted` one
+ *    "not found" (404, or close 4404).
+ * 4. A delete waits for every write issued before it; its viewers are closed with 4410 only
+ *    once the store's delete succeeded, and a failed delete leaves the stored share as it was.
+ * 5. A share is `live` only while it is the copy the registry holds under its id, and no write,
+ *    delete or viewer is applied to an `evicted` copy (LoadedShares.use loads the share again).
+ * 6. A `live` share leaves memory only when idle (no viewer, nothing in flight) or at shutdown.
+ *    The memory total is the sum of `plannedBytes` of the shares the registry holds (writes in
+ *    flight counted); a load or a sync that would pass the budget is refused (503) unless idle
+ *    shares can be evicted to make room; a delete is never refused for memory.
+ * 7. The create and the delete of one share id never interleave, and a share is read from the
+ *    store once however many requests ask for it at the same time.
+ */
 export class ShareHub {
   readonly #store: Store;
   readonly #limits: ShareLimits;
@@ -143,7 +168,7 @@ export class ShareHub {
       const share = await this.#loaded.use(
         () => this.#authorizedDelete(id, secret),
         (share) => {
-          share.status = "deleting";
+          moveShare(share, { name: "deleting" });
           // Held in memory until the delete settles: evicted meanwhile, it could be reloaded.
           share.inFlight++;
           return share;
@@ -154,14 +179,14 @@ export class ShareHub {
         await this.#store.deletePrefix(sharePrefix(id));
       } catch (error) {
         // Nothing was deleted: viewers reconnect, and the next request reloads the share.
-        share.status = "failed";
+        moveShare(share, { name: "failed" });
         share.fanout.closeAll(reloadCloseCode, reloadCloseReason);
         this.#loaded.drop(share);
         throw storageFailed("share delete", id, error);
       } finally {
         share.inFlight--;
       }
-      share.status = "deleted";
+      moveShare(share, { name: "deleted" });
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#loaded.drop(share);
     });
@@ -183,10 +208,10 @@ export class ShareHub {
   ): Promise<(() => void) | undefined> {
     const load = async () => (isShareId(id) ? await this.#loaded.load(id) : undefined);
     return this.#loaded.use(load, (share) => {
-      if (share?.status !== "live") {
+      if (share?.phase.name !== "live") {
         // A failed share is being reloaded, one being deleted may stay: come back; a missing or
         // deleted one will not.
-        if (share?.status === "failed" || share?.status === "deleting") {
+        if (share?.phase.name === "failed" || share?.phase.name === "deleting") {
           socket.close(reloadCloseCode, reloadCloseReason);
         } else socket.close(ShareCloseCode.notFound, "no such share");
         return undefined;
@@ -241,8 +266,8 @@ export class ShareHub {
 
   async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {
     const share = isShareId(id) ? await this.#loaded.load(id, overBudget) : undefined;
-    if (!share || share.status === "deleted") throw shareNotFound(context, id);
-    if (share.status === "deleting") throw shareDeleting(context, id);
+    if (!share || share.phase.name === "deleted") throw shareNotFound(context, id);
+    if (share.phase.name === "deleting") throw shareDeleting(context, id);
     return share;
   }
 

@@ -4,12 +4,7 @@
 // order and only once they are durable. A failed write fails the share so that it is reloaded.
 
 import type { Store } from "../storage/store.js";
-import {
-  type LiveShare,
-  type LiveShareStatus,
-  reloadCloseCode,
-  reloadCloseReason,
-} from "./live-share.js";
+import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import type { LoadedShares } from "./loaded-shares.js";
 import {
   shareDeleting,
@@ -83,10 +78,7 @@ export class SharePublisher {
       // Nothing new; an equal write may still be in flight, and the 200 promises durability:
       // wait for it, and answer as it did (`tail` never rejects, so look at what it left).
       await share.tail;
-      const status = share.status as LiveShareStatus;
-      if (status === "deleted") throw shareNotFound("share sync", share.id);
-      if (status === "deleting") throw shareDeleting("share sync", share.id);
-      if (status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
+      checkStillServing(share);
       return answer(share.state.seq);
     }
     const seq = (planned[planned.length - 1] as { seq: number }).seq;
@@ -97,9 +89,7 @@ export class SharePublisher {
     } finally {
       share.inFlight--;
       share.lastUsed = Date.now();
-      // (status may have changed while awaiting; the narrowing in checkPublishable does not hold)
-      const status = share.status as LiveShareStatus;
-      if (status === "failed" && share.inFlight === 0) this.#loaded.drop(share);
+      if (share.phase.name === "failed" && share.inFlight === 0) this.#loaded.drop(share);
     }
   }
 
@@ -125,8 +115,9 @@ export class SharePublisher {
         this.#fail(share, failure);
         throw storageFailed("share sync", share.id, failure);
       }
-      // Durable. A failed (being reloaded) or deleted share is not broadcast to any more.
-      if (share.status !== "live") return;
+      // Durable. A failed (being reloaded), deleting or deleted share is not broadcast to any
+      // more; an evicted copy still commits, so that a sync waiting on it answers this seq.
+      if (!receivesWrites(share)) return;
       share.fanout.broadcast(share.state.commit(planned));
       this.#observer.broadcast?.((performance.now() - started) / 1000);
     });
@@ -136,8 +127,8 @@ export class SharePublisher {
 
   /** A write failed: the memory state is ahead of the store, so viewers reconnect to a reload. */
   #fail(share: LiveShare, error: unknown): void {
-    if (share.status !== "live") return;
-    share.status = "failed";
+    if (!receivesWrites(share)) return;
+    moveShare(share, { name: "failed" });
     this.#observer.error?.(error, `share ${share.id} write`);
     share.fanout.closeAll(reloadCloseCode, reloadCloseReason);
   }
@@ -150,7 +141,21 @@ function checkPublishable(share: LiveShare, prepared: PreparedItems): void {
     const more = prepared.tooLarge.length > 1 ? ` (and ${prepared.tooLarge.length - 1} more)` : "";
     throw tooLarge(`share sync: ${first.reason}${more}; nothing was applied`, prepared.tooLarge);
   }
-  if (share.status === "deleted") throw shareNotFound("share sync", share.id);
-  if (share.status === "deleting") throw shareDeleting("share sync", share.id);
-  if (share.status === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
+  checkStillServing(share);
+}
+
+/** Throws the answer to a sync of a share that is failed, being deleted or deleted. */
+function checkStillServing(share: LiveShare): void {
+  const { name } = share.phase;
+  if (name === "deleted") throw shareNotFound("share sync", share.id);
+  if (name === "deleting") throw shareDeleting("share sync", share.id);
+  if (name === "failed") throw storageFailed("share sync", share.id, FAILED_REASON);
+}
+
+/**
+ * True while the writes issued to `share` still commit: live, or evicted (a share is let go with
+ * writes in flight only at shutdown, and those writes then end as they would have).
+ */
+function receivesWrites(share: LiveShare): boolean {
+  return share.phase.name === "live" || share.phase.name === "evicted";
 }
