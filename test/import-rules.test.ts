@@ -1,4 +1,4 @@
-// Enforces DESIGN.md's import directions by reading every import in src/.
+// Enforces the import directions of docs/architecture.md by reading every import in src/.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -84,7 +84,7 @@ function isAllowed(from: string, target: string): boolean {
 const edges = sourceFiles(srcRoot).flatMap(importsOf);
 const production = edges.filter((edge) => !/\.test\.ts$/.test(edge.file));
 
-describe("import rules (DESIGN.md)", () => {
+describe("import rules (docs/architecture.md)", () => {
   it("finds the source tree", () => {
     expect(edges.length).toBeGreaterThan(10);
   });
