@@ -7,14 +7,16 @@ export {
   type PayloadSource,
   type ReceivedPayload,
 } from "./channels/channel-client.js";
+export { type ErrorCode, type ErrorSpec, errorTable } from "./protocol/error-table.js";
+export { createError, isSynclineError, SynclineError } from "./protocol/errors.js";
+export { type ExitCode, exitCodes } from "./protocol/exit-codes.js";
 export {
-  createError,
-  type ErrorCode,
-  errorCatalog,
-  isSynclineError,
-  SynclineError,
-} from "./protocol/errors.js";
-export { type ConfigSources, resolveServerConfig, type ServerConfig } from "./server/config.js";
+  type ConfigSources,
+  resolveServerConfig,
+  type ServerConfig,
+  serverConfig,
+  serverSettings,
+} from "./server/config.js";
 export type { HttpRequest, HttpResponse, RouteHandler } from "./server/http-router.js";
 export { type ServerOptions, type SynclineServer, startServer } from "./server/server.js";
 export type { UpgradeDecision, WebSocketEndpoint } from "./server/upgrade-router.js";

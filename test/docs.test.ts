@@ -1,23 +1,62 @@
-// Keeps docs/errors.md complete: every error code the code can raise is documented.
+// Keeps the reference tables of docs/ equal to the tables in the code (regenerate them with
+// `npm run docs`), and the docs free of citations of documents the repository does not hold.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { errorCatalog } from "../src/protocol/errors.js";
+import { normalizeTables, renderSections, sectionOf } from "../scripts/doc-tables.mjs";
+import { configTables } from "../src/cli/client-settings.js";
+import { closeCodeTable } from "../src/protocol/close-codes.js";
+import { errorTable } from "../src/protocol/error-table.js";
+import { exitCodeMeanings } from "../src/protocol/exit-codes.js";
 
-const docs = (name: string) => readFileSync(resolve(import.meta.dirname, "../docs", name), "utf8");
+const root = resolve(import.meta.dirname, "..");
+const docs = (name: string) => readFileSync(resolve(root, "docs", name), "utf8");
+
+const sections = renderSections({
+  serverSettings: configTables.server,
+  syncSettings: configTables.sync,
+  shareSettings: configTables.share,
+  transportSettings: configTables.transport,
+  errorTable,
+  closeCodeTable,
+  exitCodeMeanings,
+});
 
 describe("docs", () => {
-  it("errors.md documents every error code", () => {
-    const text = docs("errors.md");
-    const missing = Object.keys(errorCatalog).filter((code) => !text.includes(`\`${code}\``));
-    expect(missing).toEqual([]);
-  });
+  for (const [doc, bodies] of Object.entries(sections)) {
+    for (const [name, body] of Object.entries(bodies)) {
+      it(`${doc} shows the ${name} table as the code defines it (npm run docs)`, () => {
+        const shown = sectionOf(docs(doc), name);
+        expect(shown === undefined ? undefined : normalizeTables(shown)).toBe(body);
+      });
+    }
+  }
 
-  it("errors.md documents no code that does not exist", () => {
+  it("errors.md names no error code the table does not have", () => {
     const documented = [...docs("errors.md").matchAll(/`(ERR_[A-Z0-9_]+)`/g)].map(
       (m) => m[1] ?? "",
     );
-    expect(documented.filter((code) => !Object.hasOwn(errorCatalog, code))).toEqual([]);
+    expect(documented.filter((code) => !Object.hasOwn(errorTable, code))).toEqual([]);
+  });
+
+  it("nothing the repository ships cites a document outside it", () => {
+    const shipped = ["README.md", ...sourceFiles(resolve(root, "docs"))];
+    const pattern =
+      /\.\.\/shared|DESIGN\.md|\bshare\.md|transport\.md|interface\.md|automerge-sync\.md|seed §/;
+    const citing = [
+      ...shipped,
+      ...sourceFiles(resolve(root, "src")),
+      ...sourceFiles(resolve(root, "test")),
+    ]
+      .filter((file) => pattern.test(readFileSync(resolve(root, file), "utf8")))
+      .filter((file) => file !== "test/docs.test.ts");
+    expect(citing).toEqual([]);
   });
 });
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && /\.(ts|js|mjs|md|html|css)$/.test(entry.name))
+    .map((entry) => resolve(entry.parentPath, entry.name).slice(root.length + 1));
+}

@@ -5,7 +5,7 @@
 
 import { ChannelClient } from "../../src/channels/channel-client.js";
 import { loadPrivateKey } from "../../src/transport/auth/private-key-file.js";
-import { wireUrlOf } from "../../src/transport/wire-address.js";
+import { parseServerAddress } from "../../src/transport/server-address.js";
 import { WireClient } from "../../src/transport/wire-client.js";
 import { roleChannel } from "../lib/child.js";
 import { patternBytes } from "../lib/pattern.js";
@@ -13,7 +13,7 @@ import { patternBytes } from "../lib/pattern.js";
 const [mode, server, keyPath] = process.argv.slice(2);
 const parent = roleChannel();
 const signer = await loadPrivateKey(keyPath as string);
-const client = new WireClient({ url: wireUrlOf(server as string), signer });
+const client = new WireClient({ address: parseServerAddress(server as string), signer });
 const channels = new ChannelClient(client, { origin: mode as string });
 await client.whenOpen();
 

@@ -1,5 +1,5 @@
-// The errors the document hub ends a peer's socket with; each names the document and carries
-// the close code the socket uses (see docs/protocol.md, close codes of the automerge endpoint).
+// The errors the document hub ends a peer's socket with; each names the document. Their close
+// codes are the error table's (see docs/errors.md, close codes of the automerge endpoint).
 
 import { createError, type SynclineError } from "../protocol/errors.js";
 
@@ -8,7 +8,6 @@ export function documentTooLarge(documentId: string, limit: number): SynclineErr
   return createError(
     "ERR_DOCUMENT_TOO_LARGE",
     `automerge sync: document ${documentId} would exceed the limit of ${limit} bytes`,
-    { closeCode: 4413 },
   );
 }
 
@@ -17,15 +16,13 @@ export function notSaved(documentId: string, cause: unknown): SynclineError {
   return createError(
     "ERR_STORE_WRITE",
     `automerge sync: document ${documentId} could not be saved`,
-    { closeCode: 1011, cause },
+    { cause },
   );
 }
 
 /** The same peer id joined on a newer socket: the older one closes with 4409. */
 export function replacedPeer(peerId: string): SynclineError {
-  return createError("ERR_AUTOMERGE_PROTOCOL", `peer ${peerId} joined again on a new socket`, {
-    closeCode: 4409,
-  });
+  return createError("ERR_AUTOMERGE_PEER_REPLACED", `peer ${peerId} joined again on a new socket`);
 }
 
 /** Something failed that is not the peer's fault: close 1011. */
@@ -33,7 +30,7 @@ export function internalError(documentId: string, cause: unknown): SynclineError
   return createError(
     "ERR_UNEXPECTED",
     `automerge sync: document ${documentId} failed unexpectedly`,
-    { closeCode: 1011, cause },
+    { cause },
   );
 }
 
@@ -42,6 +39,6 @@ export function badSyncData(documentId: string, cause: unknown): SynclineError {
   return createError(
     "ERR_AUTOMERGE_MESSAGE",
     `automerge sync: the sync data for document ${documentId} is not a valid sync message`,
-    { closeCode: 4400, cause },
+    { cause },
   );
 }

@@ -9,6 +9,7 @@ import {
   encodeRepoMessage,
   type RepoMessage,
 } from "../protocol/automerge-messages.js";
+import { AutomergeCloseCode } from "../protocol/close-codes.js";
 import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
 import { isValidDocumentId } from "../util/ids.js";
 import type { HubPeer } from "./document-entry.js";
@@ -33,9 +34,6 @@ export interface PeerSessionOptions {
   /** Told about every error that ended the session, for logs. */
   readonly onError?: (error: SynclineError) => void;
 }
-
-/** Close code for a version mismatch (as automerge-repo's own server adapter uses). */
-export const closeCodeVersion = 4406;
 
 /** One socket's session; feed it frames with `receive`, tell it `socketClosed` at the end. */
 export class PeerSession {
@@ -68,7 +66,6 @@ export class PeerSession {
         isSynclineError(error)
           ? error
           : createError("ERR_UNEXPECTED", `automerge session: ${(error as Error).message}`, {
-              closeCode: 1011,
               cause: error,
             }),
       );
@@ -88,7 +85,6 @@ export class PeerSession {
         throw createError(
           "ERR_AUTOMERGE_PROTOCOL",
           `automerge session: first message is "${message.type}", not "join"`,
-          { closeCode: 4400 },
         );
       }
       this.#join(message.senderId, message.supportedProtocolVersions);
@@ -107,7 +103,6 @@ export class PeerSession {
           throw createError(
             "ERR_AUTOMERGE_MESSAGE",
             `automerge session: ${message.type} names document ${JSON.stringify(message.documentId.slice(0, 60))}, not a document id`,
-            { closeCode: 4400 },
           );
         }
         this.#options.hub.sync(peer, message);
@@ -133,7 +128,6 @@ export class PeerSession {
       throw createError(
         "ERR_AUTOMERGE_VERSION",
         `automerge session: peer ${peerId} supports protocol versions ${JSON.stringify(versions)}, not "${automergeProtocolVersion}"`,
-        { closeCode: closeCodeVersion },
       );
     }
     const peer: HubPeer = {
@@ -167,6 +161,6 @@ export class PeerSession {
     this.socketClosed();
     this.#options.onError?.(error);
     // The code says what happened; the reason is a hint (the socket layer trims it to 123 bytes).
-    this.#io.close(error.closeCode ?? 1011, error.message);
+    this.#io.close(error.closeCode ?? AutomergeCloseCode.internalError, error.message);
   }
 }

@@ -93,9 +93,6 @@ export class ChannelHub {
           throw createError(
             "ERR_WIRE_MESSAGE",
             `wire: ${message.type} for unknown stream ${message.streamId}`,
-            {
-              closeCode: 4400,
-            },
           );
         }
       } catch (error) {
@@ -129,9 +126,6 @@ export class ChannelHub {
       throw createError(
         "ERR_WIRE_MESSAGE",
         `wire: OPEN on stream ${open.streamId} (client streams are odd and new)`,
-        {
-          closeCode: 4400,
-        },
       );
     }
     const channel = this.#channel(open.channel);
@@ -188,7 +182,6 @@ export class ChannelHub {
       throw createError(
         "ERR_WIRE_MESSAGE",
         `wire: OPEN for transfer ${open.transferId}, already being uploaded on this connection`,
-        { closeCode: 4400 },
       );
     }
     this.#logger.info(
@@ -319,6 +312,6 @@ function failConnection(connection: WireConnection, error: unknown): void {
   connection.fail(
     isSynclineError(error)
       ? error
-      : createError("ERR_UNEXPECTED", `channels: ${describeError(error)}`, { closeCode: 1011 }),
+      : createError("ERR_UNEXPECTED", `channels: ${describeError(error)}`),
   );
 }

@@ -11,7 +11,6 @@ export function parseChannelName(name: string): string {
     throw createError(
       "ERR_INVALID_CHANNEL",
       `channel ${JSON.stringify(name)} is not valid: 1–128 characters of letters, digits and . _ : @ / -, starting with a letter or digit`,
-      { closeCode: 4400 },
     );
   }
   return name;

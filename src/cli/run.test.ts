@@ -1,7 +1,8 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createError } from "../protocol/errors.js";
-import { ExitError, exitCodes, toExitError } from "./exit-error.js";
+import { exitCodes } from "../protocol/exit-codes.js";
+import { interruptedError, toCommandError } from "./exit-error.js";
 import type { CliIo } from "./io.js";
 import { runCli } from "./run.js";
 
@@ -27,6 +28,13 @@ function fakeIo(env: Record<string, string> = {}): CliIo & { out(): string; err(
 }
 
 describe("runCli", () => {
+  it("exits 2 with the commands listed when no command is given", async () => {
+    const io = fakeIo();
+    expect(await runCli([], io)).toBe(2);
+    expect(io.err()).toContain("serve");
+    expect(io.err()).toContain("syncline: no command given");
+  });
+
   it("prints help and exits 0", async () => {
     const io = fakeIo();
     expect(await runCli(["--help"], io)).toBe(0);
@@ -68,18 +76,28 @@ describe("runCli", () => {
   });
 });
 
-describe("toExitError", () => {
-  it("maps error codes to exit codes", () => {
-    expect(toExitError(createError("ERR_INVALID_CONFIG", "x")).exitCode).toBe(exitCodes.usage);
-    expect(toExitError(createError("ERR_LISTEN", "x")).exitCode).toBe(exitCodes.cannotStart);
-    expect(toExitError(createError("ERR_STORE_WRITE", "x")).exitCode).toBe(exitCodes.unexpected);
-    const unknown = toExitError(new Error("boom"));
+describe("toCommandError", () => {
+  it("keeps our errors, whose exit codes come from the error table", () => {
+    expect(toCommandError(createError("ERR_INVALID_CONFIG", "x")).exitCode).toBe(exitCodes.usage);
+    expect(toCommandError(createError("ERR_LISTEN", "x")).exitCode).toBe(exitCodes.cannotStart);
+    expect(toCommandError(createError("ERR_STORE_WRITE", "x")).exitCode).toBe(exitCodes.unexpected);
+    expect(toCommandError(createError("ERR_AUTH_PASSPHRASE", "x")).exitCode).toBe(exitCodes.usage);
+    expect(toCommandError(createError("ERR_SHARE_SECRET", "x")).exitCode).toBe(
+      exitCodes.authRefused,
+    );
+    const unknown = toCommandError(new Error("boom"));
     expect(unknown.code).toBe("ERR_UNEXPECTED");
     expect(unknown.exitCode).toBe(1);
   });
 
-  it("keeps an ExitError as it is", () => {
-    const error = new ExitError(exitCodes.timedOut, "ERR_UNEXPECTED", "late");
-    expect(toExitError(error)).toBe(error);
+  it("ends an interrupted command with 130 for SIGINT and 143 for SIGTERM", () => {
+    expect(interruptedError("x", "SIGINT")).toMatchObject({
+      code: "ERR_INTERRUPTED",
+      exitCode: 130,
+    });
+    expect(interruptedError("x", "SIGTERM")).toMatchObject({
+      code: "ERR_INTERRUPTED",
+      exitCode: 143,
+    });
   });
 });

@@ -1,7 +1,8 @@
 // Runs the CLI in-process: parses argv, runs the command, and turns any error into a message
 // (or a `--json` error object) and an exit code. It never exits; cli/index.ts does.
 
-import { type ExitError, toExitError } from "./exit-error.js";
+import { CommanderError } from "commander";
+import { toCommandError } from "./exit-error.js";
 import { type CliIo, processIo, writeJson } from "./io.js";
 import { createProgram } from "./program.js";
 
@@ -11,8 +12,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     await createProgram(io).parseAsync([...argv], { from: "user" });
     return 0;
   } catch (thrown) {
-    const error: ExitError = toExitError(thrown);
-    if (error.exitCode === 0) return 0;
+    // --help and --version: commander printed them and ends the command with 0.
+    if (thrown instanceof CommanderError && thrown.exitCode === 0) return 0;
+    const error = toCommandError(thrown);
     if (argv.includes("--json")) {
       writeJson(io, { ok: false, error: { code: error.code, message: error.message } });
     } else {

@@ -1,6 +1,6 @@
-// What `send` and `recv` share: the server address, the TLS trust (`--ca`), the identity (with a
-// passphrase prompt on a terminal), this device's id, and a reconnecting client with the
-// configured retries.
+// What `send` and `recv` share: the [transport] settings (server, --ca, --retries, --timeout,
+// identity, pinned host key), the identity (with a passphrase prompt on a terminal), this
+// device's id, and a reconnecting client that is connected before the command goes on.
 
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -8,54 +8,65 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
-import { describeError } from "../protocol/errors.js";
-import { serverFileKeys } from "../server/config.js";
-import { findConfigFile, loadConfigFile } from "../server/config-file.js";
 import { resolveIdentity } from "../transport/auth/identity.js";
-import { wireUrlOf } from "../transport/wire-address.js";
+import { describeAddress } from "../transport/server-address.js";
 import { WireClient } from "../transport/wire-client.js";
-import { ExitError, exitCodes } from "./exit-error.js";
+import { resolveClientSettings, transportSettings } from "./client-settings.js";
+import { announceRetry, connectionOf, withinTimeout } from "./connection.js";
 import type { CliIo } from "./io.js";
+import { settingFlags } from "./setting-options.js";
 
-/** Flags every transfer command takes. */
-export interface TransportFlags {
-  readonly server?: string;
-  readonly identity?: string;
-  readonly serverFingerprint?: string;
-  /** A PEM file of CA certificates trusted for wss:// (instead of Node's bundled ones). */
-  readonly ca?: string;
-  readonly retries?: string;
+/** Flags every transfer command takes: its settings' flags, --config and --json. */
+export interface TransportFlags extends Readonly<Record<string, unknown>> {
   readonly config?: string;
   readonly json?: boolean;
 }
 
-/** The default server when neither --server nor `[transport] server` names one. */
-export const defaultTransportServer = "ws://127.0.0.1:3030";
-
-/** Resolves flags, config and identity into a connecting client. */
-export async function connectTransport(flags: TransportFlags, io: CliIo): Promise<WireClient> {
-  const found = findConfigFile(flags.config, io.env);
-  const table = (found && loadConfigFile(found.path, serverFileKeys).transport) ?? {};
-  const server = flags.server ?? stringSetting(table, "server") ?? defaultTransportServer;
-  const retries = parseRetries(flags.retries ?? table.retries);
-  const fingerprint = flags.serverFingerprint ?? stringSetting(table, "server_fingerprint");
-  const identityFile = flags.identity ?? stringSetting(table, "identity");
-  const caFile = flags.ca ?? stringSetting(table, "ca");
-  const ca = caFile === undefined ? undefined : readCaFile(caFile);
+/**
+ * Resolves flags, config and identity into a client, and waits for its first authenticated
+ * connection: failed attempts are announced and retried (--retries), and past --timeout the
+ * command ends with ERR_TIMEOUT. `context` names the command in messages (`send`); aborting
+ * `signal` (an interrupt) closes the client, now or later.
+ */
+export async function connectTransport(
+  flags: TransportFlags,
+  io: CliIo,
+  context: string,
+  signal?: AbortSignal,
+): Promise<WireClient> {
+  const { values } = resolveClientSettings(
+    "transport",
+    transportSettings,
+    { ...settingFlags(transportSettings, flags), config: flags.config },
+    io,
+  );
+  const connection = connectionOf(values);
   const signer = await resolveIdentity({
-    ...(identityFile === undefined ? {} : { identityFile }),
+    ...(values.identity === undefined ? {} : { identityFile: values.identity }),
     env: io.env,
     interactive: process.stdin.isTTY === true,
     askPassphrase: (path) => askHidden(`passphrase for ${path}: `),
   });
-  return new WireClient({
-    url: wireUrlOf(server),
+  const client = new WireClient({
+    address: connection.address,
     signer,
-    maxAttempts: retries + 1,
+    maxAttempts: connection.retries + 1,
     agent: "syncline-cli",
-    ...(fingerprint === undefined ? {} : { serverFingerprint: fingerprint }),
-    ...(ca === undefined ? {} : { ca }),
+    handshakeTimeoutMs: connection.timeoutMs,
+    ...(values.serverFingerprint === undefined
+      ? {}
+      : { serverFingerprint: values.serverFingerprint }),
+    ...(connection.ca === undefined ? {} : { ca: connection.ca }),
   });
+  client.on("retry", (info) => announceRetry(io, connection.retries, info));
+  const interrupt = () => client.close("interrupted");
+  if (signal?.aborted) interrupt();
+  signal?.addEventListener("abort", interrupt, { once: true });
+  const where = describeAddress(connection.address);
+  await withinTimeout(client.whenOpen(), connection, `${context}: no connection to ${where}`, () =>
+    client.close("timed out"),
+  );
+  return client;
 }
 
 /**
@@ -73,55 +84,6 @@ export function deviceId(env: CliIo["env"]): string {
     writeFileSync(path, `${id}\n`, { mode: 0o600 });
     return id;
   }
-}
-
-function stringSetting(table: Readonly<Record<string, unknown>>, key: string): string | undefined {
-  const value = table[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || value === "") {
-    throw new ExitError(
-      exitCodes.usage,
-      "ERR_INVALID_CONFIG",
-      `config: transport.${key} must be a non-empty string`,
-    );
-  }
-  return value;
-}
-
-/** Reads `--ca FILE`, which must hold at least one PEM certificate. */
-function readCaFile(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new ExitError(
-      exitCodes.usage,
-      "ERR_INVALID_CONFIG",
-      `config: --ca ${path}: cannot read: ${describeError(error)}`,
-      { cause: error },
-    );
-  }
-  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new ExitError(
-      exitCodes.usage,
-      "ERR_INVALID_CONFIG",
-      `config: --ca ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
-    );
-  }
-  return text;
-}
-
-function parseRetries(value: unknown): number {
-  if (value === undefined) return 5;
-  const number = typeof value === "number" ? value : Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > 1000) {
-    throw new ExitError(
-      exitCodes.usage,
-      "ERR_INVALID_CONFIG",
-      `config: --retries must be a whole number from 0 to 1000, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
 }
 
 /** Reads a line from the terminal without echoing it. */

@@ -317,7 +317,6 @@ function describeValue(value: unknown): string {
 
 function malformed(message: string, cause?: unknown): SynclineError {
   return createError("ERR_AUTOMERGE_MESSAGE", `automerge message: ${message}`, {
-    closeCode: 4400,
     cause,
   });
 }

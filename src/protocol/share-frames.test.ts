@@ -9,7 +9,6 @@ import {
   isReservedEntry,
   isShareEpoch,
   isUpdateFrame,
-  ShareCloseCode,
   seqOfInitialState,
 } from "./share-frames.js";
 
@@ -76,14 +75,5 @@ describe("viewer frames", () => {
     expect(isUpdateFrame(null)).toBe(false);
     expect(seqOfInitialState({ "share/seq": -1 })).toBeUndefined();
     expect(seqOfInitialState({})).toBeUndefined();
-  });
-
-  it("have distinct close codes in the private range (1001 for shutdown)", () => {
-    const codes = Object.values(ShareCloseCode);
-    expect(new Set(codes).size).toBe(codes.length);
-    expect(ShareCloseCode.goingAway).toBe(1001);
-    for (const code of [ShareCloseCode.deleted, ShareCloseCode.notFound, ShareCloseCode.tooSlow]) {
-      expect(code).toBeGreaterThanOrEqual(4000);
-    }
   });
 });

@@ -1,9 +1,9 @@
 // The viewer WebSocket (`GET /share_poll?id=<id>[&since=<seq>[&epoch=<epoch>]]`) as data: the
 // frames the server sends, the reserved entries of the initial state, and the close codes. JSON text frames
-// (seed §2.2–2.3) so the original viewers keep working; `seq` is our addition. Pure.
+// (as OpenCode's share server sends them) so its viewers keep working; `seq` is our addition. Pure.
 
 /**
- * The initial state: every stored key mapped to its content (seed §2.2), plus reserved entries:
+ * The initial state: every stored key mapped to its content, plus reserved entries:
  * `share/seq`, the sequence number of the last write it includes, and `share/epoch`, the share's
  * epoch (absent for a share stored without one). The seed's viewers only read keys under
  * `session/`, so the extra entries are invisible to them; ours reconnect with
@@ -34,25 +34,13 @@ export function isReservedEntry(key: string): boolean {
   return key === initialSeqEntry || key === initialEpochEntry;
 }
 
-/** One durable write, sent live in the order the server made writes durable (seed §2.3). */
+/** One durable write, sent live in the order the server made writes durable . */
 export interface UpdateFrame {
   readonly key: string;
   readonly content: unknown;
   /** The share's sequence number of this write: 1, 2, 3, … with no gaps. */
   readonly seq: number;
 }
-
-/** Close codes of the viewer WebSocket. */
-export const ShareCloseCode = {
-  /** The share was deleted by its owner; reconnecting will not bring it back. */
-  deleted: 4410,
-  /** No share with that id (also answered as HTTP 404 before the upgrade when known). */
-  notFound: 4404,
-  /** The viewer fell too far behind the live updates; reconnect with `since` to catch up. */
-  tooSlow: 4429,
-  /** The server is shutting down; reconnect later. */
-  goingAway: 1001,
-} as const;
 
 /** True when a parsed frame is an update (it has a string `key`), false for the initial state. */
 export function isUpdateFrame(frame: unknown): frame is UpdateFrame {

@@ -1,11 +1,11 @@
 // The live-share data model shared by the server, the client queue and the browser viewer: share
-// ids, the key schema (share.md), the items publishers send and the key each one is stored
+// ids, the key schema (docs/protocol.md), the items publishers send and the key each one is stored
 // under. Pure: no I/O, no node:* imports.
 
 /** A share's public id: the last 8 characters of its session id. */
 export type ShareId = string & { readonly __brand: "ShareId" };
 
-/** Length of a share id (seed §2.1: the last 8 characters of the session id). */
+/** Length of a share id (the last 8 characters of the session id, as OpenCode makes it). */
 export const shareIdLength = 8;
 
 /** Longest id segment (session, message or part id) accepted in a key. */
@@ -70,10 +70,10 @@ export function parseShareKey(key: string): ShareKey | undefined {
   }
 }
 
-/** The item types a publisher sends (seed §6), with the key kind each is stored under. */
+/** The item types a publisher sends, as OpenCode's clients do; each is stored under its key kind. */
 export const shareItemTypes = ["session", "message", "part", "session_diff", "model"] as const;
 
-/** One item of a sync request: `{type, data}` (seed §6). */
+/** One item of a sync request: `{type, data}`. */
 export interface ShareItem {
   readonly type: string;
   readonly data: unknown;
@@ -83,7 +83,7 @@ export interface ShareItem {
 export type ItemKey = { readonly key: string } | { readonly reason: string };
 
 /**
- * The key of `item` in the share of `sessionID` (share.md: session → session/info/<id>, message
+ * The key of `item` in the share of `sessionID` (docs/protocol.md: session → session/info/<id>, message
  * → session/message/<sessionID>/<id>, part → session/part/<sessionID>/<messageID>/<id>,
  * session_diff → session/diff/<sessionID>, model → session/model/<sessionID>). An item naming
  * another session than the share's has no key. The key is also the client queue's dedupe key.

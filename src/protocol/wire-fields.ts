@@ -37,10 +37,10 @@ export type ByteBounds =
 export class FieldReader {
   readonly #label: string;
   readonly #body: WireBody;
-  readonly #closeCode: number | undefined;
+  readonly #closeCode: number;
 
   /** Prefer `readFields`; this checks that `value` is a map the same way. */
-  constructor(label: string, value: unknown, closeCode: number | undefined) {
+  constructor(label: string, value: unknown, closeCode: number) {
     this.#label = label;
     this.#closeCode = closeCode;
     if (!isPlainMap(value))
@@ -116,21 +116,17 @@ export class FieldReader {
   }
 
   #fail(message: string): SynclineError {
-    const options = this.#closeCode === undefined ? {} : { closeCode: this.#closeCode };
+    const options = { closeCode: this.#closeCode };
     return createError("ERR_WIRE_MESSAGE", `wire: ${message}`, options);
   }
 }
 
 /**
  * Checks that `value` is a map (a plain object) and returns a reader for its fields. `label`
- * names the message in errors (`HELLO`); `closeCode` is set on them when they end a connection
- * (decoding) and left out when they report our own bug (encoding).
+ * names the message in errors (`HELLO`); `closeCode` is the one they end a connection with: 4400
+ * when decoding (the peer's fault), 1011 when encoding (our own bug).
  */
-export function readFields(
-  label: string,
-  value: unknown,
-  closeCode: number | undefined,
-): FieldReader {
+export function readFields(label: string, value: unknown, closeCode: number): FieldReader {
   return new FieldReader(label, value, closeCode);
 }
 

@@ -201,7 +201,7 @@ describe("encodeFrame validation", () => {
   it.each(cases)("refuses %s", (_name, frame) => {
     const error = thrown(() => encodeFrame(frame));
     expect(error.code).toBe("ERR_WIRE_FRAME");
-    expect(error.closeCode).toBeUndefined();
+    expect(error.closeCode).toBe(1011);
   });
 
   it("refuses a payload length beyond u32 in a header", () => {

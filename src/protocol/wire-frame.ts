@@ -1,6 +1,7 @@
 // The frame codec of the transport (`GET /wire`, docs/design/wire-v1.md): a 10-byte big-endian
 // header (type, flags, stream id, payload length) then the payload. Pure functions on bytes.
 
+import { StandardCloseCode } from "./close-codes.js";
 import { createError, type SynclineError } from "./errors.js";
 
 /** Bytes in every frame header. */
@@ -142,7 +143,10 @@ function writeHeader(target: Uint8Array, header: WireFrameHeader, payloadLength:
   if (!isFrameType(type)) problem = `wire: cannot encode unknown frame type ${String(type)}`;
   else if (!isU32(payloadLength)) problem = `wire: payload length ${payloadLength} is not a u32`;
   else problem = headerProblem(type, flags, streamId);
-  if (problem !== undefined) throw createError("ERR_WIRE_FRAME", problem);
+  // A frame we cannot encode is our bug, not the peer's: it ends a connection as an internal error.
+  if (problem !== undefined) {
+    throw createError("ERR_WIRE_FRAME", problem, { closeCode: StandardCloseCode.internalError });
+  }
   target[0] = type;
   target[1] = flags;
   writeU32(target, 2, streamId);
@@ -188,7 +192,7 @@ function headerProblem(type: FrameType, flags: number, streamId: number): string
 }
 
 function frameError(message: string): SynclineError {
-  return createError("ERR_WIRE_FRAME", message, { closeCode: 4400 });
+  return createError("ERR_WIRE_FRAME", message);
 }
 
 function isU32(value: number): boolean {

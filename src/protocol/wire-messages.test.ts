@@ -248,12 +248,12 @@ describe("encodeMessage refuses what the receiver would refuse", () => {
       agent: "a",
     };
     const error = thrown(() => encodeMessage(bad as WireMessage));
-    expect([error.code, error.closeCode]).toEqual(["ERR_WIRE_MESSAGE", undefined]);
+    expect([error.code, error.closeCode]).toEqual(["ERR_WIRE_MESSAGE", 1011]);
   });
 
   it("checks the stream id", () => {
     const error = thrown(() => encodeMessage({ type: "credit", streamId: 0, bytes: 1 }));
-    expect([error.code, error.closeCode]).toEqual(["ERR_WIRE_FRAME", undefined]);
+    expect([error.code, error.closeCode]).toEqual(["ERR_WIRE_FRAME", 1011]);
   });
 });
 

@@ -2,6 +2,7 @@
 // messages.ts), and their codec: control bodies are CBOR maps, DATA bodies are raw bytes.
 
 import { Encoder } from "cbor-x";
+import { StandardCloseCode, WireCloseCode } from "./close-codes.js";
 import { createError, describeError } from "./errors.js";
 import { type FieldReader, readFields, wireFieldLimits } from "./wire-fields.js";
 import {
@@ -329,7 +330,8 @@ export function encodeMessage(message: WireMessage): Uint8Array {
   }
   const type = FrameType[message.type];
   const read = bodyReaders[message.type] as (fields: FieldReader) => object;
-  const body = read(readFields(frameTypeLabel(type), message, undefined));
+  // A message we cannot encode is our bug: an internal error if it ends a connection.
+  const body = read(readFields(frameTypeLabel(type), message, StandardCloseCode.internalError));
   const streamId = "streamId" in message ? message.streamId : 0;
   return encodeFrame({ type, flags: 0, streamId, payload: cbor.encode(body) });
 }
@@ -359,11 +361,11 @@ export function decodeMessage(frame: WireFrame): WireMessage {
     throw createError(
       "ERR_WIRE_MESSAGE",
       `wire: ${label} body is not one valid CBOR item (${describeError(error)})`,
-      { closeCode: 4400, cause: error },
+      { cause: error },
     );
   }
   const read = bodyReaders[name] as (fields: FieldReader) => object;
-  const body = read(readFields(label, value, 4400));
+  const body = read(readFields(label, value, WireCloseCode.malformed));
   const scoped = frameScope(frame.type) === "connection" ? {} : { streamId };
   return { type: name, ...scoped, ...body } as WireMessage;
 }
@@ -385,7 +387,6 @@ function checkDirection(frame: WireFrame, allowed: ReadonlySet<FrameTypeName>, w
     throw createError(
       "ERR_WIRE_MESSAGE",
       `wire: a ${who} does not send ${frameTypeLabel(frame.type)} frames`,
-      { closeCode: 4400 },
     );
   }
 }

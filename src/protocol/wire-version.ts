@@ -63,5 +63,5 @@ function describeRange({ min, max }: WireVersionRange): string {
 }
 
 function versionError(message: string): SynclineError {
-  return createError("ERR_WIRE_VERSION", message, { closeCode: 4406 });
+  return createError("ERR_WIRE_VERSION", message);
 }

@@ -6,9 +6,10 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { DocumentHub } from "../automerge/document-hub.js";
 import { PeerSession } from "../automerge/peer-session.js";
+import { createError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
 import { timingSafeEqualStrings } from "../util/timing-safe.js";
-import { automergeDefaults, type ServerConfig } from "./config.js";
+import type { ServerConfig } from "./config.js";
 import type { AutomergeMetrics } from "./metrics.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
 import { createWsKeepalive } from "./ws-keepalive.js";
@@ -35,14 +36,13 @@ export async function createAutomergeEndpoint(
   logger: Logger,
   options: AutomergeEndpointOptions = {},
 ): Promise<AutomergeEndpoint> {
-  const settings = { ...automergeDefaults, ...definedOnly(config) };
   const hub = new DocumentHub({
     store,
     serverPeerId: `syncline-${process.pid}-${Date.now().toString(36)}`,
-    memoryBudgetBytes: settings.automergeMemoryBudget,
-    idleEvictMs: settings.automergeIdleEvictMs,
-    maxDocumentBytes: settings.automergeMaxDocumentBytes,
-    workerThresholdBytes: settings.automergeWorkerThreshold,
+    memoryBudgetBytes: config.automergeMemoryBudget,
+    idleEvictMs: config.automergeIdleEvictMs,
+    maxDocumentBytes: config.automergeMaxDocumentBytes,
+    workerThresholdBytes: config.automergeWorkerThreshold,
     workerThreads: config.automergeWorkerThreads,
     observer: {
       documentLoaded(seconds) {
@@ -75,7 +75,7 @@ export async function createAutomergeEndpoint(
   const token = config.automergeToken;
   const endpoint: WebSocketEndpoint<undefined> = {
     name: "automerge",
-    maxPayload: settings.automergeMaxMessageBytes,
+    maxPayload: config.automergeMaxMessageBytes,
     authenticate: (request) => checkToken(request, token),
     onConnection(socket) {
       keepalive.add(socket);
@@ -120,11 +120,8 @@ function checkToken(
   if (given !== null && timingSafeEqualStrings(given, token)) {
     return { accept: true, context: undefined };
   }
-  return {
-    accept: false,
-    status: 401,
-    reason: given === null ? "automerge sync needs ?token= in the URL" : "invalid token",
-  };
+  const problem = given === null ? "needs ?token= in the URL" : "the token is not valid";
+  return { accept: false, error: createError("ERR_UNAUTHORIZED", `automerge sync: ${problem}`) };
 }
 
 /** A close reason within WebSocket's 123-byte limit (ws throws beyond it), cut at a character. */
@@ -137,10 +134,4 @@ export function closeReason(reason: string): string {
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-}
-
-function definedOnly(config: ServerConfig): Partial<typeof automergeDefaults> {
-  return Object.fromEntries(
-    Object.entries(config).filter(([, value]) => value !== undefined),
-  ) as Partial<typeof automergeDefaults>;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isSynclineError } from "../protocol/errors.js";
-import { resolveServerConfig } from "./config.js";
+import { resolveServerConfig, serverConfig } from "./config.js";
 
 function configError(fn: () => unknown): { code: string; message: string } {
   try {
@@ -38,6 +38,7 @@ describe("resolveServerConfig", () => {
       shareIdleEvictMs: 60_000,
       shareCatchupFrames: 1000,
       shareCatchupBytes: 4 * 1024 * 1024,
+      automergeWorkerThreads: expect.any(Number),
     });
   });
 
@@ -49,7 +50,7 @@ describe("resolveServerConfig", () => {
         SYNCLINE_SHARE_MAX_BYTES: "1048576",
         SYNCLINE_SHARE_PUBLIC_URL: "https://x.example/",
       },
-      file: { path: "/f.toml", server: { share_idle_evict_ms: 5000 } },
+      file: { path: "/f.toml", name: "server", values: { share_idle_evict_ms: 5000 } },
     });
     expect(config).toMatchObject({
       shareMaxItemBytes: 2 * 1024 * 1024,
@@ -66,13 +67,13 @@ describe("resolveServerConfig", () => {
     const fromEnv = resolveServerConfig({
       flags: {},
       env: { SYNCLINE_SHARE_MEMORY_BUDGET: "2097152" },
-      file: { path: "/f.toml", server: { share_max_bytes: 1048576 } },
+      file: { path: "/f.toml", name: "server", values: { share_max_bytes: 1048576 } },
     });
     expect(fromEnv).toMatchObject({ shareMemoryBudget: 2 * 1024 * 1024, shareMaxBytes: 1048576 });
     const fromFile = resolveServerConfig({
       flags: {},
       env: {},
-      file: { path: "/f.toml", server: { share_memory_budget: 1073741824 } },
+      file: { path: "/f.toml", name: "server", values: { share_memory_budget: 1073741824 } },
     });
     expect(fromFile.shareMemoryBudget).toBe(1024 * 1024 * 1024);
     const error = configError(() =>
@@ -80,7 +81,7 @@ describe("resolveServerConfig", () => {
     );
     expect(error.code).toBe("ERR_INVALID_CONFIG");
     expect(error.message).toBe(
-      "config: share_memory_budget 1048576 (from environment variable SYNCLINE_SHARE_MEMORY_BUDGET) is less than share_max_bytes 67108864 (from default of --share-max-bytes): a share of the largest size could never be loaded; raise the budget or lower the limit",
+      "config: share_memory_budget 1048576 (from environment variable SYNCLINE_SHARE_MEMORY_BUDGET) is less than share_max_bytes 67108864 (from the default of --share-max-bytes): a share of the largest size could never be loaded; raise the budget or lower the limit",
     );
     expect(() =>
       resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_MEMORY_BUDGET: "lots" } }),
@@ -96,7 +97,7 @@ describe("resolveServerConfig", () => {
       resolveServerConfig({
         flags: {},
         env: {},
-        file: { path: "/f.toml", server: { share_viewer_flush_ms: 5 } },
+        file: { path: "/f.toml", name: "server", values: { share_viewer_flush_ms: 5 } },
       }).shareViewerFlushMs,
     ).toBe(5);
     expect(() =>
@@ -108,7 +109,7 @@ describe("resolveServerConfig", () => {
     const config = resolveServerConfig({
       flags: { automergeToken: "s3cret" },
       env: { SYNCLINE_AUTOMERGE_MAX_MESSAGE_BYTES: "2048" },
-      file: { path: "/f.toml", server: { automerge_memory_budget: 1000 } },
+      file: { path: "/f.toml", name: "server", values: { automerge_memory_budget: 1000 } },
     });
     expect(config).toMatchObject({
       automergeToken: "s3cret",
@@ -123,7 +124,8 @@ describe("resolveServerConfig", () => {
   it("takes flags over env over file over defaults", () => {
     const file = {
       path: "/etc/syncline.toml",
-      server: { port: 4000, host: "0.0.0.0", data: "/d" },
+      name: "server",
+      values: { port: 4000, host: "0.0.0.0", data: "/d" },
     };
     const config = resolveServerConfig({
       flags: { port: "5000" },
@@ -153,7 +155,7 @@ describe("resolveServerConfig", () => {
   it("names the environment variable or the file key a bad value came from", () => {
     const fromEnv = configError(() => resolveServerConfig({ flags: {}, env: { PORT: "x" } }));
     expect(fromEnv.message).toContain("PORT");
-    const file = { path: "/tmp/c.toml", server: { port: "eighty" } };
+    const file = { path: "/tmp/c.toml", name: "server", values: { port: 80.5 } };
     const fromFile = configError(() => resolveServerConfig({ flags: {}, env: {}, file }));
     expect(fromFile.message).toContain("server.port in /tmp/c.toml");
   });
@@ -165,6 +167,29 @@ describe("resolveServerConfig", () => {
     expect(
       configError(() => resolveServerConfig({ flags: { durability: "maybe" }, env: {} })).message,
     ).toContain("--durability");
+  });
+
+  it("refuses a file value of the wrong TOML type, naming the key, the value and its type", () => {
+    const file = { path: "/tmp/c.toml", name: "server", values: { port: "3040" } };
+    const error = configError(() => resolveServerConfig({ flags: {}, env: {}, file }));
+    expect(error.code).toBe("ERR_INVALID_CONFIG");
+    expect(error.message).toBe(
+      'config: server.port in /tmp/c.toml must be an integer, got "3040" (a string)',
+    );
+    const level = { path: "/tmp/c.toml", name: "server", values: { log_level: 3 } };
+    expect(
+      configError(() => resolveServerConfig({ flags: {}, env: {}, file: level })).message,
+    ).toBe("config: server.log_level in /tmp/c.toml must be a string, got 3 (an integer)");
+  });
+
+  it("serverConfig checks overrides like any other source", () => {
+    expect(serverConfig({ port: 0 }).port).toBe(0);
+    expect(configError(() => serverConfig({ port: 70_000 })).message).toBe(
+      "config: --port must be a whole number from 0 to 65535, got 70000",
+    );
+    expect(configError(() => serverConfig({ shareMemoryBudget: 1024 })).code).toBe(
+      "ERR_INVALID_CONFIG",
+    );
   });
 
   it("requires --tls-cert and --tls-key together", () => {

@@ -1,393 +1,400 @@
-// The server's configuration: each field comes from its flag, else its environment variable,
-// else the config file's [server] table, else its default — and is validated with an error that
-// names where the bad value came from (`--port`, `PORT`, or `server.port in FILE`).
+// The server's settings: one table entry per setting (flag, environment variable, `[server]`
+// key, default, help and check). `ServerConfig` is its resolved type; `syncline serve`'s flags,
+// its --help and the table in docs/operations.md are derived from it.
 
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { createError } from "../protocol/errors.js";
-import type { ConfigFile } from "./config-file.js";
+import {
+  defineSettings,
+  type FileTable,
+  integer,
+  nonEmptyText,
+  oneOf,
+  originOf,
+  resolveSettings,
+  type SettingSources,
+  type SettingValues,
+} from "./setting-table.js";
 
 /** Log levels accepted by `--log-level` / `LOG_LEVEL`. */
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** The server's resolved configuration; the defaults below are the documented ones. */
-export interface ServerConfig {
-  /** Address to bind. Default `127.0.0.1`. */
-  readonly host: string;
-  /** TCP port; 0 picks a free one (the start line prints the real URL). Default `3030`. */
-  readonly port: number;
-  /** Directory of the embedded store. Default `./syncline-data`. */
-  readonly dataDir: string;
-  /** Also listen on this Unix socket path. Default: none. */
-  readonly unixSocket: string | undefined;
-  /** PEM certificate file; with `tlsKey` the TCP listener serves HTTPS/WSS. Default: none. */
-  readonly tlsCert: string | undefined;
-  /** PEM private key file for `tlsCert`. Default: none. */
-  readonly tlsKey: string | undefined;
-  /** Structured-log level on stderr. Default `info`. */
-  readonly logLevel: (typeof logLevels)[number];
-  /**
-   * When a write counts as done: `flush` (default) waits until the OS reports it on disk and
-   * survives power loss; `commit` acknowledges once committed, surviving a crash of the server
-   * process but not of the machine.
-   */
-  readonly durability: "flush" | "commit";
-  /** Longest graceful shutdown before remaining sockets are cut, in ms. Default `4000`. */
-  readonly shutdownTimeoutMs: number;
-  /** OpenSSH authorized_keys file; enables the transport (`/wire`). Default: none (disabled). */
-  readonly authorizedKeys: string | undefined;
-  /** The server's host key (OpenSSH private key); created if missing. Default `<data>/host_key`. */
-  readonly hostKey: string | undefined;
-  /** Largest payload a channel keeps as its latest, bytes. Default 64 MiB. */
-  readonly retainBytes: number;
-  /** How often the transport pings each connection, ms. Default `20000`. */
-  readonly heartbeatMs: number;
-  /** Silence allowed beyond the ping period before a connection is cut, ms. Default `10000`. */
-  readonly heartbeatGraceMs: number;
-  /*
-   * Automerge sync (WebSocket on any path not otherwise routed). Optional in the type so configs
-   * built literally keep working; `resolveServerConfig` always fills them.
-   */
-  /**
-   * Access token the automerge endpoint requires as `?token=` in the WebSocket URL (refusal:
-   * HTTP 401). Default: none, anyone may sync (as the reference server).
-   */
-  readonly automergeToken?: string | undefined;
-  /** Estimated memory of loaded documents above which idle ones are evicted, bytes. 64 MiB. */
-  readonly automergeMemoryBudget?: number;
-  /** A loaded document unused this long is evicted, ms. Default `30000`. */
-  readonly automergeIdleEvictMs?: number;
-  /** Largest automerge WebSocket frame; bigger ones close the socket with 1009. 64 MiB. */
-  readonly automergeMaxMessageBytes?: number;
-  /** Largest stored document; a sync growing one beyond closes the socket with 4413. 256 MiB. */
-  readonly automergeMaxDocumentBytes?: number;
-  /**
-   * A document stored larger than this, or a sync message for it, is synced in a worker thread
-   * so its Automerge work never blocks other sockets, bytes. 256 KiB.
-   */
-  readonly automergeWorkerThreshold?: number;
-  /** Worker threads for such documents; 0 keeps all on the main thread. 1 (2 with ≥ 4 cores). */
-  readonly automergeWorkerThreads?: number | undefined;
-  /* Live shares (share.md). Optional in the type like the automerge fields; always resolved. */
-  /** Largest body of a share request (`POST /api/share/:id/sync` …), bytes; 413 beyond. 8 MiB. */
-  readonly shareMaxBodyBytes?: number;
-  /** Largest content of one share item, bytes of JSON; the request is refused 413 beyond. 1 MiB. */
-  readonly shareMaxItemBytes?: number;
-  /**
-   * Largest share: bytes of the JSON content of all its keys (a loaded share holds it all in
-   * memory); a sync growing a share beyond is refused 413, nothing applied. 64 MiB.
-   */
-  readonly shareMaxBytes?: number;
-  /**
-   * Most content all loaded shares may hold together, bytes of JSON counted as `shareMaxBytes`
-   * counts them: without it memory is `shareMaxBytes` times the shares loaded at once. Loading or
-   * growing a share past it evicts idle shares (no viewers, no writes in flight), least recently
-   * used first; when that cannot make room the request is refused 503 ERR_SHARE_MEMORY_BUDGET.
-   * At least `shareMaxBytes`. 512 MiB: eight shares at the size limit, or hundreds of typical
-   * sessions, within Node's default heap even though a loaded share costs more than its content.
-   */
-  readonly shareMemoryBudget?: number;
-  /** Unsent bytes a share viewer may have queued before it is closed with 4429. 4 MiB. */
-  readonly shareViewerMaxBufferedBytes?: number;
-  /**
-   * Least time between two batches of updates written to a share's viewers, ms. An update after
-   * a quiet spell leaves at once; those following within this time wait and leave together, one
-   * write per viewer. 0: each event-loop turn's updates leave at its end. Default `0`.
-   */
-  readonly shareViewerFlushMs?: number;
-  /** A share without viewers or writes in flight this long leaves memory, ms. Default `60000`. */
-  readonly shareIdleEvictMs?: number;
-  /** Recent writes kept per loaded share for `since` catch-up: most frames. Default `1000`. */
-  readonly shareCatchupFrames?: number;
-  /** … and most bytes of them. Default 4 MiB. */
-  readonly shareCatchupBytes?: number;
-  /**
-   * Base URL of share links (`<base>/s/<id>`) when the server sits behind a proxy. Default: the
-   * request's own scheme and Host header.
-   */
-  readonly sharePublicUrl?: string | undefined;
-}
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const bytes = (min: number, max: number) => integer(min, max);
+const milliseconds = (min: number, max: number) => integer(min, max);
+const optionalPath = nonEmptyText.optional();
 
-/** The live-share defaults, for configs built without them. */
-export const shareDefaults = {
-  shareMaxBodyBytes: 8 * 1024 * 1024,
-  shareMaxItemBytes: 1024 * 1024,
-  shareMaxBytes: 64 * 1024 * 1024,
-  shareMemoryBudget: 512 * 1024 * 1024,
-  shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
-  shareViewerFlushMs: 0,
-  shareIdleEvictMs: 60_000,
-  shareCatchupFrames: 1000,
-  shareCatchupBytes: 4 * 1024 * 1024,
-} as const;
-
-/** The automerge defaults, for configs built without them. */
-export const automergeDefaults = {
-  automergeMemoryBudget: 64 * 1024 * 1024,
-  automergeIdleEvictMs: 30_000,
-  automergeMaxMessageBytes: 64 * 1024 * 1024,
-  automergeMaxDocumentBytes: 256 * 1024 * 1024,
-  automergeWorkerThreshold: 256 * 1024,
-} as const;
-
-/** Raw option values as the CLI parsed them (strings, or undefined when not given). */
-export type ServerFlags = Partial<Record<ServerFlagName, string>>;
-
-/** The flag behind each field, by the name commander gives its option. */
-const fieldSources = {
-  host: { flag: "--host", env: "HOST", file: "host", default: "127.0.0.1" },
-  port: { flag: "--port", env: "PORT", file: "port", default: 3030 },
-  dataDir: { flag: "--data", env: "DATA_DIR", file: "data", default: "./syncline-data" },
-  unixSocket: { flag: "--unix", env: "SYNCLINE_UNIX", file: "unix", default: undefined },
-  tlsCert: { flag: "--tls-cert", env: "SYNCLINE_TLS_CERT", file: "tls_cert", default: undefined },
-  tlsKey: { flag: "--tls-key", env: "SYNCLINE_TLS_KEY", file: "tls_key", default: undefined },
-  logLevel: { flag: "--log-level", env: "LOG_LEVEL", file: "log_level", default: "info" },
+/** Every setting of `syncline serve`. */
+export const serverSettings = defineSettings({
+  host: {
+    flag: "--host",
+    value: "ADDR",
+    env: "HOST",
+    key: "host",
+    kind: "string",
+    schema: nonEmptyText,
+    default: "127.0.0.1",
+    help: "address to bind",
+    doc: "address to bind (`0.0.0.0` or `::` for every interface)",
+  },
+  port: {
+    flag: "--port",
+    value: "N",
+    env: "PORT",
+    key: "port",
+    kind: "integer",
+    schema: integer(0, 65535),
+    default: 3030,
+    help: "TCP port; 0 picks a free one and the start line prints it",
+  },
+  dataDir: {
+    flag: "--data",
+    value: "DIR",
+    env: "DATA_DIR",
+    key: "data",
+    kind: "string",
+    schema: nonEmptyText,
+    default: "./syncline-data",
+    help: "directory of the embedded store (created if missing)",
+  },
+  unixSocket: {
+    flag: "--unix",
+    value: "PATH",
+    env: "SYNCLINE_UNIX",
+    key: "unix",
+    kind: "string",
+    schema: optionalPath,
+    help: "also serve every route on this Unix socket",
+  },
+  tlsCert: {
+    flag: "--tls-cert",
+    value: "FILE",
+    env: "SYNCLINE_TLS_CERT",
+    key: "tls_cert",
+    kind: "string",
+    schema: optionalPath,
+    help: "PEM certificate (chain); with --tls-key the TCP port serves HTTPS/WSS",
+  },
+  tlsKey: {
+    flag: "--tls-key",
+    value: "FILE",
+    env: "SYNCLINE_TLS_KEY",
+    key: "tls_key",
+    kind: "string",
+    schema: optionalPath,
+    help: "PEM private key of --tls-cert",
+  },
+  logLevel: {
+    flag: "--log-level",
+    value: "LEVEL",
+    env: "LOG_LEVEL",
+    key: "log_level",
+    kind: "string",
+    schema: oneOf(logLevels),
+    default: "info",
+    help: `structured JSON logs on stderr at this level: ${logLevels.join(", ")}`,
+  },
   durability: {
     flag: "--durability",
+    value: "D",
     env: "SYNCLINE_DURABILITY",
-    file: "durability",
+    key: "durability",
+    kind: "string",
+    schema: oneOf(["flush", "commit"]),
     default: "flush",
+    help: "acknowledge a write once flushed to disk (flush, survives power loss) or once committed (commit, survives a crash of the server)",
   },
   shutdownTimeoutMs: {
     flag: "--shutdown-timeout",
+    value: "MS",
     env: "SYNCLINE_SHUTDOWN_TIMEOUT",
-    file: "shutdown_timeout_ms",
+    key: "shutdown_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(100, 60_000),
     default: 4000,
+    help: "longest graceful shutdown before open sockets are cut, ms",
   },
   authorizedKeys: {
     flag: "--authorized-keys",
+    value: "FILE",
     env: "SYNCLINE_AUTHORIZED_KEYS",
-    file: "authorized_keys",
-    default: undefined,
+    key: "authorized_keys",
+    kind: "string",
+    schema: optionalPath,
+    help: "OpenSSH authorized_keys: turns on the transport (/wire, send and recv)",
   },
-  hostKey: { flag: "--host-key", env: "SYNCLINE_HOST_KEY", file: "host_key", default: undefined },
+  hostKey: {
+    flag: "--host-key",
+    value: "FILE",
+    env: "SYNCLINE_HOST_KEY",
+    key: "host_key",
+    kind: "string",
+    schema: optionalPath,
+    defaultText: "<data>/host_key",
+    help: "the transport's host key (OpenSSH private key); an ed25519 key is created there if missing",
+  },
   retainBytes: {
     flag: "--retain-bytes",
+    value: "N",
     env: "SYNCLINE_RETAIN_BYTES",
-    file: "retain_bytes",
-    default: 64 * 1024 * 1024,
+    key: "retain_bytes",
+    kind: "integer",
+    schema: bytes(0, GiB),
+    default: 64 * MiB,
+    defaultText: "67108864 (64 MiB)",
+    help: "largest payload a channel keeps as its latest, bytes",
   },
   heartbeatMs: {
     flag: "--heartbeat",
+    value: "MS",
     env: "SYNCLINE_HEARTBEAT_MS",
-    file: "heartbeat_ms",
+    key: "heartbeat_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 600_000),
     default: 20_000,
+    help: "how often the transport pings each connection, ms",
   },
   heartbeatGraceMs: {
     flag: "--heartbeat-grace",
+    value: "MS",
     env: "SYNCLINE_HEARTBEAT_GRACE_MS",
-    file: "heartbeat_grace_ms",
+    key: "heartbeat_grace_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 600_000),
     default: 10_000,
+    help: "silence allowed past a ping period before a transport connection is cut, ms",
   },
   automergeToken: {
     flag: "--automerge-token",
+    value: "TOKEN",
     env: "SYNCLINE_AUTOMERGE_TOKEN",
-    file: "automerge_token",
-    default: undefined,
+    key: "automerge_token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "– (open)",
+    help: "automerge sync WebSockets must carry ?token=TOKEN; otherwise HTTP 401",
   },
   automergeMemoryBudget: {
     flag: "--automerge-memory-budget",
+    value: "N",
     env: "SYNCLINE_AUTOMERGE_MEMORY_BUDGET",
-    file: "automerge_memory_budget",
-    default: automergeDefaults.automergeMemoryBudget,
+    key: "automerge_memory_budget",
+    kind: "integer",
+    schema: bytes(0, 2 ** 40),
+    default: 64 * MiB,
+    defaultText: "67108864 (64 MiB)",
+    help: "estimated memory of loaded documents above which idle ones are evicted, bytes",
   },
   automergeIdleEvictMs: {
     flag: "--automerge-idle-evict",
+    value: "MS",
     env: "SYNCLINE_AUTOMERGE_IDLE_EVICT_MS",
-    file: "automerge_idle_evict_ms",
-    default: automergeDefaults.automergeIdleEvictMs,
+    key: "automerge_idle_evict_ms",
+    kind: "integer",
+    schema: milliseconds(100, 86_400_000),
+    default: 30_000,
+    help: "a loaded document unused this long is evicted, ms",
   },
   automergeMaxMessageBytes: {
     flag: "--automerge-max-message",
+    value: "N",
     env: "SYNCLINE_AUTOMERGE_MAX_MESSAGE_BYTES",
-    file: "automerge_max_message_bytes",
-    default: automergeDefaults.automergeMaxMessageBytes,
+    key: "automerge_max_message_bytes",
+    kind: "integer",
+    schema: bytes(1024, 2 ** 31),
+    default: 64 * MiB,
+    defaultText: "67108864 (64 MiB)",
+    help: "largest automerge frame, bytes; a bigger one closes that socket with 1009",
   },
   automergeMaxDocumentBytes: {
     flag: "--automerge-max-document",
+    value: "N",
     env: "SYNCLINE_AUTOMERGE_MAX_DOCUMENT_BYTES",
-    file: "automerge_max_document_bytes",
-    default: automergeDefaults.automergeMaxDocumentBytes,
+    key: "automerge_max_document_bytes",
+    kind: "integer",
+    schema: bytes(1024, 2 ** 40),
+    default: 256 * MiB,
+    defaultText: "268435456 (256 MiB)",
+    help: "largest stored document, bytes; a sync beyond closes that socket with 4413",
   },
   automergeWorkerThreshold: {
     flag: "--automerge-worker-threshold",
+    value: "N",
     env: "SYNCLINE_AUTOMERGE_WORKER_THRESHOLD",
-    file: "automerge_worker_threshold",
-    default: automergeDefaults.automergeWorkerThreshold,
+    key: "automerge_worker_threshold",
+    kind: "integer",
+    schema: bytes(0, 2 ** 40),
+    default: 256 * 1024,
+    defaultText: "262144 (256 KiB)",
+    help: "a document stored larger than this, or a sync message for it, is synced in a worker thread, bytes",
   },
   automergeWorkerThreads: {
     flag: "--automerge-worker-threads",
+    value: "N",
     env: "SYNCLINE_AUTOMERGE_WORKER_THREADS",
-    file: "automerge_worker_threads",
-    default: undefined,
+    key: "automerge_worker_threads",
+    kind: "integer",
+    schema: integer(0, 16),
+    default: availableParallelism() >= 4 ? 2 : 1,
+    defaultText: "1 (2 with ≥ 4 cores)",
+    help: "worker threads for such documents; 0 keeps every document on the main thread",
   },
   shareMaxBodyBytes: {
     flag: "--share-max-body",
+    value: "N",
     env: "SYNCLINE_SHARE_MAX_BODY_BYTES",
-    file: "share_max_body_bytes",
-    default: shareDefaults.shareMaxBodyBytes,
+    key: "share_max_body_bytes",
+    kind: "integer",
+    schema: bytes(1024, GiB),
+    default: 8 * MiB,
+    defaultText: "8388608 (8 MiB)",
+    help: "largest body of a share request, bytes; larger → 413",
   },
   shareMaxItemBytes: {
     flag: "--share-max-item",
+    value: "N",
     env: "SYNCLINE_SHARE_MAX_ITEM_BYTES",
-    file: "share_max_item_bytes",
-    default: shareDefaults.shareMaxItemBytes,
+    key: "share_max_item_bytes",
+    kind: "integer",
+    schema: bytes(1024, GiB),
+    default: MiB,
+    defaultText: "1048576 (1 MiB)",
+    help: "largest content of one share item, bytes of JSON; larger → 413 naming the item",
   },
   shareMaxBytes: {
     flag: "--share-max-bytes",
+    value: "N",
     env: "SYNCLINE_SHARE_MAX_BYTES",
-    file: "share_max_bytes",
-    default: shareDefaults.shareMaxBytes,
+    key: "share_max_bytes",
+    kind: "integer",
+    schema: bytes(1024, 2 ** 40),
+    default: 64 * MiB,
+    defaultText: "67108864 (64 MiB)",
+    help: "largest share: bytes of JSON of all its keys' content; a sync growing it beyond → 413",
   },
   shareMemoryBudget: {
     flag: "--share-memory-budget",
+    value: "N",
     env: "SYNCLINE_SHARE_MEMORY_BUDGET",
-    file: "share_memory_budget",
-    default: shareDefaults.shareMemoryBudget,
+    key: "share_memory_budget",
+    kind: "integer",
+    schema: bytes(1024, 2 ** 40),
+    default: 512 * MiB,
+    defaultText: "536870912 (512 MiB)",
+    help: "bytes of content all loaded shares may hold; idle ones leave memory to make room, else 503 (at least --share-max-bytes)",
   },
   shareViewerMaxBufferedBytes: {
     flag: "--share-viewer-max-buffered",
+    value: "N",
     env: "SYNCLINE_SHARE_VIEWER_MAX_BUFFERED_BYTES",
-    file: "share_viewer_max_buffered_bytes",
-    default: shareDefaults.shareViewerMaxBufferedBytes,
+    key: "share_viewer_max_buffered_bytes",
+    kind: "integer",
+    schema: bytes(1024, GiB),
+    default: 4 * MiB,
+    defaultText: "4194304 (4 MiB)",
+    help: "bytes still queued for a share viewer (beyond its initial state) past which it is closed 4429",
   },
   shareViewerFlushMs: {
     flag: "--share-viewer-flush",
+    value: "MS",
     env: "SYNCLINE_SHARE_VIEWER_FLUSH_MS",
-    file: "share_viewer_flush_ms",
-    default: shareDefaults.shareViewerFlushMs,
+    key: "share_viewer_flush_ms",
+    kind: "integer",
+    schema: milliseconds(0, 1000),
+    default: 0,
+    help: "least time between two batches of updates written to a share's viewers, ms (0: each event-loop turn's updates leave at its end)",
   },
   shareIdleEvictMs: {
     flag: "--share-idle-evict",
+    value: "MS",
     env: "SYNCLINE_SHARE_IDLE_EVICT_MS",
-    file: "share_idle_evict_ms",
-    default: shareDefaults.shareIdleEvictMs,
+    key: "share_idle_evict_ms",
+    kind: "integer",
+    schema: milliseconds(100, 86_400_000),
+    default: 60_000,
+    help: "a share without viewers or writes in flight this long leaves memory, ms",
   },
   shareCatchupFrames: {
     flag: "--share-catchup-frames",
+    value: "N",
     env: "SYNCLINE_SHARE_CATCHUP_FRAMES",
-    file: "share_catchup_frames",
-    default: shareDefaults.shareCatchupFrames,
+    key: "share_catchup_frames",
+    kind: "integer",
+    schema: integer(0, 1_000_000),
+    default: 1000,
+    help: "recent updates kept per loaded share for a viewer's since catch-up",
   },
   shareCatchupBytes: {
     flag: "--share-catchup-bytes",
+    value: "N",
     env: "SYNCLINE_SHARE_CATCHUP_BYTES",
-    file: "share_catchup_bytes",
-    default: shareDefaults.shareCatchupBytes,
+    key: "share_catchup_bytes",
+    kind: "integer",
+    schema: bytes(0, GiB),
+    default: 4 * MiB,
+    defaultText: "4194304 (4 MiB)",
+    help: "… and at most this many bytes of them",
   },
   sharePublicUrl: {
     flag: "--share-public-url",
+    value: "URL",
     env: "SYNCLINE_SHARE_PUBLIC_URL",
-    file: "share_public_url",
-    default: undefined,
+    key: "share_public_url",
+    kind: "string",
+    schema: z
+      .string()
+      .trim()
+      .regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL")
+      .transform((url) => url.replace(/\/+$/, ""))
+      .optional(),
+    defaultText: "the request's host",
+    help: "base of share links (<base>/s/<id>) behind a proxy, e.g. https://share.example.com",
   },
-} as const;
+});
 
-type Field = keyof typeof fieldSources;
-type ServerFlagName = Field;
+/** The server's resolved configuration: one field per entry of `serverSettings`. */
+export type ServerConfig = SettingValues<typeof serverSettings>;
 
-const nonEmpty = z.string().trim().min(1, "must not be empty");
-const integer = (min: number, max: number) => {
-  const range = `must be a whole number from ${min} to ${max}`;
-  return z
-    .union([z.number(), z.string().trim().regex(/^\d+$/, range)], range)
-    .transform(Number)
-    .pipe(z.number().int(range).min(min, range).max(max, range));
-};
-
-const fieldSchemas: Record<Field, z.ZodType> = {
-  host: nonEmpty,
-  port: integer(0, 65535),
-  dataDir: nonEmpty,
-  unixSocket: nonEmpty.optional(),
-  tlsCert: nonEmpty.optional(),
-  tlsKey: nonEmpty.optional(),
-  logLevel: z.enum(logLevels, `must be one of ${logLevels.join(", ")}`),
-  durability: z.enum(["flush", "commit"], "must be flush or commit"),
-  shutdownTimeoutMs: integer(100, 60_000),
-  authorizedKeys: nonEmpty.optional(),
-  hostKey: nonEmpty.optional(),
-  retainBytes: integer(0, 1024 * 1024 * 1024),
-  heartbeatMs: integer(1000, 600_000),
-  heartbeatGraceMs: integer(1000, 600_000),
-  automergeToken: nonEmpty.optional(),
-  automergeMemoryBudget: integer(0, 2 ** 40),
-  automergeIdleEvictMs: integer(100, 86_400_000),
-  automergeMaxMessageBytes: integer(1024, 2 ** 31),
-  automergeMaxDocumentBytes: integer(1024, 2 ** 40),
-  automergeWorkerThreshold: integer(0, 2 ** 40),
-  automergeWorkerThreads: integer(0, 16).optional(),
-  shareMaxBodyBytes: integer(1024, 1024 * 1024 * 1024),
-  shareMaxItemBytes: integer(1024, 1024 * 1024 * 1024),
-  shareMaxBytes: integer(1024, 2 ** 40),
-  shareMemoryBudget: integer(1024, 2 ** 40),
-  shareViewerMaxBufferedBytes: integer(1024, 1024 * 1024 * 1024),
-  shareViewerFlushMs: integer(0, 1000),
-  shareIdleEvictMs: integer(100, 86_400_000),
-  shareCatchupFrames: integer(0, 1_000_000),
-  shareCatchupBytes: integer(0, 1024 * 1024 * 1024),
-  sharePublicUrl: z
-    .string()
-    .trim()
-    .regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL")
-    .transform((url) => url.replace(/\/+$/, ""))
-    .optional(),
-};
-
-/** Where the configuration comes from. */
+/** Where the server's configuration comes from. */
 export interface ConfigSources {
-  readonly flags: ServerFlags;
+  /** Values of `serve`'s flags, by field name (as commander parsed them). */
+  readonly flags: Readonly<Partial<Record<keyof ServerConfig, unknown>>>;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** The loaded config file, when there is one. */
-  readonly file?: ConfigFile;
+  /** The config file's `[server]` table, when there is a file. */
+  readonly file?: FileTable | undefined;
 }
 
-/** Resolves flags > env > file > defaults into a validated ServerConfig. */
+/** Resolves flags > env > file > defaults into a checked ServerConfig. */
 export function resolveServerConfig(sources: ConfigSources): ServerConfig {
-  const values: Record<string, unknown> = {};
-  const origins: Partial<Record<Field, string>> = {};
-  for (const field of Object.keys(fieldSources) as Field[]) {
-    const { raw, origin } = pick(field, sources);
-    if (raw === undefined) continue;
-    origins[field] = origin;
-    const parsed = fieldSchemas[field].safeParse(raw);
-    if (!parsed.success) {
-      const problem = parsed.error.issues[0]?.message ?? "is invalid";
-      throw createError(
-        "ERR_INVALID_CONFIG",
-        `config: ${origin} ${problem}, got ${JSON.stringify(raw)}`,
-      );
-    }
-    values[field] = parsed.data;
-  }
-  if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
+  const config = resolveSettings(serverSettings, sources);
+  checkTogether(config, sources);
+  return config;
+}
+
+/**
+ * The defaults with `overrides`, checked as flags are (an error names the flag): a config for
+ * embedding the server and for tests. The environment and config files are not read.
+ */
+export function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return resolveServerConfig({ flags: overrides, env: {} });
+}
+
+/** Rules between settings, which no single entry can check. */
+function checkTogether(config: ServerConfig, sources: SettingSources): void {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw createError(
       "ERR_INVALID_CONFIG",
       "config: --tls-cert and --tls-key must be given together",
     );
   }
-  const { shareMemoryBudget: budget, shareMaxBytes: maxBytes } = values;
-  if (typeof budget === "number" && typeof maxBytes === "number" && budget < maxBytes) {
+  if (config.shareMemoryBudget < config.shareMaxBytes) {
+    const from = (field: keyof ServerConfig) =>
+      originOf(serverSettings[field], sources, field as string);
     throw createError(
       "ERR_INVALID_CONFIG",
-      `config: share_memory_budget ${budget} (from ${origins.shareMemoryBudget}) is less than share_max_bytes ${maxBytes} (from ${origins.shareMaxBytes}): a share of the largest size could never be loaded; raise the budget or lower the limit`,
+      `config: share_memory_budget ${config.shareMemoryBudget} (from ${from("shareMemoryBudget")}) is less than share_max_bytes ${config.shareMaxBytes} (from ${from("shareMaxBytes")}): a share of the largest size could never be loaded; raise the budget or lower the limit`,
     );
   }
-  return values as unknown as ServerConfig;
 }
-
-function pick(field: Field, sources: ConfigSources): { raw: unknown; origin: string } {
-  const spec = fieldSources[field];
-  const flag = sources.flags[field];
-  if (flag !== undefined) return { raw: flag, origin: spec.flag };
-  const env = sources.env[spec.env];
-  if (env !== undefined && env !== "")
-    return { raw: env, origin: `environment variable ${spec.env}` };
-  const fromFile = sources.file?.server?.[spec.file];
-  if (fromFile !== undefined) {
-    return { raw: fromFile, origin: `server.${spec.file} in ${sources.file?.path}` };
-  }
-  return { raw: spec.default, origin: `default of ${spec.flag}` };
-}
-
-/** The TOML keys of the [server] table, for the config file's validation. */
-export const serverFileKeys: readonly string[] = Object.values(fieldSources).map((s) => s.file);

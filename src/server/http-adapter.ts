@@ -1,10 +1,12 @@
-// Bridges node's http request/response objects to the in-process HttpRouter, with one log line
-// per failure and metrics per answered request.
+// Bridges node's http request/response objects to the in-process HttpRouter: every error a route
+// throws is answered here (http-errors.ts), with one log line per server-side failure, and every
+// answered request is counted in the metrics.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { describeError } from "../protocol/errors.js";
-import { type HttpResponse, type HttpRouter, jsonResponse, noStore } from "./http-router.js";
+import { createError, isSynclineError } from "../protocol/errors.js";
+import { asHttpError, errorResponse, httpStatusOf } from "./http-errors.js";
+import type { HttpResponse, HttpRouter } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
 import { readBody } from "./read-body.js";
 
@@ -34,28 +36,24 @@ async function answer(
     url = new URL(request.url ?? "/", "http://localhost");
   } catch {
     const message = `malformed request target ${JSON.stringify(request.url)}`;
-    return {
-      route: "unmatched",
-      result: jsonResponse(400, { error: { code: "ERR_USAGE", message } }, noStore),
-    };
+    return { route: "unmatched", result: errorResponse(createError("ERR_USAGE", message)) };
   }
-  try {
-    const { route, response } = await router.handle({
-      method: request.method ?? "GET",
-      path: url.pathname,
-      query: url.searchParams,
-      headers: request.headers,
-      readBody: (maxBytes, context) => readBody(request, maxBytes, context),
-    });
-    return { route, result: response };
-  } catch (error) {
-    logger.error({ err: error, method: request.method, path: url.pathname }, "http route failed");
-    const message = `${request.method} ${url.pathname} failed: ${describeError(error)}`;
-    return {
-      route: "error",
-      result: jsonResponse(500, { error: { code: "ERR_UNEXPECTED", message } }, noStore),
-    };
+  const handled = await router.handle({
+    method: request.method ?? "GET",
+    path: url.pathname,
+    query: url.searchParams,
+    headers: request.headers,
+    readBody: (maxBytes, context) => readBody(request, maxBytes, context),
+  });
+  if ("response" in handled) return { route: handled.route, result: handled.response };
+  const thrown = handled.error;
+  const error = asHttpError(thrown, `${request.method} ${url.pathname}`);
+  // A client's mistake (4xx) is its answer; a server-side failure is also worth a log line.
+  if (httpStatusOf(error) >= 500) {
+    const level = isSynclineError(thrown) ? "warn" : "error";
+    logger[level]({ err: thrown, method: request.method, path: url.pathname }, "http route failed");
   }
+  return { route: handled.route, result: errorResponse(error) };
 }
 
 function writeResponse(request: IncomingMessage, response: ServerResponse, result: HttpResponse) {

@@ -2,6 +2,8 @@
 // response description, so they are testable in-process without opening a port.
 
 import type { IncomingHttpHeaders } from "node:http";
+import { createError } from "../protocol/errors.js";
+import { errorResponse } from "./http-errors.js";
 
 /** What a route handler sees of a request. */
 export interface HttpRequest {
@@ -26,7 +28,7 @@ export interface HttpResponse {
   readonly body?: string | Uint8Array;
 }
 
-/** A route handler. Throwing answers 500 (the host logs the error). */
+/** A route handler. A thrown SynclineError is answered with its status; anything else is 500. */
 export type RouteHandler = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
 interface Route {
@@ -35,6 +37,15 @@ interface Route {
   readonly segments: readonly string[];
   readonly handler: RouteHandler;
 }
+
+/**
+ * What `handle` did: the route's answer, or what it threw (the host answers it, see
+ * http-errors.ts). `route` is the matched pattern, or "unmatched".
+ */
+export type Routed = { readonly route: string } & (
+  | { readonly response: HttpResponse }
+  | { readonly error: unknown }
+);
 
 /** A request before routing: the host fills this from node's IncomingMessage. */
 export type UnroutedRequest = Omit<HttpRequest, "params">;
@@ -63,7 +74,7 @@ export class HttpRouter {
    * Answers a request: the matching route, else 405 (path known) or 404. `route` is the matched
    * pattern (or "unmatched"), a low-cardinality label for metrics and logs.
    */
-  async handle(request: UnroutedRequest): Promise<{ route: string; response: HttpResponse }> {
+  async handle(request: UnroutedRequest): Promise<Routed> {
     const segments = splitPath(request.path);
     const allowed = new Set<string>();
     for (const route of this.#routes) {
@@ -71,33 +82,26 @@ export class HttpRouter {
       if (params === undefined) continue;
       const method = request.method === "HEAD" ? "GET" : request.method;
       if (route.method === method) {
-        return { route: route.pattern, response: await route.handler({ ...request, params }) };
+        try {
+          return { route: route.pattern, response: await route.handler({ ...request, params }) };
+        } catch (error) {
+          return { route: route.pattern, error };
+        }
       }
       allowed.add(route.method);
     }
     if (allowed.size > 0) {
       if (allowed.has("GET")) allowed.add("HEAD");
       const message = `method ${request.method} is not allowed on ${request.path}`;
-      const response = jsonResponse(
-        405,
-        { error: { code: "ERR_METHOD_NOT_ALLOWED", message } },
-        { allow: [...allowed].join(", "), ...noStore },
-      );
+      const response = errorResponse(createError("ERR_METHOD_NOT_ALLOWED", message), {
+        allow: [...allowed].join(", "),
+      });
       return { route: "unmatched", response };
     }
     const message = `no route for ${request.path}`;
-    return {
-      route: "unmatched",
-      response: jsonResponse(404, { error: { code: "ERR_NOT_FOUND", message } }, noStore),
-    };
+    return { route: "unmatched", response: errorResponse(createError("ERR_NOT_FOUND", message)) };
   }
 }
-
-/**
- * Headers of error answers, which are never cached: the router's own (404, 405; a route may
- * appear later) and the HTTP adapter's (400, 500; the next try may succeed).
- */
-export const noStore = { "cache-control": "no-store" } as const;
 
 /** A JSON response with `content-type` set. */
 export function jsonResponse(

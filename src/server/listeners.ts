@@ -5,6 +5,7 @@ import { lstatSync, readFileSync, unlinkSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { connect } from "node:net";
+import { resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { createError, describeError } from "../protocol/errors.js";
 import type { ServerConfig } from "./config.js";
@@ -32,13 +33,15 @@ export async function openListeners(
 ): Promise<Listeners> {
   const tcp = createTcpServer(config, handlers);
   const servers: Server[] = [tcp];
+  // Absolute, so the `listening on unix:…` line is an address clients accept from any folder.
+  const unixPath = config.unixSocket === undefined ? undefined : resolve(config.unixSocket);
   try {
     await listen(tcp, { host: config.host, port: config.port }, `${config.host}:${config.port}`);
-    if (config.unixSocket !== undefined) {
+    if (unixPath !== undefined) {
       const unix = attach(createHttpServer(), handlers);
       servers.push(unix);
-      await removeStaleSocket(config.unixSocket);
-      await listen(unix, { path: config.unixSocket }, `unix:${config.unixSocket}`);
+      await removeStaleSocket(unixPath);
+      await listen(unix, { path: unixPath }, `unix:${unixPath}`);
     }
   } catch (error) {
     await Promise.all(servers.map((server) => closeServer(server, 0)));
@@ -48,7 +51,7 @@ export async function openListeners(
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const scheme = config.tlsCert === undefined ? "http" : "https";
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  return { url: `${scheme}://${host}:${port}`, port, unixPath: config.unixSocket, servers };
+  return { url: `${scheme}://${host}:${port}`, port, unixPath, servers };
 }
 
 /**

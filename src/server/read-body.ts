@@ -10,7 +10,6 @@ export function bodyTooLarge(context: string, bytes: number, maxBytes: number): 
   return createError(
     "ERR_SHARE_TOO_LARGE",
     `${context}: request body of ${bytes}${bytes > maxBytes ? "" : "+"} bytes is more than the limit of ${maxBytes}`,
-    { status: 413 },
   );
 }
 
@@ -51,18 +50,14 @@ export function readBody(
         createError(
           "ERR_SHARE_REQUEST",
           `${context}: reading the request body failed: ${error.message}`,
-          { status: 400, cause: error },
+          { cause: error },
         ),
       );
     });
     request.once("aborted", () => {
       if (failed) return;
       failed = true;
-      reject(
-        createError("ERR_SHARE_REQUEST", `${context}: the client aborted the request body`, {
-          status: 400,
-        }),
-      );
+      reject(createError("ERR_SHARE_REQUEST", `${context}: the client aborted the request body`));
     });
   });
 }

@@ -2,6 +2,7 @@
 // listeners, and shuts all of it down gracefully. It alone picks drivers.
 
 import type { Logger } from "pino";
+import { StandardCloseCode } from "../protocol/close-codes.js";
 import { openLmdbStore } from "../storage/lmdb-store.js";
 import type { Store } from "../storage/store.js";
 import {
@@ -12,6 +13,7 @@ import {
 import { addBaseRoutes } from "./base-routes.js";
 import type { ServerConfig } from "./config.js";
 import { createRequestListener } from "./http-adapter.js";
+import { httpStatusOf } from "./http-errors.js";
 import { HttpRouter } from "./http-router.js";
 import { closeServer, type Listeners, openListeners } from "./listeners.js";
 import { createLogger } from "./logger.js";
@@ -81,9 +83,13 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       metrics.wsConnections.inc({ endpoint });
       socket.once("close", () => metrics.wsConnections.dec({ endpoint }));
     },
-    refused(endpoint, status, reason) {
+    refused(endpoint, error) {
+      const status = httpStatusOf(error);
       metrics.upgradesRefused.inc({ endpoint, status: String(status) });
-      logger.info({ endpoint, status, reason }, "websocket upgrade refused");
+      logger.info(
+        { endpoint, status, code: error.code, reason: error.message },
+        "websocket upgrade refused",
+      );
     },
     socketError(endpoint, error) {
       const code = (error as { code?: string }).code;
@@ -130,7 +136,8 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       const started = Date.now();
       const grace = config.shutdownTimeoutMs;
       const stopped = Promise.all(listeners.servers.map((server) => closeServer(server, grace)));
-      await closeSockets(upgrades.sockets, 1001, "server shutting down", grace);
+      const goingAway = StandardCloseCode.goingAway;
+      await closeSockets(upgrades.sockets, goingAway, "server shutting down", grace);
       await stopped;
       // Every change a client was told about is already durable; this settles the rest.
       await automerge?.close();

@@ -4,13 +4,15 @@
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import { isSynclineError } from "../protocol/errors.js";
+import { ShareCloseCode } from "../protocol/close-codes.js";
+import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
 import { isShareEpoch } from "../protocol/share-frames.js";
 import { isShareId, shareIdOfSession } from "../protocol/share-items.js";
+import { badRequest, shareNotFound } from "../share/share-errors.js";
 import { ShareHub } from "../share/share-hub.js";
 import { wsViewerSocket } from "../share/ws-viewer.js";
 import type { Store } from "../storage/store.js";
-import { type ServerConfig, shareDefaults } from "./config.js";
+import type { ServerConfig } from "./config.js";
 import type { HttpRouter } from "./http-router.js";
 import type { ShareMetrics } from "./metrics.js";
 import { addShareRoutes } from "./share-routes.js";
@@ -48,18 +50,17 @@ export function createShareEndpoint(
   logger: Logger,
   options: ShareEndpointOptions = {},
 ): ShareEndpoint {
-  const settings = { ...shareDefaults, ...definedShareSettings(config) };
   const hub = new ShareHub({
     store,
     limits: {
-      maxItemBytes: settings.shareMaxItemBytes,
-      maxShareBytes: settings.shareMaxBytes,
-      memoryBudgetBytes: settings.shareMemoryBudget,
-      viewerMaxBufferedBytes: settings.shareViewerMaxBufferedBytes,
-      viewerFlushIntervalMs: settings.shareViewerFlushMs,
-      logMaxFrames: settings.shareCatchupFrames,
-      logMaxBytes: settings.shareCatchupBytes,
-      idleEvictMs: settings.shareIdleEvictMs,
+      maxItemBytes: config.shareMaxItemBytes,
+      maxShareBytes: config.shareMaxBytes,
+      memoryBudgetBytes: config.shareMemoryBudget,
+      viewerMaxBufferedBytes: config.shareViewerMaxBufferedBytes,
+      viewerFlushIntervalMs: config.shareViewerFlushMs,
+      logMaxFrames: config.shareCatchupFrames,
+      logMaxBytes: config.shareCatchupBytes,
+      idleEvictMs: config.shareIdleEvictMs,
     },
     observer: {
       shareLoaded: () => metrics.activeShares.inc(),
@@ -74,10 +75,9 @@ export function createShareEndpoint(
   });
   addShareRoutes(http, {
     hub,
-    maxBodyBytes: settings.shareMaxBodyBytes,
+    maxBodyBytes: config.shareMaxBodyBytes,
     publicUrl: config.sharePublicUrl,
     tls: config.tlsCert !== undefined,
-    logger,
   });
 
   const keepalive = createWsKeepalive(options.keepaliveMs ?? 30_000);
@@ -90,7 +90,7 @@ export function createShareEndpoint(
     onConnection(socket, request, { id, since, epoch }) {
       metrics.viewers.inc();
       keepalive.add(socket);
-      socket.on("message", () => {}); // ignored (share.md), but read so the socket keeps flowing
+      socket.on("message", () => {}); // ignored (viewers only listen), but read so the socket keeps flowing
       let detach: (() => void) | undefined;
       let closed = false;
       socket.once("close", () => {
@@ -106,7 +106,7 @@ export function createShareEndpoint(
         },
         (error: unknown) => {
           logger.warn({ err: error, share: id }, "share viewer could not attach");
-          socket.close(1011, "share unavailable; retry");
+          socket.close(ShareCloseCode.storageFailed, "share unavailable; retry");
         },
       );
     },
@@ -139,44 +139,40 @@ async function decideViewer(
       shown === null
         ? "share viewer: ?id=<share id> or ?sessionID=<session id> is required"
         : `share viewer: ${given !== null ? "id" : "sessionID"} ${JSON.stringify(shown)} is not a valid share or session id`;
-    return { accept: false, status: 400, reason };
+    return refuse(badRequest(reason));
   }
   const sinceText = query.get("since");
   let since: number | undefined;
   if (sinceText !== null) {
     since = /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : Number.NaN;
     if (Number.isNaN(since)) {
-      const reason = `share viewer: since ${JSON.stringify(sinceText)} is not a sequence number`;
-      return { accept: false, status: 400, reason };
+      return refuse(
+        badRequest(`share viewer: since ${JSON.stringify(sinceText)} is not a sequence number`),
+      );
     }
   }
   const epochText = query.get("epoch");
   const shownEpoch = JSON.stringify(epochText?.slice(0, 100));
   if (epochText !== null && !isShareEpoch(epochText)) {
     const reason = `share viewer: epoch ${shownEpoch} is not a share epoch (1–64 of A-Z a-z 0-9 _ -)`;
-    return { accept: false, status: 400, reason };
+    return refuse(badRequest(reason));
   }
   const epoch = epochText ?? undefined;
   try {
-    if (!(await hub.exists(id))) {
-      return { accept: false, status: 404, reason: `share viewer: no share ${JSON.stringify(id)}` };
-    }
+    if (!(await hub.exists(id))) return refuse(shareNotFound("share viewer", id));
   } catch (error) {
     // Over the memory budget the viewer learns why; a storage failure stays in the server's log.
-    const why = isSynclineError(error, "ERR_SHARE_MEMORY_BUDGET") ? `: ${error.message}` : "";
-    return {
-      accept: false,
-      status: 503,
-      reason: `share viewer: share ${JSON.stringify(id)} cannot be loaded now${why}`,
-    };
+    if (isSynclineError(error, "ERR_SHARE_MEMORY_BUDGET")) return refuse(error);
+    return refuse(
+      createError(
+        "ERR_SHARE_STORAGE",
+        `share viewer: share ${JSON.stringify(id)} cannot be loaded now; retry`,
+      ),
+    );
   }
   return { accept: true, context: { id, since, epoch } };
 }
 
-function definedShareSettings(config: ServerConfig): Partial<typeof shareDefaults> {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(shareDefaults) as (keyof typeof shareDefaults)[]) {
-    if (config[key] !== undefined) out[key] = config[key];
-  }
-  return out as Partial<typeof shareDefaults>;
+function refuse(error: SynclineError): UpgradeDecision<ViewerRequest> {
+  return { accept: false, error };
 }

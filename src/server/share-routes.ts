@@ -1,14 +1,15 @@
-// The live-share HTTP API of share.md on the router: the current API under /api/share and the
-// older OpenCode endpoints (/share_create, /share_sync, /share_delete, /share_data). Every answer
-// carries `Cache-Control: no-store`; every error is `{error: {code, message[, items]}}`.
+// The live-share HTTP API on the router: the current API under /api/share and the older OpenCode
+// endpoints (/share_create, /share_sync, /share_delete, /share_data). Every answer carries
+// `Cache-Control: no-store`; errors are thrown and answered by the HTTP adapter like every
+// route's (`{error: {code, message[, items]}}` with the error's status).
 
-import type { Logger } from "pino";
 import { z } from "zod";
-import { describeError, isSynclineError } from "../protocol/errors.js";
+import { describeError } from "../protocol/errors.js";
 import { itemTypeOfKey, shareIdOfSession } from "../protocol/share-items.js";
 import { badRequest } from "../share/share-errors.js";
 import type { ShareHub } from "../share/share-hub.js";
 import { capIgnored, checkItemCount, maxSyncItems } from "../share/sync-items.js";
+import { noStore } from "./http-errors.js";
 import type { HttpRequest, HttpResponse, HttpRouter } from "./http-router.js";
 
 /** What the routes need besides the hub. */
@@ -21,10 +22,7 @@ export interface ShareRouteOptions {
   readonly publicUrl: string | undefined;
   /** True when the listener serves HTTPS (for links built from the Host header). */
   readonly tls: boolean;
-  readonly logger: Logger;
 }
-
-const noStore = { "cache-control": "no-store" } as const;
 
 const createBody = z.object({ sessionID: z.string() });
 const syncBody = z.object({ secret: z.unknown().optional(), data: z.array(z.unknown()) });
@@ -39,26 +37,21 @@ const legacyDeleteBody = z.object({ sessionID: z.string(), secret: z.unknown().o
 
 /** Adds the share API routes to `router`. */
 export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): HttpRouter {
-  const route: Route = (method, pattern, context, handler) =>
-    router.add(method, pattern, (request) => guard(context, options, () => handler(request)));
-  addCurrentApi(route, options);
-  addOlderApi(route, options);
+  addCurrentApi(router, options);
+  addOlderApi(router, options);
   return router;
 }
 
-/** Adds one route whose errors become JSON answers (`guard`). */
-type Route = (method: string, pattern: string, context: string, handler: Handler) => void;
-
 /** `/api/share…`: the share id in the path, items as a `data` list. */
-function addCurrentApi(route: Route, options: ShareRouteOptions): void {
+function addCurrentApi(router: HttpRouter, options: ShareRouteOptions): void {
   const { hub, maxBodyBytes } = options;
-  route("POST", "/api/share", "share create", (request) => create(request, options));
-  route("POST", "/api/share/:id/sync", "share sync", async (request) => {
+  router.add("POST", "/api/share", (request) => create(request, options));
+  router.add("POST", "/api/share/:id/sync", async (request) => {
     const { secret, data } = await parseBody(request, syncBody, "share sync", maxBodyBytes);
     checkItemCount(data.length, options.maxSyncItems ?? maxSyncItems);
     return json(200, capIgnored(await hub.sync(request.params.id as string, secret, data)));
   });
-  route("GET", "/api/share/:id/data", "share data", async (request) => {
+  router.add("GET", "/api/share/:id/data", async (request) => {
     const { seq, entries } = await hub.read(request.params.id as string);
     const items = entries.map(
       ([key, content]) =>
@@ -66,7 +59,7 @@ function addCurrentApi(route: Route, options: ShareRouteOptions): void {
     );
     return raw(200, `[${items.join(",")}]`, { "x-share-seq": String(seq) });
   });
-  route("DELETE", "/api/share/:id", "share delete", async (request) => {
+  router.add("DELETE", "/api/share/:id", async (request) => {
     const id = request.params.id as string;
     const { secret } = await parseBody(request, deleteBody, "share delete", maxBodyBytes);
     await hub.remove(id, secret);
@@ -75,15 +68,15 @@ function addCurrentApi(route: Route, options: ShareRouteOptions): void {
 }
 
 /** The older OpenCode endpoints: the share named by `sessionID`, one `{key, content}` per sync. */
-function addOlderApi(route: Route, options: ShareRouteOptions): void {
+function addOlderApi(router: HttpRouter, options: ShareRouteOptions): void {
   const { hub, maxBodyBytes } = options;
-  route("POST", "/share_create", "share create", (request) => create(request, options));
-  route("POST", "/share_sync", "share sync", async (request) => {
+  router.add("POST", "/share_create", (request) => create(request, options));
+  router.add("POST", "/share_sync", async (request) => {
     const body = await parseBody(request, legacySyncBody, "share sync", maxBodyBytes);
     const { sessionID, secret, key, content } = body;
     return json(200, capIgnored(await hub.syncKey(idOfSession(sessionID), secret, key, content)));
   });
-  route("GET", "/share_data", "share data", async (request) => {
+  router.add("GET", "/share_data", async (request) => {
     const sessionID = request.query.get("sessionID");
     const id = request.query.get("id") ?? (sessionID === null ? undefined : idOfSession(sessionID));
     if (id === undefined) throw badRequest("share data: ?id=<share id> or ?sessionID= is required");
@@ -91,7 +84,7 @@ function addOlderApi(route: Route, options: ShareRouteOptions): void {
     const fields = entries.map(([key, content]) => `${JSON.stringify(key)}:${content}`);
     return raw(200, `{${fields.join(",")}}`, { "x-share-seq": String(seq) });
   });
-  route("POST", "/share_delete", "share delete", async (request) => {
+  router.add("POST", "/share_delete", async (request) => {
     const body = await parseBody(request, legacyDeleteBody, "share delete", maxBodyBytes);
     const id = idOfSession(body.sessionID);
     await hub.remove(id, body.secret);
@@ -104,29 +97,6 @@ async function create(request: HttpRequest, options: ShareRouteOptions): Promise
   const { sessionID } = await parseBody(request, createBody, "share create", options.maxBodyBytes);
   const { id, secret } = await options.hub.create(sessionID);
   return json(201, { id, secret, url: `${baseUrl(request, options)}/s/${id}` });
-}
-
-type Handler = (request: HttpRequest) => Promise<HttpResponse>;
-
-/** Answers a handler's SynclineError with its status and code; anything else is a logged 500. */
-async function guard(
-  context: string,
-  options: ShareRouteOptions,
-  handler: () => Promise<HttpResponse>,
-): Promise<HttpResponse> {
-  try {
-    return await handler();
-  } catch (error) {
-    if (isSynclineError(error) && error.status !== undefined) {
-      const items = (error as { items?: unknown }).items;
-      const body = { code: error.code, message: error.message, ...(items ? { items } : {}) };
-      if (error.status >= 500) options.logger.warn({ err: error }, `${context} failed`);
-      return json(error.status, { error: body });
-    }
-    options.logger.error({ err: error }, `${context} failed`);
-    const message = `${context}: failed unexpectedly: ${describeError(error)}`;
-    return json(500, { error: { code: "ERR_UNEXPECTED", message } });
-  }
 }
 
 async function parseBody<T>(

@@ -61,7 +61,7 @@ describe("UpgradeRouter", () => {
     const accepted: string[] = [];
     const router = new UpgradeRouter({
       accepted: (name) => accepted.push(name),
-      refused: (name, status, reason) => refused.push([name, status, reason]),
+      refused: (name, error) => refused.push([name, error.status ?? 0, error.message]),
       socketError: () => {},
     }).route("/slow", {
       name: "slow",
@@ -80,7 +80,9 @@ describe("UpgradeRouter", () => {
     pass?.();
     expect(await answer).toBe(503);
     expect(accepted).toEqual([]);
-    expect(refused).toEqual([["slow", 503, "server is shutting down"]]);
+    expect(refused).toEqual([
+      ["slow", 503, "server is shutting down; retry on another node or later"],
+    ]);
     expect(router.sockets).toEqual([]);
   });
 
@@ -101,7 +103,7 @@ describe("UpgradeRouter", () => {
     const refused: [string, number, string][] = [];
     const router = new UpgradeRouter({
       accepted: () => {},
-      refused: (name, status, reason) => refused.push([name, status, reason]),
+      refused: (name, error) => refused.push([name, error.status ?? 0, error.message]),
       socketError: () => {},
     }).route("/fast", {
       name: "fast",

@@ -5,11 +5,17 @@ import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { StandardCloseCode } from "../protocol/close-codes.js";
+import { createError, type SynclineError } from "../protocol/errors.js";
+import { errorBody, httpStatusOf } from "./http-errors.js";
 
-/** The result of an endpoint's pre-upgrade check. */
+/**
+ * The result of an endpoint's pre-upgrade check. A refusal is answered as any HTTP error is:
+ * the error's status, `{error: {code, message}}`, never cached.
+ */
 export type UpgradeDecision<Context> =
   | { readonly accept: true; readonly context: Context }
-  | { readonly accept: false; readonly status: number; readonly reason: string };
+  | { readonly accept: false; readonly error: SynclineError };
 
 /** A WebSocket endpoint: what it accepts, how big its messages may be, what it does. */
 export interface WebSocketEndpoint<Context = unknown> {
@@ -28,7 +34,7 @@ export interface WebSocketEndpoint<Context = unknown> {
 /** Called for every upgrade outcome, for logs and metrics. */
 export interface UpgradeObserver {
   accepted(endpoint: string, socket: WebSocket): void;
-  refused(endpoint: string, status: number, reason: string): void;
+  refused(endpoint: string, error: SynclineError): void;
   /** A socket error (oversized or malformed frame, reset); the socket is closed by `ws`. */
   socketError(endpoint: string, error: Error): void;
 }
@@ -79,17 +85,27 @@ export class UpgradeRouter {
     const path = pathOf(request);
     const mounted = this.#routes.find((route) => route.matches(path)) ?? this.#fallback;
     if (!mounted) {
-      this.#refuse(socket, "none", 404, `no websocket endpoint at ${path}`);
+      this.#refuse(
+        socket,
+        "none",
+        createError("ERR_NOT_FOUND", `no websocket endpoint at ${path}`),
+      );
     } else if (!this.#accepting) {
-      this.#refuse(socket, mounted.endpoint.name, 503, "server is shutting down");
+      this.#refuse(socket, mounted.endpoint.name, shuttingDown());
     } else {
       void this.#decide(mounted, request).then(
         (decision) => {
           if (decision.accept) this.#accept(mounted, request, socket, head, decision.context);
-          else this.#refuse(socket, mounted.endpoint.name, decision.status, decision.reason);
+          else this.#refuse(socket, mounted.endpoint.name, decision.error);
         },
-        () =>
-          this.#refuse(socket, mounted.endpoint.name, 500, "authentication failed unexpectedly"),
+        (error: unknown) =>
+          this.#refuse(
+            socket,
+            mounted.endpoint.name,
+            createError("ERR_UNEXPECTED", `${mounted.endpoint.name}: the upgrade check failed`, {
+              cause: error,
+            }),
+          ),
       );
     }
   };
@@ -106,7 +122,7 @@ export class UpgradeRouter {
     // The check may have waited (e.g. on the store) while shutdown began: a socket accepted now
     // would miss the 1001 sent to the open ones and hold the server open.
     if (!this.#accepting) {
-      this.#refuse(socket, name, 503, "server is shutting down");
+      this.#refuse(socket, name, shuttingDown());
       return;
     }
     mounted.server.handleUpgrade(request, socket, head, (ws) => {
@@ -117,7 +133,7 @@ export class UpgradeRouter {
         mounted.endpoint.onConnection(ws, request, context);
       } catch (error) {
         this.observer?.socketError(name, error instanceof Error ? error : new Error(String(error)));
-        ws.close(1011, "internal error");
+        ws.close(StandardCloseCode.internalError, "internal error");
       }
     });
   }
@@ -128,19 +144,27 @@ export class UpgradeRouter {
     return endpoint.authenticate(request);
   }
 
-  #refuse(socket: Duplex, endpoint: string, status: number, reason: string): void {
-    this.observer?.refused(endpoint, status, reason);
-    writeHttpRefusal(socket, status, reason);
+  #refuse(socket: Duplex, endpoint: string, error: SynclineError): void {
+    this.observer?.refused(endpoint, error);
+    writeHttpRefusal(socket, error);
   }
 }
 
-/** Answers a not-yet-upgraded socket with a plain HTTP error (never cached) and closes it. */
-export function writeHttpRefusal(socket: Duplex, status: number, reason: string): void {
+function shuttingDown(): SynclineError {
+  return createError(
+    "ERR_SHUTTING_DOWN",
+    "server is shutting down; retry on another node or later",
+  );
+}
+
+/** Answers a not-yet-upgraded socket with `error` as every HTTP error is answered, and closes it. */
+export function writeHttpRefusal(socket: Duplex, error: SynclineError): void {
   if (socket.destroyed) return;
-  const body = `${reason}\n`;
+  const status = httpStatusOf(error);
+  const body = errorBody(error);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
-      "Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+      "Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n" +
       "Cache-Control: no-store\r\n" +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { asHttpError, errorResponse } from "./http-errors.js";
 import { HttpRouter } from "./http-router.js";
 import { addViewerPageRoutes } from "./viewer-routes.js";
 
@@ -17,8 +18,20 @@ writeFileSync(join(built, "viewer.css"), "p{}");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const dirUrl = (path: string) => pathToFileURL(`${path}/`);
-const get = (router: HttpRouter, path: string) =>
-  router.handle({ method: "GET", path, query: new URLSearchParams(), headers: {} });
+/** The answer to `GET path`, as the HTTP adapter would write it (a thrown error answered). */
+const get = async (router: HttpRouter, path: string) => {
+  const routed = await router.handle({
+    method: "GET",
+    path,
+    query: new URLSearchParams(),
+    headers: {},
+  });
+  return {
+    route: routed.route,
+    response:
+      "response" in routed ? routed.response : errorResponse(asHttpError(routed.error, path)),
+  };
+};
 
 describe("viewer page routes", () => {
   const router = addViewerPageRoutes(
@@ -81,7 +94,7 @@ describe("viewer page routes", () => {
     expect(response.headers?.["cache-control"]).toBe("no-store");
     expect(JSON.parse(String(response.body))).toEqual({
       error: {
-        code: "ERR_UNEXPECTED",
+        code: "ERR_VIEWER_NOT_BUILT",
         message:
           "share viewer: the page is not built on this server; the server log names the missing file",
       },

@@ -1,12 +1,13 @@
 // Serves the share viewer page built into <package>/dist/viewer/ (index.html, viewer.js,
 // viewer.css): `GET /s/<id>` answers the page (status 404 for an unknown share; the page shows
 // its own message) and `GET /s/assets/<file>` its files. Nothing else on disk is reachable, and
-// no answer names a path on disk; errors are JSON `{error: {code, message}}` like every route.
+// no answer names a path on disk; errors are thrown and answered like every route's.
 
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type HttpResponse, type HttpRouter, jsonResponse } from "./http-router.js";
+import { createError } from "../protocol/errors.js";
+import type { HttpRouter } from "./http-router.js";
 
 /** Where the built viewer lives: the same relative place from src/server and dist/server. */
 export const viewerDir = new URL("../../dist/viewer/", import.meta.url);
@@ -45,11 +46,11 @@ export function addViewerPageRoutes(
     const type = contentTypes[extname(name)];
     // One plain file name of a known type: no "/", no "..", no hidden files.
     if (!assetName.test(name) || name.includes("..") || type === undefined) {
-      return error(404, "ERR_NOT_FOUND", `share viewer: no asset ${JSON.stringify(name)}`);
+      throw createError("ERR_NOT_FOUND", `share viewer: no asset ${JSON.stringify(name)}`);
     }
     const body = await readOptional(new URL(name, dir));
     if (body === undefined) {
-      return error(404, "ERR_NOT_FOUND", `share viewer: no asset ${JSON.stringify(name)}`);
+      throw createError("ERR_NOT_FOUND", `share viewer: no asset ${JSON.stringify(name)}`);
     }
     return { status: 200, headers: { "content-type": type, "cache-control": "no-cache" }, body };
   });
@@ -60,7 +61,7 @@ export function addViewerPageRoutes(
       warn(`share viewer: the page is not built (${path} is missing); run npm run build`);
       const message =
         "share viewer: the page is not built on this server; the server log names the missing file";
-      return error(503, "ERR_UNEXPECTED", message);
+      throw createError("ERR_VIEWER_NOT_BUILT", message);
     }
     const known = await exists(request.params.id as string).catch(() => false);
     return {
@@ -84,10 +85,6 @@ async function readOptional(url: URL): Promise<Buffer | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function error(status: number, code: string, message: string): HttpResponse {
-  return jsonResponse(status, { error: { code, message } }, { "cache-control": "no-store" });
 }
 
 const warned = new Set<string>();

@@ -37,8 +37,10 @@ export async function createWireEndpoint(
         ...base,
         authenticate: () => ({
           accept: false,
-          status: 503,
-          reason: "transport disabled: start the server with --authorized-keys FILE",
+          error: createError(
+            "ERR_TRANSPORT_DISABLED",
+            "transport disabled: start the server with --authorized-keys FILE",
+          ),
         }),
         onConnection: (socket) => socket.terminate(),
       },

@@ -2,6 +2,7 @@
 // writes and the bookkeeping that decides when it may leave memory. loaded-shares.ts creates and
 // forgets it; the publish path and the hub's delete move its phase.
 
+import { ShareCloseCode } from "../protocol/close-codes.js";
 import { createError } from "../protocol/errors.js";
 import type { ShareId } from "../protocol/share-items.js";
 import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
@@ -62,7 +63,7 @@ export interface LiveShare {
 }
 
 /** Viewers are closed with this when the share must be reloaded from the store. */
-export const reloadCloseCode = 1011;
+export const reloadCloseCode = ShareCloseCode.storageFailed;
 export const reloadCloseReason = "share storage failed; reconnect";
 
 /** A share read from the store, in memory with no viewers and nothing in flight. */

@@ -1,5 +1,5 @@
-// The errors of the share server, each with its HTTP status, so the routes answer them as they
-// are. Messages name the context first and the bad value (never a secret).
+// The errors of the share server. Their HTTP statuses and close codes are the error table's;
+// messages name the context first and the bad value (never a secret).
 
 import { createError, describeError, type SynclineError } from "../protocol/errors.js";
 import type { ItemProblem } from "./sync-items.js";
@@ -8,17 +8,13 @@ import type { ItemProblem } from "./sync-items.js";
 export type ShareError = SynclineError & { readonly items?: readonly ItemProblem[] };
 
 export function shareNotFound(context: string, id: string): SynclineError {
-  return createError("ERR_SHARE_NOT_FOUND", `${context}: no share ${JSON.stringify(id)}`, {
-    status: 404,
-    closeCode: 4404,
-  });
+  return createError("ERR_SHARE_NOT_FOUND", `${context}: no share ${JSON.stringify(id)}`);
 }
 
 export function shareExists(id: string, sessionID: string): SynclineError {
   return createError(
     "ERR_SHARE_EXISTS",
     `share create: share ${JSON.stringify(id)} (the last 8 characters of session ${JSON.stringify(sessionID)}) already exists; delete it with its secret first`,
-    { status: 409 },
   );
 }
 
@@ -29,15 +25,15 @@ export function badSecret(context: string, id: string, given: unknown): Syncline
       : typeof given !== "string"
         ? `secret must be a string, got ${typeof given}`
         : `secret does not match share ${JSON.stringify(id)}`;
-  return createError("ERR_SHARE_SECRET", `${context}: ${problem}`, { status: 401 });
+  return createError("ERR_SHARE_SECRET", `${context}: ${problem}`);
 }
 
 export function badRequest(message: string): SynclineError {
-  return createError("ERR_SHARE_REQUEST", message, { status: 400 });
+  return createError("ERR_SHARE_REQUEST", message);
 }
 
 export function tooLarge(message: string, items?: readonly ItemProblem[]): ShareError {
-  const error = createError("ERR_SHARE_TOO_LARGE", message, { status: 413 });
+  const error = createError("ERR_SHARE_TOO_LARGE", message);
   return items ? Object.assign(error, { items }) : error;
 }
 
@@ -68,7 +64,6 @@ export function memoryBudgetExceeded(
   return createError(
     "ERR_SHARE_MEMORY_BUDGET",
     `${context}: share ${JSON.stringify(id)} needs ${neededBytes} more bytes of content in memory, but loaded shares hold ${loadedBytes} of the server's budget of ${budgetBytes} bytes (share_memory_budget) and the shares that could leave memory would not make room; nothing was applied, retry later`,
-    { status: 503 },
   );
 }
 
@@ -76,7 +71,7 @@ export function storageFailed(context: string, id: string, cause: unknown): Sync
   return createError(
     "ERR_SHARE_STORAGE",
     `${context}: storage of share ${JSON.stringify(id)} failed: ${describeError(cause)}; nothing was applied, retry`,
-    { status: 503, cause },
+    { cause },
   );
 }
 
@@ -89,7 +84,6 @@ export function shareDeleting(context: string, id: string): SynclineError {
   return createError(
     "ERR_SHARE_DELETING",
     `${context}: share ${JSON.stringify(id)} is being deleted; nothing was applied, retry (it is gone if the delete succeeds)`,
-    { status: 503 },
   );
 }
 

@@ -3,7 +3,7 @@
 // viewers. Which shares are in memory, and for how long, is loaded-shares.ts's business. HTTP
 // and WebSocket wiring live in server/share-endpoint.ts.
 
-import { ShareCloseCode } from "../protocol/share-frames.js";
+import { ShareCloseCode } from "../protocol/close-codes.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";

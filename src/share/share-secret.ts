@@ -4,7 +4,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
-/** Random bytes of a new secret (256 bits; share.md asks for at least 128). */
+/** Random bytes of a new secret (256 bits: far past the 128 a secret that guards writes needs). */
 export const secretBytes = 32;
 
 /** A new secret as URL-safe base64 (43 characters), for the publisher to keep. */

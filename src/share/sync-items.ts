@@ -1,5 +1,5 @@
 // Turns the items of a sync request into writes: each item validated against the key schema
-// (seed §7.2: others are ignored, and we say why), serialized once, checked against the item
+// (others are ignored, and the answer says why), serialized once, checked against the item
 // size limit, deduplicated by key (the last one wins). Pure.
 
 import { keyOfItem, parseShareKey, type ShareItem } from "../protocol/share-items.js";

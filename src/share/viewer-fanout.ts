@@ -7,7 +7,7 @@
 // sooner wait, until that interval has passed since the last write. A viewer whose unsent bytes
 // pass its allowance is closed with 4429 instead of being buffered for without limit.
 
-import { ShareCloseCode } from "../protocol/share-frames.js";
+import { ShareCloseCode } from "../protocol/close-codes.js";
 import { type EncodedFrame, FrameBatch } from "./encoded-frame.js";
 
 /** What the fan-out needs of a viewer's socket (see ws-viewer.ts for the `ws` adapter). */

@@ -3,7 +3,7 @@
 
 import { type ResolveIdentityOptions, resolveIdentity } from "./auth/identity.js";
 import type { Signer } from "./auth/signer.js";
-import { wireUrlOf } from "./wire-address.js";
+import { parseServerAddress } from "./server-address.js";
 import { WireClient, type WireClientOptions } from "./wire-client.js";
 
 /** How `connect` authenticates: a ready signer, or how to find the user's SSH identity. */
@@ -16,15 +16,16 @@ export type ConnectAuth = { readonly signer: Signer } | ResolveIdentityOptions;
 export async function connect(
   server: string,
   auth: ConnectAuth = {},
-  options: Partial<Omit<WireClientOptions, "url" | "signer">> = {},
+  options: Partial<Omit<WireClientOptions, "address" | "signer">> = {},
 ): Promise<WireClient> {
   const signer = "signer" in auth ? auth.signer : await resolveIdentity(auth);
-  return new WireClient({ ...options, url: wireUrlOf(server), signer });
+  return new WireClient({ ...options, address: parseServerAddress(server), signer });
 }
 
 export { loadPrivateKey } from "./auth/private-key-file.js";
 export type { Signer } from "./auth/signer.js";
 export type { ConnectionState, StateChange } from "./connection-state.js";
+export { parseServerAddress, type ServerAddress } from "./server-address.js";
 export { wireUrlOf } from "./wire-address.js";
 export { WireClient, type WireClientOptions } from "./wire-client.js";
 export type { DialedConnection } from "./wire-dial.js";

@@ -133,7 +133,7 @@ function handleSenderMessage(
     );
   } else {
     const what = `stream ${sender.transferId}: unexpected ${message.type} from the receiver`;
-    fail(createError("ERR_STREAM_PROTOCOL", what, { closeCode: 4400 }));
+    fail(createError("ERR_STREAM_PROTOCOL", what));
   }
 }
 
@@ -204,9 +204,6 @@ async function handleReceiverMessage(
       throw createError(
         "ERR_STREAM_PROTOCOL",
         `stream ${receiver.transferId}: unexpected ${message.type} from the sender`,
-        {
-          closeCode: 4400,
-        },
       );
   }
 }

@@ -7,10 +7,13 @@ describe("wireUrlOf", () => {
     expect(wireUrlOf("wss://example.org/")).toBe("wss://example.org/wire");
     expect(wireUrlOf("wss://example.org/base")).toBe("wss://example.org/base/wire");
     expect(wireUrlOf("unix:/run/syncline.sock")).toBe("ws+unix:/run/syncline.sock:/wire");
+    expect(wireUrlOf("http://127.0.0.1:3030")).toBe("ws://127.0.0.1:3030/wire");
+    expect(wireUrlOf("https://example.org")).toBe("wss://example.org/wire");
+    expect(wireUrlOf("unix:relative.sock")).toBe(`ws+unix:${process.cwd()}/relative.sock:/wire`);
   });
 
   it("refuses other schemes and malformed addresses, naming them", () => {
-    for (const bad of ["http://x", "example.org:3030", "unix:relative.sock", "unix:/a:b", ""]) {
+    for (const bad of ["ftp://x", "example.org:3030", "unix:", "unix:/a:b", ""]) {
       expect(() => wireUrlOf(bad), bad).toThrow(
         expect.objectContaining({ code: "ERR_INVALID_SERVER_URL" }),
       );

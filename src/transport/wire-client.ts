@@ -2,11 +2,13 @@
 // server's pings, and on loss reconnects with full-jitter backoff until closed. Authentication
 // and version refusals are final; network failures are retried.
 
+import { finalWireCloseCodes, WireCloseCode } from "../protocol/close-codes.js";
 import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
 import { type BackoffOptions, createBackoff } from "../util/backoff.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { ConnectionStateMachine, type StateChange } from "./connection-state.js";
 import { startHeartbeat } from "./heartbeat.js";
+import type { RetryInfo } from "./retry.js";
 import { type DialedConnection, type DialOptions, dial } from "./wire-dial.js";
 
 /** Options of a reconnecting client. */
@@ -29,10 +31,9 @@ export interface WireClientEvents {
   open: (dialed: DialedConnection) => void;
   /** The client gave up or was refused for good; it is closed. */
   failed: (error: SynclineError) => void;
+  /** A connection failed or was lost and the next attempt starts after `delayMs`. */
+  retry: (info: RetryInfo) => void;
 }
-
-/** Close codes after which retrying cannot help. */
-const finalCloseCodes = new Set([4401, 4403, 4406]);
 
 /** A connection to one server that comes back after network failures. */
 export class WireClient extends TypedEmitter<WireClientEvents> {
@@ -100,16 +101,17 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#stableTimer);
     this.#machine.set("closed", reason);
-    this.#current?.connection.close(1000, reason);
+    this.#current?.connection.close(WireCloseCode.normal, reason);
   }
 
   async #attempt(): Promise<void> {
     try {
       const dialed = await dial(this.#options);
-      if (this.#machine.state === "closed") return dialed.connection.close(1000, "client closed");
+      if (this.#machine.state === "closed")
+        return dialed.connection.close(WireCloseCode.normal, "client closed");
       this.#opened(dialed);
     } catch (error) {
-      this.#lost(asSynclineError(error));
+      this.#lost(asSynclineError(error), "dialing");
     }
   }
 
@@ -134,19 +136,28 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
           createError("ERR_CONNECTION_CLOSED", `wire: connection lost (${code} ${reason})`.trim(), {
             closeCode: code,
           }),
+        "open",
       );
     });
     this.#machine.set("open", `authenticated as ${dialed.peerId}`);
     this.emit("open", dialed);
   }
 
-  #lost(error: SynclineError): void {
+  /**
+   * A dial failed, or an open connection was lost. A refusal that will not change (bad key,
+   * no common version, no transport on the server, an untrusted certificate) is final; so is
+   * running out of attempts. Anything else is retried after a jittered backoff.
+   */
+  #lost(error: SynclineError, when: "dialing" | "open"): void {
     if (this.#machine.state === "closed") return;
     this.#failures += 1;
+    // A connection that fails or ends for reasons of its own (a confused handshake, a bad frame,
+    // a reset) is tried again, unless its close code says the server will refuse us again; a
+    // failure to reach the server at all is final when it is not retryable.
     const final =
-      finalCloseCodes.has(error.closeCode ?? 0) ||
+      finalWireCloseCodes.has(error.closeCode ?? 0) ||
       error.code === "ERR_AUTH_HOST_KEY" ||
-      isCertificateFailure(error);
+      (when === "dialing" && isConnectFailure(error) && !error.retryable);
     const exhausted =
       this.#options.maxAttempts !== undefined && this.#failures >= this.#options.maxAttempts;
     if (final || exhausted) {
@@ -155,9 +166,7 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
         : createError(
             "ERR_CONNECT",
             `${error.message} (gave up after ${this.#failures} attempts)`,
-            {
-              cause: error,
-            },
+            { cause: error },
           );
       // Recorded before the state changes: `failure`, `whenOpen()` and the listeners of the
       // `closed` state (ChannelClient.receive rejects with it) must all see why we closed.
@@ -168,6 +177,7 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     }
     const delay = this.#backoff.next();
     this.#machine.set("reconnecting", `${error.message}; retrying in ${Math.round(delay)} ms`);
+    this.emit("retry", { attempt: this.#failures + 1, delayMs: delay, error });
     this.#retryTimer = setTimeout(() => {
       this.#machine.set("connecting", "backoff elapsed");
       void this.#attempt();
@@ -175,20 +185,9 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
   }
 }
 
-/** Node's codes for a TLS certificate the client does not trust: retrying cannot change them. */
-const certificateErrorCodes = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
-
-function isCertificateFailure(error: SynclineError): boolean {
-  const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === "string" && certificateErrorCodes.has(code);
+/** A failure to reach the server (the network, TLS, an HTTP refusal), not of the handshake. */
+function isConnectFailure(error: SynclineError): boolean {
+  return error.code === "ERR_CONNECT" || error.status !== undefined;
 }
 
 function asSynclineError(error: unknown): SynclineError {

@@ -3,6 +3,7 @@
 // writes control frames ahead of bulk data, and allocates stream ids (client odd, server even).
 
 import type { WebSocket } from "ws";
+import { WireCloseCode } from "../protocol/close-codes.js";
 import {
   createError,
   describeError,
@@ -220,7 +221,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
   }
 
   /** Ends the connection for a protocol error: an ERROR frame, then its close code. */
-  fail(error: SynclineError, fallbackCloseCode = 4400): void {
+  fail(error: SynclineError, fallbackCloseCode: number = WireCloseCode.malformed): void {
     if (this.#closing) return;
     this.#protocolError = error;
     const message =
@@ -231,7 +232,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
 
   #listenerFailed(error: unknown): void {
     const message = `wire: handling a message failed: ${describeError(error)}`;
-    this.fail(createError("ERR_UNEXPECTED", message, { closeCode: 1011, cause: error }));
+    this.fail(createError("ERR_UNEXPECTED", message, { cause: error }));
   }
 
   #receive(data: Buffer, isBinary: boolean): void {
@@ -239,15 +240,13 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     if (this.#closing) return;
     try {
       if (!isBinary) {
-        throw createError("ERR_WIRE_FRAME", "wire: text messages are not part of the protocol", {
-          closeCode: 4400,
-        });
+        throw createError("ERR_WIRE_FRAME", "wire: text messages are not part of the protocol");
       }
       if (data.byteLength > this.#maxFrameBytes) {
         throw createError(
           "ERR_WIRE_FRAME",
           `wire: frame of ${data.byteLength} bytes exceeds the limit of ${this.#maxFrameBytes}`,
-          { closeCode: 1009 },
+          { closeCode: WireCloseCode.tooBig },
         );
       }
       const frame = decodeFrame(data);
@@ -263,7 +262,6 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
         isSynclineError(error)
           ? error
           : createError("ERR_WIRE_MESSAGE", `wire: cannot handle frame: ${describeError(error)}`, {
-              closeCode: 4400,
               cause: error,
             }),
       );

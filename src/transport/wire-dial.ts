@@ -3,20 +3,22 @@
 
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { WebSocket } from "ws";
-import { createError, describeError } from "../protocol/errors.js";
+import type { WebSocket } from "ws";
 import { checkChosenWireVersion, supportedWireVersions } from "../protocol/wire-version.js";
 import { signClientAuth } from "./auth/client-auth.js";
 import { verifyHostSignature } from "./auth/host-signature.js";
 import type { Signer } from "./auth/signer.js";
+import { dialWebSocket } from "./dial-websocket.js";
+import type { ServerAddress } from "./server-address.js";
+import { wirePath } from "./wire-address.js";
 import { WireConnection } from "./wire-connection.js";
 import { channelBindingOf, nextMessage } from "./wire-handshake.js";
 import { defaultWireMaxFrameBytes } from "./wire-server.js";
 
 /** How to reach and authenticate to a server. */
 export interface DialOptions {
-  /** The `/wire` URL (see `wireUrlOf`). */
-  readonly url: string;
+  /** The server (its `/wire` endpoint is dialed). */
+  readonly address: ServerAddress;
   /** Signs the handshake with the user's key. */
   readonly signer: Signer;
   /** The server's host-key fingerprint to insist on (`SHA256:…`), if pinned. */
@@ -48,7 +50,7 @@ export async function dial(options: DialOptions): Promise<DialedConnection> {
   const connection = new WireConnection(socket, {
     role: "client",
     maxFrameBytes: defaultWireMaxFrameBytes,
-    ...(transport === undefined ? {} : { transport }),
+    transport,
   });
   try {
     return await handshake(connection, transport, options, deadline);
@@ -60,7 +62,7 @@ export async function dial(options: DialOptions): Promise<DialedConnection> {
 
 async function handshake(
   connection: WireConnection,
-  transport: Socket | undefined,
+  transport: Socket,
   options: DialOptions,
   deadline: number,
 ): Promise<DialedConnection> {
@@ -103,45 +105,13 @@ async function handshake(
 function openSocket(
   options: DialOptions,
   deadline: number,
-): Promise<{ socket: WebSocket; transport: Socket | undefined }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(options.url, {
-      perMessageDeflate: false,
-      maxPayload: defaultWireMaxFrameBytes,
-      handshakeTimeout: Math.max(1, deadline - Date.now()),
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-    });
-    let transport: Socket | undefined;
-    socket.once("upgrade", (response) => {
-      transport = response.socket as Socket;
-    });
-    socket.once("open", () => {
-      socket.removeAllListeners("error");
-      resolve({ socket, transport });
-    });
-    socket.once("unexpected-response", (_request, response) => {
-      socket.terminate();
-      const status = response.statusCode ?? 0;
-      const closeCode = status === 401 || status === 403 ? 4401 : undefined;
-      reject(
-        createError(
-          "ERR_CONNECT",
-          `wire: ${options.url} answered HTTP ${status} ${response.statusMessage ?? ""}`.trim(),
-          {
-            ...(closeCode ? { closeCode } : {}),
-            status,
-          },
-        ),
-      );
-    });
-    socket.once("error", (error) =>
-      reject(
-        createError(
-          "ERR_CONNECT",
-          `wire: cannot connect to ${options.url}: ${describeError(error)}`,
-          { cause: error },
-        ),
-      ),
-    );
+): Promise<{ socket: WebSocket; transport: Socket }> {
+  return dialWebSocket({
+    address: options.address,
+    path: wirePath,
+    context: "wire",
+    timeoutMs: Math.max(1, deadline - Date.now()),
+    maxPayload: defaultWireMaxFrameBytes,
+    ca: options.ca,
   });
 }

@@ -3,12 +3,7 @@
 
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import {
-  createError,
-  type ErrorCode,
-  errorCatalog,
-  type SynclineError,
-} from "../protocol/errors.js";
+import { createError, isErrorCode, type SynclineError } from "../protocol/errors.js";
 import type { MessageOf, WireMessage } from "../protocol/wire-messages.js";
 import type { WireConnection } from "./wire-connection.js";
 
@@ -21,11 +16,7 @@ export function nextMessage<T extends WireMessage["type"]>(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () =>
-        finish(
-          createError("ERR_WIRE_TIMEOUT", `wire: no ${type} before the handshake deadline`, {
-            closeCode: 4408,
-          }),
-        ),
+        finish(createError("ERR_WIRE_TIMEOUT", `wire: no ${type} before the handshake deadline`)),
       Math.max(0, deadline - Date.now()),
     );
     // An ERROR from the peer is followed by its close; both together say what went wrong.
@@ -40,17 +31,12 @@ export function nextMessage<T extends WireMessage["type"]>(
         createError(
           "ERR_WIRE_MESSAGE",
           `wire: expected ${type} during the handshake, got ${message.type}`,
-          {
-            closeCode: 4400,
-          },
         ),
       );
     });
     const offClose = connection.on("close", (code, reason, error) => {
       if (refusal) {
-        const known = Object.hasOwn(errorCatalog, refusal.code)
-          ? (refusal.code as ErrorCode)
-          : "ERR_WIRE_REFUSED";
+        const known = isErrorCode(refusal.code) ? refusal.code : "ERR_WIRE_REFUSED";
         return finish(
           createError(known, `wire: the peer refused: ${refusal.message}`, { closeCode: code }),
         );

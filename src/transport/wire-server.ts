@@ -89,9 +89,7 @@ export function acceptWireConnection(
     (error: unknown) => {
       const failure = isSynclineError(error)
         ? error
-        : createError("ERR_UNEXPECTED", `wire: handshake failed: ${String(error)}`, {
-            closeCode: 1011,
-          });
+        : createError("ERR_UNEXPECTED", `wire: handshake failed: ${String(error)}`);
       options.logger.warn(
         { ...log, err: failure.code, reason: failure.message },
         "wire handshake refused",

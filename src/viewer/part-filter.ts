@@ -1,4 +1,4 @@
-// The original viewer's filter rules (share.md, Appendix): which parts of a message are shown.
+// The original viewer's filter rules (as OpenCode's share page applies them): which parts of a message are shown.
 // Pure, so the rules are tested on their own.
 
 /**

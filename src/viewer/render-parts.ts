@@ -10,7 +10,7 @@ import { finite, isObject, type Loose, nonEmptyString, type PartEntry } from "./
 /** Fields every part has; not listed as "other fields". */
 const commonFields = ["id", "sessionID", "messageID", "type"];
 
-/** The fields each known part type has (share.md, Appendix); others are shown as "other fields". */
+/** The fields each known part type has (as OpenCode's clients send them); others are shown as "other fields". */
 const knownFields: Readonly<Record<string, readonly string[]>> = {
   text: ["text", "synthetic", "ignored", "time", "metadata"],
   reasoning: ["text", "time", "metadata"],

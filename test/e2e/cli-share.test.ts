@@ -153,10 +153,19 @@ describe("syncline share", () => {
     expect(JSON.parse(readFileSync(recordsPath, "utf8")).shares).toEqual([]);
     const watched = await waitForExit(watcher, 10_000);
     expect(watched.code).toBe(0); // the share was deleted: watch ends normally
-    expect(jsonLines(out).at(-1)).toEqual({ type: "status", status: "deleted" });
+    expect(jsonLines(out).slice(-2)).toEqual([
+      { type: "status", status: "deleted" },
+      {
+        type: "end",
+        ok: true,
+        reason: "deleted",
+        id: sessionID.slice(-8),
+        seq: expect.any(Number),
+      },
+    ]);
   });
 
-  it("watch in plain text ends with 130 on SIGINT", async () => {
+  it("watch ends normally on Ctrl-C: exit 0, and {ok: true} with --json", async () => {
     const env = createDeviceEnv(dir.path);
     const sessionID = newSession();
     expect((await share(["create", sessionID, "--server", server], env)).code).toBe(0);
@@ -165,9 +174,23 @@ describe("syncline share", () => {
     await waitForLine(watcher, /part msg_1\/prt_1: text: second/);
     watcher.kill("SIGINT");
     const result = await waitForExit(watcher, 10_000);
-    expect(result.code).toBe(130);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/ERR_|error/i);
     // 4 lines, deduped by the queue into one request of 3 writes.
     expect(result.stdout).toMatch(/^share \S+ on http:\/\/127\.0\.0\.1:\d+: 3 item\(s\), seq 3$/m);
+
+    const json = spawnCli(["share", "watch", sessionID.slice(-8), "--json"], { env });
+    await waitForLine(json, /"type":"snapshot"/);
+    json.kill("SIGTERM");
+    const ended = await waitForExit(json, 10_000);
+    expect(ended.code).toBe(0);
+    expect(jsonLines(ended.stdout).at(-1)).toEqual({
+      type: "end",
+      ok: true,
+      reason: "interrupted",
+      id: sessionID.slice(-8),
+      seq: 3,
+    });
   });
 
   it("bad JSONL lines are reported by line number, the good ones pushed, exit 2", async () => {
@@ -197,7 +220,7 @@ describe("syncline share", () => {
     expect(data).toHaveLength(3);
   });
 
-  it("usage errors, missing records, unknown shares and refused secrets exit per interface.md", async () => {
+  it("usage errors, missing records, unknown shares and refused secrets exit with their documented codes", async () => {
     const env = createDeviceEnv(dir.path);
     const sessionID = newSession();
     const badFlag = await share(["create", sessionID, "--bogus"], env);
@@ -208,7 +231,7 @@ describe("syncline share", () => {
     expect(lastJson(badId.stdout)).toMatchObject({ error: { code: "ERR_USAGE" } });
     const badServer = await share(["create", sessionID, "--server", "ftp://x"], env);
     expect(badServer.code).toBe(2);
-    expect(badServer.stderr).toMatch(/--server "ftp:\/\/x"/);
+    expect(badServer.stderr).toMatch(/--server must be .*, got "ftp:\/\/x"/);
     const noRecord = await share(["push", sessionID, "--server", server], env, "");
     expect(noRecord.code).toBe(2);
     expect(noRecord.stderr).toMatch(new RegExp(`no share of session "${sessionID}"`));

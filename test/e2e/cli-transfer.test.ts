@@ -485,7 +485,7 @@ describe("failures", () => {
     const file = randomFile("usage.bin", 10).path;
     const identity = ["--identity", keys.alice.privatePath];
     const [http, channel, recvChannel, missing, missingJson] = await Promise.all([
-      send([file, "--channel", "c", ...identity, "--server", "http://x"]),
+      send([file, "--channel", "c", ...identity, "--server", "ftp://x"]),
       send([file, "--channel", "bad name!", ...identity, "--server", plain.url]),
       runCliProcess(
         ["recv", "--channel", "bad name!", "-o", join(dir.path, "y"), ...identity].concat([
@@ -499,7 +499,7 @@ describe("failures", () => {
       send([join(dir.path, "missing.bin"), "--channel", "c", ...identity, "--json"]),
     ]);
     expect(http.code).toBe(2);
-    expect(http.stderr).toContain('"http://x"');
+    expect(http.stderr).toContain('"ftp://x"');
     expect(channel.code).toBe(2);
     expect(channel.stderr).toContain('"bad name!"');
     expect(recvChannel.code).toBe(2);

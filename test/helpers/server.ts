@@ -1,7 +1,7 @@
 // Starts real servers on port 0 with a fresh data directory, for integration tests.
 
 import { pino } from "pino";
-import type { ServerConfig } from "../../src/server/config.js";
+import { type ServerConfig, serverConfig } from "../../src/server/config.js";
 import { type ServerOptions, type SynclineServer, startServer } from "../../src/server/server.js";
 import { createTempDir } from "./temp-dir.js";
 
@@ -24,25 +24,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A config for tests: loopback, port 0, quiet logs, short shutdown. */
+/** A config for tests: the defaults, on loopback, port 0, quiet logs, short shutdown. */
 export function testConfig(dataDir: string, overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return {
-    host: "127.0.0.1",
+  return serverConfig({
     port: 0,
     dataDir,
-    unixSocket: undefined,
-    tlsCert: undefined,
-    tlsKey: undefined,
     logLevel: "silent",
-    durability: "flush",
     shutdownTimeoutMs: 1000,
-    authorizedKeys: undefined,
-    hostKey: undefined,
-    retainBytes: 64 * 1024 * 1024,
-    heartbeatMs: 20_000,
-    heartbeatGraceMs: 10_000,
     ...overrides,
-  };
+  });
 }
 
 /** Starts a server with its own temp data dir; `stop()` closes it and removes the dir. */

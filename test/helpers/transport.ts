@@ -16,6 +16,7 @@ import {
   type TestKeyKind,
 } from "../../src/transport/auth/testing/ssh-keygen.js";
 import type { StateChange } from "../../src/transport/connection-state.js";
+import { parseServerAddress } from "../../src/transport/server-address.js";
 import { WireClient, type WireClientOptions } from "../../src/transport/wire-client.js";
 
 /** Keys of several kinds plus an authorized_keys file admitting `authorized` of them. */
@@ -32,14 +33,19 @@ export function makeKeys(
   return { keys, authorizedKeys };
 }
 
-/** A reconnecting client signing with `key`, with fast reconnects for tests. */
+/** A reconnecting client of `server` (any server address) signing with `key`, fast reconnects. */
 export async function clientFor(
-  url: string,
+  server: string,
   key: TestKey,
   options: Partial<WireClientOptions> = {},
 ): Promise<WireClient> {
   const signer = await loadPrivateKey(key.privatePath);
-  return new WireClient({ url, signer, backoff: { initialMs: 50, maxMs: 500 }, ...options });
+  return new WireClient({
+    address: parseServerAddress(server),
+    signer,
+    backoff: { initialMs: 50, maxMs: 500 },
+    ...options,
+  });
 }
 
 /** Random bytes of `size`, and a source reading them. */

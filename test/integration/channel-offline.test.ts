@@ -22,7 +22,7 @@ describe("channel client offline", () => {
     const dir = await createTempDir();
     try {
       const key = generateTestKey(dir.path, "ed25519");
-      const url = `ws://127.0.0.1:${await closedPort()}/wire`;
+      const url = `ws://127.0.0.1:${await closedPort()}`;
       const client = await clientFor(url, key, {
         maxAttempts: 50,
         backoff: { initialMs: 20, maxMs: 50 },

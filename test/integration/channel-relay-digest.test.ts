@@ -9,7 +9,6 @@ import { ChannelClient } from "../../src/channels/channel-client.js";
 import type { TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import { StreamSender } from "../../src/transport/stream/stream-sender.js";
 import { runSender } from "../../src/transport/stream-link.js";
-import { wireUrlOf } from "../../src/transport/wire-address.js";
 import type { WireClient } from "../../src/transport/wire-client.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
@@ -29,7 +28,7 @@ beforeAll(async () => {
   keys = made.keys;
   // Payloads over 1 MiB are relayed, not retained.
   server = await startTestServer({ authorizedKeys: made.authorizedKeys, retainBytes: MiB });
-  wire = wireUrlOf(server.server.url.replace(/^http/, "ws"));
+  wire = server.server.url;
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { createError } from "../../src/protocol/errors.js";
 import type { WebSocketEndpoint } from "../../src/server/upgrade-router.js";
 import { httpGet } from "../helpers/http.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -20,7 +21,7 @@ const echo: WebSocketEndpoint<string> = {
     const token = new URL(request.url ?? "/", "http://x").searchParams.get("token");
     return token === "good"
       ? { accept: true, context: token }
-      : { accept: false, status: 401, reason: "echo: token missing or wrong" };
+      : { accept: false, error: createError("ERR_UNAUTHORIZED", "echo: token missing or wrong") };
   },
   onConnection(socket) {
     socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));

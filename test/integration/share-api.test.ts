@@ -1,4 +1,4 @@
-// The live-share HTTP API against a real server on port 0: every status of share.md, key
+// The live-share HTTP API against a real server on port 0: every status of docs/protocol.md, key
 // validation, idempotent re-sync, concurrent syncs, size limits, malformed bodies, the older
 // endpoints and the viewer page route.
 

@@ -213,7 +213,7 @@ describe("publisher queue against a real server", () => {
   });
 
   it("413 for one oversized item drops only that item", async () => {
-    const { base, http, share } = await setup({ shareMaxItemBytes: 1000 });
+    const { base, http, share } = await setup({ shareMaxItemBytes: 1024 });
     const { queue, events } = queueFor(base, share);
     queue.sync(sessionID, [part(1), part(2, "x".repeat(2000)), part(3)]);
     await expect(queue.close()).resolves.toMatchObject({ delivered: true });

@@ -9,7 +9,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { ChannelClient, type PayloadSink } from "../../src/channels/channel-client.js";
 import type { TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import { defaultStreamWindow } from "../../src/transport/stream/stream-receiver.js";
-import { wireUrlOf } from "../../src/transport/wire-address.js";
 import type { WireClient, WireClientOptions } from "../../src/transport/wire-client.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -68,7 +67,7 @@ async function proxyTo(target: TestServer): Promise<FaultProxy> {
 }
 
 function directUrl(target: TestServer): string {
-  return wireUrlOf(target.server.url.replace(/^http/, "ws"));
+  return target.server.url;
 }
 
 async function client(
@@ -121,7 +120,7 @@ describe("a connection cut mid-transfer", () => {
     it(`resumes the sender's upload of ${kind} from what the server holds, re-sending almost nothing`, async () => {
       const target = await server(overrides);
       const proxy = await proxyTo(target);
-      const senderWire = await client(proxy.url("ws", "/wire"), keys.ed25519 as TestKey);
+      const senderWire = await client(proxy.url("ws", ""), keys.ed25519 as TestKey);
       const receiverWire = await client(directUrl(target), keys["ecdsa-256"] as TestKey);
       await Promise.all([senderWire.whenOpen(), receiverWire.whenOpen()]);
       const states = recordStates(senderWire);
@@ -164,7 +163,7 @@ describe("a connection cut mid-transfer", () => {
   it("resumes when the cut lands while the sender waits on a slow source", async () => {
     const target = await server();
     const proxy = await proxyTo(target);
-    const senderWire = await client(proxy.url("ws", "/wire"), keys.ed25519 as TestKey);
+    const senderWire = await client(proxy.url("ws", ""), keys.ed25519 as TestKey);
     const receiverWire = await client(directUrl(target), keys["ecdsa-256"] as TestKey);
     await Promise.all([senderWire.whenOpen(), receiverWire.whenOpen()]);
     const sender = new ChannelClient(senderWire, { origin: "laptop" });
@@ -196,7 +195,7 @@ describe("a connection cut mid-transfer", () => {
     const target = await server();
     const proxy = await proxyTo(target);
     const senderWire = await client(directUrl(target), keys.ed25519 as TestKey);
-    const receiverWire = await client(proxy.url("ws", "/wire"), keys["ecdsa-256"] as TestKey);
+    const receiverWire = await client(proxy.url("ws", ""), keys["ecdsa-256"] as TestKey);
     await Promise.all([senderWire.whenOpen(), receiverWire.whenOpen()]);
     const states = recordStates(receiverWire);
     const sender = new ChannelClient(senderWire, { origin: "laptop" });
@@ -258,7 +257,7 @@ describe("a subscriber cut while its delivery waits for a stalled publisher", ()
     const target = await server();
     const proxy = await proxyTo(target);
     const senderWire = await client(directUrl(target), keys.ed25519 as TestKey);
-    const receiverWire = await client(proxy.url("ws", "/wire"), keys["ecdsa-256"] as TestKey);
+    const receiverWire = await client(proxy.url("ws", ""), keys["ecdsa-256"] as TestKey);
     await Promise.all([senderWire.whenOpen(), receiverWire.whenOpen()]);
     const sender = new ChannelClient(senderWire, { origin: "laptop" });
     const receiver = new ChannelClient(receiverWire, { origin: "desktop" });
@@ -361,7 +360,7 @@ describe("a publisher that returns before the server noticed it was gone", () =>
     // laptop wakes up: the resume's OPEN arrives while the server still runs the old stream.
     const target = await server({ heartbeatMs: 1000, heartbeatGraceMs: 8000 });
     const proxy = await proxyTo(target);
-    const senderWire = await client(proxy.url("ws", "/wire"), keys.ed25519 as TestKey, {
+    const senderWire = await client(proxy.url("ws", ""), keys.ed25519 as TestKey, {
       graceMs: 1000,
       handshakeTimeoutMs: 2000,
     });
@@ -405,7 +404,7 @@ describe("health monitoring and reconnection", () => {
     const graceMs = 1000;
     const target = await server({ heartbeatMs, heartbeatGraceMs: graceMs });
     const proxy = await proxyTo(target);
-    const wire = await client(proxy.url("ws", "/wire"), keys.ed25519 as TestKey, {
+    const wire = await client(proxy.url("ws", ""), keys.ed25519 as TestKey, {
       graceMs,
       handshakeTimeoutMs: 1000,
     });
@@ -485,7 +484,7 @@ describe("health monitoring and reconnection", () => {
     const target = await server();
     const proxy = await proxyTo(target);
     await proxy.refuse();
-    const wire = await client(proxy.url("ws", "/wire"), keys.ed25519 as TestKey, {
+    const wire = await client(proxy.url("ws", ""), keys.ed25519 as TestKey, {
       maxAttempts: 3,
       backoff: { initialMs: 20, maxMs: 100 },
     });

@@ -9,7 +9,6 @@ import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
-import { wireUrlOf } from "../../src/transport/wire-address.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { makeKeys, payloadOf } from "../helpers/transport.js";
@@ -80,8 +79,7 @@ beforeAll(async () => {
   const payloadPath = join(dir.path, "payload.bin");
   writeFileSync(payloadPath, bytes);
   expected = createHash("sha256").update(bytes).digest("hex");
-  const url = wireUrlOf(server.server.url.replace(/^http/, "ws"));
-  args = [url, (made.keys.ed25519 as TestKey).privatePath, payloadPath];
+  args = [server.server.url, (made.keys.ed25519 as TestKey).privatePath, payloadPath];
 });
 
 afterAll(async () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
     authorizedKeys: made.authorizedKeys,
     unixSocket: join(dir.path, "s.sock"),
   });
-  wire = wireUrlOf(server.server.url.replace(/^http/, "ws"));
+  wire = server.server.url;
 });
 
 afterAll(async () => {
@@ -94,7 +94,7 @@ describe("wire handshake", () => {
 
 describe("bad input on /wire", () => {
   async function raw(): Promise<WebSocket> {
-    const socket = new WebSocket(wire);
+    const socket = new WebSocket(wireUrlOf(wire));
     await new Promise((resolve, reject) => {
       socket.once("open", resolve);
       socket.once("error", reject);
@@ -224,7 +224,7 @@ describe("channels", () => {
       authorizedKeys: made.authorizedKeys,
     });
     try {
-      const url = wireUrlOf(tls.server.url.replace(/^https/, "wss"));
+      const url = tls.server.url;
       const a = new ChannelClient(
         await clientFor(url, made.keys.ed25519 as TestKey, { ca: cert }),
         { origin: "a" },
@@ -240,7 +240,7 @@ describe("channels", () => {
       await tls.stop();
       await tlsDir.remove();
     }
-    const unixUrl = wireUrlOf(`unix:${join(dir.path, "s.sock")}`);
+    const unixUrl = `unix:${join(dir.path, "s.sock")}`;
     const c = new ChannelClient(await clientFor(unixUrl, keys.ed25519 as TestKey), { origin: "c" });
     const d = new ChannelClient(await clientFor(unixUrl, keys.rsa as TestKey), { origin: "d" });
     const { bytes, source } = payloadOf(70_000);

@@ -20,6 +20,7 @@ import { signHostTranscript } from "../../src/transport/auth/host-signature.js";
 import { loadPrivateKey } from "../../src/transport/auth/private-key-file.js";
 import type { Signer } from "../../src/transport/auth/signer.js";
 import { generateTestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
+import { parseServerAddress } from "../../src/transport/server-address.js";
 import { WireClient, type WireClientOptions } from "../../src/transport/wire-client.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { recordStates, type TimedStateChange, waitUntil } from "../helpers/transport.js";
@@ -102,13 +103,13 @@ async function startMock(script: Script, options: { refuseWith?: number } = {}) 
       }),
   );
   const { port } = wss.address() as AddressInfo;
-  return { url: `ws://127.0.0.1:${port}/wire`, peers } satisfies MockServer;
+  return { url: `ws://127.0.0.1:${port}`, peers } satisfies MockServer;
 }
 
 /** A client of the mock with fast retries; closed after the test. */
 function clientOf(mock: MockServer, options: Partial<WireClientOptions> = {}): WireClient {
   const client = new WireClient({
-    url: mock.url,
+    address: parseServerAddress(mock.url),
     signer: clientSigner,
     backoff: { initialMs: 20, maxMs: 50 },
     handshakeTimeoutMs: 5000,
@@ -322,11 +323,7 @@ describe("final refusals are not retried", () => {
     const unauthorized = await startMock(() => {}, { refuseWith: 401 });
     const final = clientOf(unauthorized);
     const states = recordStates(final);
-    expect(await failureOf(final)).toMatchObject({
-      code: "ERR_CONNECT",
-      status: 401,
-      closeCode: 4401,
-    });
+    expect(await failureOf(final)).toMatchObject({ code: "ERR_UNAUTHORIZED", status: 401 });
     expect(states.map((change) => change.to)).toEqual(["closed"]);
 
     const unavailable = await startMock(() => {}, { refuseWith: 503 });
@@ -334,7 +331,7 @@ describe("final refusals are not retried", () => {
     const retried = recordStates(transient);
     expect(await failureOf(transient)).toMatchObject({
       code: "ERR_CONNECT",
-      cause: { code: "ERR_CONNECT", status: 503 },
+      cause: { code: "ERR_UPGRADE_REFUSED", status: 503 },
     });
     expect(retried.filter((change) => change.to === "connecting")).toHaveLength(2);
   });

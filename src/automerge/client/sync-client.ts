@@ -8,16 +8,19 @@ import {
   encodeRepoMessage,
   type RepoMessage,
 } from "../../protocol/automerge-messages.js";
+import { AutomergeCloseCode } from "../../protocol/close-codes.js";
 import { createError, describeError, type SynclineError } from "../../protocol/errors.js";
+import { dialWebSocket } from "../../transport/dial-websocket.js";
+import { gaveUp, isRetryable, type RetryInfo, sleep } from "../../transport/retry.js";
+import { describeAddress, type ServerAddress } from "../../transport/server-address.js";
 import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
 import { generatePeerId } from "../../util/ids.js";
-import { isRetryable, openSyncSocket } from "./sync-client-connect.js";
 import { SyncClientSession, type SyncSessionState, type SyncStep } from "./sync-client-session.js";
 
 /** What to sync, where, and how patiently. */
 export interface SyncDocumentOptions {
-  /** ws:// or wss:// URL of the sync server (without the token). */
-  readonly server: string;
+  /** The sync server; its path is the endpoint's (automerge-repo servers take any path). */
+  readonly server: ServerAddress;
   /** An access token, sent as `?token=`; servers without auth ignore it. */
   readonly token?: string | undefined;
   readonly documentId: string;
@@ -41,17 +44,10 @@ export interface SyncDocumentOptions {
   readonly maxFrameBytes?: number | undefined;
   /** Backoff between attempts; default util/backoff's (500 ms doubling, 15 s cap). */
   readonly backoff?: Partial<BackoffOptions> | undefined;
-  /** Aborting it (e.g. on SIGINT) ends the sync at once (ERR_CONNECTION_CLOSED, "interrupted"). */
+  /** Aborting it (e.g. on SIGINT) ends the sync at once with ERR_INTERRUPTED. */
   readonly signal?: AbortSignal | undefined;
   /** Told before each retry (for a progress line); `attempt` is the one about to start, from 2. */
   readonly onRetry?: ((info: RetryInfo) => void) | undefined;
-}
-
-/** Why and when the client retries. */
-export interface RetryInfo {
-  readonly attempt: number;
-  readonly delayMs: number;
-  readonly error: SynclineError;
 }
 
 /** The outcome of a finished sync. */
@@ -177,14 +173,15 @@ class SyncAttempt {
       return done;
     }
     this.deadline.addEventListener("abort", this.#onDeadline, { once: true });
-    openSyncSocket({
-      url: this.options.server,
-      token: this.options.token,
+    dialWebSocket({
+      address: this.options.server,
+      path: endpointPath(this.options.token),
+      context: "sync",
       timeoutMs: this.options.timeoutMs,
       maxPayload: this.options.maxFrameBytes ?? 256 * 1024 * 1024,
       ca: this.options.ca,
     }).then(
-      (socket) => this.#onOpen(socket),
+      ({ socket }) => this.#onOpen(socket),
       (error) => this.#finish(error),
     );
     return done;
@@ -194,7 +191,7 @@ class SyncAttempt {
     if (this.#settled) return void socket.terminate();
     this.#socket = socket;
     this.progress.phase = "joining";
-    const url = this.options.server;
+    const url = describeAddress(this.options.server);
     socket.on("message", (data, isBinary) => this.#step(() => this.#receive(data, isBinary)));
     socket.on("error", (error) => this.#finish(socketError(url, error)));
     socket.on("close", (code, reason) => this.#finish(closedError(url, code, reason)));
@@ -256,11 +253,16 @@ class SyncAttempt {
       clearTimeout(timer);
       this.#settle();
     });
-    socket.close(1000, "sync complete");
+    socket.close(AutomergeCloseCode.normal, "sync complete");
   }
 }
 
 const closeWaitMs = 500;
+
+/** The endpoint's path under the address: its root, with the token in the query. */
+function endpointPath(token: string | undefined): string {
+  return token === undefined ? "/" : `/?${new URLSearchParams({ token })}`;
+}
 
 function frameBytes(data: RawData, isBinary: boolean): Uint8Array {
   if (!isBinary) {
@@ -314,7 +316,7 @@ function stoppedError(
 ): SynclineError {
   if (stop.reason !== "interrupted") return timeoutError(options, phase, last);
   return createError(
-    "ERR_CONNECTION_CLOSED",
+    "ERR_INTERRUPTED",
     `sync: interrupted ${phaseWords[phase]}, before ${options.documentId} was synced`,
   );
 }
@@ -325,25 +327,6 @@ function timeoutError(options: SyncDocumentOptions, phase: Phase | "retrying", l
     last instanceof Error && last.message !== "deadline" ? `; last failure: ${last.message}` : "";
   return createError(
     "ERR_TIMEOUT",
-    `sync: ${options.documentId} with ${options.server} did not finish within ${seconds} s (${phaseWords[phase]})${lastFailure}`,
+    `sync: ${options.documentId} with ${describeAddress(options.server)} did not finish within ${seconds} s (${phaseWords[phase]})${lastFailure}`,
   );
-}
-
-function gaveUp(error: SynclineError, attempts: number): SynclineError {
-  if (attempts === 1) return error;
-  return createError(error.code, `${error.message} (gave up after ${attempts} attempts)`, {
-    cause: error,
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

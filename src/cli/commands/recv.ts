@@ -11,7 +11,8 @@ import {
   type PayloadSink,
 } from "../../channels/channel-client.js";
 import { createError } from "../../protocol/errors.js";
-import { ExitError, exitCodes } from "../exit-error.js";
+import type { WireClient } from "../../transport/wire-client.js";
+import { interruptedError } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
 import { createProgressBar, type ProgressBar } from "../progress-bar.js";
 import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
@@ -29,18 +30,50 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   if (output === "-" && options.json) {
     throw createError("ERR_USAGE", "recv: --json needs -o FILE (stdout carries the payload)");
   }
-  const client = await connectTransport(options, io);
+  const interrupt = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const stopSignal = io.onSignal((signal) => {
+    interrupted = signal;
+    interrupt.abort(signal);
+  });
+  let client: WireClient | undefined;
+  let delivered = 0;
+  let failure: unknown;
+  try {
+    client = await connectTransport(options, io, "recv", interrupt.signal);
+    delivered = await receivePayloads(client, output, options, io);
+  } catch (error) {
+    failure = error;
+  } finally {
+    stopSignal();
+    client?.close();
+  }
+  // A signal ends --follow normally. Without --follow, closing the client on a signal ends the
+  // receive as if done: a script's `recv -o F && use F` must see a failure instead.
+  if (interrupted !== undefined) {
+    if (options.follow || delivered > 0) return;
+    throw interruptedError(
+      `recv: ${interrupted} before a payload arrived on channel ${options.channel}`,
+      interrupted,
+      failure,
+    );
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/** Receives one payload (or, with --follow, every one until the client closes); the count. */
+async function receivePayloads(
+  client: WireClient,
+  output: string,
+  options: RecvOptions,
+  io: CliIo,
+): Promise<number> {
   const channels = new ChannelClient(client, { origin: deviceId(io.env) });
   const open = new Map<
     string,
     { sink: FileSink | StdoutSink; bar: ProgressBar; started: number }
   >();
-  let interrupted: NodeJS.Signals | undefined;
   let delivered = 0;
-  const stopSignal = io.onSignal((signal) => {
-    interrupted = signal;
-    client.close("interrupted");
-  });
   try {
     await channels.receive(options.channel, {
       latest: true,
@@ -78,23 +111,11 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
         return !options.follow;
       },
     });
-  } catch (error) {
-    // Ctrl-C during --follow ends the command normally (a cut delivery is discarded below).
-    if (!(options.follow && interrupted)) throw error;
   } finally {
-    stopSignal();
-    client.close();
+    // A delivery cut short (an interrupt, a failure) leaves no partial file behind.
     for (const entry of open.values()) await entry.sink.discard();
   }
-  // Closing the client on a signal ends receive() normally; without --follow that would pass for
-  // success with nothing written, so a script's `recv -o F && use F` must see a failure instead.
-  if (interrupted && !options.follow && delivered === 0) {
-    throw new ExitError(
-      exitCodes.interrupted,
-      "ERR_CONNECTION_CLOSED",
-      `recv: ${interrupted} before a payload arrived on channel ${options.channel}`,
-    );
-  }
+  return delivered;
 }
 
 /** Writes a payload into `<file>.<transferId>.part`, renamed over FILE once complete. */

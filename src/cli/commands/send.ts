@@ -9,6 +9,8 @@ import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { ChannelClient } from "../../channels/channel-client.js";
 import { createError, describeError } from "../../protocol/errors.js";
+import type { WireClient } from "../../transport/wire-client.js";
+import { interruptible } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
 import { createProgressBar } from "../progress-bar.js";
 import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
@@ -18,46 +20,66 @@ export interface SendOptions extends TransportFlags {
   readonly channel: string;
 }
 
-/** Sends `file` ("-" = stdin) and prints a summary. */
+/** Sends `file` ("-" = stdin) and prints a summary; a signal ends it with ERR_INTERRUPTED. */
 export async function sendCommand(file: string, options: SendOptions, io: CliIo): Promise<void> {
   const started = Date.now();
   const input = await openInput(file);
-  const client = await connectTransport(options, io);
   try {
-    const channels = new ChannelClient(client, { origin: deviceId(io.env) });
-    const bar = createProgressBar({
-      stream: io.stderr as never,
-      label: `send ${input.name ?? "stdin"}`,
-      total: input.size,
-    });
-    const showBar = input.size > 1024 * 1024 && !options.json;
-    const sha256 = await channels.send(
-      options.channel,
-      {
-        size: input.size,
-        read: input.read,
-        readInto: input.readInto,
-        ...(input.name ? { name: input.name } : {}),
+    await interruptible(
+      io,
+      (signal) =>
+        `send: ${signal} before ${input.name ?? "stdin"} was sent to channel ${options.channel}`,
+      async (signal) => {
+        const client = await connectTransport(options, io, "send", signal);
+        try {
+          await sendInput(client, input, options, io, started);
+        } finally {
+          client.close();
+        }
       },
-      showBar ? { onProgress: (bytes) => bar.update(bytes) } : {},
     );
-    if (showBar) bar.finish();
-    await input.assertUnchanged();
-    const summary = {
-      ok: true,
-      bytes: input.size,
-      sha256: Buffer.from(sha256).toString("hex"),
-      durationMs: Date.now() - started,
-    };
-    if (options.json) writeJson(io, summary);
-    else
-      io.stderr.write(
-        `sent ${summary.bytes} bytes to ${options.channel} (sha256 ${summary.sha256})\n`,
-      );
   } finally {
-    client.close();
     await input.close();
   }
+}
+
+async function sendInput(
+  client: WireClient,
+  input: Input,
+  options: SendOptions,
+  io: CliIo,
+  started: number,
+): Promise<void> {
+  const channels = new ChannelClient(client, { origin: deviceId(io.env) });
+  const bar = createProgressBar({
+    stream: io.stderr as never,
+    label: `send ${input.name ?? "stdin"}`,
+    total: input.size,
+  });
+  const showBar = input.size > 1024 * 1024 && !options.json;
+  const sha256 = await channels.send(
+    options.channel,
+    {
+      size: input.size,
+      read: input.read,
+      readInto: input.readInto,
+      ...(input.name ? { name: input.name } : {}),
+    },
+    showBar ? { onProgress: (bytes) => bar.update(bytes) } : {},
+  );
+  if (showBar) bar.finish();
+  await input.assertUnchanged();
+  const summary = {
+    ok: true,
+    bytes: input.size,
+    sha256: Buffer.from(sha256).toString("hex"),
+    durationMs: Date.now() - started,
+  };
+  if (options.json) writeJson(io, summary);
+  else
+    io.stderr.write(
+      `sent ${summary.bytes} bytes to ${options.channel} (sha256 ${summary.sha256})\n`,
+    );
 }
 
 interface Input {

@@ -4,16 +4,16 @@
 
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { createError, describeError, type ErrorCode } from "../../protocol/errors.js";
+import type { ErrorCode } from "../../protocol/error-table.js";
+import { createError, describeError, type SynclineError } from "../../protocol/errors.js";
 import { keyOfItem, type ShareItem } from "../../protocol/share-items.js";
-import { createShareHttp } from "../../share/client/share-http.js";
 import {
   type CloseResult,
   createShareQueue,
   type ShareQueue,
   type ShareRecords,
 } from "../../share/client/share-queue.js";
-import { ExitError, exitCodes } from "../exit-error.js";
+import { interruptedError } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
 import type { ShareRecord, ShareRecordStore } from "./share-records.js";
 import {
@@ -21,13 +21,11 @@ import {
   pickShareRecord,
   resolveShareServer,
   type ShareFlags,
+  shareHttpFor,
 } from "./share-settings.js";
 
-/** Options of `share push`. */
-export interface SharePushOptions extends ShareFlags {
-  /** Longest wait, in seconds, for pending items once the input ends. Default 30. */
-  readonly timeout?: string;
-}
+/** Options of `share push`: the share settings' flags (--timeout: the wait at the end). */
+export type SharePushOptions = ShareFlags;
 
 /** Tallies of a push, and the first failure of each kind. */
 interface PushReport {
@@ -39,6 +37,8 @@ interface PushReport {
   refused: { status: number; count: number } | undefined;
   stopped: { code: ErrorCode; message: string } | undefined;
   lastRetry: { status: number | undefined; message: string } | undefined;
+  /** Failed attempts of one batch in a row past --retries: the push gives up. */
+  gaveUp: number | undefined;
 }
 
 /** One push under way: where it goes, its queue and what it has seen so far. */
@@ -53,6 +53,10 @@ interface Push {
   /** The last input line that set each key, so refusals can name lines. */
   readonly lineOfKey: Map<string, number>;
   readonly warn: (message: string) => void;
+  /** --retries: failed attempts of a batch after the first before the push gives up. */
+  readonly retries: number;
+  /** Aborted when the push gives up: reading stops, the queue closes at once. */
+  readonly abandon: AbortController;
 }
 
 /** `share push <sessionID> < items.jsonl`: one `{type, data}` item per line, through the queue. */
@@ -62,13 +66,13 @@ export async function sharePushCommand(
   io: CliIo,
   input: Readable = process.stdin,
 ): Promise<void> {
-  const timeoutMs = parseTimeout(options.timeout);
   const chosen = resolveShareServer(options, io);
+  const { timeoutMs } = chosen.connection;
   const store = openShareRecords(io);
   const record = pickShareRecord("push", sessionID, chosen, store);
   const { id, server } = record;
   const queue = createShareQueue({
-    http: createShareHttp({ server }),
+    http: shareHttpFor(server, chosen.connection),
     records: pushRecords(sessionID, record, store),
   });
   const push: Push = {
@@ -80,12 +84,15 @@ export async function sharePushCommand(
     report: emptyReport(),
     lineOfKey: new Map(),
     warn: (message) => io.stderr.write(`syncline: share push: ${message}\n`),
+    retries: chosen.connection.retries,
+    abandon: new AbortController(),
   };
   reportQueueEvents(push);
   const interrupted = await pushLines(push, input, io);
   // After a signal the user wants out: wait only briefly for what was read.
-  const closed = await queue.close(interrupted ? Math.min(timeoutMs, 2000) : timeoutMs);
-  if (interrupted) throw interruptedError(push.report, interrupted, closed);
+  const closeWaitMs = push.abandon.signal.aborted ? 0 : timeoutMs;
+  const closed = await queue.close(interrupted ? Math.min(timeoutMs, 2000) : closeWaitMs);
+  if (interrupted) throw pushInterrupted(push.report, interrupted, closed);
   throwIfFailed(push.report, closed, { id, server, timeoutMs });
   writeSummary(push, options, io);
 }
@@ -117,6 +124,7 @@ function emptyReport(): PushReport {
     refused: undefined,
     stopped: undefined,
     lastRetry: undefined,
+    gaveUp: undefined,
   };
 }
 
@@ -138,8 +146,14 @@ function reportQueueEvents(push: Push): void {
   });
   queue.on("retry", (event) => {
     report.lastRetry = { status: event.status, message: event.message };
+    const failed = `sync of share ${id} to ${server} failed: ${event.message}`;
+    if (event.attempt > push.retries) {
+      report.gaveUp = event.attempt;
+      push.abandon.abort();
+      return;
+    }
     warn(
-      `sync of share ${id} to ${server} failed (${event.message}); retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)} s`,
+      `${failed}; retrying in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt + 1} of ${push.retries + 1})`,
     );
   });
   queue.on("rejected", (event) => {
@@ -189,8 +203,10 @@ async function pushLines(
     interrupted = signal;
     lines.close();
   });
+  push.abandon.signal.addEventListener("abort", () => lines.close(), { once: true });
   try {
     for await (const line of lines) {
+      if (push.abandon.signal.aborted) break;
       push.report.lines += 1;
       if (line.trim() === "") continue;
       if (pushLine(push, line) === "stopped") break;
@@ -222,15 +238,14 @@ function pushLine(push: Push, line: string): "queued" | "stopped" {
   return "queued";
 }
 
-function interruptedError(
+function pushInterrupted(
   report: PushReport,
   signal: NodeJS.Signals,
   closed: CloseResult,
-): ExitError {
-  return new ExitError(
-    exitCodes.interrupted,
-    "ERR_CONNECTION_CLOSED",
+): SynclineError {
+  return interruptedError(
     `share push: ${signal} after ${report.lines} line(s); ${closed.delivered ? "everything read so far was sent" : `${countKeys(closed.undelivered)} item(s) not sent`}`,
+    signal,
   );
 }
 
@@ -243,10 +258,25 @@ function throwIfFailed(
   if (!closed.delivered) {
     const count = countKeys(closed.undelivered);
     const last = report.lastRetry;
-    const why = last ? `: ${last.message}` : "";
-    const message = `share push: ${count} item(s) not delivered to share ${context.id} on ${context.server} within ${context.timeoutMs / 1000} s${why}`;
-    if (last?.status === undefined) throw createError("ERR_CONNECT", message);
-    throw createError(last.status === 503 ? "ERR_SHARE_STORAGE" : "ERR_UNEXPECTED", message);
+    const why = last ? `; last failure: ${last.message}` : "";
+    const where = `share ${context.id} on ${context.server}`;
+    if (report.gaveUp !== undefined) {
+      // Out of retries: the server could not be reached (exit 3), or kept failing.
+      const code =
+        last?.status === undefined
+          ? "ERR_CONNECT"
+          : last.status === 503
+            ? "ERR_SHARE_STORAGE"
+            : "ERR_UNEXPECTED";
+      throw createError(
+        code,
+        `share push: ${count} item(s) not delivered to ${where}: gave up after ${report.gaveUp} attempts (--retries)${why}`,
+      );
+    }
+    throw createError(
+      "ERR_TIMEOUT",
+      `share push: ${count} item(s) not delivered to ${where} within ${context.timeoutMs / 1000} s (--timeout)${why}`,
+    );
   }
   if (report.refused) {
     throw createError(
@@ -299,18 +329,6 @@ function parseLine(line: string, number: number): ShareItem | string {
   }
   if (data === undefined) return `line ${number}: "data" is missing`;
   return { type, data };
-}
-
-function parseTimeout(value: string | undefined): number {
-  if (value === undefined) return 30_000;
-  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
-  if (!(seconds > 0 && seconds <= 86_400)) {
-    throw createError(
-      "ERR_INVALID_CONFIG",
-      `share push: --timeout must be a number of seconds above 0 (at most 86400), got ${JSON.stringify(value)}`,
-    );
-  }
-  return Math.round(seconds * 1000);
 }
 
 function countKeys(undelivered: ReadonlyArray<{ keys: readonly string[] }>): number {

@@ -1,54 +1,103 @@
-// `syncline share`'s settings: the server (`--server` > `[share] server` > the local default) and
-// which local share record a command means.
+// `syncline share`'s settings: the server (`--server` > `[share] server` > the local default)
+// with the connection options, requests to its API with retries and a deadline, and which
+// local share record a command means.
 
-import { createError } from "../../protocol/errors.js";
-import { httpBaseUrl } from "../../share/client/share-http.js";
-import { readConfigTable } from "../config-table.js";
+import { createError, isSynclineError, type SynclineError } from "../../protocol/errors.js";
+import { fileTable, readConfigFile } from "../../server/config-file.js";
+import { createShareHttp, type ShareHttp } from "../../share/client/share-http.js";
+import { createHttpFetch } from "../../transport/http-fetch.js";
+import { withRetries } from "../../transport/retry.js";
+import {
+  describeAddress,
+  httpUrl,
+  parseServerAddress,
+  type ServerAddress,
+} from "../../transport/server-address.js";
+import { configTables, resolveClientSettings, shareSettings } from "../client-settings.js";
+import { announceRetry, type Connection, connectionOf, timeoutError } from "../connection.js";
 import type { CliIo } from "../io.js";
+import { settingFlags } from "../setting-options.js";
 import { type ShareRecord, ShareRecordStore, shareRecordsPath } from "./share-records.js";
 
-/** The default server: a `syncline serve` on this machine with its default port. */
-export const defaultShareServer = "http://127.0.0.1:3030";
-
-/** The [share] keys of the config file. */
-export const shareConfigKeys = ["server"] as const;
-
-/** Flags every share command takes. */
-export interface ShareFlags {
-  readonly server?: string;
+/** Flags every share command takes: its settings' flags, --config and --json. */
+export interface ShareFlags extends Readonly<Record<string, unknown>> {
   readonly config?: string;
   readonly json?: boolean;
 }
 
-/** The resolved server. */
+/** The resolved server and how to reach it. */
 export interface ShareServer {
-  /** The http(s):// base URL (ws(s):// given are mapped to http(s)://). */
+  /** The server as records name it: `http(s)://host:port[/base]` or `unix:/path.sock`. */
   readonly server: string;
   /** True when `--server` or `[share] server` chose it (not the default). */
   readonly chosen: boolean;
+  /** --ca, --retries and --timeout (and the chosen address). */
+  readonly connection: Connection;
 }
 
-/** `--server` > `[share] server` > http://127.0.0.1:3030; warns about unknown [share] keys. */
+/** `--server` > `[share] server` > http://127.0.0.1:3030, with the connection options. */
 export function resolveShareServer(flags: ShareFlags, io: CliIo): ShareServer {
-  const { path, values } = readConfigTable("share", shareConfigKeys, flags.config, io);
-  const fromFile = values.server;
-  if (fromFile !== undefined && (typeof fromFile !== "string" || fromFile === "")) {
-    throw createError(
-      "ERR_INVALID_CONFIG",
-      `config: share.server in ${path} must be a non-empty string, got ${JSON.stringify(fromFile)}`,
-    );
-  }
-  const given = flags.server ?? fromFile;
-  const source = flags.server !== undefined ? "--server" : `share.server in ${path}`;
-  if (given === undefined) return { server: defaultShareServer, chosen: false };
+  const file = readConfigFile(flags.config, io.env, configTables);
+  const given = settingFlags(shareSettings, flags);
+  const { values } = resolveClientSettings(
+    "share",
+    shareSettings,
+    { ...given, config: flags.config },
+    io,
+    file,
+  );
+  const connection = connectionOf(values);
+  const chosen =
+    given.server !== undefined || fileTable(file, "share")?.values.server !== undefined;
+  return { server: serverName(connection.address), chosen, connection };
+}
+
+/**
+ * The share API of `server` (a record's, or the chosen one) with the connection's CAs, over
+ * TCP, TLS or a Unix socket.
+ */
+export function shareHttpFor(server: string, connection: Connection): ShareHttp {
+  const address = parseServerAddress(server);
+  return createShareHttp({
+    server: httpUrl(address, ""),
+    fetch: createHttpFetch(address, { ca: connection.ca, context: "share" }),
+  });
+}
+
+/**
+ * Runs one request to the share API with the connection's retries (each announced) and
+ * timeout; past the timeout it ends with ERR_TIMEOUT (exit 7) naming `what`.
+ */
+export async function shareRequest<T>(
+  connection: Connection,
+  io: CliIo,
+  what: string,
+  request: (signal: AbortSignal) => Promise<T>,
+  interrupt?: AbortSignal,
+): Promise<T> {
+  const deadline = AbortSignal.timeout(connection.timeoutMs);
+  const signal = interrupt === undefined ? deadline : AbortSignal.any([deadline, interrupt]);
+  let last: SynclineError | undefined;
   try {
-    return { server: httpBaseUrl(given), chosen: true };
-  } catch {
-    throw createError(
-      "ERR_INVALID_SERVER_URL",
-      `share: ${source} ${JSON.stringify(given)} is not an http://, https://, ws:// or wss:// url`,
-    );
+    return await withRetries(() => request(signal), {
+      retries: connection.retries,
+      signal,
+      onRetry: (info) => {
+        last = info.error;
+        announceRetry(io, connection.retries, info);
+      },
+    });
+  } catch (error) {
+    if (deadline.aborted && !interrupt?.aborted) {
+      throw timeoutError(what, connection.timeoutMs, isSynclineError(error) ? error : last);
+    }
+    throw error;
   }
+}
+
+/** How records and messages name a server. */
+function serverName(address: ServerAddress): string {
+  return address.kind === "unix" ? describeAddress(address) : httpUrl(address, "");
 }
 
 /** The share records of this user. */

@@ -3,41 +3,53 @@
 // (control characters stripped, so shared content cannot drive the terminal), or one JSON object
 // per line with --json.
 
-import { WebSocket } from "ws";
-import { createError } from "../../protocol/errors.js";
+import { createError, type SynclineError } from "../../protocol/errors.js";
 import { isShareId, parseShareKey, shareIdOfSession } from "../../protocol/share-items.js";
 import {
   createViewerClient,
   type ViewerClient,
   type ViewerStatus,
 } from "../../share/client/viewer-client.js";
-import { ExitError, exitCodes } from "../exit-error.js";
+import { webSocketClassFor } from "../../transport/dial-websocket.js";
+import { createHttpFetch } from "../../transport/http-fetch.js";
+import { httpUrl, parseServerAddress } from "../../transport/server-address.js";
+import { announceRetry, type Connection, timeoutError } from "../connection.js";
 import { type CliIo, writeJson } from "../io.js";
-import { openShareRecords, resolveShareServer, type ShareFlags } from "./share-settings.js";
+import {
+  openShareRecords,
+  resolveShareServer,
+  type ShareFlags,
+  type ShareServer,
+} from "./share-settings.js";
 
-/** Options of `share watch`. */
-export interface ShareWatchOptions extends ShareFlags {
-  /** Failed connections in a row, before the first success, that end the command. Default 5. */
-  readonly retries?: string;
-}
+/**
+ * Options of `share watch`: the share settings' flags. --retries counts failed connections in a
+ * row before the first success; --timeout bounds the wait for that first success.
+ */
+export type ShareWatchOptions = ShareFlags;
 
-/** Watches until SIGINT (exit 130), deletion (exit 0) or an unknown share (exit 5). */
+/**
+ * Watches until a signal or the share's deletion (both exit 0), an unknown share (exit 5), or no
+ * connection within the retries (exit 3) or the timeout (exit 7).
+ */
 export async function shareWatchCommand(
   target: string,
   options: ShareWatchOptions,
   io: CliIo,
 ): Promise<void> {
-  const { id, server } = watchTarget(target, options, io);
-  const retries = parseRetries(options.retries);
+  const { id, server, connection } = watchTarget(target, options, io);
+  const address = parseServerAddress(server);
+  const fetch = createHttpFetch(address, { ca: connection.ca, context: "share watch" });
   const client = createViewerClient({
-    server,
+    server: httpUrl(address, ""),
     id,
-    WebSocket: WebSocket as never,
+    WebSocket: webSocketClassFor(address, connection.ca) as never,
+    fetch: (url) => fetch(url, { method: "GET" }),
   });
   const watched: Watched = { id, server, json: Boolean(options.json) };
   renderFrames(client, watched, io);
-  const end = await watchUntilDone(client, retries, io);
-  finishWatch(end, watched, io);
+  const end = await watchUntilDone(client, connection, io);
+  finishWatch(end, client, watched, io);
 }
 
 /** The share being watched, and how to show it. */
@@ -51,7 +63,7 @@ interface Watched {
 /** Why the watch ended: a final status or a signal, and the error to end with, if any. */
 interface WatchEnd {
   readonly reason: ViewerStatus | NodeJS.Signals;
-  readonly failure: ExitError | undefined;
+  readonly failure: SynclineError | undefined;
 }
 
 /** The share and server named by `target` (a viewer link, a share id or a session id). */
@@ -59,12 +71,12 @@ function watchTarget(
   target: string,
   options: ShareFlags,
   io: CliIo,
-): { id: string; server: string } {
+): { id: string; server: string; connection: Connection } {
   const fromUrl = viewerUrlTarget(target);
   const id = fromUrl?.id ?? shareIdOf(target);
-  const server =
-    fromUrl && options.server === undefined ? fromUrl.server : watchServer(id, options, io);
-  return { id, server };
+  const chosen = resolveShareServer(options, io);
+  const server = fromUrl && !chosen.chosen ? fromUrl.server : watchServer(id, chosen, io);
+  return { id, server, connection: chosen.connection };
 }
 
 /** Shows every snapshot, update and status: JSON lines, or text for people. */
@@ -93,40 +105,61 @@ function renderFrames(client: ViewerClient, watched: Watched, io: CliIo): void {
   });
 }
 
-/** Connects and waits for deletion, an unknown share, a signal, or too many failed connections. */
-async function watchUntilDone(client: ViewerClient, retries: number, io: CliIo): Promise<WatchEnd> {
+/**
+ * Connects and waits for deletion, an unknown share, a signal, too many failed connections or
+ * no first connection within the timeout.
+ */
+async function watchUntilDone(
+  client: ViewerClient,
+  connection: Connection,
+  io: CliIo,
+): Promise<WatchEnd> {
+  const { retries } = connection;
   let everLive = false;
-  let failure: ExitError | undefined;
+  let failure: SynclineError | undefined;
   let finish!: (status: ViewerStatus | NodeJS.Signals) => void;
   const done = new Promise<ViewerStatus | NodeJS.Signals>((resolve) => {
     finish = resolve;
   });
   client.on("status", (status) => {
-    if (status === "live") everLive = true;
+    if (status === "live") {
+      everLive = true;
+      clearTimeout(firstConnection);
+    }
     if (status === "deleted" || status === "not-found") finish(status);
   });
-  client.on("error", (error) => {
-    // Emitted before the failure is counted: this one is attempt `failures + 1`.
-    const attempts = client.failures + 1;
-    if (!everLive && attempts > retries && /closed|cannot open/.test(error.message)) {
-      failure = new ExitError(
-        exitCodes.cannotConnect,
+  client.on("retry", (info) => {
+    // Before the first success, --retries bounds the attempts; after it, reconnects go on.
+    if (everLive) return;
+    if (info.attempt > retries) {
+      failure = createError(
         "ERR_CONNECT",
-        `share watch: cannot connect to ${client.url} after ${attempts} attempt(s): ${error.message}`,
+        `share watch: cannot connect to ${client.url} after ${info.attempt} attempt(s): ${info.error?.message ?? "no answer"}`,
       );
       finish("closed");
+      return;
     }
+    const error = info.error ?? createError("ERR_CONNECT", "the connection failed");
+    announceRetry(io, retries, { attempt: info.attempt + 1, delayMs: info.delayMs, error });
   });
+  const firstConnection = setTimeout(() => {
+    failure = timeoutError(`share watch: no connection to ${client.url}`, connection.timeoutMs);
+    finish("closed");
+  }, connection.timeoutMs);
   const stopSignal = io.onSignal((signal) => finish(signal));
   client.connect();
   const reason = await done;
+  clearTimeout(firstConnection);
   stopSignal();
   client.close();
   return { reason, failure };
 }
 
-/** The exit for how the watch ended: deletion returns (0), anything else throws its error. */
-function finishWatch(end: WatchEnd, watched: Watched, io: CliIo): void {
+/**
+ * The exit for how the watch ended: deletion and a signal (Ctrl-C is how a watch is meant to
+ * end) are normal ends (0, with `{type: "end", ok: true}` under --json); anything else throws.
+ */
+function finishWatch(end: WatchEnd, client: ViewerClient, watched: Watched, io: CliIo): void {
   const { id, server } = watched;
   if (end.failure) throw end.failure;
   if (end.reason === "not-found") {
@@ -135,20 +168,16 @@ function finishWatch(end: WatchEnd, watched: Watched, io: CliIo): void {
       `share watch: ${server} has no share ${JSON.stringify(id)}`,
     );
   }
-  if (end.reason === "deleted") {
-    if (!watched.json) io.stderr.write(`share ${id} was deleted by its owner\n`);
-    return;
+  const reason = end.reason === "deleted" ? "deleted" : "interrupted";
+  if (watched.json) {
+    writeJson(io, { type: "end", ok: true, reason, id, seq: client.seq });
+  } else if (reason === "deleted") {
+    io.stderr.write(`share ${id} was deleted by its owner\n`);
   }
-  throw new ExitError(
-    exitCodes.interrupted,
-    "ERR_CONNECTION_CLOSED",
-    `share watch: ${end.reason} while watching share ${id}`,
-  );
 }
 
 /** The chosen server; else the server of a share of ours with that id; else the default. */
-function watchServer(id: string, options: ShareFlags, io: CliIo): string {
-  const chosen = resolveShareServer(options, io);
+function watchServer(id: string, chosen: ShareServer, io: CliIo): string {
   if (chosen.chosen) return chosen.server;
   const servers = new Set(
     openShareRecords(io)
@@ -185,18 +214,6 @@ function shareIdOf(target: string): string {
     "ERR_USAGE",
     `share watch: ${JSON.stringify(target)} is not a share id (8 of A-Z a-z 0-9 _ -), a session id or a viewer link http(s)://host/s/<id>`,
   );
-}
-
-function parseRetries(value: string | undefined): number {
-  if (value === undefined) return 5;
-  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!(number >= 0 && number <= 100)) {
-    throw createError(
-      "ERR_INVALID_CONFIG",
-      `share watch: --retries must be a whole number from 0 to 100, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
 }
 
 /** One line about an item, for people. */

@@ -2,15 +2,18 @@
 // once by create and kept in the user's share records (mode 0600); push (share-push.ts) streams
 // JSONL items from stdin through the client queue and exits once they are flushed.
 
-import { createError, describeError, type ErrorCode } from "../../protocol/errors.js";
+import type { ErrorCode } from "../../protocol/error-table.js";
+import { createError, describeError } from "../../protocol/errors.js";
 import { shareIdOfSession } from "../../protocol/share-items.js";
-import { createShareHttp } from "../../share/client/share-http.js";
+import { interruptible } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
 import {
   openShareRecords,
   pickShareRecord,
   resolveShareServer,
   type ShareFlags,
+  shareHttpFor,
+  shareRequest,
 } from "./share-settings.js";
 
 /** `share create <sessionID>`: creates the share, stores its record, prints id, url, secret. */
@@ -20,7 +23,7 @@ export async function shareCreateCommand(
   io: CliIo,
 ): Promise<void> {
   const id = checkSessionId("create", sessionID);
-  const { server } = resolveShareServer(options, io);
+  const { server, connection } = resolveShareServer(options, io);
   const store = openShareRecords(io);
   const existing = store.find(sessionID, server)[0];
   if (existing) {
@@ -29,7 +32,19 @@ export async function shareCreateCommand(
       `share create: session ${JSON.stringify(sessionID)} is already shared on ${server} as ${existing.id} (${existing.url}); its record is in ${store.path}`,
     );
   }
-  const share = await createShareHttp({ server }).create(sessionID);
+  const http = shareHttpFor(server, connection);
+  const share = await interruptible(
+    io,
+    (signal) => `share create: ${signal} before the share of ${sessionID} was created on ${server}`,
+    (interrupt) =>
+      shareRequest(
+        connection,
+        io,
+        `share create: no answer from ${server}`,
+        (signal) => http.create(sessionID, signal),
+        interrupt,
+      ),
+  );
   if (share.id !== id) {
     io.stderr.write(
       `syncline: warning: the server named the share ${share.id}, not ${id} (the session id's last 8 characters)\n`,
@@ -74,8 +89,21 @@ export async function shareDeleteCommand(
   const chosen = resolveShareServer(options, io);
   const store = openShareRecords(io);
   const record = pickShareRecord("delete", sessionID, chosen, store);
+  const http = shareHttpFor(record.server, chosen.connection);
   try {
-    await createShareHttp({ server: record.server }).remove(record.id, record.secret);
+    await interruptible(
+      io,
+      (signal) =>
+        `share delete: ${signal} before share ${record.id} was deleted on ${record.server}`,
+      (interrupt) =>
+        shareRequest(
+          chosen.connection,
+          io,
+          `share delete: no answer from ${record.server}`,
+          (signal) => http.remove(record.id, record.secret, signal),
+          interrupt,
+        ),
+    );
   } catch (error) {
     const code = (error as { code?: ErrorCode }).code;
     // The share is gone (404) or our secret is useless (401): either way the record is stale.

@@ -3,7 +3,8 @@
 
 import * as Automerge from "@automerge/automerge";
 import { type SyncDocumentResult, syncDocument } from "../../automerge/client/sync-client.js";
-import { createError, type ErrorCode } from "../../protocol/errors.js";
+import type { ErrorCode } from "../../protocol/error-table.js";
+import { createError } from "../../protocol/errors.js";
 import {
   type DocumentId,
   generateDocumentId,
@@ -12,12 +13,14 @@ import {
   stringifyAutomergeUrl,
 } from "../../util/ids.js";
 import { type LocalDocument, loadAutomergeFile, saveAutomergeFile } from "../automerge-file.js";
-import { ExitError, exitCodes } from "../exit-error.js";
+import { announceRetry } from "../connection.js";
+import { interruptedError } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
-import { resolveSyncSettings, type SyncSettingFlags, type SyncSettings } from "../sync-settings.js";
+import { resolveSyncSettings, type SyncSettings } from "../sync-settings.js";
 
-/** Options of `sync`. */
-export interface SyncOptions extends SyncSettingFlags {
+/** Options of `sync`: its settings' flags, and these. */
+export interface SyncOptions extends Readonly<Record<string, unknown>> {
+  readonly config?: string;
   /** The local Automerge file (created if missing). */
   readonly file: string;
   /** Make a new document id and push the file (or an empty document) under it. */
@@ -58,11 +61,11 @@ export async function syncCommand(
     );
   } catch (error) {
     if (!interrupt.signal.aborted) throw error;
-    throw new ExitError(
-      exitCodes.interrupted,
-      "ERR_CONNECTION_CLOSED",
-      `sync: ${interrupt.signal.reason} before ${documentId} was synced; ${options.file} is unchanged`,
-      { cause: error },
+    const signal = interrupt.signal.reason as NodeJS.Signals;
+    throw interruptedError(
+      `sync: ${signal} before ${documentId} was synced; ${options.file} is unchanged`,
+      signal,
+      error,
     );
   } finally {
     stopSignal();
@@ -87,20 +90,17 @@ async function syncAndSave(
 ): Promise<void> {
   const { settings, documentId, doc, local, headsBefore, dryRun, started } = plan;
   const result = await syncDocument({
-    server: settings.server,
+    server: settings.connection.address,
     token: settings.token,
+    ca: settings.connection.ca,
     documentId,
     doc,
     dryRun,
     allowUnrelated: options.allowUnrelated === true,
-    timeoutMs: settings.timeoutMs,
-    retries: settings.retries,
+    timeoutMs: settings.connection.timeoutMs,
+    retries: settings.connection.retries,
     signal,
-    onRetry: ({ attempt, delayMs, error }) =>
-      io.stderr.write(
-        `syncline: ${error.message}; retrying in ${(delayMs / 1000).toFixed(1)} s ` +
-          `(attempt ${attempt} of ${settings.retries + 1})\n`,
-      ),
+    onRetry: (info) => announceRetry(io, settings.connection.retries, info),
   });
   const headsAfter = Automerge.getHeads(result.doc);
   const changed = !dryRun && (!local.existed || !sameHeads(headsBefore, headsAfter));
@@ -133,8 +133,7 @@ async function syncAndSave(
 function resolveDocumentId(target: string | undefined, isNew: boolean): DocumentId {
   if (isNew) {
     if (target !== undefined) {
-      throw new ExitError(
-        exitCodes.usage,
+      throw createError(
         "ERR_USAGE",
         `sync: --new makes a new document; do not also give one (${JSON.stringify(target)})`,
       );
@@ -142,8 +141,7 @@ function resolveDocumentId(target: string | undefined, isNew: boolean): Document
     return generateDocumentId();
   }
   if (target === undefined) {
-    throw new ExitError(
-      exitCodes.usage,
+    throw createError(
       "ERR_USAGE",
       "sync: give a document id or automerge: url, or --new for a new document",
     );

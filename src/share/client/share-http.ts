@@ -1,8 +1,14 @@
-// The share HTTP API (share.md) seen from a publisher: create, sync, delete, read, each with an
+// The share HTTP API (docs/protocol.md) seen from a publisher: create, sync, delete, read, each with an
 // injected fetch. Answers are classified, never thrown, where the caller must decide (the queue
 // retries 5xx, forgets the record on 401, stops on 404, drops offending items on 400/413).
 
-import { createError, describeError, type SynclineError } from "../../protocol/errors.js";
+import {
+  createError,
+  describeError,
+  isErrorCode,
+  isSynclineError,
+  type SynclineError,
+} from "../../protocol/errors.js";
 import type { ShareItem } from "../../protocol/share-items.js";
 
 /** The subset of `fetch` the client uses; Node 20's global fetch fits. */
@@ -78,7 +84,7 @@ export interface ShareHttp {
   /** The base URL requests go to (http(s)://, no trailing slash). */
   readonly baseUrl: string;
   /** `POST /api/share`; throws ERR_SHARE_EXISTS (409), ERR_CONNECT, or the server's error. */
-  create(sessionID: string): Promise<CreatedShare>;
+  create(sessionID: string, signal?: AbortSignal): Promise<CreatedShare>;
   /** `POST /api/share/:id/sync`; never throws: the answer is classified. */
   sync(
     id: string,
@@ -87,7 +93,7 @@ export interface ShareHttp {
     signal?: AbortSignal,
   ): Promise<SyncOutcome>;
   /** `DELETE /api/share/:id`; throws ERR_SHARE_SECRET (401), ERR_SHARE_NOT_FOUND (404), ERR_CONNECT. */
-  remove(id: string, secret: string): Promise<void>;
+  remove(id: string, secret: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** The http(s):// base URL of a server given as http(s):// or ws(s)://; throws on anything else. */
@@ -124,8 +130,8 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
 
   return {
     baseUrl,
-    async create(sessionID) {
-      const answer = await request("POST", "/api/share", { sessionID });
+    async create(sessionID, signal) {
+      const answer = await request("POST", "/api/share", { sessionID }, signal);
       return createdShareOf(answer, baseUrl, sessionID);
     },
     async sync(id, secret, items, signal) {
@@ -139,8 +145,8 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
       }
       return classifySync(answer.status, answer.json, answer.text);
     },
-    async remove(id, secret) {
-      const { status, json, text } = await request("DELETE", idPath(id), { secret });
+    async remove(id, secret, signal) {
+      const { status, json, text } = await request("DELETE", idPath(id), { secret }, signal);
       if (status === 200 || status === 204) return;
       throw answerError(`share delete: share ${JSON.stringify(id)}`, status, json, text);
     },
@@ -172,6 +178,8 @@ async function sendRequest(
     });
     text = await response.text();
   } catch (error) {
+    // A fetch of ours explains the failure itself; the global fetch says only "fetch failed".
+    if (isSynclineError(error)) throw error;
     throw createError("ERR_CONNECT", `share: ${method} ${url} failed: ${networkError(error)}`, {
       cause: error,
     });
@@ -232,7 +240,7 @@ function networkError(error: unknown): string {
     : `${describeError(error)}: ${describeError(cause)}`;
 }
 
-/** Classifies a sync answer; tolerant of the body's shape (share.md plus the 413 `items` list). */
+/** Classifies a sync answer; tolerant of the body's shape (ours, older servers', and the 413 `items` list). */
 export function classifySync(status: number, json: unknown, text: string): SyncOutcome {
   const message = errorMessage(status, json, text);
   if (status >= 200 && status < 300) {
@@ -300,9 +308,14 @@ function errorMessage(status: number, json: unknown, text: string): string {
   return `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ""}`;
 }
 
-/** The error for an answer that is not a success, with the share code its status stands for. */
+/**
+ * The error for an answer that is not a success: the server's own code when it sent one of ours,
+ * else the share code its status stands for.
+ */
 function answerError(context: string, status: number, json: unknown, text: string): SynclineError {
   const message = `${context}: the server answered ${status}: ${errorMessage(status, json, text)}`;
+  const given = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  if (isErrorCode(given)) return createError(given, message, { status });
   const code =
     status === 409
       ? "ERR_SHARE_EXISTS"

@@ -1,4 +1,4 @@
-// The publisher's queue (share.md, seed §5): items collect per session in a map keyed by the
+// The publisher's queue (docs/protocol.md): items collect per session in a map keyed by the
 // item's key, the first one starts a 1 s window, and when it closes one POST carries the latest
 // value of each key. A failed batch is never lost: it goes back under newer values and is retried
 // with full-jitter backoff. One request per session at a time, so an older value can never land
@@ -44,7 +44,7 @@ export interface ShareQueueOptions {
   http: ShareHttp;
   /** The share records: id and secret per session. */
   records: ShareRecords;
-  /** How long the first item of a batch waits for more, in ms. Default 1000 (seed §5). */
+  /** How long the first item of a batch waits for more, in ms. Default 1000, the window OpenCode's own client uses. */
   windowMs?: number;
   /** Retry backoff (full jitter). Default 1 s doubling up to 30 s. */
   backoff?: Partial<BackoffOptions>;

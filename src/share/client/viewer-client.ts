@@ -3,12 +3,14 @@
 // browsers (the web viewer) and in Node (`syncline share watch`): no node:* imports, the
 // WebSocket constructor, fetch, timers and randomness are injected.
 
+import { ShareCloseCode } from "../../protocol/close-codes.js";
+import type { ErrorCode } from "../../protocol/error-table.js";
+import { createError, type SynclineError } from "../../protocol/errors.js";
 import {
   epochOfInitialState,
   initialSeqEntry,
   isReservedEntry,
   isUpdateFrame,
-  ShareCloseCode,
   type UpdateFrame,
 } from "../../protocol/share-frames.js";
 import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
@@ -42,10 +44,22 @@ export interface ViewerClientEvents {
   /** The status changed (emitted only on a change). */
   status: (status: ViewerStatus, previous: ViewerStatus) => void;
   /**
-   * Something went wrong that the client handles itself (a failed connection, a malformed
-   * frame, a gap in sequence numbers); informational, for logs and the UI.
+   * Something went wrong that the client handles itself: a failed connection (ERR_CONNECT,
+   * ERR_CONNECTION_CLOSED), a malformed frame or a gap in sequence numbers (ERR_SHARE_FRAME);
+   * informational, for logs and the UI.
    */
-  error: (error: Error) => void;
+  error: (error: SynclineError) => void;
+  /** The connection failed or was lost; the next attempt starts after `delayMs`. */
+  retry: (info: ViewerRetry) => void;
+}
+
+/** A reconnect about to happen: which attempt comes next, after how long, and why. */
+export interface ViewerRetry {
+  /** Connections that failed in a row since the client was last `live`, this one included. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** The last error reported before it. */
+  readonly error: SynclineError | undefined;
 }
 
 /** The part of a WebSocket the client uses: the DOM API, which `ws` implements as well. */
@@ -139,14 +153,9 @@ export function viewerSocketUrl(
   since?: number,
   epoch?: string,
 ): string {
-  const url = new URL(server);
+  const url = parseServer(server);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
-  else if (url.protocol !== "ws:" && url.protocol !== "wss:") {
-    throw new TypeError(
-      `viewer client: server ${JSON.stringify(server)} is not an http(s):// or ws(s):// url`,
-    );
-  }
   url.pathname = `${url.pathname.replace(/\/+$/, "")}/share_poll`;
   url.search = "";
   url.hash = "";
@@ -188,6 +197,7 @@ class ShareViewerClient implements ViewerClient {
   #socket: ViewerSocket | undefined;
   #timer: unknown;
   #failures = 0;
+  #lastError: SynclineError | undefined;
 
   constructor(options: ViewerClientOptions) {
     this.#options = options;
@@ -197,7 +207,8 @@ class ShareViewerClient implements ViewerClient {
       (globalThis as { WebSocket?: ViewerSocketConstructor }).WebSocket ??
       undefined;
     if (WebSocketClass === undefined) {
-      throw new TypeError(
+      throw createError(
+        "ERR_USAGE",
         "viewer client: no WebSocket constructor (Node 20 has none: pass options.WebSocket, e.g. ws's WebSocket)",
       );
     }
@@ -273,7 +284,7 @@ class ShareViewerClient implements ViewerClient {
     try {
       socket = new this.#WebSocket(this.url);
     } catch (error) {
-      this.#emitError(`viewer client: cannot open ${this.url}: ${describe(error)}`);
+      this.#emitError("ERR_CONNECT", `viewer client: cannot open ${this.url}: ${describe(error)}`);
       this.#scheduleReconnect(false);
       return;
     }
@@ -312,14 +323,20 @@ class ShareViewerClient implements ViewerClient {
         typeof data === "string" ? data : new TextDecoder().decode(data as Uint8Array),
       );
     } catch (error) {
-      this.#emitError(`viewer client: a frame from ${this.url} is not JSON: ${describe(error)}`);
+      this.#emitError(
+        "ERR_SHARE_FRAME",
+        `viewer client: a frame from ${this.url} is not JSON: ${describe(error)}`,
+      );
       return;
     }
     if (isUpdateFrame(frame)) this.#onUpdate(frame);
     else if (typeof frame === "object" && frame !== null && !Array.isArray(frame)) {
       this.#onSnapshot(frame as Record<string, unknown>);
     } else {
-      this.#emitError(`viewer client: unexpected frame ${JSON.stringify(frame).slice(0, 100)}`);
+      this.#emitError(
+        "ERR_SHARE_FRAME",
+        `viewer client: unexpected frame ${JSON.stringify(frame).slice(0, 100)}`,
+      );
     }
   }
 
@@ -344,9 +361,10 @@ class ShareViewerClient implements ViewerClient {
       if (this.#hasSnapshot && seq > this.#seq + 1) {
         // Frames were lost between us and the server: reconnect and catch up from what we have.
         this.#emitError(
+          "ERR_SHARE_FRAME",
           `viewer client: update seq ${seq} after ${this.#seq} skips frames; reconnecting to catch up`,
         );
-        this.#dropSocket(4000, "sequence gap");
+        this.#dropSocket(ShareCloseCode.resync, "sequence gap");
         this.#scheduleReconnect(false);
         return;
       }
@@ -368,7 +386,10 @@ class ShareViewerClient implements ViewerClient {
     else if (code === ShareCloseCode.notFound || refused404) this.#gone();
     if (this.#isFinal()) return;
     const why = `code ${code}${reason ? ` (${reason})` : ""}${errorText ? `: ${errorText}` : ""}`;
-    this.#emitError(`viewer client: connection to ${this.url} closed, ${why}`);
+    this.#emitError(
+      opened ? "ERR_CONNECTION_CLOSED" : "ERR_CONNECT",
+      `viewer client: connection to ${this.url} closed, ${why}`,
+    );
     this.#scheduleReconnect(!opened);
   }
 
@@ -379,6 +400,11 @@ class ShareViewerClient implements ViewerClient {
     if (probe) void this.#probe();
     const delay = this.#backoff.next();
     this.#timer = this.#setTimeout(() => this.#open(), delay);
+    this.#emitter.emit("retry", {
+      attempt: this.#failures,
+      delayMs: delay,
+      error: this.#lastError,
+    });
   }
 
   /** After a failed connection: is the share gone (404), rather than the server unreachable? */
@@ -408,7 +434,7 @@ class ShareViewerClient implements ViewerClient {
     if (this.#isFinal()) return;
     if (this.#timer !== undefined) this.#clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#dropSocket(1000, "viewer closed");
+    this.#dropSocket(ShareCloseCode.normal, "viewer closed");
     this.#setStatus(status);
   }
 
@@ -427,9 +453,25 @@ class ShareViewerClient implements ViewerClient {
     }
   }
 
-  #emitError(message: string): void {
-    this.#emitter.emit("error", new Error(message));
+  #emitError(code: ErrorCode, message: string): void {
+    this.#lastError = createError(code, message);
+    this.#emitter.emit("error", this.#lastError);
   }
+}
+
+/** `server` as a URL; ERR_INVALID_SERVER_URL unless it is http(s):// or ws(s)://. */
+function parseServer(server: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {}
+  if (url === undefined || !["http:", "https:", "ws:", "wss:"].includes(url.protocol)) {
+    throw createError(
+      "ERR_INVALID_SERVER_URL",
+      `viewer client: server ${JSON.stringify(server)} is not an http(s):// or ws(s):// url`,
+    );
+  }
+  return url;
 }
 
 function describe(error: unknown): string {

@@ -52,9 +52,7 @@ export interface ChallengeIssuer {
 }
 
 function nonceError(connectionId: string, reason: string) {
-  return createError("ERR_AUTH_NONCE", `wire auth: connection ${connectionId}: nonce ${reason}`, {
-    closeCode: 4401,
-  });
+  return createError("ERR_AUTH_NONCE", `wire auth: connection ${connectionId}: nonce ${reason}`);
 }
 
 /** Creates an issuer of single-use, expiring challenges (see `IssuedChallenge.redeem`). */
@@ -135,13 +133,13 @@ export interface ClientAuthResult {
 }
 
 function signatureError(reason: string) {
-  return createError("ERR_AUTH_SIGNATURE", `wire auth: ${reason}`, { closeCode: 4401 });
+  return createError("ERR_AUTH_SIGNATURE", `wire auth: ${reason}`);
 }
 
 function parseClaimedKey(text: string): PublicKey {
   return parsePublicKey(text, (reason, problem) =>
     problem === "unsupported"
-      ? createError("ERR_AUTH_ALGORITHM", `wire auth: public key: ${reason}`, { closeCode: 4401 })
+      ? createError("ERR_AUTH_ALGORITHM", `wire auth: public key: ${reason}`)
       : signatureError(`public key: ${reason}`),
   );
 }
@@ -196,7 +194,5 @@ export function verifyClientAuth(attempt: ClientAuthAttempt): ClientAuthResult {
     reasons.push(reason);
   }
   const why = reasons.length > 0 ? reasons.join("; ") : "is not in authorized_keys";
-  throw createError("ERR_AUTH_NOT_AUTHORIZED", `wire auth: key ${fingerprint} ${why}`, {
-    closeCode: 4403,
-  });
+  throw createError("ERR_AUTH_NOT_AUTHORIZED", `wire auth: key ${fingerprint} ${why}`);
 }

@@ -47,7 +47,6 @@ export function verifyHostSignature(check: HostSignatureCheck): {
     createError(
       problem === "unsupported" ? "ERR_AUTH_ALGORITHM" : "ERR_AUTH_SIGNATURE",
       `wire host key: ${reason}`,
-      { closeCode: 4401 },
     ),
   );
   const fingerprint = fingerprintOf(key);
@@ -58,7 +57,6 @@ export function verifyHostSignature(check: HostSignatureCheck): {
       throw createError(
         "ERR_AUTH_HOST_KEY",
         `wire host key mismatch: server presented ${fingerprint}, pinned is ${pinned}`,
-        { closeCode: 4401 },
       );
     }
   }
@@ -71,7 +69,6 @@ export function verifyHostSignature(check: HostSignatureCheck): {
     throw createError(
       "ERR_AUTH_SIGNATURE",
       `wire host key: signature was made by ${fingerprintOf(signer)}, not by ${fingerprint}`,
-      { closeCode: 4401 },
     );
   }
   return { fingerprint, key };

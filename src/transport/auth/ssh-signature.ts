@@ -53,9 +53,7 @@ export interface DecodedSignature {
 /** Splits a signature blob; `context` starts the error message (ERR_AUTH_SIGNATURE, 4401). */
 export function decodeSshSignature(blob: Uint8Array, context: string): DecodedSignature {
   const reader = createSshReader(blob, (reason) =>
-    createError("ERR_AUTH_SIGNATURE", `${context}: malformed signature blob: ${reason}`, {
-      closeCode: 4401,
-    }),
+    createError("ERR_AUTH_SIGNATURE", `${context}: malformed signature blob: ${reason}`),
   );
   const algorithm = reader.readText();
   const signature = reader.readString();
@@ -80,11 +78,9 @@ export function verifySshSignature(
     throw createError(
       "ERR_AUTH_ALGORITHM",
       `${context}: signature algorithm "${algorithm.slice(0, 64)}" for a ${key.type} key: ${why}`,
-      { closeCode: 4401 },
     );
   }
-  const invalid = (reason: string) =>
-    createError("ERR_AUTH_SIGNATURE", `${context}: ${reason}`, { closeCode: 4401 });
+  const invalid = (reason: string) => createError("ERR_AUTH_SIGNATURE", `${context}: ${reason}`);
   const raw = algorithm.startsWith("ecdsa-") ? ecdsaSshToDer(signature, invalid) : signature;
   const result = key.parsed.verify(Buffer.from(data), raw, signatureHashOf[algorithm]);
   if (result !== true) {

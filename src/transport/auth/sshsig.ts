@@ -66,7 +66,7 @@ export async function createSshsig(options: CreateSshsigOptions): Promise<Buffer
 }
 
 function invalid(reason: string) {
-  return createError("ERR_AUTH_SIGNATURE", `sshsig: ${reason}`, { closeCode: 4401 });
+  return createError("ERR_AUTH_SIGNATURE", `sshsig: ${reason}`);
 }
 
 /**
@@ -83,7 +83,7 @@ export function verifySshsig(options: VerifySshsigOptions): PublicKey {
   if (blobVersion !== version) throw invalid(`unsupported version ${blobVersion}`);
   const key = parsePublicKey(reader.readString(), (reason, problem) =>
     problem === "unsupported"
-      ? createError("ERR_AUTH_ALGORITHM", `sshsig: ${reason}`, { closeCode: 4401 })
+      ? createError("ERR_AUTH_ALGORITHM", `sshsig: ${reason}`)
       : invalid(reason),
   );
   const namespace = reader.readText();
@@ -93,17 +93,13 @@ export function verifySshsig(options: VerifySshsigOptions): PublicKey {
   reader.readString(); // reserved: PROTOCOL.sshsig says to ignore it
   const hash = reader.readText();
   if (hash !== "sha256" && hash !== "sha512") {
-    throw createError("ERR_AUTH_ALGORITHM", `sshsig: hash "${hash.slice(0, 64)}" is not allowed`, {
-      closeCode: 4401,
-    });
+    throw createError("ERR_AUTH_ALGORITHM", `sshsig: hash "${hash.slice(0, 64)}" is not allowed`);
   }
   const signature = reader.readString();
   reader.end();
   verifySshSignature(key, signedData(namespace, hash, options.message), signature, "sshsig");
   if (options.allowedKeys && !options.allowedKeys.some((allowed) => samePublicKey(allowed, key))) {
-    throw createError("ERR_AUTH_NOT_AUTHORIZED", `sshsig: ${key.type} key is not allowed`, {
-      closeCode: 4403,
-    });
+    throw createError("ERR_AUTH_NOT_AUTHORIZED", `sshsig: ${key.type} key is not allowed`);
   }
   return key;
 }

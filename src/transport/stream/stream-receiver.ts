@@ -346,8 +346,6 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   }
 
   #protocolError(message: string): SynclineError {
-    return createError("ERR_STREAM_PROTOCOL", `stream ${this.transferId}: ${message}`, {
-      closeCode: 4400,
-    });
+    return createError("ERR_STREAM_PROTOCOL", `stream ${this.transferId}: ${message}`);
   }
 }

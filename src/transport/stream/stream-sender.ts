@@ -244,9 +244,7 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
   }
 
   #protocolError(message: string): SynclineError {
-    return createError("ERR_STREAM_PROTOCOL", `stream ${this.transferId}: ${message}`, {
-      closeCode: 4400,
-    });
+    return createError("ERR_STREAM_PROTOCOL", `stream ${this.transferId}: ${message}`);
   }
 }
 
