@@ -203,6 +203,23 @@ describe("send and recv", () => {
     expect(readFileSync(out).equals(file.bytes)).toBe(true);
   });
 
+  it("an empty (0-byte) file: send exits 0 with its summary, recv -o writes an empty file", async () => {
+    const file = randomFile("empty.bin", 0);
+    const hash = sha256sum(file.path);
+    const args = ["--channel", "empty", "--server", plain.url];
+    const sent = await send([file.path, ...args, "--identity", keys.alice.privatePath]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stderr).toBe(`sent 0 bytes to empty (sha256 ${hash})\n`);
+    const out = join(dir.path, "empty.out");
+    const received = await runCliProcess(
+      ["recv", ...args, "-o", out, "--identity", keys.bob.privatePath, "--json"],
+      { env: device() },
+    );
+    expect(received.code, received.stderr).toBe(0);
+    expect(json(received)).toEqual({ ...summary(0, hash), name: "empty.bin" });
+    expect(readFileSync(out).length).toBe(0);
+  });
+
   it("a receiver started first (no --follow) waits, takes the next payload and exits 0", async () => {
     const out = join(dir.path, "waiting.out");
     const before = authCount(plain, keys.bob);

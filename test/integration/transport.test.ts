@@ -163,6 +163,21 @@ describe("channels", () => {
     expect(Buffer.from(sha).toString("hex")).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("sends an empty payload: the sender gets its ACK, a later receiver gets 0 bytes", async () => {
+    const sender = new ChannelClient(await clientFor(wire, keys.ed25519 as TestKey), {
+      origin: "laptop",
+    });
+    const { source } = payloadOf(0);
+    const sha = await sender.send("empty-payload", source);
+    expect(Buffer.from(sha).toString("hex")).toBe(createHash("sha256").digest("hex"));
+    const receiver = new ChannelClient(await clientFor(wire, keys.rsa as TestKey), {
+      origin: "desktop",
+    });
+    const got = await receiveOne(receiver, "empty-payload");
+    expect(got.incoming.size).toBe(0);
+    expect(got.written).toBe(0);
+  });
+
   it("reads a source with readInto straight into the outgoing frames (read is not used)", async () => {
     const sender = new ChannelClient(await clientFor(wire, keys.ed25519 as TestKey), {
       origin: "laptop",
