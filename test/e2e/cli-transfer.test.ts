@@ -7,11 +7,13 @@ import type { ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  watch,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -364,6 +366,125 @@ describe("send and recv", () => {
     expect(received.stderr).not.toContain("\r");
     expect(received.stderr).toMatch(/^received 2097152 bytes into .*\n$/);
     expect(readFileSync(out).equals(file.bytes)).toBe(true);
+  });
+});
+
+describe("recv -o checks", () => {
+  /** A fresh folder to run recv in, so anything it leaves behind shows. */
+  function workDir(name: string): string {
+    const path = join(dir.path, name);
+    mkdirSync(path);
+    return path;
+  }
+
+  /** Publishes a small payload on `channel`, so a recv there would have something to write. */
+  async function publish(channel: string): Promise<void> {
+    const file = randomFile(`${channel}.bin`, 5000);
+    const args = ["--channel", channel, "--identity", keys.alice.privatePath];
+    expect((await send([file.path, ...args, "--server", plain.url])).code).toBe(0);
+  }
+
+  const recvArgs = (channel: string, output: string) =>
+    ["recv", "--channel", channel, "-o", output, "--identity", keys.bob.privatePath].concat([
+      "--server",
+      plain.url,
+    ]);
+
+  it("-o an existing directory exits 2 (ERR_USAGE) naming it; nothing is created, in it or in the cwd", async () => {
+    await publish("odir");
+    const work = workDir("odir-work");
+    mkdirSync(join(work, "out"));
+    const result = await runCliProcess([...recvArgs("odir", "out"), "--json"], {
+      cwd: work,
+      env: device(),
+    });
+    expect(result.code).toBe(2);
+    expect(json(result)).toEqual({
+      ok: false,
+      error: { code: "ERR_USAGE", message: "recv: -o out is a directory; give a file path" },
+    });
+    expect(readdirSync(work)).toEqual(["out"]);
+    expect(readdirSync(join(work, "out"))).toEqual([]);
+  });
+
+  it("-o missing/x (no such folder) exits 2 with one line naming the folder; nothing is created", async () => {
+    await publish("omissing");
+    const work = workDir("omissing-work");
+    const result = await runCliProcess(recvArgs("omissing", join("missing", "x")), {
+      cwd: work,
+      env: device(),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `syncline: recv: -o missing/x: folder ${join(work, "missing")} does not exist\n`,
+    );
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  it("-o in a folder the user cannot write exits 2 (ERR_LOCAL_FILE) saying permission denied", async () => {
+    await publish("oro");
+    // Run as nobody when we are root (root writes anywhere), with a home and a key of its own.
+    const open = await createTempDir("syncline-recv-ro-");
+    try {
+      chmodSync(open.path, 0o755);
+      const home = join(open.path, "home");
+      mkdirSync(home);
+      const identity = join(home, "id");
+      copyFileSync(keys.bob.privatePath, identity);
+      if (process.getuid?.() === 0) execFileSync("chown", ["-R", "65534:65534", home]);
+      const readOnly = join(open.path, "ro");
+      mkdirSync(readOnly);
+      chmodSync(readOnly, 0o555);
+      const output = join(readOnly, "out.bin");
+      const args = ["recv", "--channel", "oro", "-o", output, "--identity", identity];
+      const result = await runCliProcess([...args, "--server", plain.url, "--json"], {
+        env: { ...device(), HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
+        unprivileged: true,
+      });
+      expect(result.code).toBe(2);
+      expect(json(result)).toEqual({
+        ok: false,
+        error: {
+          code: "ERR_LOCAL_FILE",
+          message: `recv: -o ${output}: cannot write in folder ${readOnly} (permission denied)`,
+        },
+      });
+      expect(readdirSync(readOnly)).toEqual([]);
+    } finally {
+      await open.remove();
+    }
+  });
+
+  it("writes into a part file in the output's folder, named with a local suffix (nothing from the peer)", async () => {
+    const file = randomFile("part.bin", 3 * 1024 * 1024);
+    const args = ["--channel", "opart", "--identity", keys.alice.privatePath];
+    expect((await send([file.path, ...args, "--server", plain.url])).code).toBe(0);
+    const work = workDir("opart-work");
+    const folder = join(work, "into");
+    mkdirSync(folder);
+    const seen = new Set<string>();
+    const watcher = watch(folder, (_event, name) => {
+      if (name) seen.add(name.toString());
+    });
+    try {
+      const result = await runCliProcess(recvArgs("opart", join("into", "out.bin")), {
+        cwd: work,
+        env: device(),
+      });
+      expect(result.code, result.stderr).toBe(0);
+    } finally {
+      watcher.close();
+    }
+    expect(readFileSync(join(folder, "out.bin")).equals(file.bytes)).toBe(true);
+    const parts = [...seen].filter((name) => name !== "out.bin");
+    expect(parts.length).toBeGreaterThan(0);
+    for (const name of parts) {
+      expect(name).toMatch(/^\.out\.bin\.[0-9a-f]+\.part$/);
+      // The sender's transferId is a UUID; no part of the name may come from the peer.
+      expect(name).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+    }
+    expect(readdirSync(work)).toEqual(["into"]);
+    expect(readdirSync(folder)).toEqual(["out.bin"]);
   });
 });
 

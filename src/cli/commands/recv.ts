@@ -3,16 +3,12 @@
 // file and renamed into place when its SHA-256 checks out) or stdout.
 
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
-import {
-  ChannelClient,
-  type IncomingPayload,
-  type PayloadSink,
-} from "../../channels/channel-client.js";
+import { ChannelClient, type PayloadSink } from "../../channels/channel-client.js";
 import { createError } from "../../protocol/errors.js";
 import { ExitError, exitCodes } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
+import { checkOutputFile, partFileFor } from "../output-file.js";
 import { createProgressBar, type ProgressBar } from "../progress-bar.js";
 import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
 
@@ -29,6 +25,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   if (output === "-" && options.json) {
     throw createError("ERR_USAGE", "recv: --json needs -o FILE (stdout carries the payload)");
   }
+  if (output !== "-") checkOutputFile(output, "recv");
   const client = await connectTransport(options, io);
   const channels = new ChannelClient(client, { origin: deviceId(io.env) });
   const open = new Map<
@@ -45,7 +42,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
     await channels.receive(options.channel, {
       latest: true,
       accept: (incoming) => {
-        const sink = output === "-" ? new StdoutSink(io.stdout) : new FileSink(output, incoming);
+        const sink = output === "-" ? new StdoutSink(io.stdout) : new FileSink(output);
         const bar = createProgressBar({
           stream: io.stderr as never,
           label: `recv ${incoming.name ?? options.channel}`,
@@ -97,15 +94,15 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   }
 }
 
-/** Writes a payload into `<file>.<transferId>.part`, renamed over FILE once complete. */
+/** Writes a payload into a part file beside FILE, renamed over FILE once complete. */
 class FileSink implements PayloadSink {
   readonly #target: string;
   readonly #part: string;
   #handle: Promise<FileHandle> | undefined;
 
-  constructor(target: string, incoming: IncomingPayload) {
+  constructor(target: string) {
     this.#target = target;
-    this.#part = join(dirname(target), `.${basename(target)}.${incoming.transferId}.part`);
+    this.#part = partFileFor(target);
   }
 
   async writeChunk(offset: number, bytes: Uint8Array): Promise<void> {
