@@ -277,6 +277,21 @@ describe("send and recv", () => {
     expect(stdout().equals(bytes)).toBe(true);
   });
 
+  it("recv -o - whose reader leaves mid-payload (| head -c) ends quietly with 0", async () => {
+    const file = randomFile("head.bin", 8 * 1024 * 1024);
+    const args = ["--channel", "head", "--server", plain.url];
+    expect((await send([file.path, ...args, "--identity", keys.alice.privatePath])).code).toBe(0);
+    const receiver = spawnCli(["recv", ...args, "-o", "-", "--identity", keys.bob.privatePath], {
+      env: device(),
+    });
+    // Like `head -c 1000`: take the first bytes, then close the pipe.
+    await new Promise<void>((resolve) => receiver.stdout?.once("data", () => resolve()));
+    receiver.stdout?.destroy();
+    const result = await waitForExit(receiver, 10_000);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/EPIPE|error|syncline:|\n\s+at /i); // no error, no stack
+  });
+
   it("recv --follow -o OUT takes successive payloads, one JSON line each, and exits 0 on SIGINT", async () => {
     const out = join(dir.path, "follow", "latest.bin");
     mkdirSync(join(dir.path, "follow"));

@@ -131,8 +131,16 @@ class StdoutSink implements PayloadSink {
   constructor(private readonly stream: Writable) {}
 
   async writeChunk(_offset: number, bytes: Uint8Array): Promise<void> {
+    if (this.stream.destroyed) throw createError("ERR_LOCAL_FILE", "recv: stdout is closed");
     if (!this.stream.write(bytes)) {
-      await new Promise<void>((resolve) => this.stream.once("drain", resolve));
+      // A pipe whose reader left never drains: its close ends the wait (see guardStdout).
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.stream.off("drain", done).off("close", done);
+          resolve();
+        };
+        this.stream.on("drain", done).on("close", done);
+      });
     }
   }
 
