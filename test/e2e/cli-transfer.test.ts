@@ -329,6 +329,65 @@ describe("send and recv", () => {
     expect(readdirSync(join(dir.path, "follow"))).toEqual(["latest.bin"]); // no .part left
   });
 
+  it("recv without --follow on the device that sent the channel's latest payload takes it", async () => {
+    const laptop = device();
+    const file = randomFile("own.bin", 2000);
+    const args = ["--channel", "own", "--server", plain.url];
+    expect(
+      (await send([file.path, ...args, "--identity", keys.alice.privatePath], laptop)).code,
+    ).toBe(0);
+    const out = join(dir.path, "own.out");
+    const received = await runCliProcess(
+      ["recv", ...args, "-o", out, "--identity", keys.bob.privatePath, "--json"],
+      { env: laptop, timeoutMs: 8_000 },
+    );
+    expect(received.code).toBe(0);
+    expect(json(received)).toMatchObject(summary(2000, sha256sum(file.path)));
+    expect(readFileSync(out).equals(file.bytes)).toBe(true);
+  });
+
+  it("recv --follow skips the payloads of its own device, saying so once on stderr (not with --json)", async () => {
+    const laptop = device();
+    const args = ["--channel", "own-follow", "--server", plain.url];
+    const out = join(dir.path, "own-follow.out");
+    const outJson = join(dir.path, "own-follow-json.out");
+    const before = authCount(plain, keys.bob);
+    const follower = spawnCli(
+      ["recv", ...args, "--follow", "-o", out, "--identity", keys.bob.privatePath],
+      { env: laptop },
+    );
+    const jsonFollower = spawnCli(
+      ["recv", ...args, "--follow", "-o", outJson, "--identity", keys.bob.privatePath, "--json"],
+      { env: laptop },
+    );
+    await authenticated(plain, keys.bob, before + 1);
+    const identity = ["--identity", keys.alice.privatePath];
+    for (const name of ["own-1.bin", "own-2.bin"]) {
+      expect((await send([randomFile(name, 1000).path, ...args, ...identity], laptop)).code).toBe(
+        0,
+      );
+    }
+    const other = randomFile("other.bin", 1500);
+    expect((await send([other.path, ...args, ...identity])).code).toBe(0); // another device
+    await waitForLine(jsonFollower, new RegExp(sha256sum(other.path)));
+    await waitUntil(() => existsSync(out), "the follower to write the other device's payload");
+    follower.kill("SIGINT");
+    jsonFollower.kill("SIGINT");
+    const [plainResult, jsonResult] = await Promise.all([
+      waitForExit(follower, 10_000),
+      waitForExit(jsonFollower, 10_000),
+    ]);
+    expect(plainResult.code).toBe(0);
+    const skipped = plainResult.stderr.split("\n").filter((line) => /this device/.test(line));
+    expect(skipped).toEqual([
+      "recv: skipping payloads sent from this device on own-follow (--follow never takes its own back)",
+    ]);
+    expect(readFileSync(out).equals(other.bytes)).toBe(true);
+    expect(jsonResult.code).toBe(0);
+    expect(jsonResult.stderr).toBe("");
+    expect(jsonResult.stdout.trim().split("\n")).toHaveLength(1); // only the other device's
+  });
+
   it("recv without --follow interrupted before any payload exits 130, writing nothing", async () => {
     const out = join(dir.path, "never.out");
     const before = authCount(plain, keys.bob);

@@ -41,6 +41,10 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   try {
     await channels.receive(options.channel, {
       latest: true,
+      // Only --follow (a clipboard loop on a device that also sends) skips this device's items;
+      // a one-shot recv takes the channel's latest payload, as someone testing on one machine expects.
+      takeOwn: !options.follow,
+      onOwnSkipped: ownSkippedNotice(options, io),
       accept: (incoming) => {
         const sink = output === "-" ? new StdoutSink(io.stdout) : new FileSink(output);
         const bar = createProgressBar({
@@ -92,6 +96,18 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
       `recv: ${interrupted} before a payload arrived on channel ${options.channel}`,
     );
   }
+}
+
+/** Says once on stderr (not with --json) that payloads of this device are skipped. */
+function ownSkippedNotice(options: RecvOptions, io: CliIo): () => void {
+  let told = options.json === true;
+  return () => {
+    if (told) return;
+    told = true;
+    io.stderr.write(
+      `recv: skipping payloads sent from this device on ${options.channel} (--follow never takes its own back)\n`,
+    );
+  };
 }
 
 /** Writes a payload into a part file beside FILE, renamed over FILE once complete. */
