@@ -9,6 +9,7 @@ import {
   type SyncMessage,
 } from "../../protocol/automerge-messages.js";
 import { createError } from "../../protocol/errors.js";
+import { changeCount, changesInSyncMessage } from "./change-count.js";
 import { sharesHistory } from "./shared-history.js";
 
 /** Where a session is: waiting for `peer`, exchanging sync messages, or finished. */
@@ -188,6 +189,7 @@ export class SyncClientSession {
       return this.#finish(true);
     }
     const headsBefore = this.#ourHeads();
+    const changesBefore = changeCount(this.#doc);
     try {
       [this.#doc, this.#syncState] = Automerge.receiveSyncMessage(this.#doc, this.#syncState, data);
     } catch (error) {
@@ -197,7 +199,9 @@ export class SyncClientSession {
         { cause: error },
       );
     }
-    this.#changesReceived += decoded.changes.length;
+    // What the document gained: a message may carry a whole document as one entry, or changes
+    // we already hold.
+    this.#changesReceived += changeCount(this.#doc) - changesBefore;
     // Before generating: the next message would carry our changes to the server.
     if (!this.#relationSettled) this.#checkRelation(headsBefore, decoded.heads);
     const send = this.#generate("sync");
@@ -258,7 +262,7 @@ export class SyncClientSession {
       const data = withheld ?? generated;
       this.#answered = false;
       if (!this.#options.dryRun) {
-        this.#changesSent += Automerge.decodeSyncMessage(data).changes.length;
+        this.#changesSent += changesInSyncMessage(data);
       }
       out.push({
         type: out.length === 0 ? type : "sync",
