@@ -154,16 +154,30 @@ describe("syncline sync against syncline serve", () => {
     await waitUntil(() => handle.doc().items.includes("local"), "the client to get the CLI's edit");
   });
 
-  it("unknown document without a local copy: exit 5, no file; --dry-run reports it missing", async () => {
+  it("unknown document without a local copy: exit 5, no file; --dry-run predicts it (exit 5)", async () => {
     const id = new Repo({ network: [] }).create().documentId;
     const file = localPath();
     const result = await sync([id, "--file", file, "--server", open.url]);
     expect(result.code).toBe(5);
     expect(existsSync(file)).toBe(false);
     const dry = await sync([id, "--file", file, "--server", open.url, "--dry-run"]);
+    expect(dry.code).toBe(5);
+    expect(JSON.parse(dry.stdout)).toEqual({
+      ok: false,
+      error: { code: "ERR_DOCUMENT_UNAVAILABLE", message: expect.stringContaining(id) },
+    });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("unknown document with a local copy: --dry-run exits 0, existsOnServer false (the real run pushes)", async () => {
+    const id = new Repo({ network: [] }).create().documentId;
+    const file = localPath();
+    writeFileSync(file, Automerge.save(Automerge.from<Items>({ items: ["local"] })));
+    const before = readFileSync(file);
+    const dry = await sync([id, "--file", file, "--server", open.url, "--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ existsOnServer: false, protocolVersion: "1" });
-    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(file).equals(before)).toBe(true);
   });
 
   it("--dry-run on a document the server has: exists, nothing written", async () => {

@@ -282,4 +282,31 @@ describe("SyncClientSession", () => {
     expect(step.done).toBe(true);
     expect(missing.result().existsOnServer).toBe(false);
   });
+
+  it("dry run without a local copy of a document the server lacks is ERR_DOCUMENT_UNAVAILABLE, as the real run", () => {
+    const unavailable = {
+      type: "doc-unavailable",
+      senderId: "server",
+      targetId: peerId,
+      documentId,
+    } as const;
+    const none = new SyncClientSession({ documentId, peerId, doc: Automerge.init(), dryRun: true });
+    none.receive(peer);
+    expect(() => none.receive(unavailable)).toThrow(
+      expect.objectContaining({ code: "ERR_DOCUMENT_UNAVAILABLE" }),
+    );
+    // A server that answers an empty sync and then goes quiet (no doc-unavailable).
+    const quiet = new SyncClientSession({
+      documentId,
+      peerId,
+      doc: Automerge.init(),
+      dryRun: true,
+    });
+    const [request] = quiet.receive(peer).send;
+    const [emptyReply] = createServer(undefined).answer(request as SyncMessage);
+    expect(quiet.receive(emptyReply as DecodedRepoMessage).done).toBe(false);
+    expect(() => quiet.quiet()).toThrow(
+      expect.objectContaining({ code: "ERR_DOCUMENT_UNAVAILABLE" }),
+    );
+  });
 });

@@ -74,12 +74,15 @@ export class SyncClientSession {
   #relationSettled: boolean;
   readonly #options: SyncSessionOptions;
   readonly #hadLocalCopy: boolean;
+  /** Whether the caller's document has changes (a dry run syncs as if it had none). */
+  readonly #givenLocalCopy: boolean;
 
   constructor(options: SyncSessionOptions) {
     this.#options = options;
     // A dry run asks as a peer without a copy would, so it sends no changes.
     this.#doc = options.dryRun ? Automerge.init() : options.doc;
     this.#hadLocalCopy = Automerge.getHeads(this.#doc).length > 0;
+    this.#givenLocalCopy = Automerge.getHeads(options.doc).length > 0;
     this.#relationSettled = !this.#hadLocalCopy || options.allowUnrelated === true;
   }
 
@@ -138,7 +141,7 @@ export class SyncClientSession {
     // A server that has not answered our last message may be slow (loading a large document):
     // only the overall deadline ends that wait.
     if (this.#state !== "syncing" || !this.#answered) return noStep;
-    if (this.#options.dryRun) return this.#finish(false);
+    if (this.#options.dryRun) return this.#dryRunMissing();
     if (!this.#hadLocalCopy && this.#ourHeads().length === 0) throw this.#unavailable();
     return this.#finish();
   }
@@ -225,7 +228,7 @@ export class SyncClientSession {
   }
 
   #onUnavailable(): SyncStep {
-    if (this.#options.dryRun) return this.#finish(false);
+    if (this.#options.dryRun) return this.#dryRunMissing();
     // With a local copy the server gets it from our `sync`; without one there is nothing to get.
     if (this.#hadLocalCopy || this.#ourHeads().length > 0) return noStep;
     throw this.#unavailable();
@@ -274,6 +277,15 @@ export class SyncClientSession {
       if (withheld !== undefined) break; // the state did not move: the same message would follow
     }
     return out;
+  }
+
+  /**
+   * A dry run learned the server lacks the document. It predicts the real run: that pushes a
+   * local copy (done, exists false), and without one fails with ERR_DOCUMENT_UNAVAILABLE.
+   */
+  #dryRunMissing(): SyncStep {
+    if (!this.#givenLocalCopy) throw this.#unavailable();
+    return this.#finish(false);
   }
 
   #finish(existsOnServer?: boolean): SyncStep {
