@@ -1,5 +1,7 @@
 // `syncline serve` as users run it: the built binary in a child process.
 
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCliProcess, serveEnv, spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
 import { httpGet } from "../helpers/http.js";
@@ -167,6 +169,24 @@ describe("syncline serve", () => {
     expect(locked.stderr).toContain(data);
     child.kill("SIGTERM");
     expect((await waitForExit(child, 10_000)).code).toBe(0);
+  });
+
+  it("a stale lock in a data directory the user cannot write exits 9 (ERR_STORE_OPEN) saying permission denied", async () => {
+    // Run as nobody when we are root (root writes anywhere); the folders let nobody read them.
+    chmodSync(dir.path, 0o755);
+    const data = join(dir.path, "data");
+    mkdirSync(data);
+    writeFileSync(join(data, "syncline.lock"), "2147483000\n"); // no such process: stale
+    chmodSync(data, 0o555);
+    const result = await runCliProcess(["serve", "--port", "0", "--data", data, "--json"], {
+      env: env(),
+      unprivileged: true,
+    });
+    expect(result.code).toBe(9);
+    const { error } = JSON.parse(result.stdout.trim());
+    expect(error.code).toBe("ERR_STORE_OPEN");
+    expect(error.message).toContain(`permission denied in folder ${data}`);
+    expect(error.message).not.toMatch(/keeps being locked|in use by/);
   });
 
   it("--help works for the program and for serve", async () => {
