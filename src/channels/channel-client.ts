@@ -48,6 +48,18 @@ export interface ReceivedPayload extends IncomingPayload {
   readonly sha256: Uint8Array;
 }
 
+/** How `ChannelClient.receive` takes a channel's payloads. */
+export interface ReceiveOptions {
+  readonly latest: boolean;
+  readonly accept: (incoming: IncomingPayload) => PayloadSink | undefined;
+  readonly until: (received: ReceivedPayload) => boolean | Promise<boolean>;
+  readonly onProgress?: (incoming: IncomingPayload, bytes: number) => void;
+  /** Also take payloads whose origin is this device. Default false. */
+  readonly takeOwn?: boolean;
+  /** Told of each payload skipped because it came from this device. */
+  readonly onOwnSkipped?: (incoming: IncomingPayload) => void;
+}
+
 /** Default transfer chunk size: 64 KiB. */
 export const defaultChunkSize = 64 * 1024;
 
@@ -123,17 +135,11 @@ export class ChannelClient {
   /**
    * Receives payloads of `channel`: the channel's current one at once when `latest`, then every
    * later one, until `until` (asked after each payload) says stop. `accept` picks a sink for each
-   * (undefined skips it). Payloads from this device are skipped.
+   * (undefined skips it). Payloads from this device are skipped, so a clipboard that follows a
+   * channel it also sends on never loops, unless `takeOwn` (a one-shot receive, which wants the
+   * channel's latest payload whoever sent it); `onOwnSkipped` is told of each one skipped.
    */
-  async receive(
-    channel: string,
-    options: {
-      latest: boolean;
-      accept: (incoming: IncomingPayload) => PayloadSink | undefined;
-      until: (received: ReceivedPayload) => boolean | Promise<boolean>;
-      onProgress?: (incoming: IncomingPayload, bytes: number) => void;
-    },
-  ): Promise<void> {
+  async receive(channel: string, options: ReceiveOptions): Promise<void> {
     parseChannelName(channel);
     const seen = new Set<string>();
     const partial = new Map<string, { sink: PayloadSink; offset: number; hash: PayloadHash }>();
@@ -177,7 +183,7 @@ export class ChannelClient {
   async #accept(
     dialed: DialedConnection,
     open: OpenMessage,
-    options: Parameters<ChannelClient["receive"]>[1],
+    options: ReceiveOptions,
     seen: Set<string>,
     partial: Map<string, { sink: PayloadSink; offset: number; hash: PayloadHash }>,
   ): Promise<ReceivedPayload | undefined> {
@@ -190,10 +196,12 @@ export class ChannelClient {
       name: open.name,
     };
     const held = partial.get(open.transferId);
-    const skip = seen.has(open.transferId) || open.origin === this.origin;
+    const own = open.origin === this.origin && options.takeOwn !== true;
+    const skip = seen.has(open.transferId) || own;
     const sink = held?.sink ?? (skip ? undefined : options.accept(incoming));
     if (!sink) {
-      const why = open.origin === this.origin ? "payload from this device" : "payload not wanted";
+      if (own) options.onOwnSkipped?.(incoming);
+      const why = own ? "payload from this device" : "payload not wanted";
       connection.send({
         type: "cancel",
         streamId: open.streamId,

@@ -9,7 +9,12 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createError, describeError } from "../protocol/errors.js";
 import { createBackoff } from "../util/backoff.js";
-import { breakStaleLock, isProcessRunning, unlinkQuietly } from "../util/stale-lock.js";
+import {
+  breakStaleLock,
+  describeBreakError,
+  isProcessRunning,
+  unlinkQuietly,
+} from "../util/stale-lock.js";
 
 /** Options of `withFileLock`. */
 export interface FileLockOptions {
@@ -93,11 +98,24 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<stri
     const waited = Date.now() - started;
     if (waited >= timeoutMs) throw lockedError(lockPath, seen, { context, waited, staleMs });
     if (seen !== undefined && isStale(seen, staleMs)) {
-      breakStaleLock(lockPath, seen.text);
+      breakStale(lockPath, seen.text, context);
     } else if (seen !== undefined) {
       await sleep(Math.min(10 + backoff.next(), timeoutMs - waited));
     }
     // undefined: released meanwhile, so try again at once
+  }
+}
+
+/** Breaks a stale lock; ERR_LOCAL_FILE when its folder refuses (no waiting for a holder). */
+function breakStale(lockPath: string, seen: string, context: string): void {
+  try {
+    breakStaleLock(lockPath, seen);
+  } catch (error) {
+    throw createError(
+      "ERR_LOCAL_FILE",
+      `${context}: cannot remove the stale lock file ${lockPath}: ${describeBreakError(error, lockPath)}`,
+      { cause: error },
+    );
   }
 }
 

@@ -28,6 +28,47 @@ export function processIo(): CliIo {
   };
 }
 
+/** An io whose stdout is guarded (`guardStdout`). */
+export interface GuardedIo extends CliIo {
+  /** True once a write to stdout failed: its reader went away. */
+  readonly stdoutClosed: boolean;
+}
+
+/**
+ * `io` with its stdout write errors handled, for every command in one place. When the reader
+ * closes the pipe (`syncline share watch <id> | head -1`: EPIPE at the next write), node would
+ * crash on the unhandled 'error' with a stack trace, and a command that waits for Ctrl-C would
+ * never learn that nobody reads any more. Instead the first error is taken as SIGPIPE, which a
+ * default Unix process dies of, and handed to the command's signal handlers: it winds down as on
+ * Ctrl-C (connections closed, nothing more written) and `stdoutClosed` lets runCli end it with 0
+ * and without a message. The listener stays: a write still in flight may fail after the run.
+ */
+export function guardStdout(io: CliIo): GuardedIo {
+  const handlers = new Set<(signal: NodeJS.Signals) => void>();
+  let closed = false;
+  io.stdout.on("error", () => {
+    if (closed) return;
+    closed = true;
+    for (const handler of [...handlers]) handler("SIGPIPE");
+  });
+  return {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    env: io.env,
+    get stdoutClosed() {
+      return closed;
+    },
+    onSignal(handler) {
+      handlers.add(handler);
+      const off = io.onSignal(handler);
+      return () => {
+        handlers.delete(handler);
+        off();
+      };
+    },
+  };
+}
+
 /** Writes one JSON document as a line; the `--json` convention of every command. */
 export function writeJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value)}\n`);

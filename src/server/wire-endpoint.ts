@@ -76,12 +76,20 @@ export async function createWireEndpoint(
 /**
  * Loads authorized_keys and returns a getter that re-reads the file (synchronously, it is small)
  * when its modification time changes, so adding a device needs no restart. Malformed lines are
- * skipped with a warning each; a file that vanishes or breaks keeps the last good keys.
+ * skipped with a warning each; a file that vanishes or breaks keeps the last good keys. A file
+ * with no key (empty, comments, only malformed lines) is warned about, at start and on reload:
+ * every connection is then refused, and a refused client cannot tell why.
  */
 function watchAuthorizedKeys(path: string, logger: Logger): () => readonly AuthorizedKey[] {
   const load = () => {
     const parsed = parseAuthorizedKeys(readKeysFile(path), { source: path, strict: false });
     for (const warning of parsed.warnings) logger.warn({ err: warning.code }, warning.message);
+    if (parsed.entries.length === 0) {
+      logger.warn(
+        { path },
+        `authorized_keys ${path} lists no keys: every /wire connection will be refused`,
+      );
+    }
     return parsed.entries;
   };
   let entries = load();

@@ -4,7 +4,12 @@
 import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createError, describeError } from "../protocol/errors.js";
-import { breakStaleLock, isProcessRunning, unlinkQuietly } from "../util/stale-lock.js";
+import {
+  breakStaleLock,
+  describeBreakError,
+  isProcessRunning,
+  unlinkQuietly,
+} from "../util/stale-lock.js";
 
 /** A held lock on a data directory. */
 export interface DataDirLock {
@@ -49,12 +54,25 @@ export function acquireDataDirLock(dir: string): DataDirLock {
         `store: data directory ${dir} is in use by ${holder} (lock file ${path})`,
       );
     }
-    breakStaleLock(path, seen.text);
+    breakStale(dir, path, seen.text);
   }
   throw createError(
     "ERR_DATA_DIR_LOCKED",
     `store: data directory ${dir} keeps being locked by other processes (lock file ${path})`,
   );
+}
+
+/** Breaks a stale lock; ERR_STORE_OPEN when the data directory refuses the change. */
+function breakStale(dir: string, path: string, seen: string): void {
+  try {
+    breakStaleLock(path, seen);
+  } catch (error) {
+    throw createError(
+      "ERR_STORE_OPEN",
+      `store: data directory ${dir}: cannot remove the stale lock file ${path}: ${describeBreakError(error, path)}`,
+      { cause: error },
+    );
+  }
 }
 
 interface SeenLock {

@@ -1,6 +1,9 @@
 // `syncline serve` as users run it: the built binary in a child process.
 
+import { chmodSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { generateTestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import { runCliProcess, serveEnv, spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
 import { httpGet } from "../helpers/http.js";
 import { createTempDir } from "../helpers/temp-dir.js";
@@ -167,6 +170,69 @@ describe("syncline serve", () => {
     expect(locked.stderr).toContain(data);
     child.kill("SIGTERM");
     expect((await waitForExit(child, 10_000)).code).toBe(0);
+  });
+
+  it("a stale lock in a data directory the user cannot write exits 9 (ERR_STORE_OPEN) saying permission denied", async () => {
+    // Run as nobody when we are root (root writes anywhere); the folders let nobody read them.
+    chmodSync(dir.path, 0o755);
+    const data = join(dir.path, "data");
+    mkdirSync(data);
+    writeFileSync(join(data, "syncline.lock"), "2147483000\n"); // no such process: stale
+    chmodSync(data, 0o555);
+    const result = await runCliProcess(["serve", "--port", "0", "--data", data, "--json"], {
+      env: env(),
+      unprivileged: true,
+    });
+    expect(result.code).toBe(9);
+    const { error } = JSON.parse(result.stdout.trim());
+    expect(error.code).toBe("ERR_STORE_OPEN");
+    expect(error.message).toContain(`permission denied in folder ${data}`);
+    expect(error.message).not.toMatch(/keeps being locked|in use by/);
+  });
+
+  it("warns when --authorized-keys lists no keys: at start, and on reload when the file becomes empty", async () => {
+    const noKeys = "authorized_keys FILE lists no keys: every /wire connection will be refused";
+    const warned = (stderr: string, file: string) =>
+      stderr
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { level: string; msg: string })
+        .filter((log) => log.level === "warn" && log.msg === noKeys.replace("FILE", file));
+
+    const empty = join(dir.path, "empty_keys");
+    writeFileSync(empty, "# devices go here\nnot-a-key-line\n");
+    const child = spawnCli(
+      ["serve", "--port", "0", "--data", join(dir.path, "d1"), "--authorized-keys", empty],
+      { env: env() },
+    );
+    await waitForLine(child, /^listening on /);
+    child.kill("SIGTERM");
+    const stopped = await waitForExit(child, 10_000);
+    expect(stopped.code).toBe(0);
+    expect(warned(stopped.stderr, empty)).toHaveLength(1);
+
+    const key = generateTestKey(dir.path, "ed25519", { name: "device" });
+    const keysFile = join(dir.path, "some_keys");
+    writeFileSync(keysFile, `${key.publicLine}\n`);
+    const serve = spawnCli(
+      ["serve", "--port", "0", "--data", join(dir.path, "d2"), "--authorized-keys", keysFile],
+      { env: env() },
+    );
+    const url = (await waitForLine(serve, /^listening on /)).replace("listening on http", "ws");
+    writeFileSync(keysFile, "# every device removed\n");
+    utimesSync(keysFile, new Date(), new Date(Date.now() + 5_000)); // a surely different mtime
+    const home = join(dir.path, "device-home");
+    const refused = await runCliProcess(
+      ["send", "-", "--channel", "c", "--identity", key.privatePath, "--server", url],
+      {
+        env: { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), SSH_AUTH_SOCK: "" },
+        input: "x",
+      },
+    );
+    expect(refused.code).toBe(8);
+    serve.kill("SIGTERM");
+    const reloaded = await waitForExit(serve, 10_000);
+    expect(warned(reloaded.stderr, keysFile)).toHaveLength(1);
   });
 
   it("--help works for the program and for serve", async () => {

@@ -193,6 +193,24 @@ describe("syncline share", () => {
     });
   });
 
+  it("watch | head -1: the reader gone, the next update ends it quietly with 0", async () => {
+    const env = createDeviceEnv(dir.path);
+    const sessionID = newSession();
+    expect((await share(["create", sessionID, "--server", server], env)).code).toBe(0);
+    expect((await share(["push", sessionID], env, items(sessionID))).code).toBe(0);
+    const watcher = spawnCli(["share", "watch", sessionID.slice(-8)], { env });
+    await waitForLine(watcher, /part msg_1\/prt_1: text: second/);
+    watcher.stdout?.destroy(); // as `head -1` exits after its line: our next write is EPIPE
+    const live = JSON.stringify({
+      type: "part",
+      data: { id: "prt_2", messageID: "msg_1", sessionID, type: "text", text: "after head" },
+    });
+    expect((await share(["push", sessionID], env, `${live}\n`)).code).toBe(0);
+    const result = await waitForExit(watcher, 5_000);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/EPIPE|error|syncline:|\n\s+at /i); // no error, no stack
+  });
+
   it("bad JSONL lines are reported by line number, the good ones pushed, exit 2", async () => {
     const env = createDeviceEnv(dir.path);
     const sessionID = newSession();

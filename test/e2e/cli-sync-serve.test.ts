@@ -101,6 +101,37 @@ describe("syncline sync against syncline serve", () => {
     expect(handle.doc()).toEqual({ items: ["cli"] });
   });
 
+  it("counts Automerge changes, not sync messages: 45 changes sent, then 45 received", async () => {
+    let doc = Automerge.from<Items>({ items: [] });
+    for (let i = 1; i < 45; i++) {
+      doc = Automerge.change(doc, (draft) => {
+        draft.items.push(`item ${i}`);
+      });
+    }
+    expect(Automerge.getAllChanges(doc)).toHaveLength(45);
+    const file = localPath();
+    writeFileSync(file, Automerge.save(doc));
+    const pushed = await sync(["--new", "--file", file, "--server", open.url]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const summary = JSON.parse(pushed.stdout) as { url: string };
+    expect(summary).toMatchObject({ changesSent: 45, changesReceived: 0 });
+
+    const copy = localPath();
+    const pulled = await sync([summary.url, "--file", copy, "--server", open.url]);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(JSON.parse(pulled.stdout)).toMatchObject({ changesSent: 0, changesReceived: 45 });
+    expect(readDoc(copy).items).toHaveLength(44);
+
+    // One more local change: exactly one goes up.
+    const edited = Automerge.change(Automerge.load<Items>(readFileSync(copy)), (draft) => {
+      draft.items.push("one more");
+    });
+    writeFileSync(copy, Automerge.save(edited));
+    const again = await sync([summary.url, "--file", copy, "--server", open.url]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ changesSent: 1, changesReceived: 0 });
+  });
+
   it("pulls a Repo client's document, then merges edits both ways", async () => {
     const handle = client().create<Items>({ items: ["base"] });
     await serverHas(handle.url, (doc) => doc.items?.includes("base"));
@@ -123,16 +154,30 @@ describe("syncline sync against syncline serve", () => {
     await waitUntil(() => handle.doc().items.includes("local"), "the client to get the CLI's edit");
   });
 
-  it("unknown document without a local copy: exit 5, no file; --dry-run reports it missing", async () => {
+  it("unknown document without a local copy: exit 5, no file; --dry-run predicts it (exit 5)", async () => {
     const id = new Repo({ network: [] }).create().documentId;
     const file = localPath();
     const result = await sync([id, "--file", file, "--server", open.url]);
     expect(result.code).toBe(5);
     expect(existsSync(file)).toBe(false);
     const dry = await sync([id, "--file", file, "--server", open.url, "--dry-run"]);
+    expect(dry.code).toBe(5);
+    expect(JSON.parse(dry.stdout)).toEqual({
+      ok: false,
+      error: { code: "ERR_DOCUMENT_UNAVAILABLE", message: expect.stringContaining(id) },
+    });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("unknown document with a local copy: --dry-run exits 0, existsOnServer false (the real run pushes)", async () => {
+    const id = new Repo({ network: [] }).create().documentId;
+    const file = localPath();
+    writeFileSync(file, Automerge.save(Automerge.from<Items>({ items: ["local"] })));
+    const before = readFileSync(file);
+    const dry = await sync([id, "--file", file, "--server", open.url, "--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ existsOnServer: false, protocolVersion: "1" });
-    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(file).equals(before)).toBe(true);
   });
 
   it("--dry-run on a document the server has: exists, nothing written", async () => {

@@ -227,13 +227,24 @@ describe("syncline sync against the reference server", () => {
     });
     expect(existsSync(file)).toBe(false);
 
+    // Unknown there and no local copy: the real run would exit 5, so the dry run does too.
+    const unknownId = newDocumentId();
     const unknown = await sync([
-      newDocumentId(),
+      unknownId,
       ...["--file", file, "--server", reference.url, "--dry-run"],
     ]);
-    expect(unknown.code, unknown.stderr).toBe(0);
-    expect(unknown.stdout).toMatch(/does not have automerge:/);
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toContain(unknownId);
     expect(existsSync(file)).toBe(false);
+
+    // With a local copy the real run would push it: the dry run succeeds and says the server lacks it.
+    writeDoc(file, Automerge.from<Items>({ items: ["mine"] }));
+    const pushable = await sync([
+      unknownId,
+      ...["--file", file, "--server", reference.url, "--dry-run"],
+    ]);
+    expect(pushable.code, pushable.stderr).toBe(0);
+    expect(pushable.stdout).toMatch(/does not have automerge:/);
   });
 
   it("an unknown document with no local copy exits 5 and creates no file", async () => {

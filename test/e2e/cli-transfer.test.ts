@@ -7,11 +7,13 @@ import type { ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  watch,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -203,6 +205,23 @@ describe("send and recv", () => {
     expect(readFileSync(out).equals(file.bytes)).toBe(true);
   });
 
+  it("an empty (0-byte) file: send exits 0 with its summary, recv -o writes an empty file", async () => {
+    const file = randomFile("empty.bin", 0);
+    const hash = sha256sum(file.path);
+    const args = ["--channel", "empty", "--server", plain.url];
+    const sent = await send([file.path, ...args, "--identity", keys.alice.privatePath]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stderr).toBe(`sent 0 bytes to empty (sha256 ${hash})\n`);
+    const out = join(dir.path, "empty.out");
+    const received = await runCliProcess(
+      ["recv", ...args, "-o", out, "--identity", keys.bob.privatePath, "--json"],
+      { env: device() },
+    );
+    expect(received.code, received.stderr).toBe(0);
+    expect(json(received)).toEqual({ ...summary(0, hash), name: "empty.bin" });
+    expect(readFileSync(out).length).toBe(0);
+  });
+
   it("a receiver started first (no --follow) waits, takes the next payload and exits 0", async () => {
     const out = join(dir.path, "waiting.out");
     const before = authCount(plain, keys.bob);
@@ -258,6 +277,21 @@ describe("send and recv", () => {
     expect(stdout().equals(bytes)).toBe(true);
   });
 
+  it("recv -o - whose reader leaves mid-payload (| head -c) ends quietly with 0", async () => {
+    const file = randomFile("head.bin", 8 * 1024 * 1024);
+    const args = ["--channel", "head", "--server", plain.url];
+    expect((await send([file.path, ...args, "--identity", keys.alice.privatePath])).code).toBe(0);
+    const receiver = spawnCli(["recv", ...args, "-o", "-", "--identity", keys.bob.privatePath], {
+      env: device(),
+    });
+    // Like `head -c 1000`: take the first bytes, then close the pipe.
+    await new Promise<void>((resolve) => receiver.stdout?.once("data", () => resolve()));
+    receiver.stdout?.destroy();
+    const result = await waitForExit(receiver, 10_000);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/EPIPE|error|syncline:|\n\s+at /i); // no error, no stack
+  });
+
   it("recv --follow -o OUT takes successive payloads, one JSON line each, and exits 0 on SIGINT", async () => {
     const out = join(dir.path, "follow", "latest.bin");
     mkdirSync(join(dir.path, "follow"));
@@ -293,6 +327,65 @@ describe("send and recv", () => {
     expect(lines).toHaveLength(2);
     expect(lines.map((line) => JSON.parse(line).bytes)).toEqual([4000, 2500]);
     expect(readdirSync(join(dir.path, "follow"))).toEqual(["latest.bin"]); // no .part left
+  });
+
+  it("recv without --follow on the device that sent the channel's latest payload takes it", async () => {
+    const laptop = device();
+    const file = randomFile("own.bin", 2000);
+    const args = ["--channel", "own", "--server", plain.url];
+    expect(
+      (await send([file.path, ...args, "--identity", keys.alice.privatePath], laptop)).code,
+    ).toBe(0);
+    const out = join(dir.path, "own.out");
+    const received = await runCliProcess(
+      ["recv", ...args, "-o", out, "--identity", keys.bob.privatePath, "--json"],
+      { env: laptop, timeoutMs: 8_000 },
+    );
+    expect(received.code).toBe(0);
+    expect(json(received)).toMatchObject(summary(2000, sha256sum(file.path)));
+    expect(readFileSync(out).equals(file.bytes)).toBe(true);
+  });
+
+  it("recv --follow skips the payloads of its own device, saying so once on stderr (not with --json)", async () => {
+    const laptop = device();
+    const args = ["--channel", "own-follow", "--server", plain.url];
+    const out = join(dir.path, "own-follow.out");
+    const outJson = join(dir.path, "own-follow-json.out");
+    const before = authCount(plain, keys.bob);
+    const follower = spawnCli(
+      ["recv", ...args, "--follow", "-o", out, "--identity", keys.bob.privatePath],
+      { env: laptop },
+    );
+    const jsonFollower = spawnCli(
+      ["recv", ...args, "--follow", "-o", outJson, "--identity", keys.bob.privatePath, "--json"],
+      { env: laptop },
+    );
+    await authenticated(plain, keys.bob, before + 1);
+    const identity = ["--identity", keys.alice.privatePath];
+    for (const name of ["own-1.bin", "own-2.bin"]) {
+      expect((await send([randomFile(name, 1000).path, ...args, ...identity], laptop)).code).toBe(
+        0,
+      );
+    }
+    const other = randomFile("other.bin", 1500);
+    expect((await send([other.path, ...args, ...identity])).code).toBe(0); // another device
+    await waitForLine(jsonFollower, new RegExp(sha256sum(other.path)));
+    await waitUntil(() => existsSync(out), "the follower to write the other device's payload");
+    follower.kill("SIGINT");
+    jsonFollower.kill("SIGINT");
+    const [plainResult, jsonResult] = await Promise.all([
+      waitForExit(follower, 10_000),
+      waitForExit(jsonFollower, 10_000),
+    ]);
+    expect(plainResult.code).toBe(0);
+    const skipped = plainResult.stderr.split("\n").filter((line) => /this device/.test(line));
+    expect(skipped).toEqual([
+      "recv: skipping payloads sent from this device on own-follow (--follow never takes its own back)",
+    ]);
+    expect(readFileSync(out).equals(other.bytes)).toBe(true);
+    expect(jsonResult.code).toBe(0);
+    expect(jsonResult.stderr).toBe("");
+    expect(jsonResult.stdout.trim().split("\n")).toHaveLength(1); // only the other device's
   });
 
   it("recv without --follow interrupted before any payload exits 130, writing nothing", async () => {
@@ -347,6 +440,125 @@ describe("send and recv", () => {
     expect(received.stderr).not.toContain("\r");
     expect(received.stderr).toMatch(/^received 2097152 bytes into .*\n$/);
     expect(readFileSync(out).equals(file.bytes)).toBe(true);
+  });
+});
+
+describe("recv -o checks", () => {
+  /** A fresh folder to run recv in, so anything it leaves behind shows. */
+  function workDir(name: string): string {
+    const path = join(dir.path, name);
+    mkdirSync(path);
+    return path;
+  }
+
+  /** Publishes a small payload on `channel`, so a recv there would have something to write. */
+  async function publish(channel: string): Promise<void> {
+    const file = randomFile(`${channel}.bin`, 5000);
+    const args = ["--channel", channel, "--identity", keys.alice.privatePath];
+    expect((await send([file.path, ...args, "--server", plain.url])).code).toBe(0);
+  }
+
+  const recvArgs = (channel: string, output: string) =>
+    ["recv", "--channel", channel, "-o", output, "--identity", keys.bob.privatePath].concat([
+      "--server",
+      plain.url,
+    ]);
+
+  it("-o an existing directory exits 2 (ERR_USAGE) naming it; nothing is created, in it or in the cwd", async () => {
+    await publish("odir");
+    const work = workDir("odir-work");
+    mkdirSync(join(work, "out"));
+    const result = await runCliProcess([...recvArgs("odir", "out"), "--json"], {
+      cwd: work,
+      env: device(),
+    });
+    expect(result.code).toBe(2);
+    expect(json(result)).toEqual({
+      ok: false,
+      error: { code: "ERR_USAGE", message: "recv: -o out is a directory; give a file path" },
+    });
+    expect(readdirSync(work)).toEqual(["out"]);
+    expect(readdirSync(join(work, "out"))).toEqual([]);
+  });
+
+  it("-o missing/x (no such folder) exits 2 with one line naming the folder; nothing is created", async () => {
+    await publish("omissing");
+    const work = workDir("omissing-work");
+    const result = await runCliProcess(recvArgs("omissing", join("missing", "x")), {
+      cwd: work,
+      env: device(),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `syncline: recv: -o missing/x: folder ${join(work, "missing")} does not exist\n`,
+    );
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  it("-o in a folder the user cannot write exits 2 (ERR_LOCAL_FILE) saying permission denied", async () => {
+    await publish("oro");
+    // Run as nobody when we are root (root writes anywhere), with a home and a key of its own.
+    const open = await createTempDir("syncline-recv-ro-");
+    try {
+      chmodSync(open.path, 0o755);
+      const home = join(open.path, "home");
+      mkdirSync(home);
+      const identity = join(home, "id");
+      copyFileSync(keys.bob.privatePath, identity);
+      if (process.getuid?.() === 0) execFileSync("chown", ["-R", "65534:65534", home]);
+      const readOnly = join(open.path, "ro");
+      mkdirSync(readOnly);
+      chmodSync(readOnly, 0o555);
+      const output = join(readOnly, "out.bin");
+      const args = ["recv", "--channel", "oro", "-o", output, "--identity", identity];
+      const result = await runCliProcess([...args, "--server", plain.url, "--json"], {
+        env: { ...device(), HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
+        unprivileged: true,
+      });
+      expect(result.code).toBe(2);
+      expect(json(result)).toEqual({
+        ok: false,
+        error: {
+          code: "ERR_LOCAL_FILE",
+          message: `recv: -o ${output}: cannot write in folder ${readOnly} (permission denied)`,
+        },
+      });
+      expect(readdirSync(readOnly)).toEqual([]);
+    } finally {
+      await open.remove();
+    }
+  });
+
+  it("writes into a part file in the output's folder, named with a local suffix (nothing from the peer)", async () => {
+    const file = randomFile("part.bin", 3 * 1024 * 1024);
+    const args = ["--channel", "opart", "--identity", keys.alice.privatePath];
+    expect((await send([file.path, ...args, "--server", plain.url])).code).toBe(0);
+    const work = workDir("opart-work");
+    const folder = join(work, "into");
+    mkdirSync(folder);
+    const seen = new Set<string>();
+    const watcher = watch(folder, (_event, name) => {
+      if (name) seen.add(name.toString());
+    });
+    try {
+      const result = await runCliProcess(recvArgs("opart", join("into", "out.bin")), {
+        cwd: work,
+        env: device(),
+      });
+      expect(result.code, result.stderr).toBe(0);
+    } finally {
+      watcher.close();
+    }
+    expect(readFileSync(join(folder, "out.bin")).equals(file.bytes)).toBe(true);
+    const parts = [...seen].filter((name) => name !== "out.bin");
+    expect(parts.length).toBeGreaterThan(0);
+    for (const name of parts) {
+      expect(name).toMatch(/^\.out\.bin\.[0-9a-f]+\.part$/);
+      // The sender's transferId is a UUID; no part of the name may come from the peer.
+      expect(name).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+    }
+    expect(readdirSync(work)).toEqual(["into"]);
+    expect(readdirSync(folder)).toEqual(["out.bin"]);
   });
 });
 

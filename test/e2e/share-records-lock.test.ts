@@ -4,7 +4,8 @@
 // built CLI (and the built records module) as separate processes, as users do.
 
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -157,6 +158,36 @@ describe("share records under concurrent processes", () => {
     expect(result.code).toBe(0);
     expect(readRecords(env).map((r) => r.sessionID)).toEqual(["ses_lockStale_staleLk1"]);
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it("a stale lock in a folder the user cannot write is ERR_LOCAL_FILE at once: permission denied, naming the folder", async () => {
+    // Run as nobody when we are root (root writes anywhere); the folders let nobody read them.
+    const open = await createTempDir("syncline-records-ro-");
+    try {
+      chmodSync(open.path, 0o755);
+      const configDir = join(open.path, "syncline");
+      mkdirSync(configDir);
+      const lock = join(configDir, "shares.json.lock");
+      // Left by a process long gone, on this host: stale, so the command tries to break it.
+      const stale = { pid: 2147483000, hostname: hostname(), createdAt: Date.now() - 3_600_000 };
+      writeFileSync(lock, JSON.stringify(stale));
+      chmodSync(configDir, 0o555);
+      const started = Date.now();
+      const result = await runCliProcess(
+        ["share", "create", "ses_lockRo_readOnl1", "--server", server, "--json"],
+        { env: { ...createDeviceEnv(dir.path), XDG_CONFIG_HOME: open.path }, unprivileged: true },
+      );
+      expect(Date.now() - started).toBeLessThan(5_000); // no wait for a holder that is not there
+      expect(result.code).toBe(2);
+      const { error } = JSON.parse(result.stdout.trim());
+      expect(error.code).toBe("ERR_LOCAL_FILE");
+      expect(error.message).toContain(`permission denied in folder ${configDir}`);
+      expect(error.message).not.toMatch(/held by|keeps being locked/);
+      expect(error.message.split("\n")).toHaveLength(1);
+      expect(readFileSync(lock, "utf8")).toBe(JSON.stringify(stale));
+    } finally {
+      await open.remove();
+    }
   });
 
   it("fails with ERR_FILE_LOCKED (exit 2) naming the lock file and its holder when held too long", async () => {

@@ -25,25 +25,39 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Where and as whom a CLI child runs. */
+export interface SpawnOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Run as an unprivileged user: as `nobody` (via setpriv) when the tests run as root, whom file
+   * permissions do not stop; as ourselves otherwise. For tests of permission errors, which make a
+   * folder read-only (chmod) and must also hold as root.
+   */
+  readonly unprivileged?: boolean;
+}
+
 /** Runs `syncline ...args` to completion (killed after `timeoutMs`). */
 export function runCliProcess(
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+  options: SpawnOptions & { timeoutMs?: number; input?: string } = {},
 ): Promise<CliResult> {
   const child = spawnCli(args, options);
   if (options.input !== undefined) child.stdin?.end(options.input);
   return waitForExit(child, options.timeoutMs ?? 15_000);
 }
 
+/** The user and group `nobody` (65534): `setpriv` drops root's to them before running node. */
+const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+
 /** Everything a child printed so far, collected from the moment it was spawned. */
 const outputs = new WeakMap<ChildProcess, { stdout: string; stderr: string }>();
 
 /** Starts `syncline ...args` and leaves it running; its output is collected from the start. */
-export function spawnCli(
-  args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): ChildProcess {
-  const child = spawn(process.execPath, [cliPath(), ...args], {
+export function spawnCli(args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  const command = [process.execPath, cliPath(), ...args];
+  if (options.unprivileged && process.getuid?.() === 0) command.unshift(...asNobody);
+  const child = spawn(command[0] as string, command.slice(1), {
     cwd: options.cwd ?? root,
     env: { ...process.env, ...options.env },
     stdio: ["pipe", "pipe", "pipe"],

@@ -3,13 +3,15 @@
 // ended with a wire error, a payload source that threw — the receiving end must hear a CANCEL,
 // not wait for the rest of the stream for as long as the connection lives.
 
+import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { createError } from "../../src/protocol/errors.js";
 import type { WireMessage } from "../../src/protocol/wire-messages.js";
+import { StreamReceiver } from "../../src/transport/stream/stream-receiver.js";
 import { StreamSender } from "../../src/transport/stream/stream-sender.js";
-import { runSender } from "../../src/transport/stream-link.js";
+import { runReceiver, runSender } from "../../src/transport/stream-link.js";
 import { WireConnection } from "../../src/transport/wire-connection.js";
 
 const maxFrameBytes = 1024 * 1024 + 64;
@@ -83,5 +85,33 @@ describe("stream link: giving a stream up", () => {
     const cause = createError("ERR_STREAM_SOURCE", "stream t-1: the source returned 3 bytes");
     const message = await cancelSeenByPeer(cause);
     expect(message).toMatchObject({ type: "cancel", code: "ERR_STREAM_SOURCE" });
+  });
+});
+
+describe("stream link: an empty payload", () => {
+  it("completes on both ends: END needs no credit, so it crosses the receiver's RESUME", async () => {
+    const { server, client } = await connectedPair();
+    const streamId = server.allocateStreamId();
+    const empty = new Uint8Array(createHash("sha256").digest());
+    const sender = new StreamSender({
+      transferId: "t-empty",
+      size: 0,
+      readChunk: async () => {
+        throw new Error("an empty payload has nothing to read");
+      },
+    });
+    const receiver = new StreamReceiver({
+      transferId: "t-empty",
+      size: 0,
+      writeChunk: async () => {
+        throw new Error("an empty payload has nothing to write");
+      },
+    });
+    // The receiver starts when OPEN arrives, as ChannelClient and the hub do; the sender at once.
+    const received = runReceiver(client, streamId, receiver);
+    const sent = runSender(server, streamId, sender);
+    await expect(sent).resolves.toEqual(empty);
+    await expect(received).resolves.toEqual(empty);
+    expect(sender.state).toBe("acked");
   });
 });

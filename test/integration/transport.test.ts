@@ -15,7 +15,15 @@ import { wireUrlOf } from "../../src/transport/wire-address.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { createSelfSignedCert } from "../helpers/tls.js";
-import { clientFor, makeKeys, payloadOf, receiveOne, watchOffers } from "../helpers/transport.js";
+import {
+  clientFor,
+  makeKeys,
+  memorySink,
+  payloadOf,
+  receiveOne,
+  waitUntil,
+  watchOffers,
+} from "../helpers/transport.js";
 
 let dir: { path: string; remove: () => Promise<void> };
 let keys: Record<string, TestKey>;
@@ -163,6 +171,21 @@ describe("channels", () => {
     expect(Buffer.from(sha).toString("hex")).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("sends an empty payload: the sender gets its ACK, a later receiver gets 0 bytes", async () => {
+    const sender = new ChannelClient(await clientFor(wire, keys.ed25519 as TestKey), {
+      origin: "laptop",
+    });
+    const { source } = payloadOf(0);
+    const sha = await sender.send("empty-payload", source);
+    expect(Buffer.from(sha).toString("hex")).toBe(createHash("sha256").digest("hex"));
+    const receiver = new ChannelClient(await clientFor(wire, keys.rsa as TestKey), {
+      origin: "desktop",
+    });
+    const got = await receiveOne(receiver, "empty-payload");
+    expect(got.incoming.size).toBe(0);
+    expect(got.written).toBe(0);
+  });
+
   it("reads a source with readInto straight into the outgoing frames (read is not used)", async () => {
     const sender = new ChannelClient(await clientFor(wire, keys.ed25519 as TestKey), {
       origin: "laptop",
@@ -212,6 +235,39 @@ describe("channels", () => {
     expect(own.offered()).toBe(false);
     client.close();
     await own.waiting;
+  });
+
+  it("takes a device's own latest payload with takeOwn; without it, tells onOwnSkipped", async () => {
+    const client = await clientFor(wire, keys["ecdsa-256"] as TestKey);
+    const phone = new ChannelClient(client, { origin: "phone" });
+    const { bytes, source } = payloadOf(700);
+    await phone.send("own-test", source);
+    const skipped: string[] = [];
+    const own = phone.receive("own-test", {
+      latest: true,
+      accept: () => memorySink(0),
+      until: () => true,
+      onOwnSkipped: (incoming) => skipped.push(incoming.origin),
+    });
+    await waitUntil(() => skipped.length === 1, "the own payload to be skipped");
+    expect(skipped).toEqual(["phone"]);
+
+    client.close();
+    await own;
+    // Another run on the same device (same origin), as `recv` without --follow is.
+    const again = await clientFor(wire, keys["ecdsa-256"] as TestKey);
+    let taken: ReturnType<typeof memorySink> | undefined;
+    await new ChannelClient(again, { origin: "phone" }).receive("own-test", {
+      latest: true,
+      takeOwn: true,
+      accept: (incoming) => {
+        taken = memorySink(incoming.size);
+        return taken;
+      },
+      until: () => true,
+    });
+    expect(taken?.bytes.equals(bytes)).toBe(true);
+    again.close();
   });
 
   it("works over TLS with channel binding, and over the Unix socket", async () => {

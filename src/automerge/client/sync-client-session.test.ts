@@ -138,6 +138,23 @@ describe("SyncClientSession", () => {
     expect(session.result().changesSent).toBe(1);
   });
 
+  it("counts changes, not message entries: a 45-change document goes as one chunk each way", () => {
+    let many = Automerge.from<Items>({ items: [] });
+    for (let i = 1; i < 45; i++) {
+      many = Automerge.change(many, (d) => {
+        d.items.push(`item ${i}`);
+      });
+    }
+    const server = createServer(undefined);
+    const push = new SyncClientSession({ documentId, peerId, doc: many });
+    expect(exchange(push, server).done).toBe(true);
+    expect(push.result()).toMatchObject({ changesSent: 45, changesReceived: 0 });
+
+    const pull = new SyncClientSession({ documentId, peerId, doc: Automerge.init() });
+    expect(exchange(pull, server).done).toBe(true);
+    expect(pull.result()).toMatchObject({ changesSent: 0, changesReceived: 45 });
+  });
+
   it("merges diverged copies both ways", () => {
     const base = Automerge.from<Items>({ items: ["base"] });
     const remote = Automerge.change(Automerge.clone(base), (d) => {
@@ -264,5 +281,32 @@ describe("SyncClientSession", () => {
     });
     expect(step.done).toBe(true);
     expect(missing.result().existsOnServer).toBe(false);
+  });
+
+  it("dry run without a local copy of a document the server lacks is ERR_DOCUMENT_UNAVAILABLE, as the real run", () => {
+    const unavailable = {
+      type: "doc-unavailable",
+      senderId: "server",
+      targetId: peerId,
+      documentId,
+    } as const;
+    const none = new SyncClientSession({ documentId, peerId, doc: Automerge.init(), dryRun: true });
+    none.receive(peer);
+    expect(() => none.receive(unavailable)).toThrow(
+      expect.objectContaining({ code: "ERR_DOCUMENT_UNAVAILABLE" }),
+    );
+    // A server that answers an empty sync and then goes quiet (no doc-unavailable).
+    const quiet = new SyncClientSession({
+      documentId,
+      peerId,
+      doc: Automerge.init(),
+      dryRun: true,
+    });
+    const [request] = quiet.receive(peer).send;
+    const [emptyReply] = createServer(undefined).answer(request as SyncMessage);
+    expect(quiet.receive(emptyReply as DecodedRepoMessage).done).toBe(false);
+    expect(() => quiet.quiet()).toThrow(
+      expect.objectContaining({ code: "ERR_DOCUMENT_UNAVAILABLE" }),
+    );
   });
 });

@@ -9,6 +9,7 @@ import {
   type SyncMessage,
 } from "../../protocol/automerge-messages.js";
 import { createError } from "../../protocol/errors.js";
+import { changeCount, changesInSyncMessage } from "./change-count.js";
 import { sharesHistory } from "./shared-history.js";
 
 /** Where a session is: waiting for `peer`, exchanging sync messages, or finished. */
@@ -73,12 +74,15 @@ export class SyncClientSession {
   #relationSettled: boolean;
   readonly #options: SyncSessionOptions;
   readonly #hadLocalCopy: boolean;
+  /** Whether the caller's document has changes (a dry run syncs as if it had none). */
+  readonly #givenLocalCopy: boolean;
 
   constructor(options: SyncSessionOptions) {
     this.#options = options;
     // A dry run asks as a peer without a copy would, so it sends no changes.
     this.#doc = options.dryRun ? Automerge.init() : options.doc;
     this.#hadLocalCopy = Automerge.getHeads(this.#doc).length > 0;
+    this.#givenLocalCopy = Automerge.getHeads(options.doc).length > 0;
     this.#relationSettled = !this.#hadLocalCopy || options.allowUnrelated === true;
   }
 
@@ -137,7 +141,7 @@ export class SyncClientSession {
     // A server that has not answered our last message may be slow (loading a large document):
     // only the overall deadline ends that wait.
     if (this.#state !== "syncing" || !this.#answered) return noStep;
-    if (this.#options.dryRun) return this.#finish(false);
+    if (this.#options.dryRun) return this.#dryRunMissing();
     if (!this.#hadLocalCopy && this.#ourHeads().length === 0) throw this.#unavailable();
     return this.#finish();
   }
@@ -188,6 +192,7 @@ export class SyncClientSession {
       return this.#finish(true);
     }
     const headsBefore = this.#ourHeads();
+    const changesBefore = changeCount(this.#doc);
     try {
       [this.#doc, this.#syncState] = Automerge.receiveSyncMessage(this.#doc, this.#syncState, data);
     } catch (error) {
@@ -197,7 +202,9 @@ export class SyncClientSession {
         { cause: error },
       );
     }
-    this.#changesReceived += decoded.changes.length;
+    // What the document gained: a message may carry a whole document as one entry, or changes
+    // we already hold.
+    this.#changesReceived += changeCount(this.#doc) - changesBefore;
     // Before generating: the next message would carry our changes to the server.
     if (!this.#relationSettled) this.#checkRelation(headsBefore, decoded.heads);
     const send = this.#generate("sync");
@@ -221,7 +228,7 @@ export class SyncClientSession {
   }
 
   #onUnavailable(): SyncStep {
-    if (this.#options.dryRun) return this.#finish(false);
+    if (this.#options.dryRun) return this.#dryRunMissing();
     // With a local copy the server gets it from our `sync`; without one there is nothing to get.
     if (this.#hadLocalCopy || this.#ourHeads().length > 0) return noStep;
     throw this.#unavailable();
@@ -258,7 +265,7 @@ export class SyncClientSession {
       const data = withheld ?? generated;
       this.#answered = false;
       if (!this.#options.dryRun) {
-        this.#changesSent += Automerge.decodeSyncMessage(data).changes.length;
+        this.#changesSent += changesInSyncMessage(data);
       }
       out.push({
         type: out.length === 0 ? type : "sync",
@@ -270,6 +277,15 @@ export class SyncClientSession {
       if (withheld !== undefined) break; // the state did not move: the same message would follow
     }
     return out;
+  }
+
+  /**
+   * A dry run learned the server lacks the document. It predicts the real run: that pushes a
+   * local copy (done, exists false), and without one fails with ERR_DOCUMENT_UNAVAILABLE.
+   */
+  #dryRunMissing(): SyncStep {
+    if (!this.#givenLocalCopy) throw this.#unavailable();
+    return this.#finish(false);
   }
 
   #finish(existsOnServer?: boolean): SyncStep {

@@ -3,17 +3,13 @@
 // file and renamed into place when its SHA-256 checks out) or stdout.
 
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
-import {
-  ChannelClient,
-  type IncomingPayload,
-  type PayloadSink,
-} from "../../channels/channel-client.js";
+import { ChannelClient, type PayloadSink } from "../../channels/channel-client.js";
 import { createError } from "../../protocol/errors.js";
 import type { WireClient } from "../../transport/wire-client.js";
 import { interruptedError } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
+import { checkOutputFile, partFileFor } from "../output-file.js";
 import { createProgressBar, type ProgressBar } from "../progress-bar.js";
 import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
 
@@ -30,6 +26,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   if (output === "-" && options.json) {
     throw createError("ERR_USAGE", "recv: --json needs -o FILE (stdout carries the payload)");
   }
+  if (output !== "-") checkOutputFile(output, "recv");
   const interrupt = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
   const stopSignal = io.onSignal((signal) => {
@@ -77,8 +74,12 @@ async function receivePayloads(
   try {
     await channels.receive(options.channel, {
       latest: true,
+      // Only --follow (a clipboard loop on a device that also sends) skips this device's items;
+      // a one-shot recv takes the channel's latest payload, as someone testing on one machine expects.
+      takeOwn: !options.follow,
+      onOwnSkipped: ownSkippedNotice(options, io),
       accept: (incoming) => {
-        const sink = output === "-" ? new StdoutSink(io.stdout) : new FileSink(output, incoming);
+        const sink = output === "-" ? new StdoutSink(io.stdout) : new FileSink(output);
         const bar = createProgressBar({
           stream: io.stderr as never,
           label: `recv ${incoming.name ?? options.channel}`,
@@ -118,15 +119,27 @@ async function receivePayloads(
   return delivered;
 }
 
-/** Writes a payload into `<file>.<transferId>.part`, renamed over FILE once complete. */
+/** Says once on stderr (not with --json) that payloads of this device are skipped. */
+function ownSkippedNotice(options: RecvOptions, io: CliIo): () => void {
+  let told = options.json === true;
+  return () => {
+    if (told) return;
+    told = true;
+    io.stderr.write(
+      `recv: skipping payloads sent from this device on ${options.channel} (--follow never takes its own back)\n`,
+    );
+  };
+}
+
+/** Writes a payload into a part file beside FILE, renamed over FILE once complete. */
 class FileSink implements PayloadSink {
   readonly #target: string;
   readonly #part: string;
   #handle: Promise<FileHandle> | undefined;
 
-  constructor(target: string, incoming: IncomingPayload) {
+  constructor(target: string) {
     this.#target = target;
-    this.#part = join(dirname(target), `.${basename(target)}.${incoming.transferId}.part`);
+    this.#part = partFileFor(target);
   }
 
   async writeChunk(offset: number, bytes: Uint8Array): Promise<void> {
@@ -155,8 +168,16 @@ class StdoutSink implements PayloadSink {
   constructor(private readonly stream: Writable) {}
 
   async writeChunk(_offset: number, bytes: Uint8Array): Promise<void> {
+    if (this.stream.destroyed) throw createError("ERR_LOCAL_FILE", "recv: stdout is closed");
     if (!this.stream.write(bytes)) {
-      await new Promise<void>((resolve) => this.stream.once("drain", resolve));
+      // A pipe whose reader left never drains: its close ends the wait (see guardStdout).
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.stream.off("drain", done).off("close", done);
+          resolve();
+        };
+        this.stream.on("drain", done).on("close", done);
+      });
     }
   }
 

@@ -183,16 +183,30 @@ describe("StreamSender", () => {
       expect(frames.at(-1)).toEqual({ kind: "end", size: 1000, sha256: sha256(payload) });
     });
 
-    it("re-sends END after a resume at the size in state ended, and not after ACK", async () => {
+    it("keeps its END for a resume at the size in state ended (no second END), refuses one after ACK", async () => {
       const payload = randomBytes(10);
       const { sender } = senderFor(payload, { initialCredit: 10 });
       await drain(sender);
       sender.resumeFrom(10);
-      expect(await drain(sender)).toEqual([{ kind: "end", size: 10, sha256: sha256(payload) }]);
+      expect(sender.state).toBe("ended");
+      expect(await drain(sender)).toEqual([]);
       sender.onAck(sha256(payload));
       expect(() => sender.resumeFrom(10)).toThrow(
         expect.objectContaining({ code: "ERR_STREAM_PROTOCOL" }),
       );
+    });
+
+    it("an empty payload: the receiver's RESUME 0, arriving after the END, leaves it ended and the ACK completes it", async () => {
+      // A receiver always opens with RESUME; an empty payload needs no credit, so its END goes
+      // out before that RESUME arrives.
+      const { sender } = senderFor(new Uint8Array(0));
+      expect(await drain(sender)).toEqual([
+        { kind: "end", size: 0, sha256: sha256(new Uint8Array(0)) },
+      ]);
+      sender.resumeFrom(0);
+      expect(await drain(sender)).toEqual([]);
+      sender.onAck(sha256(new Uint8Array(0)));
+      expect(sender.state).toBe("acked");
     });
 
     it("drops a chunk read for a position a resume made stale", async () => {

@@ -129,7 +129,8 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
    * not acked, for an integer `0 ≤ offset ≤ size`; once this sender has produced frames, also
    * `offset ≤` the end of what it produced (a receiver cannot hold bytes never sent). Before any
    * frame the receiver is the authority on what it holds (tus-style). Credit is unchanged: it
-   * belongs to the stream. Resuming at `size` makes the next frame END. ERR_STREAM_PROTOCOL else.
+   * belongs to the stream. Resuming at `size` makes the next frame END, unless END was already
+   * produced (state `ended`), which then stands. ERR_STREAM_PROTOCOL else.
    */
   resumeFrom(offset: number): void {
     if (this.#cancelled) return;
@@ -140,6 +141,10 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > limit) {
       throw this.#protocolError(`RESUME offset ${String(offset)} is not within 0..${limit}`);
     }
+    // The END already produced answers a receiver that holds everything; a second END would be
+    // "END after END" to it. This is the normal case of an empty payload: it needs no credit,
+    // so its END goes out before the receiver's opening RESUME 0 arrives.
+    if (this.#state === "ended" && offset === this.size) return;
     this.#position = offset;
     this.#state = "open";
     this.#epoch++;
