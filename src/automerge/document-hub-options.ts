@@ -18,27 +18,36 @@ export interface HubObserver {
   error?(error: unknown, context: string): void;
 }
 
-/** Options of the hub; the defaults are the documented config defaults. */
+/**
+ * The settings the hub runs with, named as the server's settings are (`automerge_memory_budget`
+ * is `automergeMemoryBudget` here and in ServerConfig), so the server hands its config over as it
+ * is; their defaults are the settings table's (src/server/config.ts).
+ */
+export interface AutomergeSettings {
+  /** Loaded documents are evicted (least recently used first) above this estimate, bytes. */
+  readonly automergeMemoryBudget: number;
+  /** A loaded document unused this long is evicted even under budget, ms. */
+  readonly automergeIdleEvictMs: number;
+  /** Largest document, stored bytes; a sync that would grow one beyond is refused. */
+  readonly automergeMaxDocumentBytes: number;
+  /**
+   * A document whose stored size, or a message for it, exceeds this is loaded and synced in a
+   * worker thread, so its Automerge work never blocks other sockets, bytes (Automerge takes
+   * ~1–2 s per MiB to load or receive on a 2-core machine: measured).
+   */
+  readonly automergeWorkerThreshold: number;
+  /** Worker threads for such documents; 0 keeps everything on the main thread. */
+  readonly automergeWorkerThreads: number;
+}
+
+/** Options of the hub: its settings, and tuning that is not a setting (tests change it). */
 export interface DocumentHubOptions {
   readonly store: Store;
-  /** Loaded documents are evicted (least recently used first) above this estimate. 64 MiB. */
-  readonly memoryBudgetBytes?: number;
-  /** A loaded document unused this long is evicted even under budget, ms. Default 30000. */
-  readonly idleEvictMs?: number;
-  /** Largest document, stored bytes; a sync that would grow one beyond is refused. 256 MiB. */
-  readonly maxDocumentBytes?: number;
+  readonly settings: AutomergeSettings;
   /** Chunks appended before a background compaction rewrites the snapshot. Default 32. */
   readonly compactAfterChunks?: number;
   /** Documents worked on at once (loaded, receiving, saving); others wait. Default 256. */
   readonly maxActiveDocuments?: number;
-  /**
-   * A document whose stored size, or a message for it, exceeds this is loaded and synced in a
-   * worker thread, so its Automerge work never blocks other sockets. Bytes; default 256 KiB
-   * (Automerge takes ~1–2 s per MiB to load or receive on a 2-core machine: measured).
-   */
-  readonly workerThresholdBytes?: number;
-  /** Worker threads for huge documents; 0 keeps everything on the main thread. Default 1 (2 with ≥ 4 cores). */
-  readonly workerThreads?: number;
   /** A worker holding no document this long is terminated (its memory returns to the OS), ms. Default 5000. */
   readonly workerIdleMs?: number;
   /** The worker script, for tests (default: automerge-worker.js beside the hub). */

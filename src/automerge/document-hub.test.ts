@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Store, StoreKey, StoreOp } from "../storage/store.js";
 import { createDeferred } from "../util/deferred.js";
 import { generateDocumentId } from "../util/ids.js";
-import { DocumentHub, type DocumentHubOptions } from "./document-hub.js";
+import { DocumentHub } from "./document-hub.js";
+import type { AutomergeSettings, DocumentHubOptions } from "./document-hub-options.js";
+import { hubSettings } from "./testing/hub-settings.js";
 import { createMapStore } from "./testing/map-store.js";
 import { type Items, sleep, storedHeads, TestPeer } from "./testing/test-peer.js";
 
@@ -32,8 +34,17 @@ function gatedStore(): Store & { release(): void; held: number } {
 }
 
 let hubs: DocumentHub[] = [];
-const createHub = (options: Partial<DocumentHubOptions> & { store: Store }) => {
-  const hub = new DocumentHub({ serverPeerId: "server", ...options });
+type HubOptions = Partial<Omit<DocumentHubOptions, "settings">> & {
+  store: Store;
+  settings?: Partial<AutomergeSettings>;
+};
+
+const createHub = (options: HubOptions) => {
+  const hub = new DocumentHub({
+    serverPeerId: "server",
+    ...options,
+    settings: hubSettings(options.settings),
+  });
   hubs.push(hub);
   return hub;
 };
@@ -65,7 +76,7 @@ describe("DocumentHub", () => {
 
   it("close() waits until every accepted change is durable", async () => {
     const store = gatedStore();
-    const hub = new DocumentHub({ store, serverPeerId: "server" });
+    const hub = new DocumentHub({ store, serverPeerId: "server", settings: hubSettings() });
     const id = generateDocumentId();
     const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [7] }));
     alice.push();
@@ -132,7 +143,7 @@ describe("DocumentHub", () => {
 
   it("keeps syncing peers whose document was evicted (budget 0)", async () => {
     const store = createMapStore();
-    const hub = createHub({ store, memoryBudgetBytes: 0 });
+    const hub = createHub({ store, settings: { automergeMemoryBudget: 0 } });
     const id = generateDocumentId();
     const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
     await alice.settle();
@@ -167,7 +178,10 @@ describe("DocumentHub", () => {
   });
 
   it("refuses a sync that would grow a document past the size limit", async () => {
-    const hub = createHub({ store: createMapStore(), maxDocumentBytes: 2000 });
+    const hub = createHub({
+      store: createMapStore(),
+      settings: { automergeMaxDocumentBytes: 2000 },
+    });
     const id = generateDocumentId();
     const big = A.from<Items>({ items: Array.from({ length: 5000 }, (_, i) => i) });
     const alice = new TestPeer(hub, "alice", id, big);

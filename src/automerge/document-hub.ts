@@ -25,8 +25,6 @@ import { HubReplies } from "./hub-replies.js";
 import { SyncRounds } from "./sync-rounds.js";
 import { createWorkerDocuments, type WorkerDocuments } from "./worker-documents.js";
 
-export type { DocumentHubOptions, HubObserver };
-
 /**
  * Documents, peers and their sync; one per server. Each document's entry has one phase
  * (document-phase.ts), mostly `unloaded` → `loading` → `syncing` ⇄ `resident` → `evicting` →
@@ -102,8 +100,12 @@ export class DocumentHub {
       },
       track: (task) => this.#track(task),
     };
-    const budget = options.memoryBudgetBytes ?? 64 * 1024 * 1024;
-    this.#resident = new DocumentResidency(host, budget, options.idleEvictMs ?? 30_000);
+    const { settings } = options;
+    this.#resident = new DocumentResidency(
+      host,
+      settings.automergeMemoryBudget,
+      settings.automergeIdleEvictMs,
+    );
     const isAttached = (peer: HubPeer) => this.#isAttached(peer);
     this.#replies = new HubReplies({
       serverPeerId: this.serverPeerId,
@@ -117,7 +119,7 @@ export class DocumentHub {
       replies: this.#replies,
       workers: this.#workers,
       observer: this.#observer,
-      maxDocumentBytes: options.maxDocumentBytes ?? 256 * 1024 * 1024,
+      maxDocumentBytes: settings.automergeMaxDocumentBytes,
       isAttached,
       forget: (entry) => this.#forget(entry),
     });

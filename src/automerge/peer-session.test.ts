@@ -11,6 +11,7 @@ import type { Store } from "../storage/store.js";
 import { generateDocumentId } from "../util/ids.js";
 import { DocumentHub } from "./document-hub.js";
 import { PeerSession } from "./peer-session.js";
+import { hubSettings } from "./testing/hub-settings.js";
 import { createMapStore } from "./testing/map-store.js";
 
 /** A session on a fake socket that records what it sent and how it closed. */
@@ -48,7 +49,7 @@ let hub: DocumentHub;
 
 beforeEach(() => {
   store = createMapStore();
-  hub = new DocumentHub({ store, serverPeerId: "server" });
+  hub = new DocumentHub({ store, serverPeerId: "server", settings: hubSettings() });
 });
 
 afterEach(async () => {

@@ -2,7 +2,9 @@ import * as A from "@automerge/automerge";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "../storage/store.js";
 import { generateDocumentId } from "../util/ids.js";
-import { DocumentHub, type DocumentHubOptions } from "./document-hub.js";
+import { DocumentHub } from "./document-hub.js";
+import type { AutomergeSettings, DocumentHubOptions } from "./document-hub-options.js";
+import { hubSettings } from "./testing/hub-settings.js";
 import { createMapStore } from "./testing/map-store.js";
 import { type Items, sleep, storedHeads, TestPeer } from "./testing/test-peer.js";
 import { ownCopy } from "./worker-documents.js";
@@ -12,8 +14,14 @@ import { ownCopy } from "./worker-documents.js";
 // termination). Worker start-up takes ~100 ms, hence the longer settle periods.
 
 let hubs: DocumentHub[] = [];
-const createHub = (options: Partial<DocumentHubOptions> & { store: Store }) => {
-  const hub = new DocumentHub({ serverPeerId: "server", workerThresholdBytes: 0, ...options });
+type HubOptions = Partial<Omit<DocumentHubOptions, "settings">> & {
+  store: Store;
+  settings?: Partial<AutomergeSettings>;
+};
+
+const createHub = (options: HubOptions) => {
+  const settings = hubSettings({ automergeWorkerThreshold: 0, ...options.settings });
+  const hub = new DocumentHub({ serverPeerId: "server", ...options, settings });
   hubs.push(hub);
   return hub;
 };
@@ -46,7 +54,10 @@ describe("DocumentHub with documents in worker threads", () => {
   });
 
   it("answers doc-unavailable and refuses oversized syncs as on the main thread", async () => {
-    const hub = createHub({ store: createMapStore(), maxDocumentBytes: 2000 });
+    const hub = createHub({
+      store: createMapStore(),
+      settings: { automergeMaxDocumentBytes: 2000 },
+    });
     const unknown = new TestPeer(hub, "carol", generateDocumentId());
     unknown.push("request");
     await unknown.settle(quiet);
@@ -79,7 +90,7 @@ describe("DocumentHub with documents in worker threads", () => {
 
   it("evicts from the worker keeping sync states, then retires the idle worker", async () => {
     const store = createMapStore();
-    const hub = createHub({ store, idleEvictMs: 100, workerIdleMs: 100 });
+    const hub = createHub({ store, settings: { automergeIdleEvictMs: 100 }, workerIdleMs: 100 });
     const id = generateDocumentId();
     const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
     for (let i = 0; i < 3; i++) {

@@ -5,7 +5,6 @@
 // hub's, unchanged: the worker returns the bytes to store and the replies, and the hub sends the
 // replies only once those bytes are durable.
 
-import { availableParallelism } from "node:os";
 import type { HubPeer, PeerLink } from "./document-entry.js";
 import { type DocumentEntry, recordStored } from "./document-entry.js";
 import type { DocumentHubOptions } from "./document-hub-options.js";
@@ -173,13 +172,12 @@ export class WorkerDocuments {
   }
 }
 
-/** The hub's worker documents as its options ask; undefined with `workerThreads: 0`. */
+/** The hub's worker documents as its settings ask; undefined with no worker threads. */
 export function createWorkerDocuments(
   options: DocumentHubOptions,
   onLost: (documents: readonly string[], error: Error) => void,
 ): WorkerDocuments | undefined {
-  // One thread, or two with four cores or more: the main thread keeps a core to itself.
-  const size = options.workerThreads ?? (availableParallelism() >= 4 ? 2 : 1);
+  const size = options.settings.automergeWorkerThreads;
   if (size <= 0) return undefined;
   const pool = new WorkerPool({
     size,
@@ -187,7 +185,7 @@ export function createWorkerDocuments(
     script: options.workerScript,
     onLost,
   });
-  return new WorkerDocuments(pool, options.workerThresholdBytes ?? 256 * 1024);
+  return new WorkerDocuments(pool, options.settings.automergeWorkerThreshold);
 }
 
 /**

@@ -39,11 +39,7 @@ export async function createAutomergeEndpoint(
   const hub = new DocumentHub({
     store,
     serverPeerId: `syncline-${process.pid}-${Date.now().toString(36)}`,
-    memoryBudgetBytes: config.automergeMemoryBudget,
-    idleEvictMs: config.automergeIdleEvictMs,
-    maxDocumentBytes: config.automergeMaxDocumentBytes,
-    workerThresholdBytes: config.automergeWorkerThreshold,
-    workerThreads: config.automergeWorkerThreads,
+    settings: config,
     observer: {
       documentLoaded(seconds) {
         metrics.documentsLoaded.inc();

@@ -52,16 +52,7 @@ export function createShareEndpoint(
 ): ShareEndpoint {
   const hub = new ShareHub({
     store,
-    limits: {
-      maxItemBytes: config.shareMaxItemBytes,
-      maxShareBytes: config.shareMaxBytes,
-      memoryBudgetBytes: config.shareMemoryBudget,
-      viewerMaxBufferedBytes: config.shareViewerMaxBufferedBytes,
-      viewerFlushIntervalMs: config.shareViewerFlushMs,
-      logMaxFrames: config.shareCatchupFrames,
-      logMaxBytes: config.shareCatchupBytes,
-      idleEvictMs: config.shareIdleEvictMs,
-    },
+    settings: config,
     observer: {
       shareLoaded: () => metrics.activeShares.inc(),
       shareEvicted: () => metrics.activeShares.dec(),

@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { ShareId } from "../protocol/share-items.js";
 import { createLiveShare, isIdle, type LiveShare, moveShare } from "./live-share.js";
-import type { ShareLimits } from "./share-hub-options.js";
+import type { ShareSettings } from "./share-hub-options.js";
 
-const limits: ShareLimits = {
-  maxItemBytes: 1024,
-  maxShareBytes: 4096,
-  viewerMaxBufferedBytes: 1024,
-  viewerFlushIntervalMs: 0,
-  logMaxFrames: 10,
-  logMaxBytes: 4096,
-  idleEvictMs: 1000,
+const settings: ShareSettings = {
+  shareMaxItemBytes: 1024,
+  shareMaxBytes: 4096,
+  shareViewerMaxBufferedBytes: 1024,
+  shareViewerFlushMs: 0,
+  shareCatchupFrames: 10,
+  shareCatchupBytes: 4096,
+  shareIdleEvictMs: 1000,
+  shareMemoryBudget: 2 ** 40, // no budget to speak of
 };
 
 const loaded = (): LiveShare =>
@@ -21,7 +22,7 @@ const loaded = (): LiveShare =>
       seq: 0,
       items: new Map(),
     },
-    limits,
+    settings,
     {},
   );
 

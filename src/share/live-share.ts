@@ -5,7 +5,7 @@
 import { ShareCloseCode } from "../protocol/close-codes.js";
 import { createError } from "../protocol/errors.js";
 import type { ShareId } from "../protocol/share-items.js";
-import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
+import type { ShareObserver, ShareSettings } from "./share-hub-options.js";
 import { ShareState } from "./share-state.js";
 import { epochOf, type ShareMeta, type StoredShare } from "./share-storage.js";
 import { ViewerFanout } from "./viewer-fanout.js";
@@ -70,7 +70,7 @@ export const reloadCloseReason = "share storage failed; reconnect";
 export function createLiveShare(
   id: ShareId,
   record: StoredShare,
-  limits: ShareLimits,
+  settings: ShareSettings,
   observer: ShareObserver,
 ): LiveShare {
   return {
@@ -79,13 +79,13 @@ export function createLiveShare(
     state: new ShareState(
       record.items,
       record.seq,
-      { maxFrames: limits.logMaxFrames, maxBytes: limits.logMaxBytes },
+      { maxFrames: settings.shareCatchupFrames, maxBytes: settings.shareCatchupBytes },
       epochOf(record.meta),
     ),
     fanout: new ViewerFanout(
       {
-        maxBufferedBytes: limits.viewerMaxBufferedBytes,
-        flushIntervalMs: limits.viewerFlushIntervalMs,
+        maxBufferedBytes: settings.shareViewerMaxBufferedBytes,
+        flushIntervalMs: settings.shareViewerFlushMs,
       },
       {
         delivered: (count) => observer.delivered?.(count),

@@ -7,7 +7,7 @@ import type { ShareId } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
 import { createLiveShare, isIdle, type LiveShare, moveShare } from "./live-share.js";
 import { memoryBudgetExceeded, storeOperation } from "./share-errors.js";
-import type { ShareLimits, ShareObserver } from "./share-hub-options.js";
+import type { ShareObserver, ShareSettings } from "./share-hub-options.js";
 import { ShareMemory } from "./share-memory.js";
 import { readShare, type StoredShare } from "./share-storage.js";
 
@@ -17,24 +17,23 @@ const maxUseAttempts = 3;
 /** The registry of loaded shares; `stopSweep()` it on shutdown. */
 export class LoadedShares {
   readonly #store: Store;
-  readonly #limits: ShareLimits;
+  readonly #settings: ShareSettings;
   readonly #observer: ShareObserver;
   readonly #shares = new Map<ShareId, LiveShare>();
   readonly #loading = new Map<ShareId, Promise<LiveShare | undefined>>();
   readonly #memory: ShareMemory<LiveShare>;
   readonly #sweep: NodeJS.Timeout;
 
-  constructor(options: { store: Store; limits: ShareLimits; observer: ShareObserver }) {
+  constructor(options: { store: Store; settings: ShareSettings; observer: ShareObserver }) {
     this.#store = options.store;
-    this.#limits = options.limits;
+    this.#settings = options.settings;
     this.#observer = options.observer;
-    this.#memory = new ShareMemory(
-      options.limits.memoryBudgetBytes ?? Number.POSITIVE_INFINITY,
-      (bytes) => this.#observer.loadedBytes?.(bytes),
+    this.#memory = new ShareMemory(options.settings.shareMemoryBudget, (bytes) =>
+      this.#observer.loadedBytes?.(bytes),
     );
-    // Often enough that an idle share leaves close to idleEvictMs after its last use, never so
+    // Often enough that an idle share leaves close to shareIdleEvictMs after its last use, never so
     // often that the sweep costs anything on a quiet server.
-    const period = Math.max(250, Math.min(options.limits.idleEvictMs / 2, 30_000));
+    const period = Math.max(250, Math.min(options.settings.shareIdleEvictMs / 2, 30_000));
     this.#sweep = setInterval(() => this.#evictIdle(), period);
     this.#sweep.unref();
   }
@@ -145,7 +144,7 @@ export class LoadedShares {
 
   /** Puts a share read from the store in memory, making room for it in the memory budget. */
   #loaded(id: ShareId, record: StoredShare, overBudget: boolean): LiveShare {
-    const share = createLiveShare(id, record, this.#limits, this.#observer);
+    const share = createLiveShare(id, record, this.#settings, this.#observer);
     this.makeRoom("share load", id, share.state.plannedBytes, undefined, overBudget);
     this.#shares.set(id, share);
     this.count(share);
@@ -154,7 +153,7 @@ export class LoadedShares {
   }
 
   #evictIdle(): void {
-    const cutoff = Date.now() - this.#limits.idleEvictMs;
+    const cutoff = Date.now() - this.#settings.shareIdleEvictMs;
     for (const share of this.#shares.values()) {
       if (isIdle(share) && share.lastUsed <= cutoff) this.drop(share);
     }

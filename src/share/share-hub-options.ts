@@ -3,31 +3,35 @@
 
 import type { Store } from "../storage/store.js";
 
-/** Limits of the share server; server/config.ts documents the defaults. */
-export interface ShareLimits {
+/**
+ * The settings the share hub runs with, named as the server's settings are (`share_max_bytes` is
+ * `shareMaxBytes` here and in ServerConfig), so the server hands its config over as it is; their
+ * defaults and meanings are the settings table's (src/server/config.ts).
+ */
+export interface ShareSettings {
   /** Largest item content, bytes of JSON. */
-  readonly maxItemBytes: number;
+  readonly shareMaxItemBytes: number;
   /**
    * Largest share: JSON bytes of the content of all its keys, writes in flight counted. A sync
    * that would grow a share beyond is refused (413) as a whole; one that shrinks it never is.
    */
-  readonly maxShareBytes: number;
+  readonly shareMaxBytes: number;
   /**
-   * Most content all loaded shares may hold together, bytes of JSON counted as `maxShareBytes`
+   * Most content all loaded shares may hold together, bytes of JSON counted as `shareMaxBytes`
    * counts them. Loading or growing a share past it first evicts idle shares (no viewers, nothing
    * in flight), least recently used first; when that cannot make room the request is refused (503
-   * ERR_SHARE_MEMORY_BUDGET). A delete is never refused for it. Default: no budget.
+   * ERR_SHARE_MEMORY_BUDGET). A delete is never refused for it.
    */
-  readonly memoryBudgetBytes?: number;
+  readonly shareMemoryBudget: number;
   /** Unsent bytes a viewer may have queued (beyond its initial dump) before it is closed 4429. */
-  readonly viewerMaxBufferedBytes: number;
+  readonly shareViewerMaxBufferedBytes: number;
   /** Least time between two batches written to a share's viewers, ms (see viewer-fanout.ts). */
-  readonly viewerFlushIntervalMs: number;
+  readonly shareViewerFlushMs: number;
   /** Recent writes kept per share for catch-up: most frames, most bytes. */
-  readonly logMaxFrames: number;
-  readonly logMaxBytes: number;
+  readonly shareCatchupFrames: number;
+  readonly shareCatchupBytes: number;
   /** A share without viewers or writes in flight for this long leaves memory, ms. */
-  readonly idleEvictMs: number;
+  readonly shareIdleEvictMs: number;
 }
 
 /** What the hub reports (metrics, logs). */
@@ -47,7 +51,7 @@ export interface ShareObserver {
 /** What the hub is built on. */
 export interface ShareHubOptions {
   readonly store: Store;
-  readonly limits: ShareLimits;
+  readonly settings: ShareSettings;
   /** Default: reports nothing. */
   readonly observer?: ShareObserver;
 }

@@ -17,7 +17,7 @@ import {
   storageFailed,
   storeOperation,
 } from "./share-errors.js";
-import type { ShareHubOptions, ShareLimits } from "./share-hub-options.js";
+import type { ShareHubOptions, ShareSettings } from "./share-hub-options.js";
 import { type PublishResult, SharePublisher } from "./share-publisher.js";
 import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
 import {
@@ -58,7 +58,7 @@ import type { ViewerSocket } from "./viewer-fanout.js";
  */
 export class ShareHub {
   readonly #store: Store;
-  readonly #limits: ShareLimits;
+  readonly #settings: ShareSettings;
   readonly #loaded: LoadedShares;
   readonly #publisher: SharePublisher;
   /** Tail of the create and delete of each share id, which must not interleave. */
@@ -67,12 +67,12 @@ export class ShareHub {
   constructor(options: ShareHubOptions) {
     const observer = options.observer ?? {};
     this.#store = options.store;
-    this.#limits = options.limits;
-    this.#loaded = new LoadedShares({ store: options.store, limits: options.limits, observer });
+    this.#settings = options.settings;
+    this.#loaded = new LoadedShares({ store: options.store, settings: options.settings, observer });
     this.#publisher = new SharePublisher({
       store: options.store,
       loaded: this.#loaded,
-      maxShareBytes: options.limits.maxShareBytes,
+      maxShareBytes: options.settings.shareMaxBytes,
       observer,
     });
   }
@@ -124,7 +124,7 @@ export class ShareHub {
       (share) =>
         this.#publisher.publish(
           share,
-          prepareItems(data, share.meta.sessionID, this.#limits.maxItemBytes),
+          prepareItems(data, share.meta.sessionID, this.#settings.shareMaxItemBytes),
         ),
     );
   }
@@ -141,7 +141,7 @@ export class ShareHub {
       (share) =>
         this.#publisher.publish(
           share,
-          prepareKeyWrite(key, content, share.meta.sessionID, this.#limits.maxItemBytes),
+          prepareKeyWrite(key, content, share.meta.sessionID, this.#settings.shareMaxItemBytes),
         ),
     );
   }

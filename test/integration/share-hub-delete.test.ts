@@ -10,14 +10,15 @@ import { createMemoryStore } from "../../src/storage/memory-store.js";
 import type { Store } from "../../src/storage/store.js";
 import { recordingViewer } from "../helpers/recording-viewer.js";
 
-const limits = {
-  maxItemBytes: 1 << 20,
-  maxShareBytes: 1 << 30,
-  viewerMaxBufferedBytes: 1 << 20,
-  viewerFlushIntervalMs: 0,
-  logMaxFrames: 100,
-  logMaxBytes: 1 << 20,
-  idleEvictMs: 1, // idle at once; the sweep runs every 250 ms
+const settings = {
+  shareMaxItemBytes: 1 << 20,
+  shareMaxBytes: 1 << 30,
+  shareViewerMaxBufferedBytes: 1 << 20,
+  shareViewerFlushMs: 0,
+  shareCatchupFrames: 100,
+  shareCatchupBytes: 1 << 20,
+  shareIdleEvictMs: 1, // idle at once; the sweep runs every 250 ms
+  shareMemoryBudget: 2 ** 40, // no budget to speak of
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -44,7 +45,7 @@ describe("ShareHub", () => {
       close: () => inner.close(),
       status: () => inner.status(),
     };
-    hub = new ShareHub({ store, limits });
+    hub = new ShareHub({ store, settings });
     const sessionID = "ses_test_evicted1";
     const { id, secret } = await hub.create(sessionID);
     const item = { type: "part", data: { id: "p1", messageID: "m", sessionID } };
@@ -77,7 +78,7 @@ describe("ShareHub", () => {
       close: () => inner.close(),
       status: () => inner.status(),
     };
-    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    hub = new ShareHub({ store, settings: { ...settings, shareIdleEvictMs: 60_000 } });
     const sessionID = "ses_test_delfail1";
     const { id, secret } = await hub.create(sessionID);
     await hub.sync(id, secret, [item(sessionID, "p1")]);
@@ -108,7 +109,10 @@ describe("ShareHub", () => {
   });
 
   it("gives each created share a new epoch; a since of another epoch gets the full state", async () => {
-    hub = new ShareHub({ store: createMemoryStore(), limits: { ...limits, idleEvictMs: 60_000 } });
+    hub = new ShareHub({
+      store: createMemoryStore(),
+      settings: { ...settings, shareIdleEvictMs: 60_000 },
+    });
     const sessionID = "ses_test_epochs01";
     const first = await hub.create(sessionID);
     await hub.sync(first.id, first.secret, [item(sessionID, "p1"), item(sessionID, "p2")]);
@@ -127,7 +131,7 @@ describe("ShareHub", () => {
 
   it("shares stored before epochs: epoch c<createdAt>, or none (since as before)", async () => {
     const store = createMemoryStore();
-    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    hub = new ShareHub({ store, settings: { ...settings, shareIdleEvictMs: 60_000 } });
     const { id, secret } = await hub.create("ses_test_legacy01");
     await hub.close();
     // Rewrite the meta as an older version stored it: no epoch.
@@ -138,7 +142,7 @@ describe("ShareHub", () => {
         { type: "put", key: metaKey(id), value: new TextEncoder().encode(JSON.stringify(value)) },
       ]);
     await put(meta);
-    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    hub = new ShareHub({ store, settings: { ...settings, shareIdleEvictMs: 60_000 } });
     await hub.sync(id, secret, [item("ses_test_legacy01", "p1"), item("ses_test_legacy01", "p2")]);
     expect(initialOf(await view(hub, id))["share/epoch"]).toBe(`c${meta.createdAt}`);
     expect((await view(hub, id, 1, `c${meta.createdAt}`)).frames.map(seqOf)).toEqual([2]);
@@ -147,7 +151,7 @@ describe("ShareHub", () => {
     // Not even a createdAt: the epoch is unknown, none is sent, and since works as before.
     delete meta.createdAt;
     await put(meta);
-    hub = new ShareHub({ store, limits: { ...limits, idleEvictMs: 60_000 } });
+    hub = new ShareHub({ store, settings: { ...settings, shareIdleEvictMs: 60_000 } });
     await hub.sync(id, secret, [item("ses_test_legacy01", "p3")]);
     const initial = initialOf(await view(hub, id));
     expect(initial).not.toHaveProperty("share/epoch");

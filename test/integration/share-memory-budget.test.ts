@@ -13,15 +13,15 @@ import { recordingViewer } from "../helpers/recording-viewer.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { call, openViewer, sessionOf, type TestViewer } from "../helpers/share.js";
 
-const limits = {
-  maxItemBytes: 1 << 20,
-  maxShareBytes: 4096,
-  memoryBudgetBytes: 10_000,
-  viewerMaxBufferedBytes: 1 << 20,
-  viewerFlushIntervalMs: 0,
-  logMaxFrames: 100,
-  logMaxBytes: 1 << 20,
-  idleEvictMs: 60_000,
+const settings = {
+  shareMaxItemBytes: 1 << 20,
+  shareMaxBytes: 4096,
+  shareMemoryBudget: 10_000,
+  shareViewerMaxBufferedBytes: 1 << 20,
+  shareViewerFlushMs: 0,
+  shareCatchupFrames: 100,
+  shareCatchupBytes: 1 << 20,
+  shareIdleEvictMs: 60_000,
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,7 +90,7 @@ describe("ShareHub memory budget", () => {
     let evicted = 0;
     hub = new ShareHub({
       store,
-      limits,
+      settings,
       observer: { loadedBytes: (bytes) => totals.push(bytes), shareEvicted: () => evicted++ },
     });
     await filled(hub, "budget0a", 3000);
@@ -121,7 +121,7 @@ describe("ShareHub memory budget", () => {
 
   it("never evicts a share with viewers or writes in flight; refuses 503 when nothing can leave", async () => {
     const { store, loads, held, release } = testStore();
-    hub = new ShareHub({ store, limits });
+    hub = new ShareHub({ store, settings });
     const a = await filled(hub, "budget1a", 3000);
     const b = await filled(hub, "budget1b", 3000);
     await filled(hub, "budget1c", 3000);
@@ -156,10 +156,10 @@ describe("ShareHub memory budget", () => {
 
   it("refuses a load that finds no room (read, viewer) but never a delete", async () => {
     const { store, loads } = testStore();
-    const first = new ShareHub({ store, limits });
+    const first = new ShareHub({ store, settings });
     const d = await filled(first, "budget2d", 3000);
     await first.close();
-    hub = new ShareHub({ store, limits });
+    hub = new ShareHub({ store, settings });
     for (const id of ["budget2a", "budget2b", "budget2c"]) {
       await filled(hub, id, 3000);
       await hub.attach(id, recordingViewer().socket);
@@ -185,11 +185,11 @@ describe("ShareHub memory budget", () => {
 
   it("loads a share again when it was evicted between its load and its use", async () => {
     const { store } = testStore();
-    const first = new ShareHub({ store, limits });
+    const first = new ShareHub({ store, settings });
     const a = await filled(first, "budget3a", 3000);
     await filled(first, "budget3b", 3000);
     await first.close();
-    hub = new ShareHub({ store, limits: { ...limits, memoryBudgetBytes: 4096 } });
+    hub = new ShareHub({ store, settings: { ...settings, shareMemoryBudget: 4096 } });
 
     // Loaded together: b's load evicts a (idle: its viewer is not attached yet).
     const viewer = recordingViewer();

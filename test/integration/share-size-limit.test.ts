@@ -19,14 +19,15 @@ function part(sessionID: string, id: string, bytes: number) {
   return { type: "part", data };
 }
 
-const limits = {
-  maxItemBytes: 1 << 20,
-  maxShareBytes,
-  viewerMaxBufferedBytes: 1 << 20,
-  viewerFlushIntervalMs: 0,
-  logMaxFrames: 100,
-  logMaxBytes: 1 << 20,
-  idleEvictMs: 60_000,
+const settings = {
+  shareMaxItemBytes: 1 << 20,
+  shareMaxBytes: maxShareBytes,
+  shareViewerMaxBufferedBytes: 1 << 20,
+  shareViewerFlushMs: 0,
+  shareCatchupFrames: 100,
+  shareCatchupBytes: 1 << 20,
+  shareIdleEvictMs: 60_000,
+  shareMemoryBudget: 2 ** 40, // no budget to speak of
 };
 
 let hub: ShareHub | undefined;
@@ -50,7 +51,7 @@ describe("ShareHub share size limit", () => {
       close: () => inner.close(),
       status: () => inner.status(),
     };
-    hub = new ShareHub({ store, limits });
+    hub = new ShareHub({ store, settings });
     const sessionID = "ses_test_sizecap1";
     const { id, secret } = await hub.create(sessionID);
 
@@ -75,7 +76,7 @@ describe("ShareHub share size limit", () => {
 
     // Reloaded from the store: its size is counted again.
     await hub.close();
-    hub = new ShareHub({ store, limits });
+    hub = new ShareHub({ store, settings });
     await expect(hub.sync(id, secret, [part(sessionID, "p2", 2000)])).rejects.toThrow(
       /holds 3000 bytes .* would add 2000/,
     );
