@@ -45,7 +45,7 @@ export function announceRetry(io: CliIo, retries: number, info: RetryInfo): void
 
 /**
  * Resolves with `promise`, or rejects with ERR_TIMEOUT (exit 7) saying `what` did not happen
- * within the connection's timeout; `onTimeout` runs first (to close what is waiting).
+ * within the connection's timeout; `onTimeout` then runs (to close what is waiting).
  */
 export function withinTimeout<T>(
   promise: Promise<T>,
@@ -56,8 +56,9 @@ export function withinTimeout<T>(
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      onTimeout();
+      // Rejected first, so the race ends with the timeout, not with what closing causes.
       reject(timeoutError(what, connection.timeoutMs));
+      onTimeout();
     }, connection.timeoutMs);
   });
   return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));

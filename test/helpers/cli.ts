@@ -122,6 +122,38 @@ export function waitForLine(
   });
 }
 
+/** Resolves once the child's stderr matches `pattern` (rejects if it exits first). */
+export function waitForStderr(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const output = outputs.get(child) ?? { stdout: "", stderr: "" };
+  return new Promise((resolvePromise, reject) => {
+    const check = () => {
+      if (!pattern.test(output.stderr)) return;
+      cleanup();
+      resolvePromise();
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`exited with ${code} before stderr matched ${pattern}: ${output.stderr}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`stderr never matched ${pattern}: ${output.stderr}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stderr?.off("data", check);
+      child.off("exit", onExit);
+    };
+    child.stderr?.on("data", check);
+    child.once("exit", onExit);
+    check();
+  });
+}
+
 let devices = 0;
 
 /**
