@@ -3,8 +3,6 @@
 import { type DestinationStream, type Logger, pino } from "pino";
 import type { ServerConfig } from "./config.js";
 
-export type { Logger } from "pino";
-
 /** Creates the server's logger; tests pass their own destination to read the lines. */
 export function createLogger(
   level: ServerConfig["logLevel"],
