@@ -37,11 +37,12 @@ export const errorTable = {
   },
   ERR_INVALID_CONFIG: {
     meaning:
-      "a configuration value (flag, environment variable or config-file key) is invalid; the message names which and the value",
+      'a configuration value (flag, environment variable or config-file key) is invalid: out of range, not one of the allowed values, or of the wrong TOML type (`port = "3040"`); the message names where it came from and the value',
     exit: exitCodes.usage,
   },
   ERR_CONFIG_FILE: {
-    meaning: "the config file cannot be read, is not valid TOML, or has an unknown table or key",
+    meaning:
+      "the config file cannot be read, is not valid TOML, or has an unknown table or key (the message suggests the closest known name)",
     exit: exitCodes.usage,
   },
   ERR_LISTEN: {
@@ -109,7 +110,8 @@ export const errorTable = {
     exit: exitCodes.unexpected,
   },
   ERR_UPGRADE_REFUSED: {
-    meaning: "a WebSocket upgrade was refused before the handshake; the status says why",
+    meaning:
+      "a server (not one of ours, or a proxy in front) answered a WebSocket upgrade or a request with an HTTP error status that no other code explains; the message quotes its status and answer. A 5xx is retried",
     exit: exitCodes.cannotConnect,
   },
   ERR_WIRE_TIMEOUT: {
@@ -126,12 +128,12 @@ export const errorTable = {
   },
   ERR_INVALID_SERVER_URL: {
     meaning:
-      "a server address is not `ws://host:port`, `wss://host:port` or `unix:/absolute/path.sock`",
+      "a server address is not `ws://host:port`, `wss://host:port`, `http(s)://host:port` or `unix:/path.sock`",
     exit: exitCodes.usage,
   },
   ERR_CONNECT: {
     meaning:
-      "cannot connect to the server after the configured retries (refused, unreachable, TLS failure); the message says the last reason",
+      "cannot reach the server: refused, unreachable, a name that does not resolve, a TLS failure (an untrusted certificate, `wss://` to a port without TLS); the message says why in words. Network trouble is retried (`--retries`, each retry announced), a name or TLS failure is not",
     exit: exitCodes.cannotConnect,
     retryable: true,
   },
@@ -153,7 +155,8 @@ export const errorTable = {
     exit: exitCodes.usage,
   },
   ERR_CONNECTION_CLOSED: {
-    meaning: "the connection closed before the operation finished (a send, a transfer)",
+    meaning:
+      "the connection closed before the operation finished (a send, a transfer, a sync); retried within `--retries`",
     exit: exitCodes.cannotConnect,
     retryable: true,
   },
@@ -299,8 +302,7 @@ export const errorTable = {
   },
   ERR_DOCUMENT_TOO_LARGE: {
     meaning:
-      "a frame or a document exceeds the server's size limit; the socket is closed with 1009",
-    status: 413,
+      "a sync would grow a document past `--automerge-max-document` (the socket is closed with 4413), or a frame is larger than `--automerge-max-message` (ws closes the socket with 1009)",
     close: AutomergeCloseCode.documentTooLarge,
     exit: exitCodes.protocol,
   },
@@ -315,13 +317,12 @@ export const errorTable = {
   },
   ERR_TIMEOUT: {
     meaning:
-      "an operation (a sync, a connection attempt) did not finish within its time limit; the message says which and the limit",
+      "a client command did not finish within its `--timeout` (a sync, a request, the first connection, the delivery of what `share push` read); the message says what and the limit",
     exit: exitCodes.timedOut,
-    retryable: true,
   },
   ERR_UNAUTHORIZED: {
     meaning:
-      "the request lacks a valid access token (the Automerge endpoint with `[automerge] token` set)",
+      "the automerge endpoint of a server started with `--automerge-token` was asked without the right `?token=` (HTTP 401 to the upgrade); `syncline sync` sends `[sync] token`",
     status: 401,
     exit: exitCodes.authRefused,
   },
