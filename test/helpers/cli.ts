@@ -94,61 +94,57 @@ export function waitForLine(
   pattern: RegExp,
   timeoutMs = 10_000,
 ): Promise<string> {
-  const output = outputs.get(child) ?? { stdout: "", stderr: "" };
-  return new Promise((resolvePromise, reject) => {
-    const check = () => {
-      const line = output.stdout.split("\n").find((candidate) => pattern.test(candidate));
-      if (line === undefined) return;
-      cleanup();
-      resolvePromise(line);
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      reject(new Error(`exited with ${code} before printing ${pattern}; stderr: ${output.stderr}`));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no line matching ${pattern}; stderr: ${output.stderr}`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.stdout?.off("data", check);
-      child.off("exit", onExit);
-    };
-    // Registered after spawnCli's collector, so `output` already holds the new chunk.
-    child.stdout?.on("data", check);
-    child.once("exit", onExit);
-    check();
-  });
+  return waitForOutput(child, "stdout", pattern, timeoutMs, (text) =>
+    text.split("\n").find((candidate) => pattern.test(candidate)),
+  );
 }
 
 /** Resolves once the child's stderr matches `pattern` (rejects if it exits first). */
-export function waitForStderr(
+export async function waitForStderr(
   child: ChildProcess,
   pattern: RegExp,
   timeoutMs = 10_000,
 ): Promise<void> {
+  await waitForOutput(child, "stderr", pattern, timeoutMs, (text) =>
+    pattern.test(text) ? text : undefined,
+  );
+}
+
+/** Resolves with what `find` finds in a stream's output so far, checked as output arrives. */
+function waitForOutput(
+  child: ChildProcess,
+  stream: "stdout" | "stderr",
+  pattern: RegExp,
+  timeoutMs: number,
+  find: (text: string) => string | undefined,
+): Promise<string> {
   const output = outputs.get(child) ?? { stdout: "", stderr: "" };
   return new Promise((resolvePromise, reject) => {
     const check = () => {
-      if (!pattern.test(output.stderr)) return;
+      const found = find(output[stream]);
+      if (found === undefined) return;
       cleanup();
-      resolvePromise();
+      resolvePromise(found);
     };
     const onExit = (code: number | null) => {
       cleanup();
-      reject(new Error(`exited with ${code} before stderr matched ${pattern}: ${output.stderr}`));
+      reject(
+        new Error(
+          `exited with ${code} before ${stream} matched ${pattern}; stderr: ${output.stderr}`,
+        ),
+      );
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`stderr never matched ${pattern}: ${output.stderr}`));
+      reject(new Error(`${stream} never matched ${pattern}; stderr: ${output.stderr}`));
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
-      child.stderr?.off("data", check);
+      child[stream]?.off("data", check);
       child.off("exit", onExit);
     };
-    child.stderr?.on("data", check);
+    // Registered after spawnCli's collector, so `output` already holds the new chunk.
+    child[stream]?.on("data", check);
     child.once("exit", onExit);
     check();
   });
