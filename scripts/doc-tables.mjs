@@ -78,16 +78,19 @@ export function renderExitCodes(exitCodeMeanings) {
   );
 }
 
-/** Every generated section of each doc, by doc file name and section name. */
+/** Every generated section of each doc, by the doc's path from the repository's root. */
 export function renderSections(tables) {
   return {
-    "operations.md": {
+    "README.md": {
+      "exit-codes": renderExitCodes(tables.exitCodeMeanings),
+    },
+    "docs/operations.md": {
       "server-settings": renderSettings(tables.serverSettings, "server"),
       "sync-settings": renderSettings(tables.syncSettings, "sync"),
       "share-settings": renderSettings(tables.shareSettings, "share"),
       "transport-settings": renderSettings(tables.transportSettings, "transport"),
     },
-    "errors.md": {
+    "docs/errors.md": {
       "error-codes": renderErrors(tables.errorTable),
       "close-codes": renderCloseCodes(tables.closeCodeTable),
       "exit-codes": renderExitCodes(tables.exitCodeMeanings),
@@ -143,11 +146,11 @@ async function main() {
     ...(await load("protocol/exit-codes.js")),
   };
   for (const [doc, sections] of Object.entries(renderSections(tables))) {
-    const path = fileURLToPath(new URL(`../docs/${doc}`, import.meta.url));
+    const path = fileURLToPath(new URL(`../${doc}`, import.meta.url));
     let text = readFileSync(path, "utf8");
     for (const [name, body] of Object.entries(sections)) text = replaceSection(text, name, body);
     writeFileSync(path, text);
-    console.log(`docs: wrote ${Object.keys(sections).length} section(s) of docs/${doc}`);
+    console.log(`docs: wrote ${Object.keys(sections).length} section(s) of ${doc}`);
   }
 }
 

@@ -11,7 +11,7 @@ import { errorTable } from "../src/protocol/error-table.js";
 import { exitCodeMeanings } from "../src/protocol/exit-codes.js";
 
 const root = resolve(import.meta.dirname, "..");
-const docs = (name: string) => readFileSync(resolve(root, "docs", name), "utf8");
+const read = (path: string) => readFileSync(resolve(root, path), "utf8");
 
 const sections = renderSections({
   serverSettings: configTables.server,
@@ -27,14 +27,14 @@ describe("docs", () => {
   for (const [doc, bodies] of Object.entries(sections)) {
     for (const [name, body] of Object.entries(bodies)) {
       it(`${doc} shows the ${name} table as the code defines it (npm run docs)`, () => {
-        const shown = sectionOf(docs(doc), name);
+        const shown = sectionOf(read(doc), name);
         expect(shown === undefined ? undefined : normalizeTables(shown)).toBe(body);
       });
     }
   }
 
   it("errors.md names no error code the table does not have", () => {
-    const documented = [...docs("errors.md").matchAll(/`(ERR_[A-Z0-9_]+)`/g)].map(
+    const documented = [...read("docs/errors.md").matchAll(/`(ERR_[A-Z0-9_]+)`/g)].map(
       (m) => m[1] ?? "",
     );
     expect(documented.filter((code) => !Object.hasOwn(errorTable, code))).toEqual([]);
