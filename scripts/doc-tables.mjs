@@ -62,6 +62,14 @@ export function renderErrors(errorTable) {
   return table(["code", "meaning", "HTTP", "close", "exit", "retry"], rows);
 }
 
+/** One endpoint's close codes. */
+export function renderEndpointCloseCodes(specs) {
+  return table(
+    ["code", "when"],
+    Object.values(specs).map((spec) => [spec.code, spec.when]),
+  );
+}
+
 /** Each endpoint's close codes. */
 export function renderCloseCodes(closeCodeTable) {
   const rows = Object.entries(closeCodeTable).flatMap(([endpoint, specs]) =>
@@ -89,6 +97,13 @@ export function renderSections(tables) {
       "sync-settings": renderSettings(tables.syncSettings, "sync"),
       "share-settings": renderSettings(tables.shareSettings, "share"),
       "transport-settings": renderSettings(tables.transportSettings, "transport"),
+    },
+    "docs/protocol.md": {
+      "automerge-close-codes": renderEndpointCloseCodes(
+        tables.closeCodeTable["automerge (any other path)"],
+      ),
+      "share-close-codes": renderEndpointCloseCodes(tables.closeCodeTable["/share_poll"]),
+      "wire-close-codes": renderEndpointCloseCodes(tables.closeCodeTable["/wire"]),
     },
     "docs/errors.md": {
       "error-codes": renderErrors(tables.errorTable),

@@ -20,12 +20,12 @@ const wire = {
   goingAway: { code: 1001, when: "the server is shutting down" },
   tooBig: {
     code: 1009,
-    when: "a frame exceeded the size limit (16 KiB before authentication, 1 MiB + header after)",
+    when: "a frame larger than allowed (16 KiB before authentication, `maxFrameBytes` after)",
   },
   internalError: { code: 1011, when: "the server failed unexpectedly (`ERR_UNEXPECTED`)" },
   malformed: {
     code: 4400,
-    when: "a malformed frame or message, an unknown type, a text message, a message before authentication completes, a wrong stream id (`ERR_WIRE_FRAME`, `ERR_WIRE_MESSAGE`)",
+    when: "a malformed frame or message, an unknown type, a text message, a message before WELCOME, a wrong stream id (`ERR_WIRE_FRAME`, `ERR_WIRE_MESSAGE`)",
   },
   authFailed: {
     code: 4401,
@@ -47,15 +47,15 @@ const automerge = {
   goingAway: { code: 1001, when: "the server is shutting down" },
   tooBig: {
     code: 1009,
-    when: "a frame exceeded `--automerge-max-message` (`ERR_DOCUMENT_TOO_LARGE`)",
+    when: "a frame above `--automerge-max-message` (default 64 MiB)",
   },
   internalError: {
     code: 1011,
-    when: "a change could not be saved, so it was not acknowledged (`ERR_STORE_WRITE`), or the server failed unexpectedly (`ERR_UNEXPECTED`)",
+    when: "a change could not be saved, so nothing was acknowledged (`ERR_STORE_WRITE`); or an unexpected failure, e.g. the worker thread holding the document crashed (`ERR_UNEXPECTED`; nothing unacknowledged was kept: resync)",
   },
   malformed: {
     code: 4400,
-    when: "a malformed frame, invalid sync data or a message before `join` (`ERR_AUTOMERGE_MESSAGE`, `ERR_AUTOMERGE_PROTOCOL`)",
+    when: "a malformed frame (not CBOR, not a map, no type, a mistyped field, an invalid document id, invalid sync data) or a message before `join` (`ERR_AUTOMERGE_MESSAGE`, `ERR_AUTOMERGE_PROTOCOL`)",
   },
   noCommonVersion: {
     code: 4406,
@@ -67,7 +67,7 @@ const automerge = {
   },
   documentTooLarge: {
     code: 4413,
-    when: "the sync would grow a document past `--automerge-max-document` (`ERR_DOCUMENT_TOO_LARGE`)",
+    when: "the sync would grow the document past `--automerge-max-document`, default 256 MiB (`ERR_DOCUMENT_TOO_LARGE`)",
   },
 } as const satisfies Record<string, CloseCodeSpec>;
 
@@ -80,16 +80,16 @@ const share = {
   goingAway: { code: 1001, when: "the server is shutting down; reconnect later with `since`" },
   storageFailed: {
     code: 1011,
-    when: "the share's storage failed or it is being reloaded; reconnect with `since` (`ERR_SHARE_STORAGE`)",
+    when: "the share's storage failed; it is being reloaded: reconnect with `since` (`ERR_SHARE_STORAGE`)",
   },
   notFound: {
     code: 4404,
-    when: "the share no longer exists (`ERR_SHARE_NOT_FOUND`; normally refused with HTTP 404 before the upgrade)",
+    when: "the share vanished between the check and the upgrade (`ERR_SHARE_NOT_FOUND`; normally refused with HTTP 404 before it): stop",
   },
-  deleted: { code: 4410, when: "the share was deleted by its owner; do not reconnect" },
+  deleted: { code: 4410, when: "the share was deleted by its owner: stop, it will not come back" },
   tooSlow: {
     code: 4429,
-    when: "the viewer fell too far behind (more than `share_viewer_max_buffered_bytes` queued); reconnect with `since`",
+    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) was still queued for it when the next update came: reconnect with `since`",
   },
 } as const satisfies Record<string, CloseCodeSpec>;
 
