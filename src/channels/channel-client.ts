@@ -167,14 +167,15 @@ export class ChannelClient {
         const { connection } = dialed;
         connection.on("message", (message) => {
           if (stopped || message.type !== "open" || message.channel !== channel) return;
-          void this.#accept(dialed, message, options, seen, partial).then(
-            async (received) => {
+          // One catch for the delivery and for `until`: a throwing `until` ends receive with
+          // its error rather than as an unhandled rejection that leaves receive pending.
+          void this.#accept(dialed, message, options, seen, partial)
+            .then(async (received) => {
               if (received && (await options.until(received))) stop();
-            },
-            (error: unknown) => {
+            })
+            .catch((error: unknown) => {
               if (!isConnectionLoss(error)) stop(error);
-            },
-          );
+            });
         });
         connection.send({ type: "subscribe", channel, latest: options.latest, follow: true });
       };
