@@ -1,12 +1,7 @@
-// syncline's library entry: embed the server, open stores, and reuse the building blocks.
+// syncline's main entry: embed the server, configure it, open stores, and the errors it raises.
+// The clients (live shares, the one-shot Automerge sync, the transport and channels) are
+// `syncline/client`; the viewer client for web pages is `syncline/browser`.
 
-export {
-  ChannelClient,
-  type IncomingPayload,
-  type PayloadSink,
-  type PayloadSource,
-  type ReceivedPayload,
-} from "./channels/channel-client.js";
 export { type ErrorCode, type ErrorSpec, errorTable } from "./protocol/error-table.js";
 export { createError, isSynclineError, SynclineError } from "./protocol/errors.js";
 export { type ExitCode, exitCodes } from "./protocol/exit-codes.js";
@@ -22,4 +17,3 @@ export { type ServerOptions, type SynclineServer, startServer } from "./server/s
 export type { UpgradeDecision, WebSocketEndpoint } from "./server/upgrade-router.js";
 export { version } from "./server/version.js";
 export * from "./storage/index.js";
-export * from "./transport/index.js";

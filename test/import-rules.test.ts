@@ -1,6 +1,6 @@
 // Enforces the import directions of docs/architecture.md by reading every import in src/.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -81,6 +81,34 @@ function isAllowed(from: string, target: string): boolean {
   );
 }
 
+/**
+ * Every file `entry` imports, however indirectly (type-only imports too: a browser project's type
+ * check reads them), with the imports of ours that leave src/ or name a package.
+ */
+function importGraph(entry: string): { files: string[]; external: ImportEdge[] } {
+  const seen = new Set<string>();
+  const external: ImportEdge[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const edge of importsOf(file)) {
+      if (edge.target === undefined) external.push(edge);
+      else {
+        const path = resolve(srcRoot, edge.target);
+        visit(existsSync(`${path}.ts`) ? `${path}.ts` : `${path}.js`);
+      }
+    }
+  };
+  visit(resolve(srcRoot, entry));
+  return { files: [...seen].map((file) => relative(srcRoot, file)), external };
+}
+
+/**
+ * Packages the browser entry may import: they must run in browsers without Node built-ins or
+ * polyfills. None is needed today; add one only after checking it is browser-safe.
+ */
+const browserSafePackages: readonly string[] = [];
+
 const edges = sourceFiles(srcRoot).flatMap(importsOf);
 const production = edges.filter((edge) => !/\.test\.ts$/.test(edge.file));
 
@@ -115,6 +143,23 @@ describe("import rules (docs/architecture.md)", () => {
       .filter((edge) => folderOf(edge.file) === "protocol" && edge.specifier.startsWith("node:"))
       .map((edge) => `${edge.file} imports ${edge.specifier}`);
     expect(violations).toEqual([]);
+  });
+
+  it("the browser entry (syncline/browser) imports no node:* module and no Node-only package", () => {
+    const { files, external } = importGraph("browser.ts");
+    expect(files).toContain("share/client/viewer-client.ts");
+    const violations = external
+      .filter((edge) => !browserSafePackages.includes(edge.specifier))
+      .map((edge) => `${edge.file} imports ${edge.specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it("the browser check sees what the Node client entry imports", () => {
+    // The walk reaches Node code through syncline/client, so it would catch the same in browser.ts.
+    const { external } = importGraph("client.ts");
+    expect(external.map((edge) => edge.specifier)).toEqual(
+      expect.arrayContaining(["node:crypto", "ws"]),
+    );
   });
 
   it("only cli/index.ts calls process.exit", () => {

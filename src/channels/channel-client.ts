@@ -3,7 +3,7 @@
 // items so a clipboard never loops).
 
 import { randomUUID } from "node:crypto";
-import { isSynclineError } from "../protocol/errors.js";
+import { createError, isSynclineError } from "../protocol/errors.js";
 import type { OpenMessage } from "../protocol/wire-messages.js";
 import { OfflineQueue, type OfflineQueueLimits } from "../transport/offline-queue.js";
 import type { PayloadHash } from "../transport/stream/payload-hash.js";
@@ -102,8 +102,10 @@ export class ChannelClient {
     options: { chunkSize?: number; onProgress?: (bytes: number, size: number) => void } = {},
   ): Promise<Uint8Array> {
     parseChannelName(channel);
-    const transferId = randomUUID();
     const chunkSize = options.chunkSize ?? defaultChunkSize;
+    // Checked before waiting for a connection, so a bad call fails at once, not after a reconnect.
+    checkSend(source, chunkSize, options.onProgress);
+    const transferId = randomUUID();
     for (;;) {
       const { connection } = await this.#connection(source.size);
       const streamId = connection.allocateStreamId();
@@ -141,6 +143,12 @@ export class ChannelClient {
    */
   async receive(channel: string, options: ReceiveOptions): Promise<void> {
     parseChannelName(channel);
+    for (const name of ["accept", "until", "onProgress", "onOwnSkipped"] as const) {
+      const given = options[name];
+      if (given !== undefined && typeof given !== "function") {
+        throw invalidOption(`receive: ${name} is ${typeof given}, not a function`);
+      }
+    }
     const seen = new Set<string>();
     const partial = new Map<string, { sink: PayloadSink; offset: number; hash: PayloadHash }>();
     return new Promise<void>((resolve, reject) => {
@@ -159,14 +167,15 @@ export class ChannelClient {
         const { connection } = dialed;
         connection.on("message", (message) => {
           if (stopped || message.type !== "open" || message.channel !== channel) return;
-          void this.#accept(dialed, message, options, seen, partial).then(
-            async (received) => {
+          // One catch for the delivery and for `until`: a throwing `until` ends receive with
+          // its error rather than as an unhandled rejection that leaves receive pending.
+          void this.#accept(dialed, message, options, seen, partial)
+            .then(async (received) => {
               if (received && (await options.until(received))) stop();
-            },
-            (error: unknown) => {
+            })
+            .catch((error: unknown) => {
               if (!isConnectionLoss(error)) stop(error);
-            },
-          );
+            });
         });
         connection.send({ type: "subscribe", channel, latest: options.latest, follow: true });
       };
@@ -245,6 +254,27 @@ function readChunkOf(source: PayloadSource, connection: WireConnection): ReadByt
     // A short read is a changed file: readExact reports it from the length.
     return read === length ? payload : payload.subarray(0, read);
   };
+}
+
+/** Refuses a payload or options the stream sender could not use, with ERR_INVALID_OPTION. */
+function checkSend(source: PayloadSource, chunkSize: number, onProgress: unknown): void {
+  const size = source?.size;
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw invalidOption(`send: source.size ${String(size)} is not an integer >= 0`);
+  }
+  if (typeof source.read !== "function") {
+    throw invalidOption("send: source.read is not a function");
+  }
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
+    throw invalidOption(`send: chunkSize ${String(chunkSize)} is not an integer >= 1`);
+  }
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    throw invalidOption("send: onProgress is not a function");
+  }
+}
+
+function invalidOption(problem: string) {
+  return createError("ERR_INVALID_OPTION", `channel client: ${problem}`);
 }
 
 function isConnectionLoss(error: unknown): boolean {

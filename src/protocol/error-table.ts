@@ -35,6 +35,11 @@ export const errorTable = {
     status: 400,
     exit: exitCodes.usage,
   },
+  ERR_INVALID_OPTION: {
+    meaning:
+      "a client library function (`syncline/client`, `syncline/browser`) was given an invalid option or argument: a negative or non-numeric delay or size, a listener that is not a function, a document that is not an Automerge document, no WebSocket constructor where there is no global one; the message names the function, the option and the value",
+    exit: exitCodes.usage,
+  },
   ERR_INVALID_CONFIG: {
     meaning:
       'a configuration value (flag, environment variable or config-file key) is invalid: out of range, not one of the allowed values, or of the wrong TOML type (`port = "3040"`); the message names where it came from and the value',

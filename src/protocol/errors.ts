@@ -83,3 +83,19 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * Runs `make` and returns its result, turning the RangeError or TypeError that a util helper
+ * throws at a bad argument (util may not import this module) into ERR_INVALID_OPTION under
+ * `context`, so a library user sees one error class; anything else passes unchanged.
+ */
+export function optionChecked<T>(context: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) {
+      throw createError("ERR_INVALID_OPTION", `${context}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}

@@ -25,6 +25,9 @@ describe("ConnectionStateMachine", () => {
     const machine = new ConnectionStateMachine();
     machine.set("open", "ok");
     expect(() => machine.set("connecting", "x")).toThrow(/open to connecting/);
+    expect(() => machine.set("connecting", "x")).toThrow(
+      expect.objectContaining({ code: "ERR_UNEXPECTED" }),
+    );
     machine.set("closed", "done");
     expect(() => machine.set("reconnecting", "x")).toThrow(/closed/);
   });

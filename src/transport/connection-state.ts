@@ -1,6 +1,7 @@
 // The reconnecting client's state machine: four states, one transition funnel that checks the
 // move is legal and emits only on change, with the reason for every transition.
 
+import { createError } from "../protocol/errors.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 
 /** The states of a reconnecting connection. */
@@ -45,7 +46,10 @@ export class ConnectionStateMachine extends TypedEmitter<{
     const from = this.#state;
     if (from === to) return false;
     if (!legal[from].includes(to)) {
-      throw new Error(`connection state: cannot move from ${from} to ${to} (${reason})`);
+      throw createError(
+        "ERR_UNEXPECTED",
+        `connection state: cannot move from ${from} to ${to} (${reason})`,
+      );
     }
     this.#state = to;
     this.#reason = reason;

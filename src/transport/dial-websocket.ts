@@ -5,9 +5,14 @@
 
 import type { Socket } from "node:net";
 import { WebSocket } from "ws";
-import type { SynclineError } from "../protocol/errors.js";
+import { createError, type SynclineError } from "../protocol/errors.js";
 import { connectError, refusalError } from "./connect-errors.js";
-import { describeAddress, type ServerAddress, webSocketUrl } from "./server-address.js";
+import {
+  describeAddress,
+  parseServerAddress,
+  type ServerAddress,
+  webSocketUrl,
+} from "./server-address.js";
 
 /** How to open one socket. */
 export interface DialWebSocketOptions {
@@ -98,17 +103,19 @@ function readLimited(
 /**
  * A WebSocket class for code that takes a constructor (the share viewer client): URLs made from
  * `httpUrl(address, …)` or `webSocketUrl(address, …)` are dialed over the address's socket, with
- * the extra CAs trusted, as `dialWebSocket` dials.
+ * the extra CAs trusted, as `dialWebSocket` dials. `server` is a parsed address or its text
+ * (`ws(s)://…`, `http(s)://…`, `unix:/path.sock`).
  */
 export function webSocketClassFor(
-  address: ServerAddress,
-  ca: string | Buffer | undefined,
+  server: ServerAddress | string,
+  ca?: string | Buffer,
 ): new (
   url: string,
 ) => WebSocket {
+  const address = typeof server === "string" ? parseServerAddress(server) : server;
   return class extends WebSocket {
     constructor(url: string) {
-      const target = new URL(url);
+      const target = socketUrl(url);
       const path = `${target.pathname}${target.search}`;
       super(address.kind === "unix" ? webSocketUrl(address, path) : target.toString(), {
         perMessageDeflate: false,
@@ -116,4 +123,16 @@ export function webSocketClassFor(
       });
     }
   };
+}
+
+/** A URL the socket class is asked to dial; ERR_INVALID_SERVER_URL when it does not parse. */
+function socketUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    throw createError(
+      "ERR_INVALID_SERVER_URL",
+      `websocket: url ${JSON.stringify(url)} is not a ws(s):// or http(s):// url`,
+    );
+  }
 }

@@ -5,9 +5,14 @@
 
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { createError } from "../protocol/errors.js";
+import { createError, describeError } from "../protocol/errors.js";
 import { connectError } from "./connect-errors.js";
-import { describeAddress, httpUrl, type ServerAddress } from "./server-address.js";
+import {
+  describeAddress,
+  httpUrl,
+  parseServerAddress,
+  type ServerAddress,
+} from "./server-address.js";
 
 /** What a request says: method, headers, a text body, and a signal that aborts it. */
 export interface HttpFetchInit {
@@ -34,20 +39,23 @@ export interface HttpFetchOptions {
 }
 
 /**
- * A fetch for `address`: a URL is a path on it (`/api/share`) or a full URL made from
- * `httpUrl(address, …)`. Network failures reject with ERR_CONNECT saying what happened.
+ * A fetch for `server` (a parsed address, or `http(s)://…`, `ws(s)://…`, `unix:/path.sock`): a
+ * URL is a path on it (`/api/share`) or a full http(s):// URL, e.g. one a share client made from
+ * the server's URL; over a Unix socket only its path counts. Network failures reject with
+ * ERR_CONNECT saying what happened, a bad URL with ERR_INVALID_OPTION.
  */
 export function createHttpFetch(
-  address: ServerAddress,
+  server: ServerAddress | string,
   options: HttpFetchOptions,
 ): (url: string, init?: HttpFetchInit) => Promise<HttpFetchResponse> {
+  const address = typeof server === "string" ? parseServerAddress(server) : server;
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const where = describeAddress(address);
   return (url, init = { method: "GET" }) =>
     new Promise((resolve, reject) => {
       // A path is taken under the address's base path; a full URL as it is, over the address's
       // socket (a Unix socket's URLs name only the path).
-      const target = new URL(url.startsWith("/") ? httpUrl(address, url) : url);
+      const target = requestUrl(address, url, options.context);
       const path = `${target.pathname}${target.search}`;
       const send = target.protocol === "https:" ? httpsRequest : httpRequest;
       const headers = { ...init.headers };
@@ -90,6 +98,29 @@ function readBody(response: IncomingMessage, maxBytes: number, context: string):
       chunks.push(chunk);
     });
     response.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    response.once("error", (error) => reject(error));
+    response.once("error", (error) =>
+      reject(
+        createError(
+          "ERR_CONNECTION_CLOSED",
+          `${context}: the answer was cut off: ${describeError(error)}`,
+          { cause: error },
+        ),
+      ),
+    );
   });
+}
+
+/** `url` as an http(s) URL on `address`; ERR_INVALID_OPTION for anything else. */
+function requestUrl(address: ServerAddress, url: string, context: string): URL {
+  let target: URL | undefined;
+  try {
+    target = new URL(url.startsWith("/") ? httpUrl(address, url) : url);
+  } catch {}
+  if (target === undefined || (target.protocol !== "http:" && target.protocol !== "https:")) {
+    throw createError(
+      "ERR_INVALID_OPTION",
+      `${context}: url ${JSON.stringify(url)} is not a path (/…) or an http(s):// url`,
+    );
+  }
+  return target;
 }

@@ -22,10 +22,11 @@ export async function connect(
   return new WireClient({ ...options, address: parseServerAddress(server), signer });
 }
 
+export type { ResolveIdentityOptions } from "./auth/identity.js";
 export { loadPrivateKey } from "./auth/private-key-file.js";
 export type { Signer } from "./auth/signer.js";
 export type { ConnectionState, StateChange } from "./connection-state.js";
 export { parseServerAddress, type ServerAddress } from "./server-address.js";
 export { wireUrlOf } from "./wire-address.js";
-export { WireClient, type WireClientOptions } from "./wire-client.js";
+export { WireClient, type WireClientEvents, type WireClientOptions } from "./wire-client.js";
 export type { DialedConnection } from "./wire-dial.js";

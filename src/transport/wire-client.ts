@@ -3,7 +3,12 @@
 // and version refusals are final; network failures are retried.
 
 import { finalWireCloseCodes, WireCloseCode } from "../protocol/close-codes.js";
-import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
+import {
+  createError,
+  isSynclineError,
+  optionChecked,
+  type SynclineError,
+} from "../protocol/errors.js";
 import { type BackoffOptions, createBackoff } from "../util/backoff.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { ConnectionStateMachine, type StateChange } from "./connection-state.js";
@@ -49,9 +54,25 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
   constructor(options: WireClientOptions) {
     super();
     this.#options = options;
-    this.#backoff = createBackoff(options.backoff);
+    this.#backoff = optionChecked("wire client", () => createBackoff(options.backoff));
     this.#machine.on("change", (change) => this.emit("state", change));
     void this.#attempt();
+  }
+
+  /** Adds a listener; returns its remover. A listener that is not a function: ERR_INVALID_OPTION. */
+  override on<K extends keyof WireClientEvents>(
+    event: K,
+    listener: WireClientEvents[K],
+  ): () => void {
+    return optionChecked("wire client", () => super.on(event, listener));
+  }
+
+  /** Adds a listener for the next event only; returns its remover. */
+  override once<K extends keyof WireClientEvents>(
+    event: K,
+    listener: WireClientEvents[K],
+  ): () => void {
+    return optionChecked("wire client", () => super.once(event, listener));
   }
 
   /** The current state: connecting, open, reconnecting or closed. */

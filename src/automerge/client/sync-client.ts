@@ -11,44 +11,17 @@ import {
 import { AutomergeCloseCode } from "../../protocol/close-codes.js";
 import { createError, describeError, type SynclineError } from "../../protocol/errors.js";
 import { dialWebSocket } from "../../transport/dial-websocket.js";
-import { gaveUp, isRetryable, type RetryInfo, sleep } from "../../transport/retry.js";
-import { describeAddress, type ServerAddress } from "../../transport/server-address.js";
-import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
+import { gaveUp, isRetryable, sleep } from "../../transport/retry.js";
+import { describeAddress } from "../../transport/server-address.js";
 import { generatePeerId } from "../../util/ids.js";
 import { SyncClientSession, type SyncSessionState, type SyncStep } from "./sync-client-session.js";
+import {
+  type ResolvedSyncOptions,
+  resolveSyncOptions,
+  type SyncDocumentOptions,
+} from "./sync-options.js";
 
-/** What to sync, where, and how patiently. */
-export interface SyncDocumentOptions {
-  /** The sync server; its path is the endpoint's (automerge-repo servers take any path). */
-  readonly server: ServerAddress;
-  /** An access token, sent as `?token=`; servers without auth ignore it. */
-  readonly token?: string | undefined;
-  readonly documentId: string;
-  /** The local copy; `Automerge.init()` (no changes) when there is none. */
-  readonly doc: Automerge.Doc<unknown>;
-  /** Only ask whether the server has the document: apply nothing, send no changes. */
-  readonly dryRun?: boolean | undefined;
-  /** Merge a local copy that shares no history with the server's (else ERR_SYNC_UNRELATED). */
-  readonly allowUnrelated?: boolean | undefined;
-  /** The whole operation's limit, retries and backoff included, ms. */
-  readonly timeoutMs: number;
-  /** Further attempts after a failed connection or a connection lost mid-sync. */
-  readonly retries: number;
-  /** Silence after which a sync the server never confirmed is taken as finished. Default 2000. */
-  readonly quietMs?: number | undefined;
-  /** Our peer id; default a fresh random `syncline-cli-…` (ephemeral, one per run). */
-  readonly peerId?: string | undefined;
-  /** Extra CA certificates (PEM) trusted for wss://. */
-  readonly ca?: string | undefined;
-  /** Largest frame accepted, bytes. Default 256 MiB. */
-  readonly maxFrameBytes?: number | undefined;
-  /** Backoff between attempts; default util/backoff's (500 ms doubling, 15 s cap). */
-  readonly backoff?: Partial<BackoffOptions> | undefined;
-  /** Aborting it (e.g. on SIGINT) ends the sync at once with ERR_INTERRUPTED. */
-  readonly signal?: AbortSignal | undefined;
-  /** Told before each retry (for a progress line); `attempt` is the one about to start, from 2. */
-  readonly onRetry?: ((info: RetryInfo) => void) | undefined;
-}
+export type { SyncDocumentOptions } from "./sync-options.js";
 
 /** The outcome of a finished sync. */
 export interface SyncDocumentResult {
@@ -66,10 +39,14 @@ export interface SyncDocumentResult {
   readonly attempts: number;
 }
 
-/** Runs the sync to completion; rejects with a SynclineError whose code says what failed. */
-export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDocumentResult> {
+/**
+ * Runs the sync to completion; rejects with a SynclineError whose code says what failed (an
+ * invalid option before anything is sent: ERR_INVALID_SERVER_URL, ERR_INVALID_DOCUMENT_ID,
+ * ERR_INVALID_OPTION).
+ */
+export async function syncDocument(given: SyncDocumentOptions): Promise<SyncDocumentResult> {
+  const { resolved: options, backoff } = resolveSyncOptions(given);
   const peerId = options.peerId ?? generatePeerId("syncline-cli");
-  const backoff = createBackoff(options.backoff);
   // One stop switch for the deadline and the caller's signal; its reason tells them apart.
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort("deadline"), options.timeoutMs);
@@ -116,7 +93,7 @@ export async function syncDocument(options: SyncDocumentOptions): Promise<SyncDo
 
 function resultOf(
   session: SyncClientSession,
-  options: SyncDocumentOptions,
+  options: ResolvedSyncOptions,
   run: {
     peerId: string;
     attempt: number;
@@ -142,7 +119,7 @@ type Phase = "connecting" | SyncSessionState;
 /** One connection: resolves when the session is done, rejects on any failure or the deadline. */
 function runAttempt(
   session: SyncClientSession,
-  options: SyncDocumentOptions,
+  options: ResolvedSyncOptions,
   deadline: AbortSignal,
   progress: { phase: Phase },
 ): Promise<void> {
@@ -159,7 +136,7 @@ class SyncAttempt {
 
   constructor(
     readonly session: SyncClientSession,
-    readonly options: SyncDocumentOptions,
+    readonly options: ResolvedSyncOptions,
     readonly deadline: AbortSignal,
     readonly progress: { phase: Phase },
   ) {}
@@ -178,7 +155,7 @@ class SyncAttempt {
       path: endpointPath(this.options.token),
       context: "sync",
       timeoutMs: this.options.timeoutMs,
-      maxPayload: this.options.maxFrameBytes ?? 256 * 1024 * 1024,
+      maxPayload: this.options.maxFrameBytes,
       ca: this.options.ca,
     }).then(
       ({ socket }) => this.#onOpen(socket),
@@ -222,7 +199,7 @@ class SyncAttempt {
     if (this.session.state !== "syncing") return;
     this.#quietTimer = setTimeout(
       () => this.#step(() => this.session.quiet()),
-      this.options.quietMs ?? 2000,
+      this.options.quietMs,
     );
   }
 
@@ -309,7 +286,7 @@ const phaseWords: Record<Phase | "retrying", string> = {
 };
 
 function stoppedError(
-  options: SyncDocumentOptions,
+  options: ResolvedSyncOptions,
   stop: AbortSignal,
   phase: Phase | "retrying",
   last: unknown,
@@ -321,7 +298,7 @@ function stoppedError(
   );
 }
 
-function timeoutError(options: SyncDocumentOptions, phase: Phase | "retrying", last: unknown) {
+function timeoutError(options: ResolvedSyncOptions, phase: Phase | "retrying", last: unknown) {
   const seconds = options.timeoutMs / 1000;
   const lastFailure =
     last instanceof Error && last.message !== "deadline" ? `; last failure: ${last.message}` : "";

@@ -37,14 +37,25 @@ describe("share http", () => {
       ignored: [{ index: 1, reason: "r" }],
       ignoredCount: 1,
     });
-    expect(classifySync(503, undefined, "down")).toEqual({
+    expect(classifySync(503, undefined, "down")).toMatchObject({
       kind: "retry",
       status: 503,
       message: "HTTP 503: down",
+      error: { code: "ERR_SHARE_STORAGE", status: 503, retryable: true },
     });
+    // A 5xx is retried whatever its code's table entry says.
+    expect(
+      classifySync(500, { error: { code: "ERR_UNEXPECTED", message: "m" } }, ""),
+    ).toMatchObject({ kind: "retry", error: { code: "ERR_UNEXPECTED", retryable: true } });
     expect(classifySync(429, undefined, "").kind).toBe("retry");
-    expect(classifySync(401, { error: { message: "m" } }, "").kind).toBe("unauthorized");
-    expect(classifySync(404, undefined, "").kind).toBe("not-found");
+    expect(classifySync(401, { error: { message: "m" } }, "")).toMatchObject({
+      kind: "unauthorized",
+      error: { code: "ERR_SHARE_SECRET", status: 401 },
+    });
+    expect(classifySync(404, undefined, "")).toMatchObject({
+      kind: "not-found",
+      error: { code: "ERR_SHARE_NOT_FOUND" },
+    });
     expect(
       classifySync(
         413,
@@ -62,6 +73,7 @@ describe("share http", () => {
       status: 413,
       message: "big (ERR_SHARE_TOO_LARGE)",
       items: [{ index: 0, key: "k", reason: "r" }, { index: 3 }, { key: "k2" }],
+      error: expect.objectContaining({ code: "ERR_SHARE_TOO_LARGE", status: 413 }),
     });
   });
 
@@ -103,6 +115,23 @@ describe("share http", () => {
       "s",
       [],
     );
-    expect(outcome).toMatchObject({ kind: "retry", status: undefined });
+    expect(outcome).toMatchObject({
+      kind: "retry",
+      status: undefined,
+      error: { code: "ERR_CONNECT", retryable: true },
+    });
+    // An item that cannot be sent is refused before any request, as ERR_SHARE_ITEM.
+    const cyclic: Record<string, unknown> = { id: "ses_a" };
+    cyclic.self = cyclic;
+    const unsendable = await createShareHttp({ server: "http://h", fetch: down }).sync(
+      "abcdefgh",
+      "s",
+      [{ type: "session", data: cyclic }],
+    );
+    expect(unsendable).toMatchObject({
+      kind: "rejected",
+      status: 0,
+      error: { code: "ERR_SHARE_ITEM" },
+    });
   });
 });

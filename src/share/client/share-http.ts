@@ -42,7 +42,11 @@ export interface NamedItem {
   readonly reason?: string;
 }
 
-/** What `POST /api/share/:id/sync` answered, classified for the queue. */
+/**
+ * What `POST /api/share/:id/sync` answered, classified for the queue. Every outcome but `ok`
+ * carries `error`: the SynclineError the answer stands for (the server's own code when it sent
+ * one, else the code its status means), for the queue's events.
+ */
 export type SyncOutcome =
   | {
       readonly kind: "ok";
@@ -57,9 +61,14 @@ export type SyncOutcome =
       readonly ignoredCount: number;
     }
   /** A network error, a timeout or a 5xx (or 408/429): retry with backoff. */
-  | { readonly kind: "retry"; readonly status: number | undefined; readonly message: string }
-  | { readonly kind: "unauthorized"; readonly message: string }
-  | { readonly kind: "not-found"; readonly message: string }
+  | {
+      readonly kind: "retry";
+      readonly status: number | undefined;
+      readonly message: string;
+      readonly error: SynclineError;
+    }
+  | { readonly kind: "unauthorized"; readonly message: string; readonly error: SynclineError }
+  | { readonly kind: "not-found"; readonly message: string; readonly error: SynclineError }
   /**
    * 400 or 413 (status 0: refused before sending, not serializable); `items` lists the offending
    * items the server named (may be empty).
@@ -69,6 +78,7 @@ export type SyncOutcome =
       readonly status: number;
       readonly message: string;
       readonly items: readonly NamedItem[];
+      readonly error: SynclineError;
     };
 
 /** Where the API lives and how to reach it. */
@@ -141,7 +151,11 @@ export function createShareHttp(options: ShareHttpOptions): ShareHttp {
       try {
         answer = await request("POST", `${idPath(id)}/sync`, { secret, data: items }, signal);
       } catch (error) {
-        return { kind: "retry", status: undefined, message: (error as Error).message };
+        // sendRequest throws only SynclineErrors (ERR_CONNECT, or a fetch of ours explaining).
+        const failure = isSynclineError(error)
+          ? error
+          : createError("ERR_CONNECT", `share sync: ${describeError(error)}`, { cause: error });
+        return { kind: "retry", status: undefined, message: failure.message, error: failure };
       }
       return classifySync(answer.status, answer.json, answer.text);
     },
@@ -223,11 +237,13 @@ function unserializableItems(items: readonly ShareItem[]): SyncOutcome | undefin
     return undefined;
   } catch (error) {
     // Never sendable (a cycle, a BigInt): refused like a 400, so the queue drops just that item.
+    const message = `share sync: an item cannot be serialized as JSON: ${describeError(error)}`;
     return {
       kind: "rejected",
       status: 0,
-      message: `share sync: an item cannot be serialized as JSON: ${describeError(error)}`,
+      message,
       items: [],
+      error: createError("ERR_SHARE_ITEM", message, { cause: error }),
     };
   }
 }
@@ -266,16 +282,17 @@ export function classifySync(status: number, json: unknown, text: string): SyncO
       ignoredCount,
     };
   }
-  if (status === 401 || status === 403) return { kind: "unauthorized", message };
-  if (status === 404 || status === 410) return { kind: "not-found", message };
+  const error = (retryable?: boolean) => answerError("share sync", status, json, text, retryable);
+  if (status === 401 || status === 403) return { kind: "unauthorized", message, error: error() };
+  if (status === 404 || status === 410) return { kind: "not-found", message, error: error() };
   if (status === 400 || status === 413 || status === 422) {
     const body = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
-    const error = (body.error ?? {}) as Record<string, unknown>;
-    const items = namedItems(body.items ?? error.items ?? body.rejected ?? body.invalid);
-    return { kind: "rejected", status, message, items };
+    const named = (body.error ?? {}) as Record<string, unknown>;
+    const items = namedItems(body.items ?? named.items ?? body.rejected ?? body.invalid);
+    return { kind: "rejected", status, message, items, error: error() };
   }
   // 5xx, 408, 429 and anything unexpected: the batch is kept and retried.
-  return { kind: "retry", status, message };
+  return { kind: "retry", status, message, error: error(true) };
 }
 
 /** Reads a list of items the server named: indexes, keys, or `{index, key, reason}` objects. */
@@ -312,23 +329,31 @@ function errorMessage(status: number, json: unknown, text: string): string {
  * The error for an answer that is not a success: the server's own code when it sent one of ours,
  * else the share code its status stands for.
  */
-function answerError(context: string, status: number, json: unknown, text: string): SynclineError {
+function answerError(
+  context: string,
+  status: number,
+  json: unknown,
+  text: string,
+  retryable?: boolean,
+): SynclineError {
   const message = `${context}: the server answered ${status}: ${errorMessage(status, json, text)}`;
   const given = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
-  if (isErrorCode(given)) return createError(given, message, { status });
+  // The queue retries what it classified as "retry", whatever the code's table entry says.
+  const options = retryable === undefined ? { status } : { status, retryable };
+  if (isErrorCode(given)) return createError(given, message, options);
   const code =
     status === 409
       ? "ERR_SHARE_EXISTS"
       : status === 401 || status === 403
         ? "ERR_SHARE_SECRET"
-        : status === 404
+        : status === 404 || status === 410
           ? "ERR_SHARE_NOT_FOUND"
           : status === 413
             ? "ERR_SHARE_TOO_LARGE"
-            : status === 400
+            : status === 400 || status === 422
               ? "ERR_SHARE_REQUEST"
               : status === 503
                 ? "ERR_SHARE_STORAGE"
                 : "ERR_UNEXPECTED";
-  return createError(code, message, { status });
+  return createError(code, message, options);
 }

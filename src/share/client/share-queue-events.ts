@@ -1,10 +1,16 @@
 // The share queue's events: every outcome of publishing a publisher should know about (and
 // report) is one, so the CLI's output and a library user's handling come from the same place.
 
+import type { SynclineError } from "../../protocol/errors.js";
 import type { DroppedItem } from "./session-batches.js";
 import type { NamedItem } from "./share-http.js";
 
-/** The events of a share queue; every outcome a publisher should know about is one. */
+/**
+ * The events of a share queue; every outcome a publisher should know about is one. Each failure
+ * carries `error`, a SynclineError whose `code` says what happened (ERR_CONNECT, ERR_SHARE_SECRET,
+ * ERR_SHARE_NOT_FOUND, ERR_SHARE_TOO_LARGE, the server's own code…); `message` is its text as
+ * the server put it.
+ */
 export interface ShareQueueEvents {
   /**
    * A batch is durable on the server. `ignored` lists what the server ignored (off-schema) as far
@@ -27,6 +33,7 @@ export interface ShareQueueEvents {
     delayMs: number;
     status: number | undefined;
     message: string;
+    error: SynclineError;
     pending: number;
   }) => void;
   /** 401: the secret was refused; the local record was removed and the session's items dropped. */
@@ -34,6 +41,7 @@ export interface ShareQueueEvents {
     sessionID: string;
     id: string;
     message: string;
+    error: SynclineError;
     dropped: readonly DroppedItem[];
     /** Set when removing the local record failed. */
     recordError?: unknown;
@@ -43,6 +51,7 @@ export interface ShareQueueEvents {
     sessionID: string;
     id: string;
     message: string;
+    error: SynclineError;
     dropped: readonly DroppedItem[];
   }) => void;
   /** 400/413: the server refused these items; they were dropped, the rest is sent on. */
@@ -51,8 +60,16 @@ export interface ShareQueueEvents {
     id: string;
     status: number;
     message: string;
+    error: SynclineError;
     items: readonly DroppedItem[];
   }) => void;
-  /** No share record for the session when its batch was due: its items were dropped. */
-  "no-record": (event: { sessionID: string; dropped: readonly DroppedItem[] }) => void;
+  /**
+   * No share record for the session when its batch was due: its items were dropped (`error`:
+   * ERR_SHARE_RECORD).
+   */
+  "no-record": (event: {
+    sessionID: string;
+    error: SynclineError;
+    dropped: readonly DroppedItem[];
+  }) => void;
 }

@@ -157,7 +157,12 @@ describe("share queue", () => {
     queue.sync(sessionA, [part("p1", "old"), part("p2", "kept")]);
     await vi.advanceTimersByTimeAsync(1000);
     expect(requests).toHaveLength(1);
-    expect(named("retry")[0]).toMatchObject({ attempt: 1, delayMs: 1000, status: undefined });
+    expect(named("retry")[0]).toMatchObject({
+      attempt: 1,
+      delayMs: 1000,
+      status: undefined,
+      error: { code: "ERR_CONNECT" },
+    });
     expect(String(named("retry")[0]?.message)).toMatch(/ECONNREFUSED/);
     queue.sync(sessionA, [part("p1", "new")]); // written while the batch waits
     await vi.advanceTimersByTimeAsync(999);
@@ -165,7 +170,12 @@ describe("share queue", () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(requests).toHaveLength(2);
     expect(texts(requests[1])).toEqual(["new", "kept"]);
-    expect(named("retry")[1]).toMatchObject({ attempt: 2, delayMs: 2000, status: 503 });
+    expect(named("retry")[1]).toMatchObject({
+      attempt: 2,
+      delayMs: 2000,
+      status: 503,
+      error: { code: "ERR_SHARE_STORAGE", status: 503 },
+    });
     expect(String(named("retry")[1]?.message)).toMatch(/store closed/);
     await vi.advanceTimersByTimeAsync(1999);
     expect(requests).toHaveLength(2);
@@ -223,6 +233,7 @@ describe("share queue", () => {
         sessionID: sessionA,
         id: "aaaaAAAA",
         message: "bad secret (ERR_SHARE_SECRET)",
+        error: expect.objectContaining({ code: "ERR_SHARE_SECRET", status: 401 }),
         dropped: [expect.objectContaining({ key: "session/part/ses_aaaaAAAA/msg_1/p1" })],
       }),
     ]);
@@ -236,7 +247,12 @@ describe("share queue", () => {
     const { queue, requests, removed, named } = setup([{ status: 404 }]);
     queue.sync(sessionA, [part("p1", "a")]);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(named("not-found")).toEqual([expect.objectContaining({ sessionID: sessionA })]);
+    expect(named("not-found")).toEqual([
+      expect.objectContaining({
+        sessionID: sessionA,
+        error: expect.objectContaining({ code: "ERR_SHARE_NOT_FOUND" }),
+      }),
+    ]);
     expect(removed).toEqual([]);
     queue.sync(sessionA, [part("p1", "b")]);
     await vi.advanceTimersByTimeAsync(10_000);
@@ -325,6 +341,7 @@ describe("share queue", () => {
     expect(named("rejected")).toEqual([
       expect.objectContaining({
         status: 0,
+        error: expect.objectContaining({ code: "ERR_SHARE_ITEM" }),
         items: [expect.objectContaining({ key: "session/part/ses_aaaaAAAA/msg_1/p2" })],
       }),
     ]);
@@ -351,7 +368,28 @@ describe("share queue", () => {
     queue.sync(sessionA, [part("p1", "a")]);
     await vi.advanceTimersByTimeAsync(1000);
     expect(requests).toHaveLength(0);
-    expect(named("no-record")).toEqual([expect.objectContaining({ sessionID: sessionA })]);
+    expect(named("no-record")).toEqual([
+      expect.objectContaining({
+        sessionID: sessionA,
+        error: expect.objectContaining({ code: "ERR_SHARE_RECORD" }),
+      }),
+    ]);
+  });
+
+  it("refuses options that cannot work with ERR_INVALID_OPTION, when it is made", () => {
+    const http = createShareHttp({ server: "http://share.test", fetch: scriptedFetch().fetch });
+    const records = { get: () => undefined, remove: () => {} };
+    const made = (options: Record<string, unknown>) => () =>
+      createShareQueue({ http, records, ...options });
+    const invalid = expect.objectContaining({ code: "ERR_INVALID_OPTION" });
+    expect(made({ windowMs: -1 })).toThrow(invalid);
+    expect(made({ closeTimeoutMs: Number.NaN })).toThrow(invalid);
+    expect(made({ backoff: { factor: 0 } })).toThrow(invalid);
+    expect(made({ backoff: { initialMs: -5 } })).toThrow(/share queue: backoff/);
+    expect(made({ records: {} })).toThrow(invalid);
+    expect(made({ http: {} })).toThrow(invalid);
+    const queue = createShareQueue({ http, records });
+    expect(() => queue.on("synced", "nope" as never)).toThrow(invalid);
   });
 
   it("close() flushes pending items at once and resolves when delivered", async () => {

@@ -6,9 +6,9 @@
 // (windows, retries, flush, close) and reports: which items go next is session-batches.ts, what
 // an answer means is sync-action.ts.
 
-import { createError } from "../../protocol/errors.js";
+import { createError, optionChecked } from "../../protocol/errors.js";
 import { keyOfItem, type ShareItem } from "../../protocol/share-items.js";
-import { type Backoff, type BackoffOptions, createBackoff } from "../../util/backoff.js";
+import { type Backoff, createBackoff } from "../../util/backoff.js";
 import { createDeferred, type Deferred } from "../../util/deferred.js";
 import { TypedEmitter } from "../../util/typed-emitter.js";
 import {
@@ -17,45 +17,17 @@ import {
   SessionBatches,
   type TakenBatch,
 } from "./session-batches.js";
-import type { ShareHttp } from "./share-http.js";
 import type { ShareQueueEvents } from "./share-queue-events.js";
+import { checkQueueOptions, type ShareQueueOptions } from "./share-queue-options.js";
 import { type SyncAction, syncAction } from "./sync-action.js";
-
-/** What the queue needs to publish a session: its share id and secret. */
-export interface ShareCredentials {
-  readonly id: string;
-  readonly secret: string;
-}
-
-/** Where the queue finds (and, after a 401, forgets) each session's share record. */
-export interface ShareRecords {
-  /** The credentials of `sessionID`'s share, or undefined when there is no record. */
-  get(sessionID: string): ShareCredentials | undefined;
-  /** Forgets `sessionID`'s share record (its secret was refused). */
-  remove(sessionID: string): void | Promise<void>;
-}
 
 export type { DroppedItem } from "./session-batches.js";
 export type { ShareQueueEvents } from "./share-queue-events.js";
-
-/** Options of `createShareQueue`. */
-export interface ShareQueueOptions {
-  /** The HTTP client of the server to publish to (`createShareHttp`). */
-  http: ShareHttp;
-  /** The share records: id and secret per session. */
-  records: ShareRecords;
-  /** How long the first item of a batch waits for more, in ms. Default 1000, the window OpenCode's own client uses. */
-  windowMs?: number;
-  /** Retry backoff (full jitter). Default 1 s doubling up to 30 s. */
-  backoff?: Partial<BackoffOptions>;
-  /** Randomness for the jitter. Default Math.random. */
-  random?: () => number;
-  /** Timers. Default the global setTimeout/clearTimeout. */
-  setTimeout?: (callback: () => void, ms: number) => unknown;
-  clearTimeout?: (handle: unknown) => void;
-  /** Longest wait of `close()` for pending items, in ms. Default 5000. */
-  closeTimeoutMs?: number;
-}
+export type {
+  ShareCredentials,
+  ShareQueueOptions,
+  ShareRecords,
+} from "./share-queue-options.js";
 
 /** What `sync()` did with the items it was given. */
 export interface QueuedItems {
@@ -128,6 +100,9 @@ class PublisherQueue implements ShareQueue {
   constructor(options: ShareQueueOptions) {
     this.#options = options;
     this.#windowMs = options.windowMs ?? 1000;
+    checkQueueOptions(options);
+    // Each session makes its own backoff later: a bad option is refused here, not at a sync().
+    optionChecked("share queue", () => this.#newBackoff());
     this.#setTimeout =
       options.setTimeout ?? ((callback, ms) => globalThis.setTimeout(callback, ms));
     this.#clearTimeout =
@@ -136,7 +111,7 @@ class PublisherQueue implements ShareQueue {
   }
 
   on<K extends keyof ShareQueueEvents>(event: K, listener: ShareQueueEvents[K]): () => void {
-    return this.#emitter.on(event, listener);
+    return optionChecked("share queue", () => this.#emitter.on(event, listener));
   }
 
   off<K extends keyof ShareQueueEvents>(event: K, listener: ShareQueueEvents[K]): void {
@@ -220,15 +195,19 @@ class PublisherQueue implements ShareQueue {
         batches: new SessionBatches(),
         timer: undefined,
         due: false,
-        backoff: createBackoff(
-          { initialMs: 1000, maxMs: 30_000, ...this.#options.backoff },
-          this.#options.random,
-        ),
+        backoff: this.#newBackoff(),
         stopped: false,
       };
       this.#sessions.set(sessionID, session);
     }
     return session;
+  }
+
+  #newBackoff(): Backoff {
+    return createBackoff(
+      { initialMs: 1000, maxMs: 30_000, ...this.#options.backoff },
+      this.#options.random,
+    );
   }
 
   #onWindow(session: SessionQueue): void {
@@ -260,7 +239,11 @@ class PublisherQueue implements ShareQueue {
     const credentials = this.#options.records.get(sessionID);
     if (credentials === undefined) {
       const dropped = this.#stop(session, taken.batch);
-      this.#emitter.emit("no-record", { sessionID, dropped });
+      const error = createError(
+        "ERR_SHARE_RECORD",
+        `share queue: no share record for session ${JSON.stringify(sessionID)}; its ${dropped.length} pending items were dropped`,
+      );
+      this.#emitter.emit("no-record", { sessionID, error, dropped });
       return this.#checkIdle();
     }
     batches.inflight = taken.batch;
@@ -296,16 +279,17 @@ class PublisherQueue implements ShareQueue {
         session.batches.putBack(taken);
         return this.#retryLater(session, id, action);
       case "unauthorized":
-        return this.#onUnauthorized(session, id, taken.batch, action.message);
+        return this.#onUnauthorized(session, id, taken.batch, action);
       case "not-found": {
         const dropped = this.#stop(session, taken.batch);
-        this.#emitter.emit("not-found", { sessionID, id, message: action.message, dropped });
+        const { message, error } = action;
+        this.#emitter.emit("not-found", { sessionID, id, message, error, dropped });
         return;
       }
       case "drop": {
         if (action.rest) session.batches.sendFirst(action.rest);
-        const { status, message, dropped } = action;
-        this.#emitter.emit("rejected", { sessionID, id, status, message, items: dropped });
+        const { status, message, error, dropped } = action;
+        this.#emitter.emit("rejected", { sessionID, id, status, message, error, items: dropped });
         return this.#next(session);
       }
       case "bisect":
@@ -318,7 +302,7 @@ class PublisherQueue implements ShareQueue {
   #retryLater(
     session: SessionQueue,
     id: string,
-    { status, message }: Extract<SyncAction, { kind: "retry" }>,
+    { status, message, error }: Extract<SyncAction, { kind: "retry" }>,
   ): void {
     this.#cancelTimer(session);
     session.due = false;
@@ -336,6 +320,7 @@ class PublisherQueue implements ShareQueue {
       delayMs,
       status,
       message,
+      error,
       pending,
     });
   }
@@ -345,7 +330,7 @@ class PublisherQueue implements ShareQueue {
     session: SessionQueue,
     id: string,
     batch: Batch,
-    message: string,
+    { message, error }: Extract<SyncAction, { kind: "unauthorized" }>,
   ): Promise<void> {
     const { sessionID } = session;
     const dropped = this.#stop(session, batch);
@@ -359,6 +344,7 @@ class PublisherQueue implements ShareQueue {
       sessionID,
       id,
       message,
+      error,
       dropped,
       ...(recordError === undefined ? {} : { recordError }),
     });

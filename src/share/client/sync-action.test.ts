@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { createError } from "../../protocol/errors.js";
 import type { ShareItem } from "../../protocol/share-items.js";
 import type { Batch } from "./session-batches.js";
 import { syncAction } from "./sync-action.js";
 
 const item = (text: string): ShareItem => ({ type: "session", data: { id: "ses_a", title: text } });
 const batchOf = (...keys: string[]): Batch => new Map(keys.map((key) => [key, item(key)]));
+const tooLarge = createError("ERR_SHARE_TOO_LARGE", "share sync: the server answered 413");
 const rejected = (items: Array<{ index?: number; key?: string; reason?: string }>) =>
-  ({ kind: "rejected", status: 413, message: "too large", items }) as const;
+  ({ kind: "rejected", status: 413, message: "too large", items, error: tooLarge }) as const;
 
 describe("syncAction", () => {
   it("ok → deliver with the batch's keys, ignored items named by key from their index", () => {
@@ -26,27 +28,33 @@ describe("syncAction", () => {
     });
   });
 
-  it("retry, unauthorized and not-found carry the answer's status and message", () => {
+  it("retry, unauthorized and not-found carry the answer's status, message and error", () => {
     const batch = batchOf("a");
-    expect(syncAction(batch, { kind: "retry", status: 503, message: "down" })).toEqual({
-      kind: "retry",
-      status: 503,
-      message: "down",
-    });
-    expect(syncAction(batch, { kind: "unauthorized", message: "bad secret" })).toEqual({
-      kind: "unauthorized",
-      message: "bad secret",
-    });
-    expect(syncAction(batch, { kind: "not-found", message: "gone" })).toEqual({
+    const down = createError("ERR_SHARE_STORAGE", "down");
+    expect(syncAction(batch, { kind: "retry", status: 503, message: "down", error: down })).toEqual(
+      { kind: "retry", status: 503, message: "down", error: down },
+    );
+    const refused = createError("ERR_SHARE_SECRET", "bad secret");
+    expect(
+      syncAction(batch, { kind: "unauthorized", message: "bad secret", error: refused }),
+    ).toEqual({ kind: "unauthorized", message: "bad secret", error: refused });
+    const gone = createError("ERR_SHARE_NOT_FOUND", "gone");
+    expect(syncAction(batch, { kind: "not-found", message: "gone", error: gone })).toEqual({
       kind: "not-found",
       message: "gone",
+      error: gone,
     });
   });
 
   it("a refusal naming items by index or key drops those and keeps the rest in order", () => {
     const batch = batchOf("a", "b", "c", "d");
     const action = syncAction(batch, rejected([{ index: 1, reason: "big" }, { key: "d" }]));
-    expect(action).toMatchObject({ kind: "drop", status: 413, message: "too large" });
+    expect(action).toMatchObject({
+      kind: "drop",
+      status: 413,
+      message: "too large",
+      error: { code: "ERR_SHARE_TOO_LARGE" },
+    });
     if (action.kind !== "drop") throw new Error("expected drop");
     expect(action.dropped).toEqual([
       { key: "b", item: batch.get("b"), reason: "big" },

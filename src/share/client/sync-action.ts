@@ -2,6 +2,7 @@
 // I/O so each answer's consequence is testable on its own: deliver, put back and retry, stop the
 // session (401, 404), drop the items the server named, or halve a refused batch to find them.
 
+import type { SynclineError } from "../../protocol/errors.js";
 import type { Batch, DroppedItem } from "./session-batches.js";
 import type { NamedItem, SyncOutcome } from "./share-http.js";
 
@@ -28,6 +29,7 @@ export type SyncAction =
       readonly kind: "drop";
       readonly status: number;
       readonly message: string;
+      readonly error: SynclineError;
       readonly dropped: readonly DroppedItem[];
       readonly rest: Batch | undefined;
     }
@@ -92,6 +94,7 @@ function rejectedAction(
     kind: "drop",
     status: outcome.status,
     message: outcome.message,
+    error: outcome.error,
     dropped: [...offending.values()],
     rest: rest.size > 0 ? rest : undefined,
   };

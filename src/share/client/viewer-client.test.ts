@@ -97,6 +97,9 @@ describe("viewer client URLs", () => {
     );
     expect(shareDataUrl("wss://h/x", "abcdEFGH")).toBe("https://h/x/api/share/abcdEFGH/data");
     expect(() => viewerSocketUrl("ftp://h", "abcdEFGH")).toThrow(/ftp:\/\/h/);
+    expect(() => shareDataUrl("nope", "abcdEFGH")).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_SERVER_URL" }),
+    );
   });
 
   it("accepts ws's WebSocket as the constructor (type-level)", () => {
@@ -351,9 +354,21 @@ describe("viewer client state machine", () => {
     try {
       expect(() =>
         createViewerClient({ server: "http://h", id: "abcdEFGH", WebSocket: undefined }),
-      ).toThrow(/WebSocket/);
+      ).toThrow(
+        expect.objectContaining({
+          code: "ERR_INVALID_OPTION",
+          message: expect.stringMatching(/WebSocket/),
+        }),
+      );
     } finally {
       (globalThis as { WebSocket?: unknown }).WebSocket = saved;
     }
+  });
+
+  it("refuses a bad backoff or listener with ERR_INVALID_OPTION", () => {
+    const invalid = expect.objectContaining({ code: "ERR_INVALID_OPTION" });
+    expect(() => setup({ backoff: { maxMs: -1 } })).toThrow(invalid);
+    const { client } = setup();
+    expect(() => client.on("update", 42 as never)).toThrow(invalid);
   });
 });

@@ -5,7 +5,7 @@
 
 import { ShareCloseCode } from "../../protocol/close-codes.js";
 import type { ErrorCode } from "../../protocol/error-table.js";
-import { createError, type SynclineError } from "../../protocol/errors.js";
+import { createError, optionChecked, type SynclineError } from "../../protocol/errors.js";
 import {
   epochOfInitialState,
   initialSeqEntry,
@@ -169,7 +169,7 @@ export function viewerSocketUrl(
 
 /** The HTTP URL of `GET /api/share/<id>/data` on `server` (used to tell a missing share). */
 export function shareDataUrl(server: string, id: string): string {
-  const url = new URL(server);
+  const url = parseServer(server);
   if (url.protocol === "ws:") url.protocol = "http:";
   else if (url.protocol === "wss:") url.protocol = "https:";
   url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/share/${encodeURIComponent(id)}/data`;
@@ -208,12 +208,14 @@ class ShareViewerClient implements ViewerClient {
       undefined;
     if (WebSocketClass === undefined) {
       throw createError(
-        "ERR_USAGE",
+        "ERR_INVALID_OPTION",
         "viewer client: no WebSocket constructor (Node 20 has none: pass options.WebSocket, e.g. ws's WebSocket)",
       );
     }
     this.#WebSocket = WebSocketClass;
-    this.#backoff = createBackoff(options.backoff, options.random);
+    this.#backoff = optionChecked("viewer client", () =>
+      createBackoff(options.backoff, options.random),
+    );
     this.#setTimeout =
       options.setTimeout ?? ((callback, ms) => globalThis.setTimeout(callback, ms));
     this.#clearTimeout =
@@ -249,7 +251,7 @@ class ShareViewerClient implements ViewerClient {
   }
 
   on<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): () => void {
-    return this.#emitter.on(event, listener);
+    return optionChecked("viewer client", () => this.#emitter.on(event, listener));
   }
 
   off<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): void {

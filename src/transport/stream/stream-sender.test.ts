@@ -280,9 +280,10 @@ describe("StreamSender", () => {
 
   it("validates its options", () => {
     const readChunk = async () => new Uint8Array(0);
-    expect(() => new StreamSender({ transferId: "t", size: -1, readChunk })).toThrow(RangeError);
+    const invalid = expect.objectContaining({ code: "ERR_INVALID_OPTION" });
+    expect(() => new StreamSender({ transferId: "t", size: -1, readChunk })).toThrow(invalid);
     expect(() => new StreamSender({ transferId: "t", size: 1, chunkSize: 0, readChunk })).toThrow(
-      RangeError,
+      invalid,
     );
   });
 });

@@ -253,8 +253,12 @@ export class StreamSender extends TypedEmitter<StreamSenderEvents> {
   }
 }
 
+/** A payload's size and chunk size come from the caller (ChannelClient.send): refused as options. */
 function assertCount(name: string, value: number, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`stream sender: ${name} ${String(value)} is not an integer >= ${min}`);
+    throw createError(
+      "ERR_INVALID_OPTION",
+      `stream sender: ${name} ${String(value)} is not an integer >= ${min}`,
+    );
   }
 }
