@@ -52,7 +52,9 @@ export async function connectTransport(
     signer,
     maxAttempts: connection.retries + 1,
     agent: "syncline-cli",
-    handshakeTimeoutMs: connection.timeoutMs,
+    // One attempt may take the whole --timeout when it is short, else the transport's usual 10 s,
+    // so that a server that accepts and never answers costs a retry, not the whole wait.
+    handshakeTimeoutMs: Math.min(connection.timeoutMs, 10_000),
     ...(values.serverFingerprint === undefined
       ? {}
       : { serverFingerprint: values.serverFingerprint }),
