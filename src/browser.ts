@@ -18,5 +18,5 @@ export {
   type ViewerSocket,
   type ViewerSocketConstructor,
   type ViewerStatus,
-  viewerSocketUrl,
 } from "./share/client/viewer-client.js";
+export { viewerSocketUrl } from "./share/client/viewer-urls.js";

@@ -2,13 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WebSocket as NodeWebSocket } from "ws";
 import {
   createViewerClient,
-  shareDataUrl,
   type ViewerClientOptions,
   type ViewerSocket,
   type ViewerSocketConstructor,
   type ViewerStatus,
-  viewerSocketUrl,
 } from "./viewer-client.js";
+import { shareDataUrl, viewerSocketUrl } from "./viewer-urls.js";
 
 /** A scripted WebSocket: tests open, send frames to and close each instance by hand. */
 class FakeSocket implements ViewerSocket {

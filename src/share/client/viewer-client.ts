@@ -15,6 +15,7 @@ import {
 } from "../../protocol/share-frames.js";
 import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
 import { TypedEmitter } from "../../util/typed-emitter.js";
+import { shareDataUrl, viewerSocketUrl } from "./viewer-urls.js";
 
 /**
  * Where the client stands. `connecting`: first connection in progress; `live`: the state is known
@@ -141,41 +142,6 @@ export interface ViewerClient {
 /** Creates a viewer client for share `options.id` on `options.server`; nothing opens until `connect()`. */
 export function createViewerClient(options: ViewerClientOptions): ViewerClient {
   return new ShareViewerClient(options);
-}
-
-/**
- * The `share_poll` WebSocket URL for `id` on `server`, with `since` when given, and `epoch` (the
- * epoch `since` belongs to) when given with `since`.
- */
-export function viewerSocketUrl(
-  server: string,
-  id: string,
-  since?: number,
-  epoch?: string,
-): string {
-  const url = parseServer(server);
-  if (url.protocol === "http:") url.protocol = "ws:";
-  else if (url.protocol === "https:") url.protocol = "wss:";
-  url.pathname = `${url.pathname.replace(/\/+$/, "")}/share_poll`;
-  url.search = "";
-  url.hash = "";
-  url.searchParams.set("id", id);
-  if (since !== undefined) {
-    url.searchParams.set("since", String(since));
-    if (epoch !== undefined) url.searchParams.set("epoch", epoch);
-  }
-  return url.toString();
-}
-
-/** The HTTP URL of `GET /api/share/<id>/data` on `server` (used to tell a missing share). */
-export function shareDataUrl(server: string, id: string): string {
-  const url = parseServer(server);
-  if (url.protocol === "ws:") url.protocol = "http:";
-  else if (url.protocol === "wss:") url.protocol = "https:";
-  url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/share/${encodeURIComponent(id)}/data`;
-  url.search = "";
-  url.hash = "";
-  return url.toString();
 }
 
 const socketOpen = 1;
@@ -459,21 +425,6 @@ class ShareViewerClient implements ViewerClient {
     this.#lastError = createError(code, message);
     this.#emitter.emit("error", this.#lastError);
   }
-}
-
-/** `server` as a URL; ERR_INVALID_SERVER_URL unless it is http(s):// or ws(s)://. */
-function parseServer(server: string): URL {
-  let url: URL | undefined;
-  try {
-    url = new URL(server);
-  } catch {}
-  if (url === undefined || !["http:", "https:", "ws:", "wss:"].includes(url.protocol)) {
-    throw createError(
-      "ERR_INVALID_SERVER_URL",
-      `viewer client: server ${JSON.stringify(server)} is not an http(s):// or ws(s):// url`,
-    );
-  }
-  return url;
 }
 
 function describe(error: unknown): string {
