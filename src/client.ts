@@ -4,11 +4,8 @@
 // and the errors they raise. The server itself is the package's main entry (`syncline`).
 
 // One-shot Automerge sync with an automerge-repo sync server (ours or another).
-export {
-  type SyncDocumentOptions,
-  type SyncDocumentResult,
-  syncDocument,
-} from "./automerge/client/sync-client.js";
+export { type SyncDocumentResult, syncDocument } from "./automerge/client/sync-client.js";
+export type { SyncDocumentOptions } from "./automerge/client/sync-options.js";
 // Watching a share, its frames and items, SynclineError: the browser entry, which runs in Node too.
 export * from "./browser.js";
 // The authenticated transport (`/wire`) and the channels over it.
@@ -23,6 +20,7 @@ export {
 // The error table and exit codes, to map a SynclineError's code to what it means.
 export { type ErrorSpec, errorTable } from "./protocol/error-table.js";
 export { type ExitCode, exitCodes } from "./protocol/exit-codes.js";
+export type { DroppedItem } from "./share/client/session-batches.js";
 // Live shares: the publisher's HTTP client and queue.
 export {
   type CreatedShare,
@@ -36,14 +34,15 @@ export {
 export {
   type CloseResult,
   createShareQueue,
-  type DroppedItem,
   type QueuedItems,
-  type ShareCredentials,
   type ShareQueue,
-  type ShareQueueEvents,
-  type ShareQueueOptions,
-  type ShareRecords,
 } from "./share/client/share-queue.js";
+export type { ShareQueueEvents } from "./share/client/share-queue-events.js";
+export type {
+  ShareCredentials,
+  ShareQueueOptions,
+  ShareRecords,
+} from "./share/client/share-queue-options.js";
 
 // Node helpers: a fetch and a WebSocket class for a server address (Unix sockets, extra CAs).
 export { webSocketClassFor } from "./transport/dial-websocket.js";

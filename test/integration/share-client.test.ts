@@ -7,7 +7,8 @@ import { WebSocket } from "ws";
 import type { UpdateFrame } from "../../src/protocol/share-frames.js";
 import type { ShareItem } from "../../src/protocol/share-items.js";
 import { createShareHttp } from "../../src/share/client/share-http.js";
-import { createShareQueue, type ShareCredentials } from "../../src/share/client/share-queue.js";
+import { createShareQueue } from "../../src/share/client/share-queue.js";
+import type { ShareCredentials } from "../../src/share/client/share-queue-options.js";
 import {
   createViewerClient,
   type ViewerClient,

@@ -21,8 +21,6 @@ import {
   type SyncDocumentOptions,
 } from "./sync-options.js";
 
-export type { SyncDocumentOptions } from "./sync-options.js";
-
 /** The outcome of a finished sync. */
 export interface SyncDocumentResult {
   /** The merged document (the unchanged local copy after a dry run). */

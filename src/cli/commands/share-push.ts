@@ -11,8 +11,8 @@ import {
   type CloseResult,
   createShareQueue,
   type ShareQueue,
-  type ShareRecords,
 } from "../../share/client/share-queue.js";
+import type { ShareRecords } from "../../share/client/share-queue-options.js";
 import { interruptedError } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
 import type { ShareRecord, ShareRecordStore } from "./share-records.js";

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ShareItem } from "../../protocol/share-items.js";
 import { createShareHttp, type FetchLike } from "./share-http.js";
-import { createShareQueue, type ShareCredentials, type ShareQueueEvents } from "./share-queue.js";
+import { createShareQueue } from "./share-queue.js";
+import type { ShareQueueEvents } from "./share-queue-events.js";
+import type { ShareCredentials } from "./share-queue-options.js";
 
 const sessionA = "ses_aaaaAAAA";
 const sessionB = "ses_bbbbBBBB";

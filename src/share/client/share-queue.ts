@@ -21,14 +21,6 @@ import type { ShareQueueEvents } from "./share-queue-events.js";
 import { checkQueueOptions, type ShareQueueOptions } from "./share-queue-options.js";
 import { type SyncAction, syncAction } from "./sync-action.js";
 
-export type { DroppedItem } from "./session-batches.js";
-export type { ShareQueueEvents } from "./share-queue-events.js";
-export type {
-  ShareCredentials,
-  ShareQueueOptions,
-  ShareRecords,
-} from "./share-queue-options.js";
-
 /** What `sync()` did with the items it was given. */
 export interface QueuedItems {
   /** Items queued (an item replacing a pending one of the same key counts). */
