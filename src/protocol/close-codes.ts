@@ -40,6 +40,10 @@ const wire = {
     code: 4408,
     when: "the handshake did not complete in time (`ERR_WIRE_TIMEOUT`)",
   },
+  slowReader: {
+    code: 4429,
+    when: "the client read nothing of what it was sent, or kept more than `--output-max-buffered` unread, for `--output-grace` (`ERR_SLOW_READER`)",
+  },
 } as const satisfies Record<string, CloseCodeSpec>;
 
 const automerge = {
@@ -69,6 +73,10 @@ const automerge = {
     code: 4413,
     when: "the sync would grow the document past `--automerge-max-document`, default 256 MiB (`ERR_DOCUMENT_TOO_LARGE`)",
   },
+  slowReader: {
+    code: 4429,
+    when: "the peer read nothing of what it was sent, or kept more than `--output-max-buffered` unread, for `--output-grace` (`ERR_SLOW_READER`)",
+  },
 } as const satisfies Record<string, CloseCodeSpec>;
 
 const share = {
@@ -89,7 +97,7 @@ const share = {
   deleted: { code: 4410, when: "the share was deleted by its owner: stop, it will not come back" },
   tooSlow: {
     code: 4429,
-    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) was still queued for it when the next update came: reconnect with `since`",
+    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) was still queued for it when the next update came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",
   },
 } as const satisfies Record<string, CloseCodeSpec>;
 

@@ -410,6 +410,14 @@ export const errorTable = {
     exit: exitCodes.protocol,
     retryable: true,
   },
+  // Hardening: resources a peer may take.
+  ERR_SLOW_READER: {
+    meaning:
+      "the server cut a connection whose peer read nothing of what it was sent, or kept more than `--output-max-buffered` unread, for `--output-grace` (or that held the most when all together passed `--output-total-buffered`); an HTTP response is aborted, a WebSocket closed with 4429",
+    close: WireCloseCode.slowReader,
+    exit: exitCodes.cannotConnect,
+    retryable: true,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code, `ERR_…`. */

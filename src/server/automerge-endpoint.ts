@@ -6,11 +6,14 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { DocumentHub } from "../automerge/document-hub.js";
 import { PeerSession } from "../automerge/peer-session.js";
+import { AutomergeCloseCode } from "../protocol/close-codes.js";
 import { createError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
 import { timingSafeEqualStrings } from "../util/timing-safe.js";
 import type { ServerConfig } from "./config.js";
 import type { AutomergeMetrics } from "./metrics.js";
+import type { OutputBudget } from "./output-budget.js";
+import { trackWebSocket } from "./output-streams.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
 import { createWsKeepalive } from "./ws-keepalive.js";
 
@@ -34,6 +37,7 @@ export async function createAutomergeEndpoint(
   store: Store,
   metrics: AutomergeMetrics,
   logger: Logger,
+  output: OutputBudget,
   options: AutomergeEndpointOptions = {},
 ): Promise<AutomergeEndpoint> {
   const hub = new DocumentHub({
@@ -73,8 +77,9 @@ export async function createAutomergeEndpoint(
     name: "automerge",
     maxPayload: config.automergeMaxMessageBytes,
     authenticate: (request) => checkToken(request, token),
-    onConnection(socket) {
+    onConnection(socket, request) {
       keepalive.add(socket);
+      trackWebSocket(output, "automerge", socket, request.socket, AutomergeCloseCode.slowReader);
       const session = new PeerSession(
         {
           send: (frame) => socket.send(frame, { binary: true }),

@@ -39,6 +39,9 @@ describe("resolveServerConfig", () => {
       shareCatchupFrames: 1000,
       shareCatchupBytes: 4 * 1024 * 1024,
       automergeWorkerThreads: expect.any(Number),
+      outputMaxBufferedBytes: 16 * 1024 * 1024,
+      outputTotalBufferedBytes: 512 * 1024 * 1024,
+      outputGraceMs: 30_000,
     });
   });
 

@@ -352,6 +352,39 @@ export const serverSettings = defineSettings({
     defaultText: "the request's host",
     help: "base of share links (<base>/s/<id>) behind a proxy, e.g. https://share.example.com",
   },
+  // The output budget: what a peer that does not read may cost (server/output-budget.ts).
+  outputMaxBufferedBytes: {
+    flag: "--output-max-buffered",
+    value: "N",
+    env: "SYNCLINE_OUTPUT_MAX_BUFFERED_BYTES",
+    key: "output_max_buffered_bytes",
+    kind: "integer",
+    schema: bytes(64 * 1024, GiB),
+    default: 16 * MiB,
+    defaultText: "16777216 (16 MiB)",
+    help: "bytes one connection (viewer, automerge peer, /wire, HTTP response) may keep unread past --output-grace before it is cut",
+  },
+  outputTotalBufferedBytes: {
+    flag: "--output-total-buffered",
+    value: "N",
+    env: "SYNCLINE_OUTPUT_TOTAL_BUFFERED_BYTES",
+    key: "output_total_buffered_bytes",
+    kind: "integer",
+    schema: bytes(MiB, 2 ** 40),
+    default: 512 * MiB,
+    defaultText: "536870912 (512 MiB)",
+    help: "bytes all connections together may keep unread; past it the connections with the most are cut first",
+  },
+  outputGraceMs: {
+    flag: "--output-grace",
+    value: "MS",
+    env: "SYNCLINE_OUTPUT_GRACE_MS",
+    key: "output_grace_ms",
+    kind: "integer",
+    schema: milliseconds(100, 600_000),
+    default: 30_000,
+    help: "how long a connection may stay over --output-max-buffered, or read nothing of what it was sent, before it is cut, ms",
+  },
 });
 
 /** The server's resolved configuration: one field per entry of `serverSettings`. */

@@ -4,10 +4,16 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createRequestListener } from "./http-adapter.js";
 import { HttpRouter, jsonResponse } from "./http-router.js";
 import { createServerMetrics } from "./metrics.js";
+import { OutputBudget } from "./output-budget.js";
+
+const budgets: OutputBudget[] = [];
+afterAll(() => {
+  for (const budget of budgets) budget.stop();
+});
 
 interface Written {
   readonly status: number;
@@ -17,10 +23,24 @@ interface Written {
 
 /** Answers one request through the adapter and returns what it wrote. */
 function answer(router: HttpRouter, method: string, url: string): Promise<Written> {
-  const listener = createRequestListener(router, createServerMetrics(), pino({ level: "silent" }));
+  const budget = new OutputBudget({
+    perConnectionBytes: 1 << 20,
+    totalBytes: 1 << 30,
+    graceMs: 60_000,
+  });
+  budgets.push(budget);
+  const listener = createRequestListener(
+    router,
+    createServerMetrics(),
+    pino({ level: "silent" }),
+    budget,
+  );
   return new Promise((resolve) => {
     let head: { status: number; headers: Record<string, string> } | undefined;
     const response = {
+      socket: null,
+      writableLength: 0,
+      once() {},
       headersSent: false,
       destroyed: false,
       writeHead(status: number, headers: Record<string, string>) {

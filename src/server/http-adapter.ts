@@ -8,6 +8,8 @@ import { createError, isSynclineError } from "../protocol/errors.js";
 import { asHttpError, errorResponse, httpStatusOf } from "./http-errors.js";
 import type { HttpResponse, HttpRouter } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { OutputBudget } from "./output-budget.js";
+import { trackResponse } from "./output-streams.js";
 import { readBody } from "./read-body.js";
 
 /** Creates the `request` listener for node's HTTP servers. */
@@ -15,8 +17,10 @@ export function createRequestListener(
   router: HttpRouter,
   metrics: ServerMetrics,
   logger: Logger,
+  output: OutputBudget,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
+    trackResponse(output, response);
     const started = performance.now();
     void answer(router, request, logger).then(({ route, result }) => {
       writeResponse(request, response, result);

@@ -14,6 +14,10 @@ export interface ServerMetrics {
   readonly wsConnections: Gauge<"endpoint">;
   /** WebSocket upgrades refused before the handshake, by endpoint and HTTP status. */
   readonly upgradesRefused: Counter<"endpoint" | "status">;
+  /** Connections cut because their peer did not read (the output budget), by endpoint. */
+  readonly slowReaderCuts: Counter<"endpoint">;
+  /** Bytes queued over all connections and not yet read by their peers, at the last check. */
+  readonly outputBuffered: Gauge;
   /** Automerge sync: documents, peers, messages, bytes and save latency. */
   readonly automerge: AutomergeMetrics;
   /**
@@ -92,6 +96,17 @@ export function createServerMetrics(): ServerMetrics {
       name: "syncline_websocket_upgrades_refused_total",
       help: "WebSocket upgrades refused before the handshake, by endpoint and HTTP status.",
       labelNames: ["endpoint", "status"],
+      registers: [registry],
+    }),
+    slowReaderCuts: new Counter({
+      name: "syncline_slow_reader_cuts_total",
+      help: "Connections cut because their peer did not read what it was sent (the output budget), by endpoint.",
+      labelNames: ["endpoint"],
+      registers: [registry],
+    }),
+    outputBuffered: new Gauge({
+      name: "syncline_output_buffered_bytes",
+      help: "Bytes queued for all connections and not yet read by their peers (the output budget's total).",
       registers: [registry],
     }),
     automerge: createAutomergeMetrics(registry),

@@ -18,6 +18,7 @@ import { HttpRouter } from "./http-router.js";
 import { closeServer, type Listeners, openListeners } from "./listeners.js";
 import { createLogger } from "./logger.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import { OutputBudget } from "./output-budget.js";
 import {
   createShareEndpoint,
   type ShareEndpoint,
@@ -69,6 +70,16 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   const store =
     options.store ?? (await openLmdbStore({ path: config.dataDir, durability: config.durability }));
   const metrics = createServerMetrics();
+  const output = new OutputBudget({
+    perConnectionBytes: config.outputMaxBufferedBytes,
+    totalBytes: config.outputTotalBufferedBytes,
+    graceMs: config.outputGraceMs,
+    onCut(stream, reason, bufferedBytes) {
+      metrics.slowReaderCuts.inc({ endpoint: stream.endpoint });
+      logger.info({ endpoint: stream.endpoint, bufferedBytes, reason }, "slow reader cut");
+    },
+    onTotal: (bytes) => metrics.outputBuffered.set(bytes),
+  });
   let accepting = true;
 
   const http = addBaseRoutes(new HttpRouter(), {
@@ -101,10 +112,10 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   let automerge: AutomergeEndpoint | undefined;
   let share: ShareEndpoint | undefined;
   try {
-    share = createShareEndpoint(config, store, http, metrics.share, logger, options.share);
+    share = createShareEndpoint(config, store, http, metrics.share, logger, output, options.share);
     upgrades.route("/share_poll", share.endpoint);
     addViewerPageRoutes(http, (id) => (share as ShareEndpoint).hub.exists(id));
-    const wire = await createWireEndpoint(config, logger);
+    const wire = await createWireEndpoint(config, logger, output);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
     automerge = await createAutomergeEndpoint(
@@ -112,17 +123,19 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       store,
       metrics.automerge,
       logger,
+      output,
       options.automerge,
     );
     upgrades.fallback(automerge.endpoint);
     options.extend?.({ http, upgrades });
     listeners = await openListeners(config, {
-      request: createRequestListener(http, metrics, logger),
+      request: createRequestListener(http, metrics, logger, output),
       upgrade: upgrades.handleUpgrade,
     });
   } catch (error) {
     await automerge?.close();
     await share?.close();
+    output.stop();
     await store.close();
     throw error;
   }
@@ -142,6 +155,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       // Every change a client was told about is already durable; this settles the rest.
       await automerge?.close();
       await share.close();
+      output.stop();
       await store.close();
       logger.info({ durationMs: Date.now() - started }, "stopped");
     })();

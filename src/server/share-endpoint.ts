@@ -15,6 +15,8 @@ import type { Store } from "../storage/store.js";
 import type { ServerConfig } from "./config.js";
 import type { HttpRouter } from "./http-router.js";
 import type { ShareMetrics } from "./metrics.js";
+import type { OutputBudget } from "./output-budget.js";
+import { trackWebSocket } from "./output-streams.js";
 import { addShareRoutes } from "./share-routes.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
 import { createWsKeepalive } from "./ws-keepalive.js";
@@ -48,6 +50,7 @@ export function createShareEndpoint(
   http: HttpRouter,
   metrics: ShareMetrics,
   logger: Logger,
+  output: OutputBudget,
   options: ShareEndpointOptions = {},
 ): ShareEndpoint {
   const hub = new ShareHub({
@@ -81,6 +84,7 @@ export function createShareEndpoint(
     onConnection(socket, request, { id, since, epoch }) {
       metrics.viewers.inc();
       keepalive.add(socket);
+      trackWebSocket(output, "share", socket, request.socket, ShareCloseCode.tooSlow);
       socket.on("message", () => {}); // ignored (viewers only listen), but read so the socket keeps flowing
       let detach: (() => void) | undefined;
       let closed = false;

@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { ChannelHub } from "../channels/channel-hub.js";
+import { WireCloseCode } from "../protocol/close-codes.js";
 import { createError, describeError } from "../protocol/errors.js";
 import { type AuthorizedKey, parseAuthorizedKeys } from "../transport/auth/authorized-keys.js";
 import { createChallengeIssuer } from "../transport/auth/challenge.js";
@@ -14,6 +15,8 @@ import { loadOrCreateHostKey } from "../transport/auth/host-key.js";
 import { parsePublicKey } from "../transport/auth/public-key.js";
 import { acceptWireConnection, defaultWireMaxFrameBytes } from "../transport/wire-server.js";
 import type { ServerConfig } from "./config.js";
+import type { OutputBudget } from "./output-budget.js";
+import { trackWebSocket } from "./output-streams.js";
 import type { WebSocketEndpoint } from "./upgrade-router.js";
 
 /** The `/wire` endpoint and what it exposes for health and logs. */
@@ -27,6 +30,7 @@ export interface WireEndpoint {
 export async function createWireEndpoint(
   config: ServerConfig,
   logger: Logger,
+  output: OutputBudget,
 ): Promise<WireEndpoint> {
   const base = { name: "wire", maxPayload: defaultWireMaxFrameBytes };
   const keysPath = config.authorizedKeys;
@@ -58,7 +62,8 @@ export async function createWireEndpoint(
     hostFingerprint,
     endpoint: {
       ...base,
-      onConnection: (socket, request) =>
+      onConnection: (socket, request) => {
+        trackWebSocket(output, "wire", socket, request.socket, WireCloseCode.slowReader);
         acceptWireConnection(socket, request, {
           serverId: hostFingerprint,
           hostKey,
@@ -68,7 +73,8 @@ export async function createWireEndpoint(
           logger,
           heartbeatMs: config.heartbeatMs,
           graceMs: config.heartbeatGraceMs,
-        }),
+        });
+      },
     },
   };
 }
