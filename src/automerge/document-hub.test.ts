@@ -1,5 +1,6 @@
 import * as A from "@automerge/automerge";
 import { afterEach, describe, expect, it } from "vitest";
+import { createError } from "../protocol/errors.js";
 import type { Store, StoreKey, StoreOp } from "../storage/store.js";
 import { createDeferred } from "../util/deferred.js";
 import { generateDocumentId } from "../util/ids.js";
@@ -175,6 +176,47 @@ describe("DocumentHub", () => {
     expect(keys).toContain("snapshot");
     expect(keys.filter((k) => k === "inc").length).toBeLessThan(3);
     expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
+  });
+
+  it("keeps a document whose compaction failed (full disk) and answers what came meanwhile", async () => {
+    // Compactions (the only writes that delete) wait for `refuse`, then fail like a full disk.
+    const inner = createMapStore();
+    const refuse = createDeferred<void>();
+    let compactions = 0;
+    const store: Store = {
+      ...inner,
+      async write(ops) {
+        if (!ops.some((op) => op.type === "delete")) return inner.write(ops);
+        compactions += 1;
+        await refuse.promise;
+        throw createError("ERR_STORE_WRITE", "store: disk full (test)");
+      },
+    };
+    let loads = 0;
+    const errors: string[] = [];
+    const hub = createHub({
+      store,
+      compactAfterChunks: 2,
+      observer: { documentLoaded: () => loads++, error: (_, context) => errors.push(context) },
+    });
+    const id = generateDocumentId();
+    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
+    for (let i = 0; i < 3 && compactions === 0; i++) {
+      alice.doc = A.change(alice.doc, (d) => d.items.push(i));
+      await alice.settle();
+    }
+    expect(compactions).toBe(1);
+    // A change arrives while the compaction is in flight, and is sent once (as a Repo does).
+    alice.doc = A.change(alice.doc, (d) => d.items.push(99));
+    const repliesBefore = alice.received.length;
+    alice.push();
+    refuse.resolve();
+    await sleep(50);
+    expect(alice.failure).toBeUndefined();
+    expect(await storedHeads(store, id)).toEqual(A.getHeads(alice.doc));
+    expect(alice.received.length).toBeGreaterThan(repliesBefore);
+    expect(loads).toBe(1); // kept in memory: its chunks are durable, nothing to reload
+    expect(new Set(errors)).toEqual(new Set([`compacting document ${id}`]));
   });
 
   it("refuses a sync that would grow a document past the size limit", async () => {

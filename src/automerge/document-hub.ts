@@ -214,8 +214,12 @@ export class DocumentHub {
         if (!entry.residence && !(await this.#load(entry))) continue;
         const inWorker = entry.residence?.in === "worker";
         await (inWorker ? this.#rounds.inWorker(entry) : this.#rounds.onThisThread(entry));
+        // Compacted once the queue is drained; what arrives meanwhile is another round of this
+        // runner (the entry is busy, so no other runner starts for it).
+        if (entry.inbox.length === 0 && entry.residence && entry.chunks >= this.#compactAfter) {
+          await this.#tryCompact(entry);
+        }
       }
-      if (entry.residence && entry.chunks >= this.#compactAfter) await this.#compact(entry);
     } catch (error) {
       // Unexpected (an Automerge or store failure outside the handled cases): the document's
       // memory state is suspect, so it is dropped and reloaded from the store on next use, and
@@ -264,6 +268,19 @@ export class DocumentHub {
     this.#resident.add(entry);
     this.#observer.documentLoaded?.((performance.now() - started) / 1000);
     return true;
+  }
+
+  /**
+   * Compacts after a run. A failed compaction (a full disk) changed nothing stored, being one
+   * atomic batch: the document stays loaded and in sync with its chunks, and a later run or its
+   * eviction tries again. Its peers were answered already; none of them is failed for it.
+   */
+  async #tryCompact(entry: DocumentEntry): Promise<void> {
+    try {
+      await this.#compact(entry);
+    } catch (error) {
+      this.#observer.error?.(error, `compacting document ${entry.documentId}`);
+    }
   }
 
   /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */

@@ -9,6 +9,12 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Registers a handler for SIGINT/SIGTERM; returns a function that removes it. */
   onSignal(handler: (signal: NodeJS.Signals) => void): () => void;
+  /**
+   * Registers a handler for a promise rejection nobody handled, which then no longer ends the
+   * process; returns a function that removes it. Absent when commands run inside another
+   * process (tests), whose own policy stays.
+   */
+  onUnhandledRejection?(handler: (reason: unknown) => void): () => void;
 }
 
 /** The real process's io. */
@@ -24,6 +30,10 @@ export function processIo(): CliIo {
         process.off("SIGINT", handler);
         process.off("SIGTERM", handler);
       };
+    },
+    onUnhandledRejection(handler) {
+      process.on("unhandledRejection", handler);
+      return () => process.off("unhandledRejection", handler);
     },
   };
 }
@@ -66,6 +76,7 @@ export function guardStdout(io: CliIo): GuardedIo {
         off();
       };
     },
+    onUnhandledRejection: io.onUnhandledRejection?.bind(io),
   };
 }
 

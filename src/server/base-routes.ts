@@ -1,7 +1,7 @@
 // The routes every syncline server answers: `/` (like the reference sync server), `/healthz`
 // for load balancers and `/metrics` for Prometheus.
 
-import type { Store } from "../storage/store.js";
+import type { Store, StoreStatus } from "../storage/store.js";
 import { type HttpRouter, jsonResponse, textResponse } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
 
@@ -20,14 +20,14 @@ export function addBaseRoutes(router: HttpRouter, deps: BaseRouteDeps): HttpRout
   router.get("/", () => textResponse(200, `syncline ${deps.version} is running\n`));
   router.get("/healthz", () => {
     const store = deps.store.status();
-    const healthy = store.state === "open" && deps.isAccepting();
+    const status = healthOf(store, deps.isAccepting());
     return jsonResponse(
-      healthy ? 200 : 503,
+      status === "unavailable" ? 503 : 200,
       {
-        status: healthy ? "ok" : "unavailable",
+        status,
         version: deps.version,
         uptime: Math.round((Date.now() - deps.startedAt) / 100) / 10,
-        store,
+        store: storeReport(store),
       },
       { "cache-control": "no-store" },
     );
@@ -38,4 +38,21 @@ export function addBaseRoutes(router: HttpRouter, deps: BaseRouteDeps): HttpRout
     body: await deps.metrics.registry.metrics(),
   }));
   return router;
+}
+
+/**
+ * `unavailable` (503: a load balancer drains the node) while shutting down or while the store is
+ * not open; `degraded` while the store is open but its writes fail: still 200, because reads
+ * (share data, viewers, Automerge documents) are served and taking the node out would lose them
+ * too; monitoring alerts on the status (or `syncline_store_degraded`); `ok` otherwise.
+ */
+function healthOf(store: StoreStatus, accepting: boolean): "ok" | "degraded" | "unavailable" {
+  if (!accepting || store.state !== "open") return "unavailable";
+  return store.writable === false ? "degraded" : "ok";
+}
+
+/** The store's status as `/healthz` shows it: named fields only, so no driver adds a path. */
+function storeReport(store: StoreStatus): StoreStatus {
+  const { driver, state, writable, lastError, failingSince } = store;
+  return { driver, state, writable, lastError, failingSince };
 }

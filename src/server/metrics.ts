@@ -25,6 +25,16 @@ export interface ServerMetrics {
    * publish → broadcast time.
    */
   readonly share: ShareMetrics;
+  /** The store's writes: failures, and whether it is degraded (writes failing, reads served). */
+  readonly store: StoreMetrics;
+}
+
+/** What the store's health watch reports. */
+export interface StoreMetrics {
+  /** Writes and prefix deletes the store could not commit, by operation. */
+  readonly writeFailures: Counter<"operation">;
+  /** 1 while the store's writes fail (health "degraded"), else 0. */
+  readonly degraded: Gauge;
 }
 
 /** What the live-share endpoint reports. */
@@ -111,6 +121,24 @@ export function createServerMetrics(): ServerMetrics {
     }),
     automerge: createAutomergeMetrics(registry),
     share: createShareMetrics(registry),
+    store: createStoreMetrics(registry),
+  };
+}
+
+function createStoreMetrics(registry: Registry): StoreMetrics {
+  const registers = [registry];
+  return {
+    writeFailures: new Counter({
+      name: "syncline_store_write_failures_total",
+      help: "Store writes (write, deletePrefix) that could not be committed: a full disk, an I/O error.",
+      labelNames: ["operation"],
+      registers,
+    }),
+    degraded: new Gauge({
+      name: "syncline_store_degraded",
+      help: "1 while the store's writes fail and the server serves reads only (health degraded), else 0.",
+      registers,
+    }),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { StandardCloseCode } from "../protocol/close-codes.js";
 import { openLmdbStore } from "../storage/lmdb-store.js";
 import type { Store } from "../storage/store.js";
+import { watchStoreHealth } from "../storage/store-health.js";
 import {
   type AutomergeEndpoint,
   type AutomergeEndpointOptions,
@@ -35,7 +36,10 @@ export interface ServerOptions {
   readonly config: ServerConfig;
   /** Default: JSON logs on stderr at `config.logLevel`. */
   readonly logger?: Logger;
-  /** Default: the LMDB store in `config.dataDir`. The server closes it on shutdown. */
+  /**
+   * Default: the LMDB store in `config.dataDir`. The server closes it on shutdown, and watches
+   * its writes (health, metrics): `SynclineServer.store` is that watched store.
+   */
   readonly store?: Store;
   /** Tuning of the automerge endpoint beyond the config (tests: a short keepalive). */
   readonly automerge?: AutomergeEndpointOptions;
@@ -67,9 +71,12 @@ export interface SynclineServer {
 export async function startServer(options: ServerOptions): Promise<SynclineServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store =
-    options.store ?? (await openLmdbStore({ path: config.dataDir, durability: config.durability }));
   const metrics = createServerMetrics();
+  const store = watchHealth(
+    options.store ?? (await openLmdbStore({ path: config.dataDir, durability: config.durability })),
+    metrics,
+    logger,
+  );
   const output = new OutputBudget({
     perConnectionBytes: config.outputMaxBufferedBytes,
     totalBytes: config.outputTotalBufferedBytes,
@@ -173,4 +180,24 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     logger,
     close,
   };
+}
+
+/**
+ * `store` with its write failures counted and logged, and its degraded state (writes failing,
+ * reads still served) in the metrics and `/healthz`.
+ */
+function watchHealth(store: Store, metrics: ServerMetrics, logger: Logger): Store {
+  return watchStoreHealth(store, {
+    writeFailed: (operation) => metrics.store.writeFailures.inc({ operation }),
+    writableChanged(writable, error) {
+      metrics.store.degraded.set(writable ? 0 : 1);
+      if (writable) logger.warn("store: writes succeed again; health is ok");
+      else {
+        logger.error(
+          { err: error },
+          "store: writes are failing (disk full or I/O error?); reads are still served, health is degraded",
+        );
+      }
+    },
+  });
 }

@@ -94,6 +94,15 @@ function tryCreate(path: string): boolean {
   }
   try {
     writeSync(fd, `${process.pid}\n`);
+  } catch (error) {
+    // A full disk takes the file but not the pid: left empty, it would read as a lock being
+    // written and refuse the next start for a few seconds.
+    unlinkQuietly(path);
+    throw createError(
+      "ERR_STORE_OPEN",
+      `store: cannot write lock file ${path}: ${describeError(error)}`,
+      { cause: error },
+    );
   } finally {
     closeSync(fd);
   }

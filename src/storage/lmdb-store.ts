@@ -7,6 +7,12 @@ import { open, type RootDatabase } from "lmdb";
 import { createError, describeError } from "../protocol/errors.js";
 import { checkLmdbFile } from "./check-lmdb-file.js";
 import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.js";
+import {
+  commitFailureCause,
+  commitNothing,
+  describeLmdbError,
+  guardTurnCommits,
+} from "./lmdb-commit-failures.js";
 import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
 import { encodeBatch } from "./store-batch.js";
 import {
@@ -48,6 +54,14 @@ import {
  * `strictAsyncOrder` is required: without it lmdb-js runs a transaction callback (deletePrefix)
  * after the batches queued behind it in the same transaction, so a put issued after a
  * deletePrefix would be deleted by it (verified).
+ *
+ * A failed commit (full disk, I/O error) rejects the writes of its transaction and nothing of it
+ * is applied; LMDB itself stays usable, and once space is back the next commit succeeds (verified
+ * on a full tmpfs, the committed data intact after a reopen). lmdb-js leaves two promises of such
+ * a failure unhandled; lmdb-commit-failures.ts explains and handles them.
+ *
+ * Error messages name no path: they reach clients inside 503 answers. The data directory is
+ * named only when the store cannot be opened, which only the operator sees.
  */
 
 /** When `write()` and `deletePrefix()` resolve; see the note above for lmdb-js 3.5.6. */
@@ -88,7 +102,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
   try {
     const file = join(dir, databaseFileName);
     checkLmdbFile(file); // lmdb-js would crash the process on a file LMDB refuses
-    return new LmdbStore(openDatabase(file, mapSize), dir, durability, lock);
+    return new LmdbStore(openDatabase(file, mapSize), durability, lock);
   } catch (error) {
     lock.release();
     throw error;
@@ -146,24 +160,20 @@ interface Page {
 
 class LmdbStore implements Store {
   readonly #db: RootDatabase<Buffer, Buffer>;
-  readonly #dir: string;
   readonly #durability: LmdbDurability;
   readonly #lock: DataDirLock;
   #state: StoreStatus["state"] = "open";
   /** Writes not yet durable; `close()` waits for them. */
   readonly #pending = new Set<Promise<void>>();
+  /** True when the write that settled last failed: its transaction's flush never settles. */
+  #lastCommitFailed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(
-    db: RootDatabase<Buffer, Buffer>,
-    dir: string,
-    durability: LmdbDurability,
-    lock: DataDirLock,
-  ) {
+  constructor(db: RootDatabase<Buffer, Buffer>, durability: LmdbDurability, lock: DataDirLock) {
     this.#db = db;
-    this.#dir = dir;
     this.#durability = durability;
     this.#lock = lock;
+    guardTurnCommits(db);
   }
 
   async get(key: StoreKey): Promise<Uint8Array | undefined> {
@@ -234,7 +244,7 @@ class LmdbStore implements Store {
   }
 
   status(): StoreStatus {
-    return { driver: "lmdb", state: this.#state, location: this.#dir };
+    return { driver: "lmdb", state: this.#state };
   }
 
   /** Issues a write with `issue` and resolves once it is durable at this store's level. */
@@ -255,8 +265,10 @@ class LmdbStore implements Store {
     this.#pending.add(done);
     try {
       await done;
+      this.#lastCommitFailed = false;
     } catch (error) {
-      throw this.#writeError(what, error);
+      this.#lastCommitFailed = true;
+      throw this.#writeError(what, await commitFailureCause(error));
     } finally {
       this.#pending.delete(done);
     }
@@ -293,12 +305,14 @@ class LmdbStore implements Store {
     this.#state = "closed";
     try {
       await Promise.allSettled(this.#pending);
+      // After a failed commit (a full disk) lmdb-js would wait for its flush forever.
+      if (this.#lastCommitFailed) await commitNothing(this.#db);
       await this.#db.flushed;
       await this.#db.close();
     } catch (error) {
       throw createError(
         "ERR_STORE_WRITE",
-        `store: closing the LMDB database in ${this.#dir} failed: ${describeError(error)}`,
+        `store: closing the LMDB database failed: ${describeLmdbError(error)}`,
         { cause: error },
       );
     } finally {
@@ -308,14 +322,14 @@ class LmdbStore implements Store {
 
   #assertOpen(): void {
     if (this.#state !== "open") {
-      throw createError("ERR_STORE_CLOSED", `store: the LMDB store in ${this.#dir} is closed`);
+      throw createError("ERR_STORE_CLOSED", "store: the LMDB store is closed");
     }
   }
 
   #writeError(what: string, error: unknown) {
     return createError(
       "ERR_STORE_WRITE",
-      `store: ${what} to the LMDB database in ${this.#dir} failed: ${describeError(error)}`,
+      `store: ${what} to the LMDB database failed: ${describeLmdbError(error)}`,
       { cause: error },
     );
   }
@@ -324,7 +338,7 @@ class LmdbStore implements Store {
     // No ERR_STORE_READ exists yet; a failing read of an open database is an internal error.
     return createError(
       "ERR_UNEXPECTED",
-      `store: reading the LMDB database in ${this.#dir} failed: ${describeError(error)}`,
+      `store: reading the LMDB database failed: ${describeLmdbError(error)}`,
       { cause: error },
     );
   }

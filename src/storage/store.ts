@@ -33,14 +33,24 @@ export interface RangeOptions {
   readonly limit?: number;
 }
 
-/** What `/healthz` reports of a store. */
+/**
+ * What `/healthz` reports of a store. It names no place (directory, database URL): `/healthz` is
+ * public, and a server path is not its business.
+ */
 export interface StoreStatus {
   /** The driver's name: "lmdb", "memory", "postgres". */
   readonly driver: string;
   /** "open" while usable; "closed" after `close()`; "failed" after an unrecoverable error. */
   readonly state: "open" | "closed" | "failed";
-  /** Where the data lives (a directory, a database), when there is such a place. */
-  readonly location?: string;
+  /**
+   * False while writes fail (a full disk, an I/O error) though the store is open and reads work;
+   * true again once a write succeeds. Absent when nobody watches (store-health.ts adds it).
+   */
+  readonly writable?: boolean;
+  /** While not writable: the code of the last write failure (`ERR_STORE_WRITE`). */
+  readonly lastError?: string;
+  /** While not writable: when writes started failing, ISO 8601. */
+  readonly failingSince?: string;
 }
 
 /**

@@ -1,10 +1,17 @@
 // `syncline serve` as users run it: the built binary in a child process.
 
-import { chmodSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateTestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
-import { runCliProcess, serveEnv, spawnCli, waitForExit, waitForLine } from "../helpers/cli.js";
+import {
+  runCliProcess,
+  serveEnv,
+  spawnCli,
+  waitForExit,
+  waitForLine,
+  waitForStderr,
+} from "../helpers/cli.js";
 import { httpGet } from "../helpers/http.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 
@@ -47,6 +54,27 @@ describe("syncline serve", () => {
     await waitForLine(child, /^listening on /);
     child.kill("SIGINT");
     expect((await waitForExit(child, 10_000)).code).toBe(0);
+  });
+
+  it("logs a rejection nobody handled and keeps serving (the last resort)", async () => {
+    // Planted in the server's process: on SIGUSR2, a rejection no code of syncline ever sees.
+    const plant = `process.on(%22SIGUSR2%22,()=>Promise.reject(new%20Error(%22planted%20rejection%22)))`;
+    const child = spawnCli(["serve", "--port", "0", "--data", `${dir.path}/data`], {
+      env: { ...env(), NODE_OPTIONS: `--import=data:text/javascript,${plant}` },
+    });
+    const url = (await waitForLine(child, /^listening on /)).replace("listening on ", "");
+    child.kill("SIGUSR2");
+    await waitForStderr(child, /unhandled rejection/);
+    expect(JSON.parse((await httpGet(`${url}/healthz`)).body).status).toBe("ok");
+    child.kill("SIGTERM");
+    const result = await waitForExit(child, 10_000);
+    expect(result.code).toBe(0);
+    const logged = result.stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { level: string; msg: string; err?: { message: string } })
+      .find((line) => line.msg.startsWith("unhandled rejection"));
+    expect(logged).toMatchObject({ level: "error", err: { message: "planted rejection" } });
   });
 
   it("--port abc exits 2 with a message naming --port", async () => {
@@ -139,7 +167,8 @@ describe("syncline serve", () => {
     const child = spawnCli(["serve", "--config", config], { env: env() });
     const url = (await waitForLine(child, /^listening on /)).replace("listening on ", "");
     const health = JSON.parse((await httpGet(`${url}/healthz`)).body);
-    expect(health.store.location).toBe(`${dir.path}/from-file`);
+    expect(health.status).toBe("ok");
+    expect(existsSync(`${dir.path}/from-file/syncline.mdb`)).toBe(true);
     child.kill("SIGTERM");
     const result = await waitForExit(child, 10_000);
     expect(result.code).toBe(0);

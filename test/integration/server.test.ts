@@ -95,7 +95,10 @@ describe("server base routes", () => {
     const health = await httpGet(`${test.server.url}/healthz`);
     expect(health.status).toBe(200);
     const body = JSON.parse(health.body);
-    expect(body).toMatchObject({ status: "ok", store: { driver: "lmdb", state: "open" } });
+    expect(body).toMatchObject({ status: "ok" });
+    // Exactly these fields: no data directory (or any server path) on a public route.
+    expect(body.store).toEqual({ driver: "lmdb", state: "open", writable: true });
+    expect(health.body).not.toContain(test.dataDir);
     expect(typeof body.version).toBe("string");
     expect(typeof body.uptime).toBe("number");
 

@@ -1,6 +1,7 @@
 // A share write the store refuses: the sync is answered 503 (ERR_SHARE_STORAGE, nothing
-// applied), viewers are closed with 1011, and the share is reloaded from the store afterwards
-// with its seq and items consistent. Uses a memory store whose writes can be made to fail.
+// applied), viewers are closed with 1011, the share is reloaded from the store afterwards
+// with its seq and items consistent, and /healthz says "degraded" until a write succeeds.
+// Uses a memory store whose writes can be made to fail.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { createError } from "../../src/protocol/errors.js";
@@ -120,6 +121,53 @@ describe("share storage failure", () => {
     const retried = await sync();
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ seq: 1, written: 1 });
+  });
+
+  it("reports degraded health (200) and metrics while writes fail, ok once one succeeds", async () => {
+    const store = failingStore();
+    test = await startTestServer({}, { store });
+    const base = test.server.url;
+    const sessionID = sessionOf("failing4");
+    const { secret } = (await call(base, "POST", "/api/share", { sessionID })).body;
+    const sync = (n: number) =>
+      call(base, "POST", "/api/share/failing4/sync", {
+        secret,
+        data: [{ type: "part", data: { id: `p${n}`, messageID: "m", sessionID, n } }],
+      });
+    const metric = async (name: string) => {
+      const lines = (await call(base, "GET", "/metrics")).text.split("\n");
+      return Number(
+        lines
+          .find((line) => line.startsWith(name))
+          ?.split(" ")
+          .pop(),
+      );
+    };
+    expect((await call(base, "GET", "/healthz")).body.status).toBe("ok");
+
+    store.failWrites = true;
+    expect((await sync(1)).status).toBe(503);
+    store.failDeletes = true;
+    expect((await call(base, "DELETE", "/api/share/failing4", { secret })).status).toBe(503);
+    const degraded = await call(base, "GET", "/healthz");
+    expect(degraded.status).toBe(200);
+    expect(degraded.body).toMatchObject({
+      status: "degraded",
+      store: { state: "open", writable: false, lastError: "ERR_STORE_WRITE" },
+    });
+    expect(Number.isNaN(Date.parse(degraded.body.store.failingSince))).toBe(false);
+    expect(await metric("syncline_store_degraded")).toBe(1);
+    expect(await metric('syncline_store_write_failures_total{operation="write"}')).toBe(1);
+    expect(await metric('syncline_store_write_failures_total{operation="deletePrefix"}')).toBe(1);
+    // Reads are served meanwhile.
+    expect((await call(base, "GET", "/api/share/failing4/data")).status).toBe(200);
+
+    store.failWrites = false;
+    expect((await sync(2)).status).toBe(200);
+    const healthy = await call(base, "GET", "/healthz");
+    expect(healthy.body).toMatchObject({ status: "ok", store: { writable: true } });
+    expect(healthy.body.store.lastError).toBeUndefined();
+    expect(await metric("syncline_store_degraded")).toBe(0);
   });
 
   it("keeps a share whose delete failed: 503, then it syncs, reads and deletes again", async () => {

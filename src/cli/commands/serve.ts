@@ -36,15 +36,30 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<vo
     else
       forced.reject(createError("ERR_SHUTTING_DOWN", `serve: ${signal} again, shutdown cut short`));
   });
+  let removeLastResort: (() => void) | undefined;
   try {
     const server = await startServer({ config });
+    removeLastResort = keepServingOnUnhandledRejection(server, io);
     announce(server, options, io);
     const signal = await stopRequested.promise;
     server.logger.info({ signal }, "shutting down");
     await Promise.race([server.close(), forced.promise]);
   } finally {
+    removeLastResort?.();
     removeHandler();
   }
+}
+
+/**
+ * The last resort: a rejection nobody handled is logged and the server goes on. Every store
+ * failure is handled where it happens (a 503, a close code); this only keeps a rejection missed
+ * there, or left by a dependency, from ending a server that others depend on. The log line
+ * ("unhandled rejection") is what the tests look for: they fail if it ever appears.
+ */
+function keepServingOnUnhandledRejection(server: SynclineServer, io: CliIo) {
+  return io.onUnhandledRejection?.((reason) => {
+    server.logger.error({ err: reason }, "unhandled rejection; the server keeps running");
+  });
 }
 
 function announce(server: SynclineServer, options: ServeOptions, io: CliIo): void {
