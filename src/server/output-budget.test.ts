@@ -10,7 +10,7 @@ function stream(endpoint = "share"): TestStream {
     queued: 0,
     taken: 0,
     buffered: () => made.queued,
-    sent: () => made.taken,
+    progress: () => made.taken,
     cut: (reason) => {
       made.cutFor = reason;
     },

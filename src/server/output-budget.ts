@@ -12,10 +12,10 @@ export interface OutputStream {
   /** Bytes queued for the peer and not yet taken by it (socket and WebSocket buffers). */
   buffered(): number;
   /**
-   * Bytes handed to the operating system so far (monotonic), to tell a slow reader from a
-   * stalled one; without it only the bound applies.
+   * A figure that changes whenever the peer takes bytes (e.g. bytes the operating system has
+   * accepted), to tell a slow reader from a stalled one; without it only the bound applies.
    */
-  sent?(): number;
+  progress?(): number;
   /** Ends the connection because its peer does not read (a close code, or an abort). */
   cut(reason: string): void;
 }
@@ -54,8 +54,8 @@ interface Entry {
   buffered: number;
   /** When it went over its bound (undefined while within it). */
   overSince: number | undefined;
-  /** `sent()` at the last check, and the check it last moved at (or found nothing queued). */
-  sent: number;
+  /** `progress()` at the last check, and the check it last moved at (or found nothing queued). */
+  progress: number;
   movedAt: number | undefined;
 }
 
@@ -86,7 +86,7 @@ export class OutputBudget {
       stream,
       buffered: 0,
       overSince: undefined,
-      sent: stream.sent?.() ?? 0,
+      progress: stream.progress?.() ?? 0,
       movedAt: undefined,
     };
     this.#entries.add(entry);
@@ -122,10 +122,10 @@ export class OutputBudget {
   /** Why `entry` must be cut now (over its bound, or stalled, past the grace), if it must. */
   #problem(entry: Entry, now: number): string | undefined {
     const { perConnectionBytes, graceMs } = this.#options;
-    const sent = entry.stream.sent?.();
-    const moved = sent === undefined || sent !== entry.sent || entry.buffered === 0;
+    const progress = entry.stream.progress?.();
+    const moved = progress === undefined || progress !== entry.progress || entry.buffered === 0;
     if (moved || entry.movedAt === undefined) entry.movedAt = now;
-    if (sent !== undefined) entry.sent = sent;
+    if (progress !== undefined) entry.progress = progress;
     if (now - entry.movedAt >= graceMs) return `read nothing of what it was sent for ${graceMs} ms`;
     if (entry.buffered <= perConnectionBytes) entry.overSince = undefined;
     else entry.overSince ??= now;

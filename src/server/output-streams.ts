@@ -24,7 +24,7 @@ export function trackWebSocket(
   const tracked = budget.track({
     endpoint,
     buffered: () => socket.bufferedAmount,
-    sent: () => raw.bytesWritten - raw.writableLength,
+    progress: () => takenBy(raw),
     cut: (reason) => {
       socket.close(closeCode, `slow reader: ${reason}`.slice(0, 120));
       setTimeout(() => socket.terminate(), closeWaitMs).unref();
@@ -45,7 +45,7 @@ export function trackResponse(budget: OutputBudget, response: ServerResponse): T
     endpoint: "http",
     buffered: () =>
       (socket?.writableLength ?? 0) + (response.writableFinished ? 0 : response.writableLength),
-    sent: () => (socket == null ? 0 : socket.bytesWritten - socket.writableLength),
+    progress: () => (socket == null ? 0 : takenBy(socket)),
     cut: () => (socket ?? response).destroy(),
   });
   response.once("close", () => {
@@ -62,4 +62,15 @@ export function trackResponse(budget: OutputBudget, response: ServerResponse): T
     socket.once("close", done);
   });
   return tracked;
+}
+
+/**
+ * A figure that moves whenever the operating system takes bytes from `socket`: completed writes
+ * (`bytesWritten - writableLength`), and within a write still in flight the part libuv has handed
+ * over (its handle's `writeQueueSize` shrinks). No public API tells the second; without it one
+ * large message read slowly but steadily would look stalled until it is all sent.
+ */
+function takenBy(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
+  return socket.bytesWritten - socket.writableLength - (handle?.writeQueueSize ?? 0);
 }
