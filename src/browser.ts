@@ -6,7 +6,7 @@
 
 export type { ErrorCode } from "./protocol/error-table.js";
 export { isSynclineError, SynclineError } from "./protocol/errors.js";
-export type { InitialStateFrame, UpdateFrame } from "./protocol/share-frames.js";
+export type { SnapshotFrame, StateFrame, UpdateFrame } from "./protocol/share-frames.js";
 export type { ShareId, ShareItem, ShareKey } from "./protocol/share-items.js";
 export {
   createViewerClient,

@@ -2,8 +2,8 @@
 // /share_poll or the raw broadcast server; perMessageDeflate off); `socketio <url> <count>` opens
 // `count` socket.io-client sockets (websocket transport only, one connection each) that the
 // server joins to one room. All in this one process. Every update frame `{key, content, seq}`
-// is counted (its `seq` and `time.sent` read from the bytes, see numberBefore); the initial-state
-// frame (no `key`) is ignored. Latency is the machine's monotonic clock on receipt minus `content.time.sent`.
+// is counted (its `seq` and `time.sent` read from the bytes, see numberBefore); the full state's
+// frames (no `seq`) are ignored. Latency is the machine's monotonic clock on receipt minus `content.time.sent`.
 //
 // On "go" {measureFrom, measureTo, capacity}: frames received between the two times count as
 // the window's deliveries; frames *sent* between them are the measured ones, whose latency is
@@ -99,9 +99,10 @@ function connectWs(viewer: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { perMessageDeflate: false });
     socket.on("message", (data: Buffer) => {
-      // The initial state (an object of keys) is not an update: ignored.
       if (data.compare(updatePrefix, 0, updatePrefix.length, 0, updatePrefix.length) !== 0) return;
       const seq = numberBefore(data, "seq", data.length - 1);
+      // A key of the full state ({key, content}, no seq) is not an update: ignored.
+      if (Number.isNaN(seq.value)) return;
       receive(seq.value, numberBefore(data, "sent", seq.at).value, viewer);
     });
     socket.once("open", () => resolve());

@@ -97,7 +97,7 @@ const share = {
   deleted: { code: 4410, when: "the share was deleted by its owner: stop, it will not come back" },
   tooSlow: {
     code: 4429,
-    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) was still queued for it when the next update came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",
+    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) of updates still queued for it when the next came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",
   },
 } as const satisfies Record<string, CloseCodeSpec>;
 

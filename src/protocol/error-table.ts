@@ -406,7 +406,7 @@ export const errorTable = {
   },
   ERR_SHARE_FRAME: {
     meaning:
-      "a share viewer got a frame it cannot use: not JSON, neither the initial state nor an update, or an update whose `seq` skips some (frames were lost; the viewer reconnects with `since` to catch up)",
+      "a share viewer got a frame it cannot use: not JSON, neither a key of a full state, its `state` frame nor an update, or an update whose `seq` skips some or comes before a full state ended (frames were lost; the viewer reconnects with `since` to catch up)",
     exit: exitCodes.protocol,
     retryable: true,
   },

@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
-  encodeInitialStateJson,
+  encodeStateFrame,
   encodeUpdateFrame,
   encodeUpdateFrameJson,
-  epochOfInitialState,
-  initialEpochEntry,
-  initialSeqEntry,
-  isReservedEntry,
+  isKeyFrame,
   isShareEpoch,
   isUpdateFrame,
-  seqOfInitialState,
+  parseStateFrame,
+  parseViewerVersion,
+  snapshotFrameHead,
 } from "./share-frames.js";
 
 describe("viewer frames", () => {
@@ -26,54 +25,57 @@ describe("viewer frames", () => {
     );
   });
 
-  it("encode the initial state with share/seq last", () => {
-    const text = encodeInitialStateJson(
-      [
-        ["session/info/s", JSON.stringify({ id: "s" })],
-        ["session/message/s/m", JSON.stringify({ id: "m" })],
-      ],
-      12,
-    );
-    const parsed = JSON.parse(text);
-    expect(parsed).toEqual({
-      "session/info/s": { id: "s" },
-      "session/message/s/m": { id: "m" },
-      [initialSeqEntry]: 12,
+  it("encode a full state's key as {key, content}: its head, the content's JSON, then }", () => {
+    const key = 'session/part/s/m/"p"';
+    const content = { text: "é 😀" };
+    const frame = JSON.parse(`${snapshotFrameHead(key)}${JSON.stringify(content)}}`);
+    expect(frame).toEqual({ key, content });
+    expect(Object.keys(frame)).toEqual(["key", "content"]);
+    expect(isKeyFrame(frame)).toBe(true);
+    expect(isUpdateFrame(frame)).toBe(false);
+  });
+
+  it("encode and parse version 2's state frame, with the share's epoch when it has one", () => {
+    expect(JSON.parse(encodeStateFrame(12, "Ab_-09xYz"))).toEqual({
+      type: "state",
+      seq: 12,
+      epoch: "Ab_-09xYz",
     });
-    expect(Object.keys(parsed).at(-1)).toBe(initialSeqEntry);
-    expect(seqOfInitialState(parsed)).toBe(12);
-    expect(JSON.parse(encodeInitialStateJson([], 0))).toEqual({ "share/seq": 0 });
+    expect(JSON.parse(encodeStateFrame(0, undefined))).toEqual({ type: "state", seq: 0 });
+    expect(parseStateFrame({ type: "state", seq: 4, epoch: "e1" })).toEqual({
+      type: "state",
+      seq: 4,
+      epoch: "e1",
+    });
+    expect(parseStateFrame({ type: "state", seq: 4, epoch: "a b" })).toEqual({
+      type: "state",
+      seq: 4,
+    });
+    for (const bad of [{ type: "state" }, { type: "state", seq: -1 }, { seq: 1 }, null, 3]) {
+      expect(parseStateFrame(bad)).toBeUndefined();
+    }
   });
 
-  it("encode the share's epoch as share/epoch, before share/seq", () => {
-    const text = encodeInitialStateJson([["session/info/s", "{}"]], 4, "Ab_-09xYz");
-    const parsed = JSON.parse(text);
-    expect(parsed).toEqual({ "session/info/s": {}, "share/epoch": "Ab_-09xYz", "share/seq": 4 });
-    expect(Object.keys(parsed).slice(-2)).toEqual([initialEpochEntry, initialSeqEntry]);
-    expect(epochOfInitialState(parsed)).toBe("Ab_-09xYz");
-    expect(epochOfInitialState({ "share/seq": 4 })).toBeUndefined();
-    expect(epochOfInitialState({ "share/epoch": 7 })).toBeUndefined();
-    expect(epochOfInitialState({ "share/epoch": "a b" })).toBeUndefined();
-    expect(JSON.parse(encodeInitialStateJson([], 0, undefined))).toEqual({ "share/seq": 0 });
-  });
-
-  it("validate epochs and name the reserved entries", () => {
+  it("validate epochs", () => {
     expect(isShareEpoch("c1764473940000")).toBe(true);
     expect(isShareEpoch("e".repeat(64))).toBe(true);
     for (const bad of ["", "e".repeat(65), "a b", "a/b", "é", 12, null, undefined]) {
       expect(isShareEpoch(bad)).toBe(false);
     }
-    expect(isReservedEntry("share/seq")).toBe(true);
-    expect(isReservedEntry("share/epoch")).toBe(true);
-    expect(isReservedEntry("session/info/s")).toBe(false);
   });
 
-  it("tell updates from the initial state", () => {
+  it("tell updates from a full state's keys and from the state frame", () => {
     expect(isUpdateFrame({ key: "k", content: null, seq: 1 })).toBe(true);
-    expect(isUpdateFrame({ "session/info/s": {}, "share/seq": 1 })).toBe(false);
-    expect(isUpdateFrame({ key: "k" })).toBe(false);
-    expect(isUpdateFrame(null)).toBe(false);
-    expect(seqOfInitialState({ "share/seq": -1 })).toBeUndefined();
-    expect(seqOfInitialState({})).toBeUndefined();
+    expect(isUpdateFrame({ key: "k", content: null })).toBe(false);
+    expect(isUpdateFrame({ key: "k", content: null, seq: "1" })).toBe(false);
+    expect(isKeyFrame({ key: "k" })).toBe(false);
+    expect(isKeyFrame({ type: "state", seq: 1 })).toBe(false);
+    expect(isKeyFrame(null)).toBe(false);
+  });
+
+  it("know versions 1 and 2 of the viewer's frames, no other", () => {
+    expect(parseViewerVersion("1")).toBe(1);
+    expect(parseViewerVersion("2")).toBe(2);
+    for (const bad of ["", "3", "02", "2.0", "v2"]) expect(parseViewerVersion(bad)).toBeUndefined();
   });
 });

@@ -1,55 +1,86 @@
-// The viewer WebSocket (`GET /share_poll?id=<id>[&since=<seq>[&epoch=<epoch>]]`) as data: the
-// frames the server sends, the reserved entries of the initial state, and the close codes. JSON text frames
-// (as OpenCode's share server sends them) so its viewers keep working; `seq` is our addition. Pure.
+// The viewer WebSocket (`GET /share_poll?id=<id>[&since=<seq>[&epoch=<epoch>]][&v=2]`) as data:
+// the frames the server sends and the form a viewer asks for. JSON text frames, one
+// `{key, content}` per stored key as OpenCode's share server sends them (its viewers read
+// `frame.key` of every frame), then `{key, content, seq}` per live write; `seq` is our addition.
+// Version 2, which our viewer client asks for, ends a full state with a `state` frame carrying
+// its seq and the share's epoch. Pure.
+
+/** The query parameter naming the form of frames a viewer wants (absent: version 1). */
+export const viewerVersionParam = "v";
 
 /**
- * The initial state: every stored key mapped to its content, plus reserved entries:
- * `share/seq`, the sequence number of the last write it includes, and `share/epoch`, the share's
- * epoch (absent for a share stored without one). The seed's viewers only read keys under
- * `session/`, so the extra entries are invisible to them; ours reconnect with
- * `&since=<that seq>&epoch=<that epoch>`.
+ * The forms of the viewer WebSocket. 1 (the default, OpenCode's): the full state is one
+ * `{key, content}` frame per stored key, with nothing marking its end. 2: the same frames, then
+ * one `{type: "state", seq, epoch}` frame that ends the full state.
  */
-export type InitialStateFrame = Record<string, unknown>;
+export const viewerVersions = [1, 2] as const;
+export type ViewerVersion = (typeof viewerVersions)[number];
 
-/** The reserved entry of the initial state that carries its sequence number. */
-export const initialSeqEntry = "share/seq";
+/** The newest form, which our viewer client asks for. */
+export const latestViewerVersion: ViewerVersion = 2;
 
-/**
- * The reserved entry of the initial state that carries the share's epoch: a token fixed when the
- * share is created, so a share deleted and created again under the same id (its seq restarting at
- * 1) is told apart from the old one. Sequence numbers only compare within one epoch.
- */
-export const initialEpochEntry = "share/epoch";
+/** The form named by a `v` query value, or undefined for one this server does not know. */
+export function parseViewerVersion(text: string): ViewerVersion | undefined {
+  return viewerVersions.find((version) => String(version) === text);
+}
 
 /** The form of an epoch: 1–64 characters of A-Z a-z 0-9 _ - (safe in a query string as is). */
 const epochPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** True when `value` is a well-formed epoch. */
+/**
+ * True when `value` is a well-formed epoch: a token fixed when the share is created, so a share
+ * deleted and created again under the same id (its seq restarting at 1) is told apart from the
+ * old one. Sequence numbers only compare within one epoch.
+ */
 export function isShareEpoch(value: unknown): value is string {
   return typeof value === "string" && epochPattern.test(value);
 }
 
-/** True for the keys of the reserved entries (`share/seq`, `share/epoch`), not share data. */
-export function isReservedEntry(key: string): boolean {
-  return key === initialSeqEntry || key === initialEpochEntry;
-}
-
-/** One durable write, sent live in the order the server made writes durable . */
-export interface UpdateFrame {
+/** One stored key of a full state: what it holds now. */
+export interface SnapshotFrame {
   readonly key: string;
   readonly content: unknown;
+}
+
+/** One durable write, sent live in the order the server made writes durable. */
+export interface UpdateFrame extends SnapshotFrame {
   /** The share's sequence number of this write: 1, 2, 3, … with no gaps. */
   readonly seq: number;
 }
 
-/** True when a parsed frame is an update (it has a string `key`), false for the initial state. */
-export function isUpdateFrame(frame: unknown): frame is UpdateFrame {
+/** Version 2's end of a full state: the seq of the last write it includes, the share's epoch. */
+export interface StateFrame {
+  readonly type: "state";
+  readonly seq: number;
+  /** Absent for a share stored with none (see docs/protocol.md). */
+  readonly epoch?: string;
+}
+
+/** True for a frame about one key: a key of a full state, or an update (it has a `seq`). */
+export function isKeyFrame(frame: unknown): frame is SnapshotFrame | UpdateFrame {
   return (
     typeof frame === "object" &&
     frame !== null &&
     typeof (frame as { key?: unknown }).key === "string" &&
     "content" in frame
   );
+}
+
+/** True for an update: a key frame with a sequence number. */
+export function isUpdateFrame(frame: unknown): frame is UpdateFrame {
+  if (!isKeyFrame(frame)) return false;
+  const seq = (frame as { seq?: unknown }).seq;
+  return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0;
+}
+
+/** The `state` frame in `frame`, or undefined when it is not a well-formed one. */
+export function parseStateFrame(frame: unknown): StateFrame | undefined {
+  if (typeof frame !== "object" || frame === null) return undefined;
+  const { type, seq, epoch } = frame as Record<string, unknown>;
+  if (type !== "state" || typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+    return undefined;
+  }
+  return isShareEpoch(epoch) ? { type, seq, epoch } : { type, seq };
 }
 
 /** Encodes an update frame: built once per write and sent to every viewer as the same string. */
@@ -59,36 +90,24 @@ export function encodeUpdateFrame(frame: UpdateFrame): string {
 
 /**
  * Encodes an update frame from content already serialized as JSON: the server serializes each
- * write's content once and reuses that text for storage, the frame and the initial state.
+ * write's content once and reuses that text for storage, the frame and the full state.
  */
 export function encodeUpdateFrameJson(key: string, contentJson: string, seq: number): string {
-  return `{"key":${JSON.stringify(key)},"content":${contentJson},"seq":${seq}}`;
+  return `${snapshotFrameHead(key)}${contentJson},"seq":${seq}}`;
 }
 
 /**
- * Encodes the initial state from `[key, content as JSON]` pairs, the sequence number of the last
- * write it includes and the share's epoch when it has one (the reserved entries come last:
- * `share/epoch`, then `share/seq`).
+ * The text of a full state's frame for `key` up to its content: the frame is this, the content's
+ * JSON, then `}`. The server keeps content as JSON bytes and sends them between the two as they
+ * are.
  */
-export function encodeInitialStateJson(
-  entries: Iterable<readonly [string, string]>,
-  seq: number,
-  epoch?: string,
-): string {
-  let out = "{";
-  for (const [key, contentJson] of entries) out += `${JSON.stringify(key)}:${contentJson},`;
-  if (epoch !== undefined) out += `${JSON.stringify(initialEpochEntry)}:${JSON.stringify(epoch)},`;
-  return `${out}${JSON.stringify(initialSeqEntry)}:${seq}}`;
+export function snapshotFrameHead(key: string): string {
+  return `{"key":${JSON.stringify(key)},"content":`;
 }
 
-/** The `share/seq` of a parsed initial state, or undefined when it carries none. */
-export function seqOfInitialState(frame: InitialStateFrame): number | undefined {
-  const seq = frame[initialSeqEntry];
-  return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
-}
-
-/** The `share/epoch` of a parsed initial state, or undefined when it carries none (or a bad one). */
-export function epochOfInitialState(frame: InitialStateFrame): string | undefined {
-  const epoch = frame[initialEpochEntry];
-  return isShareEpoch(epoch) ? epoch : undefined;
+/** Encodes version 2's `state` frame. */
+export function encodeStateFrame(seq: number, epoch: string | undefined): string {
+  return JSON.stringify(
+    epoch === undefined ? { type: "state", seq } : { type: "state", seq, epoch },
+  );
 }

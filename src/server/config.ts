@@ -294,7 +294,7 @@ export const serverSettings = defineSettings({
     schema: bytes(1024, GiB),
     default: 4 * MiB,
     defaultText: "4194304 (4 MiB)",
-    help: "bytes still queued for a share viewer (beyond its initial state) past which it is closed 4429",
+    help: "bytes of live updates still queued for a share viewer (its full state streams as it reads, apart) past which it is closed 4429",
   },
   shareViewerFlushMs: {
     flag: "--share-viewer-flush",

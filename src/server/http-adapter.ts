@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { createError, isSynclineError } from "../protocol/errors.js";
+import { type BodySink, writeStreamed } from "../util/streamed-body.js";
 import { asHttpError, errorResponse, httpStatusOf } from "./http-errors.js";
 import type { HttpResponse, HttpRouter } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -61,9 +62,49 @@ async function answer(
 }
 
 function writeResponse(request: IncomingMessage, response: ServerResponse, result: HttpResponse) {
-  if (response.headersSent || response.destroyed) return;
   const body = result.body ?? "";
+  const streamed = typeof body === "object" && "units" in body ? body : undefined;
+  if (response.headersSent || response.destroyed) return streamed?.finished?.();
   const length = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
   response.writeHead(result.status, { ...result.headers, "content-length": String(length) });
-  response.end(request.method === "HEAD" ? undefined : body);
+  if (streamed === undefined || request.method === "HEAD") {
+    response.end(request.method === "HEAD" || streamed ? undefined : body);
+    return streamed?.finished?.();
+  }
+  // A batch at a time as the client reads it: a client that stops reading holds no copy.
+  void writeStreamed(responseSink(response), streamed.units())
+    .then(
+      (complete) => (complete ? response.end() : undefined),
+      () => response.destroy(),
+    )
+    .finally(() => streamed.finished?.());
+}
+
+/** A response as a sink for a streamed body: corked writes, drained like its socket. */
+function responseSink(response: ServerResponse): BodySink {
+  const open = () => !response.destroyed && !response.writableEnded;
+  return {
+    write(parts) {
+      if (!open()) return false;
+      response.cork();
+      for (const part of parts) response.write(part);
+      response.uncork();
+      return true;
+    },
+    needsDrain: () => response.writableNeedDrain,
+    drained: () =>
+      new Promise<boolean>((resolve) => {
+        if (!open()) return resolve(false);
+        if (!response.writableNeedDrain) return resolve(true);
+        const done = (drained: boolean) => () => {
+          response.off("drain", onDrain);
+          response.off("close", onClose);
+          resolve(drained && open());
+        };
+        const onDrain = done(true);
+        const onClose = done(false);
+        response.once("drain", onDrain);
+        response.once("close", onClose);
+      }),
+  };
 }

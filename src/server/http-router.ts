@@ -3,6 +3,7 @@
 
 import type { IncomingHttpHeaders } from "node:http";
 import { createError } from "../protocol/errors.js";
+import type { StreamedBody } from "../util/streamed-body.js";
 import { errorResponse } from "./http-errors.js";
 
 /** What a route handler sees of a request. */
@@ -21,11 +22,14 @@ export interface HttpRequest {
   readonly readBody?: (maxBytes: number, context: string) => Promise<Buffer>;
 }
 
-/** What a route handler answers. A string body is sent as UTF-8. */
+/**
+ * What a route handler answers. A string body is sent as UTF-8; a streamed one a batch at a time
+ * as the client reads it (its `finished`, if any, is called once it ended, whole or not).
+ */
 export interface HttpResponse {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string | Uint8Array;
+  readonly body?: string | Uint8Array | (StreamedBody & { finished?(): void });
 }
 
 /** A route handler. A thrown SynclineError is answered with its status; anything else is 500. */

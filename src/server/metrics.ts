@@ -47,7 +47,7 @@ export interface ShareMetrics {
   readonly viewers: Gauge;
   /** Sync requests that reached the publish path (after the secret check). */
   readonly publishes: Counter;
-  /** Frames handed to viewers' sockets (initial states, catch-up and live updates). */
+  /** Frames handed to viewers' sockets (full states' frames, catch-up and live updates). */
   readonly deliveries: Counter;
   /** Viewers closed with 4429 for falling behind. */
   readonly slowViewers: Counter;

@@ -1,12 +1,18 @@
 // Mounts live shares: the share hub on the store, its HTTP API, the viewer WebSocket at
-// `/share_poll?id=<id>[&since=<seq>[&epoch=<epoch>]]` (or `?sessionID=<full id>`), keepalive pings for viewers,
-// and metrics. Unknown shares are refused with 404 before the upgrade.
+// `/share_poll?id=<id>[&since=<seq>[&epoch=<epoch>]][&v=2]` (or `?sessionID=<full id>`), keepalive
+// pings for viewers, and metrics. Unknown shares are refused with 404 before the upgrade.
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { ShareCloseCode } from "../protocol/close-codes.js";
 import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
-import { isShareEpoch } from "../protocol/share-frames.js";
+import {
+  isShareEpoch,
+  parseViewerVersion,
+  type ViewerVersion,
+  viewerVersionParam,
+  viewerVersions,
+} from "../protocol/share-frames.js";
 import { isShareId, shareIdOfSession } from "../protocol/share-items.js";
 import { badRequest, shareNotFound } from "../share/share-errors.js";
 import { ShareHub } from "../share/share-hub.js";
@@ -25,8 +31,10 @@ import { createWsKeepalive } from "./ws-keepalive.js";
 export interface ViewerRequest {
   readonly id: string;
   readonly since: number | undefined;
-  /** The epoch `since` belongs to (the share's `share/epoch` when the viewer saw it). */
+  /** The epoch `since` belongs to (the share's epoch when the viewer saw its full state). */
   readonly epoch?: string | undefined;
+  /** The form of frames it asked for (`&v=`; 1, OpenCode's, when absent). */
+  readonly version: ViewerVersion;
 }
 
 /** The hub, its viewer endpoint, and its shutdown. */
@@ -81,7 +89,7 @@ export function createShareEndpoint(
     // Viewers send nothing meaningful; anything sizable is a misbehaving client.
     maxPayload: 4096,
     authenticate: (request) => decideViewer(request, hub),
-    onConnection(socket, request, { id, since, epoch }) {
+    onConnection(socket, request, { id, ...join }) {
       metrics.viewers.inc();
       keepalive.add(socket);
       trackWebSocket(output, "share", socket, request.socket, ShareCloseCode.tooSlow);
@@ -94,7 +102,7 @@ export function createShareEndpoint(
         metrics.viewers.dec();
         detach?.();
       });
-      hub.attach(id, wsViewerSocket(socket, request.socket), since, epoch).then(
+      hub.attach(id, wsViewerSocket(socket, request.socket), join).then(
         (result) => {
           if (closed) result?.();
           else detach = result;
@@ -116,43 +124,19 @@ export function createShareEndpoint(
   };
 }
 
-/**
- * Parses `?id=` / `?sessionID=`, `&since=` and `&epoch=`; refuses bad ones (400) and unknown
- * shares (404).
- */
+/** Reads the viewer's query; refuses a bad one (400) and an unknown share (404). */
 async function decideViewer(
   request: IncomingMessage,
   hub: ShareHub,
 ): Promise<UpgradeDecision<ViewerRequest>> {
-  const query = new URL(request.url ?? "/", "http://localhost").searchParams;
-  const given = query.get("id");
-  const sessionID = query.get("sessionID");
-  const id = given ?? (sessionID === null ? undefined : shareIdOfSession(sessionID));
-  if (id === undefined || !isShareId(id)) {
-    const shown = given ?? sessionID;
-    const reason =
-      shown === null
-        ? "share viewer: ?id=<share id> or ?sessionID=<session id> is required"
-        : `share viewer: ${given !== null ? "id" : "sessionID"} ${JSON.stringify(shown)} is not a valid share or session id`;
-    return refuse(badRequest(reason));
+  let viewer: ViewerRequest;
+  try {
+    viewer = parseViewerQuery(new URL(request.url ?? "/", "http://localhost").searchParams);
+  } catch (error) {
+    if (isSynclineError(error)) return refuse(error);
+    throw error;
   }
-  const sinceText = query.get("since");
-  let since: number | undefined;
-  if (sinceText !== null) {
-    since = /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : Number.NaN;
-    if (Number.isNaN(since)) {
-      return refuse(
-        badRequest(`share viewer: since ${JSON.stringify(sinceText)} is not a sequence number`),
-      );
-    }
-  }
-  const epochText = query.get("epoch");
-  const shownEpoch = JSON.stringify(epochText?.slice(0, 100));
-  if (epochText !== null && !isShareEpoch(epochText)) {
-    const reason = `share viewer: epoch ${shownEpoch} is not a share epoch (1–64 of A-Z a-z 0-9 _ -)`;
-    return refuse(badRequest(reason));
-  }
-  const epoch = epochText ?? undefined;
+  const { id } = viewer;
   try {
     if (!(await hub.exists(id))) return refuse(shareNotFound("share viewer", id));
   } catch (error) {
@@ -165,7 +149,55 @@ async function decideViewer(
       ),
     );
   }
-  return { accept: true, context: { id, since, epoch } };
+  return { accept: true, context: viewer };
+}
+
+/**
+ * `?id=` / `?sessionID=`, `&since=`, `&epoch=` and `&v=` of a viewer's upgrade; throws a 400
+ * naming the first bad one.
+ */
+function parseViewerQuery(query: URLSearchParams): ViewerRequest {
+  return {
+    id: viewerShareId(query),
+    since: viewerSince(query.get("since")),
+    epoch: viewerEpoch(query.get("epoch")),
+    version: viewerVersion(query.get(viewerVersionParam)),
+  };
+}
+
+function viewerShareId(query: URLSearchParams): string {
+  const given = query.get("id");
+  const sessionID = query.get("sessionID");
+  const id = given ?? (sessionID === null ? undefined : shareIdOfSession(sessionID));
+  if (id !== undefined && isShareId(id)) return id;
+  const shown = given ?? sessionID;
+  throw badRequest(
+    shown === null
+      ? "share viewer: ?id=<share id> or ?sessionID=<session id> is required"
+      : `share viewer: ${given !== null ? "id" : "sessionID"} ${JSON.stringify(shown)} is not a valid share or session id`,
+  );
+}
+
+function viewerSince(text: string | null): number | undefined {
+  if (text === null) return undefined;
+  if (/^\d{1,15}$/.test(text)) return Number(text);
+  throw badRequest(`share viewer: since ${JSON.stringify(text)} is not a sequence number`);
+}
+
+function viewerEpoch(text: string | null): string | undefined {
+  if (text === null) return undefined;
+  if (isShareEpoch(text as unknown)) return text;
+  const shown = JSON.stringify(text.slice(0, 100));
+  throw badRequest(`share viewer: epoch ${shown} is not a share epoch (1–64 of A-Z a-z 0-9 _ -)`);
+}
+
+function viewerVersion(text: string | null): ViewerVersion {
+  const version = text === null ? 1 : parseViewerVersion(text);
+  if (version !== undefined) return version;
+  const shown = JSON.stringify(text?.slice(0, 20));
+  throw badRequest(
+    `share viewer: v ${shown} is not a form of frames this server sends (${viewerVersions.join(" or ")})`,
+  );
 }
 
 function refuse(error: SynclineError): UpgradeDecision<ViewerRequest> {

@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import { describeError } from "../protocol/errors.js";
-import { itemTypeOfKey, shareIdOfSession } from "../protocol/share-items.js";
+import { shareIdOfSession } from "../protocol/share-items.js";
 import { badRequest } from "../share/share-errors.js";
 import type { ShareHub } from "../share/share-hub.js";
 import { capIgnored, checkItemCount, maxSyncItems } from "../share/sync-items.js";
@@ -51,14 +51,9 @@ function addCurrentApi(router: HttpRouter, options: ShareRouteOptions): void {
     checkItemCount(data.length, options.maxSyncItems ?? maxSyncItems);
     return json(200, capIgnored(await hub.sync(request.params.id as string, secret, data)));
   });
-  router.add("GET", "/api/share/:id/data", async (request) => {
-    const { seq, entries } = await hub.read(request.params.id as string);
-    const items = entries.map(
-      ([key, content]) =>
-        `{"type":${JSON.stringify(itemTypeOfKey(key) ?? null)},"key":${JSON.stringify(key)},"data":${content}}`,
-    );
-    return raw(200, `[${items.join(",")}]`, { "x-share-seq": String(seq) });
-  });
+  router.add("GET", "/api/share/:id/data", (request) =>
+    stateOf(hub, request.params.id as string, "data"),
+  );
   router.add("DELETE", "/api/share/:id", async (request) => {
     const id = request.params.id as string;
     const { secret } = await parseBody(request, deleteBody, "share delete", maxBodyBytes);
@@ -80,9 +75,7 @@ function addOlderApi(router: HttpRouter, options: ShareRouteOptions): void {
     const sessionID = request.query.get("sessionID");
     const id = request.query.get("id") ?? (sessionID === null ? undefined : idOfSession(sessionID));
     if (id === undefined) throw badRequest("share data: ?id=<share id> or ?sessionID= is required");
-    const { seq, entries } = await hub.read(id);
-    const fields = entries.map(([key, content]) => `${JSON.stringify(key)}:${content}`);
-    return raw(200, `{${fields.join(",")}}`, { "x-share-seq": String(seq) });
+    return stateOf(hub, id, "fields");
   });
   router.add("POST", "/share_delete", async (request) => {
     const body = await parseBody(request, legacyDeleteBody, "share delete", maxBodyBytes);
@@ -90,6 +83,23 @@ function addOlderApi(router: HttpRouter, options: ShareRouteOptions): void {
     await hub.remove(id, body.secret);
     return json(200, { id, deleted: true });
   });
+}
+
+/**
+ * A share's state as a data route answers it, with its seq: encoded once per seq and streamed to
+ * each reader as it reads (share-snapshot.ts), the share held in memory until it is done.
+ */
+async function stateOf(hub: ShareHub, id: string, form: "data" | "fields"): Promise<HttpResponse> {
+  const body = await hub.readBody(id, form);
+  return {
+    status: 200,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      ...noStore,
+      "x-share-seq": String(body.seq),
+    },
+    body,
+  };
 }
 
 /** Both APIs create a share the same way. */

@@ -26,22 +26,32 @@ export class EncodedFrame {
 
 /** A final, unmasked text frame holding `payload` (servers never mask, §5.1). */
 export function serverTextFrame(payload: Buffer): Buffer {
-  const length = payload.byteLength;
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x81; // FIN + opcode 1 (text)
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65_536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  payload.copy(frame, headerLength);
+  const header = textFrameHeader(payload.byteLength);
+  const frame = Buffer.allocUnsafe(header.byteLength + payload.byteLength);
+  header.copy(frame, 0);
+  payload.copy(frame, header.byteLength);
   return frame;
+}
+
+/**
+ * The header of a final, unmasked text frame of `length` payload bytes: what precedes a payload
+ * sent in several parts (a full state's frame: its head, its content's bytes, its end).
+ */
+export function textFrameHeader(length: number): Buffer {
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const header = Buffer.allocUnsafe(headerLength);
+  header[0] = 0x81; // FIN + opcode 1 (text)
+  if (length < 126) {
+    header[1] = length;
+  } else if (length < 65_536) {
+    header[1] = 126;
+    header.writeUInt16BE(length, 2);
+  } else {
+    header[1] = 127;
+    header.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    header.writeUInt32BE(length >>> 0, 6);
+  }
+  return header;
 }
 
 /** Consecutive frames sent together: to a socket, one write of their wire bytes back to back. */

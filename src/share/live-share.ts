@@ -56,6 +56,8 @@ export interface LiveShare {
   tail: Promise<void>;
   /** Writes (and a delete) under way: while any is, the share stays in memory. */
   inFlight: number;
+  /** HTTP readers being streamed its state: while any is, the share stays in memory. */
+  readers: number;
   /** When a request or a viewer last used it, ms: the idle sweep and eviction order read it. */
   lastUsed: number;
   /** Changed only through moveShare. */
@@ -94,6 +96,7 @@ export function createLiveShare(
     ),
     tail: Promise.resolve(),
     inFlight: 0,
+    readers: 0,
     lastUsed: Date.now(),
     phase: { name: "live" },
   };
@@ -101,8 +104,15 @@ export function createLiveShare(
 
 /**
  * A share that may leave memory: live (one failed or being deleted is dropped by whoever holds
- * it, when done), without viewers and without writes in flight.
+ * it, when done), without viewers, readers or writes in flight. Readers and viewers hold its
+ * snapshot's bytes while they stream: were it let go, those bytes would stay in memory unseen by
+ * the memory budget.
  */
 export function isIdle(share: LiveShare): boolean {
-  return share.phase.name === "live" && share.fanout.size === 0 && share.inFlight === 0;
+  return (
+    share.phase.name === "live" &&
+    share.fanout.size === 0 &&
+    share.readers === 0 &&
+    share.inFlight === 0
+  );
 }

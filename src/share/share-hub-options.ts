@@ -23,7 +23,10 @@ export interface ShareSettings {
    * ERR_SHARE_MEMORY_BUDGET). A delete is never refused for it.
    */
   readonly shareMemoryBudget: number;
-  /** Unsent bytes a viewer may have queued (beyond its initial dump) before it is closed 4429. */
+  /**
+   * Unsent bytes of live frames a viewer may have (queued on its socket, or waiting behind its
+   * full state as that streams) before it is closed 4429.
+   */
   readonly shareViewerMaxBufferedBytes: number;
   /** Least time between two batches written to a share's viewers, ms (see viewer-fanout.ts). */
   readonly shareViewerFlushMs: number;

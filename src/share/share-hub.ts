@@ -4,8 +4,10 @@
 // and WebSocket wiring live in server/share-endpoint.ts.
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
+import type { ViewerVersion } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
+import type { StreamedBody } from "../util/streamed-body.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import { LoadedShares } from "./loaded-shares.js";
 import {
@@ -20,6 +22,7 @@ import {
 import type { ShareHubOptions, ShareSettings } from "./share-hub-options.js";
 import { type PublishResult, SharePublisher } from "./share-publisher.js";
 import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
+import { catchUpStart, type ShareSnapshot } from "./share-snapshot.js";
 import {
   createOps,
   generateEpoch,
@@ -29,6 +32,24 @@ import {
 } from "./share-storage.js";
 import { prepareItems, prepareKeyWrite } from "./sync-items.js";
 import type { ViewerSocket } from "./viewer-fanout.js";
+
+/** A share's state as an HTTP body, held for its reader while it is streamed. */
+export interface ShareBody extends StreamedBody {
+  /** The seq of the last write it includes. */
+  readonly seq: number;
+  /** Ends the reader's hold on the share (idempotent). */
+  finished(): void;
+}
+
+/** What a joining viewer asked for (the viewer endpoint's query). */
+export interface ViewerJoin {
+  /** Catch up from this seq: only the frames after it, when the log still holds them. */
+  readonly since?: number | undefined;
+  /** The epoch `since` belongs to; when it is not the share's, the full state is sent. */
+  readonly epoch?: string | undefined;
+  /** The form of the full state (docs/protocol.md); default 1, OpenCode's. */
+  readonly version?: ViewerVersion | undefined;
+}
 
 /**
  * Creates the hub; `close()` it on shutdown. A loaded share has one phase (live-share.ts):
@@ -40,7 +61,7 @@ import type { ViewerSocket } from "./viewer-fanout.js";
  * 1. A sync is answered only once its writes are durable; a sync that changes nothing waits for
  *    any equal write still in flight and answers as that write ends.
  * 2. A share's viewers get its update frames in seq order, each only once durable and after the
- *    initial state (or catch-up frames) they joined with: writes are issued in seq order and
+ *    full state (or catch-up frames) they joined with: writes are issued in seq order and
  *    broadcast one after another on the share's tail, and ShareState.commit refuses a gap.
  * 3. Only a `live` share takes a new write or viewer: a `deleting` or `failed` one is answered
  *    "retry" (503, or close 1011; a failed one's viewers were closed with 1011), a `deleted` one
@@ -49,10 +70,12 @@ import type { ViewerSocket } from "./viewer-fanout.js";
  *    once the store's delete succeeded, and a failed delete leaves the stored share as it was.
  * 5. A share is `live` only while it is the copy the registry holds under its id, and no write,
  *    delete or viewer is applied to an `evicted` copy (LoadedShares.use loads the share again).
- * 6. A `live` share leaves memory only when idle (no viewer, nothing in flight) or at shutdown.
- *    The memory total is the sum of `plannedBytes` of the shares the registry holds (writes in
- *    flight counted); a load or a sync that would pass the budget is refused (503) unless idle
- *    shares can be evicted to make room; a delete is never refused for memory.
+ * 6. A `live` share leaves memory only when idle (no viewer, no HTTP reader being streamed its
+ *    state, nothing in flight) or at shutdown: what its readers hold is its own content (but for
+ *    keys replaced since they joined), counted in the budget. The memory total is the sum of
+ *    `plannedBytes` of the shares the registry holds (writes in flight counted); a load or a sync
+ *    that would pass the budget is refused (503) unless idle shares can be evicted to make room;
+ *    a delete is never refused for memory.
  * 7. The create and the delete of one share id never interleave, and a share is read from the
  *    store once however many requests ask for it at the same time.
  */
@@ -146,13 +169,36 @@ export class ShareHub {
     );
   }
 
-  /** The durable state of a share, `[key, content JSON]` in key order, and its seq. */
-  async read(id: string): Promise<{ sessionID: string; seq: number; entries: [string, string][] }> {
+  /**
+   * The durable state of a share now, in key order: the snapshot every reader of this seq shares
+   * (its bodies are encoded once, and streamed to each reader as it reads).
+   */
+  async read(id: string): Promise<ShareSnapshot> {
+    return (await this.#require("share data", id)).state.snapshot();
+  }
+
+  /**
+   * The durable state of a share now as an HTTP body (`data`: `GET /api/share/:id/data`,
+   * `fields`: `GET /share_data`), encoded once per seq for all readers. The share counts as in use
+   * (it does not leave memory, so its content stays within the memory budget) until the body's
+   * `finished` is called, which whoever streams it must do once it is done, whole or not.
+   */
+  async readBody(id: string, form: "data" | "fields"): Promise<ShareBody> {
     const share = await this.#require("share data", id);
+    const snapshot = share.state.snapshot();
+    const body = form === "data" ? snapshot.dataBody() : snapshot.fieldsBody();
+    share.readers++;
+    let finished = false;
     return {
-      sessionID: share.meta.sessionID,
-      seq: share.state.seq,
-      entries: share.state.entries(),
+      seq: snapshot.seq,
+      byteLength: body.byteLength,
+      units: () => body.units(),
+      finished: () => {
+        if (finished) return;
+        finished = true;
+        share.readers--;
+        share.lastUsed = Date.now();
+      },
     };
   }
 
@@ -193,19 +239,18 @@ export class ShareHub {
   }
 
   /**
-   * Attaches a viewer: sends the initial state — or, with `since`, only the frames after it
-   * when the log still holds them — then every live frame. `epoch` (from the viewer's last
-   * initial state) qualifies `since`: when it is not the share's epoch, `since` counted writes of
-   * an earlier share under this id (deleted and created again), so the full state is sent.
-   * Returns the detach function, or undefined (the socket closed with 4404) when there is no such
-   * share.
+   * Attaches a viewer: streams it the full state — or, with `since`, only the frames after it
+   * when the log still holds them — then every live frame. `epoch` (from the viewer's last full
+   * state) qualifies `since`: when it is not the share's epoch, `since` counted writes of an
+   * earlier share under this id (deleted and created again), so the full state is sent. Returns
+   * the detach function, or undefined (the socket closed with 4404) when there is no such share.
    */
   async attach(
     id: string,
     socket: ViewerSocket,
-    since?: number,
-    epoch?: string,
+    join: ViewerJoin = {},
   ): Promise<(() => void) | undefined> {
+    const { since, epoch, version = 1 } = join;
     const load = async () => (isShareId(id) ? await this.#loaded.load(id) : undefined);
     return this.#loaded.use(load, (share) => {
       if (share?.phase.name !== "live") {
@@ -219,7 +264,10 @@ export class ShareHub {
       // A share without an epoch (unknown) differs from any given one: the full state is safe.
       const sameShare = epoch === undefined || epoch === share.state.epoch;
       const frames = since === undefined || !sameShare ? undefined : share.state.framesAfter(since);
-      share.fanout.add(socket, frames ?? [share.state.initialState()]);
+      share.fanout.add(
+        socket,
+        frames ? catchUpStart(frames) : share.state.snapshot().viewerStart(version),
+      );
       share.lastUsed = Date.now();
       return () => {
         share.fanout.delete(socket);

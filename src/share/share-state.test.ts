@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ShareState } from "./share-state.js";
 
+/** The snapshot's keys and contents, parsed. */
+const contentsOf = (state: ShareState) =>
+  Object.fromEntries(
+    state.snapshot().items.map((item) => [item.key, JSON.parse(item.content.toString())]),
+  );
+
 const limits = { maxFrames: 100, maxBytes: 1_000_000 };
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -20,11 +26,8 @@ describe("ShareState", () => {
       { key: "b", content: { x: 2 }, seq: 2 },
     ]);
     expect(state.seq).toBe(2);
-    expect(JSON.parse(state.initialState().text.toString())).toEqual({
-      a: 1,
-      b: { x: 2 },
-      "share/seq": 2,
-    });
+    expect(contentsOf(state)).toEqual({ a: 1, b: { x: 2 } });
+    expect(state.snapshot().seq).toBe(2);
   });
 
   it("skips writes that change nothing, against durable and in-flight content", () => {
@@ -37,7 +40,7 @@ describe("ShareState", () => {
     expect(second.map((w) => w.seq)).toEqual([6]);
     state.commit(first);
     state.commit(second);
-    expect(state.entries()).toEqual([["a", json(1)]]);
+    expect(contentsOf(state)).toEqual({ a: 1 });
   });
 
   it("refuses a commit out of order", () => {
@@ -50,13 +53,26 @@ describe("ShareState", () => {
     expect(state.seq).toBe(2);
   });
 
-  it("caches the initial state until the next commit", () => {
-    const state = new ShareState(new Map([["k", json("v")]]), 1, limits);
-    const initial = state.initialState();
-    expect(state.initialState()).toBe(initial);
+  it("keeps one snapshot per seq; the next one shares the bytes of every unchanged key", () => {
+    const state = new ShareState(
+      new Map([
+        ["k", json("v")],
+        ["other", json("big")],
+      ]),
+      1,
+      limits,
+    );
+    const first = state.snapshot();
+    expect(state.snapshot()).toBe(first);
     state.commit(state.plan([{ key: "k", json: json("w") }]));
-    expect(state.initialState()).not.toBe(initial);
-    expect(JSON.parse(state.initialState().text.toString())).toEqual({ k: "w", "share/seq": 2 });
+    const second = state.snapshot();
+    expect(second).not.toBe(first);
+    expect(second.seq).toBe(2);
+    expect(contentsOf(state)).toEqual({ k: "w", other: "big" });
+    // The first snapshot is unchanged (a reader may still stream it), and shares "other".
+    expect(first.items.map((item) => item.content.toString())).toEqual([json("v"), json("big")]);
+    expect(second.items[1]?.content).toBe(first.items[1]?.content);
+    expect(second.items[1]).toBe(first.items[1]);
   });
 
   it("gives the frames after since, or undefined when loaded from storage without them", () => {
@@ -73,7 +89,7 @@ describe("ShareState", () => {
     expect(state.framesAfter(11)?.map((f) => JSON.parse(f.text.toString()).seq)).toEqual([12]);
   });
 
-  it("lists entries in key order", () => {
+  it("lists the snapshot's items in key order", () => {
     const state = new ShareState(
       new Map([
         ["b", "2"],
@@ -83,7 +99,7 @@ describe("ShareState", () => {
       3,
       limits,
     );
-    expect(state.entries().map(([key]) => key)).toEqual(["a", "b", "c"]);
+    expect(state.snapshot().items.map((item) => item.key)).toEqual(["a", "b", "c"]);
   });
   it("counts the JSON bytes of all keys: at load, in flight, and as a replacement's difference", () => {
     const state = new ShareState(

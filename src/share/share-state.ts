@@ -1,11 +1,12 @@
-// The in-memory state of one loaded share: the durable items (content kept as JSON text, so each
-// write is serialized once), the sequence numbers, the writes assigned but not yet durable, the
-// recent-writes log and the cached initial state. Pure: share-publisher.ts and loaded-shares.ts
-// do the I/O around it.
+// The in-memory state of one loaded share: the durable items (content kept as JSON bytes, so each
+// write is serialized once and every reader is sent the same bytes), the sequence numbers, the
+// writes assigned but not yet durable, the recent-writes log and the snapshot of the current seq.
+// Pure: share-publisher.ts and loaded-shares.ts do the I/O around it.
 
-import { encodeInitialStateJson, encodeUpdateFrameJson } from "../protocol/share-frames.js";
+import { encodeUpdateFrameJson } from "../protocol/share-frames.js";
 import { EncodedFrame } from "./encoded-frame.js";
 import { ShareLog, type ShareLogLimits } from "./share-log.js";
+import { ShareSnapshot, StoredItem } from "./share-snapshot.js";
 
 /** One item to write: its key and its content serialized as JSON. */
 export interface ItemWrite {
@@ -19,9 +20,24 @@ export interface PlannedWrite extends ItemWrite {
 }
 
 /** The JSON byte length of one item's content, as the share size limit counts it. */
-export function contentBytes(json: string): number {
-  return Buffer.byteLength(json);
+export function contentBytes(json: string | Buffer): number {
+  return typeof json === "string" ? Buffer.byteLength(json) : json.byteLength;
 }
+
+/** True when `latest` (in flight as text, or durable as bytes) is exactly `json`. */
+function sameContent(latest: string | Buffer | undefined, json: string): boolean {
+  if (latest === undefined || typeof latest === "string") return latest === json;
+  return latest.byteLength === Buffer.byteLength(json) && latest.toString("utf8") === json;
+}
+
+/** Content as read from the store (bytes, shared: never modified) or given as text (tests). */
+function storedBytes(content: string | Uint8Array): Buffer {
+  return typeof content === "string"
+    ? Buffer.from(content)
+    : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+}
+
+const byKey = (a: StoredItem, b: StoredItem) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /**
  * State of one share; `seq` counts durable writes, `assignedSeq` also those in flight. `bytes`
@@ -29,21 +45,29 @@ export function contentBytes(json: string): number {
  * latest content, durable or in flight (what the share holds once its writes settle).
  */
 export class ShareState {
-  readonly #items: Map<string, string>;
+  readonly #items = new Map<string, StoredItem>();
   /** Latest content assigned per key while its write is in flight (newest seq wins). */
   readonly #pending = new Map<string, PlannedWrite>();
   readonly #log: ShareLog<EncodedFrame>;
   #seq: number;
   #assignedSeq: number;
-  #initial: EncodedFrame | undefined;
+  #snapshot: ShareSnapshot | undefined;
   #bytes = 0;
   #plannedBytes: number;
-  /** The share's epoch, carried by the initial state (undefined: unknown, none is sent). */
+  /** The share's epoch, carried by a full state (undefined: unknown, none is sent). */
   readonly epoch: string | undefined;
 
-  constructor(items: Map<string, string>, seq: number, logLimits: ShareLogLimits, epoch?: string) {
-    this.#items = items;
-    for (const json of items.values()) this.#bytes += contentBytes(json);
+  constructor(
+    items: ReadonlyMap<string, string | Uint8Array>,
+    seq: number,
+    logLimits: ShareLogLimits,
+    epoch?: string,
+  ) {
+    for (const [key, content] of items) {
+      const item = new StoredItem(key, storedBytes(content));
+      this.#items.set(key, item);
+      this.#bytes += item.content.byteLength;
+    }
     this.#plannedBytes = this.#bytes;
     this.epoch = epoch;
     this.#seq = seq;
@@ -85,7 +109,7 @@ export class ShareState {
     let growth = 0;
     for (const write of writes) {
       const latest = this.#latest(write.key);
-      if (latest === write.json) continue;
+      if (sameContent(latest, write.json)) continue;
       growth += contentBytes(write.json) - (latest === undefined ? 0 : contentBytes(latest));
     }
     return growth;
@@ -100,7 +124,7 @@ export class ShareState {
     const planned: PlannedWrite[] = [];
     for (const write of writes) {
       const latest = this.#latest(write.key);
-      if (latest === write.json) continue;
+      if (sameContent(latest, write.json)) continue;
       this.#plannedBytes +=
         contentBytes(write.json) - (latest === undefined ? 0 : contentBytes(latest));
       const entry = { key: write.key, json: write.json, seq: ++this.#assignedSeq };
@@ -121,10 +145,10 @@ export class ShareState {
         throw new Error(`share state: commit of seq ${write.seq} after seq ${this.#seq}`);
       }
       this.#seq = write.seq;
+      const item = new StoredItem(write.key, Buffer.from(write.json));
       const previous = this.#items.get(write.key);
-      this.#bytes +=
-        contentBytes(write.json) - (previous === undefined ? 0 : contentBytes(previous));
-      this.#items.set(write.key, write.json);
+      this.#bytes += item.content.byteLength - (previous?.content.byteLength ?? 0);
+      this.#items.set(write.key, item);
       if (this.#pending.get(write.key)?.seq === write.seq) this.#pending.delete(write.key);
       const frame = new EncodedFrame(
         Buffer.from(encodeUpdateFrameJson(write.key, write.json, write.seq)),
@@ -132,16 +156,21 @@ export class ShareState {
       this.#log.append(write.seq, frame);
       frames.push(frame);
     }
-    if (planned.length > 0) this.#initial = undefined;
+    if (planned.length > 0) this.#snapshot = undefined;
     return frames;
   }
 
-  /** The initial-state frame (every durable key, `share/epoch`, `share/seq`), built once per state. */
-  initialState(): EncodedFrame {
-    this.#initial ??= new EncodedFrame(
-      Buffer.from(encodeInitialStateJson(this.#items, this.#seq, this.epoch)),
-    );
-    return this.#initial;
+  /**
+   * The durable state now, built once per seq (sorting the keys; no content is copied): every
+   * reader of this seq shares it, and readers of later seqs share the bytes of every key that did
+   * not change.
+   */
+  snapshot(): ShareSnapshot {
+    if (this.#snapshot?.seq !== this.#seq) {
+      const items = [...this.#items.values()].sort(byKey);
+      this.#snapshot = new ShareSnapshot(this.#seq, this.epoch, items);
+    }
+    return this.#snapshot;
   }
 
   /** The frames after `since`, or undefined when the log cannot tell (send the full state). */
@@ -149,13 +178,8 @@ export class ShareState {
     return this.#log.after(since, this.#seq)?.map((entry) => entry.frame);
   }
 
-  /** The latest content of `key`: in flight, else durable. */
-  #latest(key: string): string | undefined {
-    return this.#pending.get(key)?.json ?? this.#items.get(key);
-  }
-
-  /** The durable items in key order, as `[key, content JSON]`. */
-  entries(): [string, string][] {
-    return [...this.#items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  /** The latest content of `key`: in flight (text), else durable (bytes). */
+  #latest(key: string): string | Buffer | undefined {
+    return this.#pending.get(key)?.json ?? this.#items.get(key)?.content;
   }
 }

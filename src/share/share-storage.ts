@@ -51,8 +51,8 @@ export function epochOf(meta: ShareMeta): string | undefined {
 export interface StoredShare {
   readonly meta: ShareMeta;
   readonly seq: number;
-  /** key → content JSON. */
-  readonly items: Map<string, string>;
+  /** key → content JSON, UTF-8 bytes as stored. */
+  readonly items: Map<string, Uint8Array>;
 }
 
 const encoder = new TextEncoder();
@@ -107,10 +107,10 @@ export async function readShare(
   if (!meta) return undefined;
   const seqBytes = await store.get(seqKey(id));
   const seq = seqBytes ? Number(decoder.decode(seqBytes)) : 0;
-  const items = new Map<string, string>();
+  const items = new Map<string, Uint8Array>();
   for await (const entry of store.range([shareRoot, id, "item"])) {
     const key = entry.key[3];
-    if (key !== undefined) items.set(key, decoder.decode(entry.value));
+    if (key !== undefined) items.set(key, entry.value);
   }
   return { meta, seq: Number.isSafeInteger(seq) ? seq : 0, items };
 }

@@ -4,16 +4,23 @@
 // (one system call, one TCP segment, one read on the viewer's side) per viewer per batch rather
 // than per frame. A quiet share is not delayed: a broadcast made more than `flushIntervalMs`
 // after the last write goes out at the end of the current turn; only broadcasts that follow
-// sooner wait, until that interval has passed since the last write. A viewer whose unsent bytes
-// pass its allowance is closed with 4429 instead of being buffered for without limit.
+// sooner wait, until that interval has passed since the last write.
+//
+// A viewer that joins is first streamed its full state (or catch-up frames) under backpressure,
+// the shared bytes of the share's snapshot a batch at a time as it reads them; broadcasts made
+// meanwhile wait for it in its backlog. A viewer whose backlog, or once live whose unsent bytes,
+// pass `maxBufferedBytes` is closed with 4429 instead of being buffered for without limit.
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
+import { type BodySink, writeStreamed } from "../util/streamed-body.js";
 import { type EncodedFrame, FrameBatch } from "./encoded-frame.js";
+import type { ViewerStart } from "./share-snapshot.js";
 
-/** What the fan-out needs of a viewer's socket (see ws-viewer.ts for the `ws` adapter). */
-export interface ViewerSocket {
-  /** Sends the batch's frames in order; the batch is shared by every viewer and never changed. */
-  send(batch: FrameBatch): void;
+/**
+ * What the fan-out needs of a viewer's socket (see ws-viewer.ts for the `ws` adapter): it writes
+ * prebuilt WebSocket frames, whole, shared by every viewer and never changed.
+ */
+export interface ViewerSocket extends BodySink {
   /** Bytes queued in user space and not yet handed to the kernel. */
   bufferedAmount(): number;
   close(code: number, reason: string): void;
@@ -29,7 +36,10 @@ export interface FanoutObserver {
 
 /** How the fan-out batches and bounds. */
 export interface FanoutLimits {
-  /** Unsent bytes a viewer may have before it is closed (plus the size of its initial dump). */
+  /**
+   * Bytes of live frames a viewer may have unsent before it is closed: queued on its socket, or
+   * waiting in its backlog while its full state streams.
+   */
   readonly maxBufferedBytes: number;
   /** Least time between two batches, ms: what a frame may wait for others to join it. */
   readonly flushIntervalMs: number;
@@ -40,13 +50,14 @@ const maxPendingBytes = 1024 * 1024;
 
 interface Viewer {
   readonly socket: ViewerSocket;
-  /** Unsent bytes allowed: the limit, plus the initial dump it was sent (that may be larger). */
-  readonly allowance: number;
   /**
    * The first pending frame this viewer still needs: a viewer that joins while frames are
-   * pending already has them in its initial state (they were committed before it joined).
+   * pending already has them in its full state (they were committed before it joined).
    */
   from: number;
+  /** While its first frames stream: the live frames broadcast since, sent once they are done. */
+  backlog: EncodedFrame[] | undefined;
+  backlogBytes: number;
 }
 
 /** The viewers of one share. */
@@ -66,18 +77,20 @@ export class ViewerFanout {
     return this.#viewers.size;
   }
 
-  /** Adds a viewer after sending it `first` (its initial state or catch-up frames) at once. */
-  add(socket: ViewerSocket, first: readonly EncodedFrame[]): void {
-    let bytes = 0;
-    for (const frame of first) bytes += frame.byteLength;
-    this.#viewers.set(socket, {
-      socket,
-      allowance: this.limits.maxBufferedBytes + bytes,
-      from: this.#pending.length,
-    });
-    if (first.length === 0) return;
-    socket.send(new FrameBatch(first));
-    this.observer.delivered(first.length);
+  /**
+   * Adds a viewer: streams it `start` (its full state or catch-up frames), then every broadcast
+   * made since it was added, in order.
+   */
+  add(socket: ViewerSocket, start: ViewerStart): void {
+    const viewer: Viewer = { socket, from: this.#pending.length, backlog: [], backlogBytes: 0 };
+    this.#viewers.set(socket, viewer);
+    if (start.frames === 0) viewer.backlog = undefined;
+    else {
+      this.#stream(viewer, start).catch(() => {
+        this.#viewers.delete(socket);
+        socket.close(ShareCloseCode.storageFailed, "share unavailable; retry");
+      });
+    }
   }
 
   /** Forgets a viewer (its socket closed). */
@@ -120,11 +133,13 @@ export class ViewerFanout {
       viewer.from = 0;
       if (from >= frames.length) continue;
       const { socket } = viewer;
+      if (viewer.backlog !== undefined) {
+        this.#queue(viewer, from === 0 ? frames : frames.slice(from));
+        continue;
+      }
       const backlog = socket.bufferedAmount();
-      if (backlog > viewer.allowance) {
-        this.#viewers.delete(socket);
-        this.observer.slowViewer?.(backlog);
-        socket.close(ShareCloseCode.tooSlow, "viewer too slow; reconnect with since to catch up");
+      if (backlog > this.limits.maxBufferedBytes) {
+        this.#tooSlow(viewer, backlog);
         continue;
       }
       let batch = batches.get(from);
@@ -132,10 +147,48 @@ export class ViewerFanout {
         batch = new FrameBatch(from === 0 ? frames : frames.slice(from));
         batches.set(from, batch);
       }
-      socket.send(batch);
+      socket.write([batch.wire]);
       delivered += frames.length - from;
     }
     this.observer.delivered(delivered);
+  }
+
+  /**
+   * Streams `start` to a viewer as it reads, then its backlog, and makes it live; stops when the
+   * viewer leaves (closed, deleted, too slow) meanwhile.
+   */
+  async #stream(viewer: Viewer, start: ViewerStart): Promise<void> {
+    const complete = await writeStreamed(viewer.socket, start.body.units());
+    if (!complete || this.#viewers.get(viewer.socket) !== viewer) return;
+    this.observer.delivered(start.frames);
+    const backlog = viewer.backlog ?? [];
+    viewer.backlog = undefined;
+    viewer.backlogBytes = 0;
+    if (backlog.length === 0) return;
+    viewer.socket.write(backlog.map((frame) => frame.wire));
+    this.observer.delivered(backlog.length);
+  }
+
+  /** Keeps live frames for a viewer whose first frames still stream; too many: it is too slow. */
+  #queue(viewer: Viewer, frames: readonly EncodedFrame[]): void {
+    const backlog = viewer.backlog as EncodedFrame[];
+    for (const frame of frames) {
+      backlog.push(frame);
+      viewer.backlogBytes += frame.wire.byteLength;
+    }
+    if (viewer.backlogBytes > this.limits.maxBufferedBytes) {
+      this.#tooSlow(viewer, viewer.backlogBytes + viewer.socket.bufferedAmount());
+    }
+  }
+
+  #tooSlow(viewer: Viewer, bufferedBytes: number): void {
+    this.#viewers.delete(viewer.socket);
+    viewer.backlog = undefined;
+    this.observer.slowViewer?.(bufferedBytes);
+    viewer.socket.close(
+      ShareCloseCode.tooSlow,
+      "viewer too slow; reconnect with since to catch up",
+    );
   }
 
   #schedule(): void {

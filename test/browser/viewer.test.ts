@@ -68,7 +68,8 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer in Chromium", () => {
     expect(response?.status()).toBe(200);
     await waitForStatus(page, "live");
     expect(await text(page, ".status")).toBe("Live");
-    expect(sockets).toEqual([`${base.replace("http", "ws")}/share_poll?id=${shareId}`]);
+    // It asks for version 2 of the frames: a full state ends with its state frame.
+    expect(sockets).toEqual([`${base.replace("http", "ws")}/share_poll?id=${shareId}&v=2`]);
     await expect.poll(() => text(page, ".session-title")).toBe("Browser test session");
     expect(await page.locator(".message").count()).toBe(2);
     expect(await page.locator(".message-user").count()).toBe(1);

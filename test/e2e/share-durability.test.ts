@@ -48,20 +48,26 @@ describe("share durability", () => {
       expect(data.body.find((item: { key: string }) => item.key.endsWith("/big")).data.text).toBe(
         big,
       );
-      const viewer = await openViewer(second.base, `id=${id}`);
-      const [initial] = await viewer.waitFrames(1);
-      // Every item, plus the reserved share/seq and share/epoch entries.
-      expect(Object.keys(initial)).toHaveLength(items.length + 2);
-      expect(initial["share/seq"]).toBe(items.length);
-      expect(initial["share/epoch"]).toEqual(expect.any(String));
+      const viewer = await openViewer(second.base, `id=${id}&v=2`);
+      // A frame per item, then the state frame with the seq and the share's epoch.
+      const initial = await viewer.waitFrames(items.length + 1);
+      expect(new Set(initial.slice(0, -1).map((frame) => frame.key)).size).toBe(items.length);
+      expect(initial.at(-1)).toEqual({
+        type: "state",
+        seq: items.length,
+        epoch: expect.any(String),
+      });
       // The secret still works (only its hash was stored) and the seq continues.
       const next = await call(second.base, "POST", `/api/share/${id}/sync`, {
         secret,
         data: [{ type: "session", data: { id: sessionID, title: "after restart" } }],
       });
       expect(next.body.seq).toBe(items.length + 1);
-      const live = await viewer.waitFrames(2);
-      expect(live[1]).toMatchObject({ seq: items.length + 1, content: { title: "after restart" } });
+      const live = await viewer.waitFrames(items.length + 2);
+      expect(live.at(-1)).toMatchObject({
+        seq: items.length + 1,
+        content: { title: "after restart" },
+      });
       viewer.socket.terminate();
     } finally {
       await stopServe(second.child);

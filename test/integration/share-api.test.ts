@@ -208,6 +208,37 @@ describe("POST /api/share/:id/sync", () => {
     expect(stored.body[0].data.text).toHaveLength(big.length);
   });
 
+  it("streams a multi-MiB state whole to a reader that pauses, with its length; HEAD has none", async () => {
+    const { id, sessionID, secret } = await newShare();
+    const text = (n: number) => `${n}${"é".repeat(300 * 1024)}`; // 600 KiB of UTF-8 each
+    const data = Array.from({ length: 8 }, (_, n) => ({
+      type: "part",
+      data: { id: `p${n}`, messageID: "m", sessionID, text: text(n) },
+    }));
+    expect((await call(base, "POST", `/api/share/${id}/sync`, { secret, data })).status).toBe(200);
+    const response = await fetch(`${base}/api/share/${id}/data`);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      if (chunks.length === 2) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const bytes = Buffer.concat(chunks);
+    expect(bytes.byteLength).toBe(Number(response.headers.get("content-length")));
+    expect(response.headers.get("x-share-seq")).toBe("8");
+    const items = JSON.parse(bytes.toString("utf8"));
+    expect(items.map((item: { data: { text: string } }) => item.data.text)).toEqual(
+      data.map((item) => item.data.text),
+    );
+    const legacy = await call(base, "GET", `/share_data?id=${id}`);
+    expect(Object.keys(legacy.body)).toHaveLength(8);
+    const head = await fetch(`${base}/share_data?id=${id}`, { method: "HEAD" });
+    expect(Number(head.headers.get("content-length"))).toBe(Buffer.byteLength(legacy.text));
+    expect(await head.text()).toBe("");
+  });
+
   it("answers 413 for an item over the item limit, naming it, and applies nothing", async () => {
     const { id, sessionID, secret } = await newShare();
     const data = [

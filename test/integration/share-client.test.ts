@@ -113,7 +113,7 @@ describe("viewer client against a real server", () => {
     await sync([part(3)]);
     await until(() => viewer.updates.length === 2, "2 catch-up updates");
     // The epoch survives the restart (it is stored): same share, so catch-up, no snapshot.
-    expect(viewer.urls.at(-1)).toMatch(/[?&]since=1&epoch=[A-Za-z0-9_-]{16}$/);
+    expect(viewer.urls.at(-1)).toMatch(/[?&]since=1&epoch=[A-Za-z0-9_-]{16}&v=2$/);
     expect(viewer.snapshots).toHaveLength(1);
     expect(viewer.updates.map((u) => u.seq)).toEqual([2, 3]);
     await until(() => viewer.client.status === "live", "live again");

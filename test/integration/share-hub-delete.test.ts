@@ -92,7 +92,9 @@ describe("ShareHub", () => {
     await expect(hub.read(id)).rejects.toMatchObject({ code: "ERR_SHARE_DELETING" });
     let closed: number | undefined;
     const socket: ViewerSocket = {
-      send: () => {},
+      write: () => true,
+      needsDrain: () => false,
+      drained: async () => true,
       bufferedAmount: () => 0,
       close: (code) => {
         closed = code;
@@ -105,7 +107,7 @@ describe("ShareHub", () => {
     await expect(removed).rejects.toMatchObject({ code: "ERR_SHARE_STORAGE" });
     // The share is as it was, and takes syncs again.
     expect((await hub.sync(id, secret, [item(sessionID, "p2")])).seq).toBe(2);
-    expect((await hub.read(id)).entries.map(([key]) => key)).toHaveLength(2);
+    expect((await hub.read(id)).items.map((stored) => stored.key)).toHaveLength(2);
   });
 
   it("gives each created share a new epoch; a since of another epoch gets the full state", async () => {
@@ -116,14 +118,14 @@ describe("ShareHub", () => {
     const sessionID = "ses_test_epochs01";
     const first = await hub.create(sessionID);
     await hub.sync(first.id, first.secret, [item(sessionID, "p1"), item(sessionID, "p2")]);
-    const oldEpoch = initialOf(await view(hub, first.id))["share/epoch"];
+    const oldEpoch = initialOf(await view(hub, first.id)).epoch;
     expect(oldEpoch).toMatch(/^[A-Za-z0-9_-]{16}$/);
     await hub.remove(first.id, first.secret);
     const second = await hub.create(sessionID);
     await hub.sync(second.id, second.secret, [item(sessionID, "q1"), item(sessionID, "q2")]);
     const full = await view(hub, second.id, 1, oldEpoch as string);
-    expect(full.frames).toHaveLength(1);
-    const newEpoch = initialOf(full)["share/epoch"];
+    expect(full.frames).toHaveLength(3); // q1, q2, the state
+    const newEpoch = initialOf(full).epoch;
     expect(newEpoch).not.toBe(oldEpoch);
     expect((await view(hub, second.id, 1, newEpoch as string)).frames.map(seqOf)).toEqual([2]);
     expect((await view(hub, second.id, 1)).frames.map(seqOf)).toEqual([2]); // no epoch: as before
@@ -144,7 +146,7 @@ describe("ShareHub", () => {
     await put(meta);
     hub = new ShareHub({ store, settings: { ...settings, shareIdleEvictMs: 60_000 } });
     await hub.sync(id, secret, [item("ses_test_legacy01", "p1"), item("ses_test_legacy01", "p2")]);
-    expect(initialOf(await view(hub, id))["share/epoch"]).toBe(`c${meta.createdAt}`);
+    expect(initialOf(await view(hub, id)).epoch).toBe(`c${meta.createdAt}`);
     expect((await view(hub, id, 1, `c${meta.createdAt}`)).frames.map(seqOf)).toEqual([2]);
     await hub.close();
 
@@ -154,11 +156,11 @@ describe("ShareHub", () => {
     hub = new ShareHub({ store, settings: { ...settings, shareIdleEvictMs: 60_000 } });
     await hub.sync(id, secret, [item("ses_test_legacy01", "p3")]);
     const initial = initialOf(await view(hub, id));
-    expect(initial).not.toHaveProperty("share/epoch");
-    expect(initial["share/seq"]).toBe(3);
+    expect(initial).not.toHaveProperty("epoch");
+    expect(initial.seq).toBe(3);
     expect((await view(hub, id, 2)).frames.map(seqOf)).toEqual([3]);
     // An epoch given for a share without one names another share: the full state.
-    expect(initialOf(await view(hub, id, 2, "AAAAAAAAAAAAAAAA"))["share/seq"]).toBe(3);
+    expect(initialOf(await view(hub, id, 2, "AAAAAAAAAAAAAAAA")).seq).toBe(3);
   });
 });
 
@@ -167,18 +169,21 @@ const item = (sessionID: string, id: string) => ({
   data: { id, messageID: "m", sessionID, text: id },
 });
 
-/** A viewer socket recording the parsed frames it is sent. */
+/** A viewer socket (version 2 of the frames) recording the parsed frames it is sent. */
 async function view(target: ShareHub, id: string, since?: number, epoch?: string) {
   const { socket, frames } = recordingViewer();
-  const detach = await target.attach(id, socket, since, epoch);
+  const detach = await target.attach(id, socket, { since, epoch, version: 2 });
   await sleep(5); // a turn's updates leave at its end
   detach?.();
   return { frames };
 }
 
+/** The `state` frame ending a full state: the last frame, after one frame per key. */
 const initialOf = (viewer: { frames: Record<string, unknown>[] }) => {
-  expect(viewer.frames).toHaveLength(1);
-  expect(viewer.frames[0]).toHaveProperty("share/seq");
-  return viewer.frames[0] as Record<string, unknown>;
+  const state = viewer.frames.at(-1);
+  expect(state).toMatchObject({ type: "state", seq: expect.any(Number) });
+  for (const frame of viewer.frames.slice(0, -1))
+    expect(Object.keys(frame)).toEqual(["key", "content"]);
+  return state as Record<string, unknown>;
 };
 const seqOf = (frame: Record<string, unknown>) => frame.seq;

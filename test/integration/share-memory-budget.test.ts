@@ -110,7 +110,7 @@ describe("ShareHub memory budget", () => {
 
     // Reading a brings it back from the store and evicts c (b was read after it).
     loads.length = 0;
-    expect((await hub.read("budget0a")).entries).toHaveLength(1);
+    expect((await hub.read("budget0a")).items).toHaveLength(1);
     await hub.read(b.id);
     await hub.read(d.id);
     expect(loads).toEqual(["budget0a"]);
@@ -140,7 +140,7 @@ describe("ShareHub memory budget", () => {
       `share sync: share "budget1d" needs 4000 more bytes of content in memory, but loaded shares hold 9500 of the server's budget of 10000 bytes (share_memory_budget) and the shares that could leave memory would not make room; nothing was applied, retry later`,
     );
     expect(hub.loadedShares).toBe(4);
-    expect((await hub.read(d.id)).entries).toEqual([]);
+    expect((await hub.read(d.id)).items).toEqual([]);
 
     // Once b's write is durable b may leave too: c then b go, a (a viewer) stays.
     release();
@@ -152,6 +152,36 @@ describe("ShareHub memory budget", () => {
     await hub.read(a.id);
     await hub.read(d.id);
     expect(loads).toEqual([]); // both still in memory
+  });
+
+  it("keeps a share in memory while an HTTP reader is streamed its state", async () => {
+    const { store, loads } = testStore();
+    hub = new ShareHub({ store, settings });
+    const a = await filled(hub, "budget5a", 3000);
+    await filled(hub, "budget5b", 3000);
+    await filled(hub, "budget5c", 3000);
+    const d = await filled(hub, "budget5d", 0);
+    // a (least recently used) is being read: the bytes its reader is sent are its content's.
+    const body = await hub.readBody(a.id, "data");
+    expect(JSON.parse(Buffer.concat([...body.units()].flat()).toString())).toHaveLength(1);
+    await sleep(2);
+    await hub.read("budget5b");
+    await hub.read("budget5c");
+    // 3000 more for d: a may not leave while it is read, so b (then least recently used) does.
+    expect((await hub.sync(d.id, d.secret, [part(d.sessionID, "p1", 3000)])).seq).toBe(1);
+    expect(hub.loadedBytes).toBe(9000);
+    loads.length = 0;
+    expect((await hub.read(a.id)).items).toHaveLength(1);
+    expect(loads).toEqual([]); // still in memory
+    body.finished();
+    body.finished(); // once is enough
+    await sleep(2);
+    await hub.read("budget5c");
+    await hub.read(d.id);
+    // Read no more and the least recently used, a leaves to make room for b.
+    await hub.read("budget5b");
+    await hub.read(a.id);
+    expect(loads).toEqual(["budget5b", "budget5a"]);
   });
 
   it("refuses a load that finds no room (read, viewer) but never a delete", async () => {
@@ -195,7 +225,7 @@ describe("ShareHub memory budget", () => {
     const viewer = recordingViewer();
     const [detach] = await Promise.all([hub.attach(a.id, viewer.socket), hub.read("budget3b")]);
     expect(detach).toBeTypeOf("function");
-    expect(viewer.frames).toHaveLength(1); // the initial state
+    expect(viewer.frames).toHaveLength(1); // the full state: its one key
 
     // The viewer sees a's next write: it is attached to the copy in memory.
     await hub.sync(a.id, a.secret, [part(a.sessionID, "p2", 100)]);

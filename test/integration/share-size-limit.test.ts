@@ -70,7 +70,7 @@ describe("ShareHub share size limit", () => {
     hold = undefined;
     release();
     expect((await first).seq).toBe(1);
-    expect((await hub.read(id)).entries.map(([key]) => key)).toEqual([
+    expect((await hub.read(id)).items.map((stored) => stored.key)).toEqual([
       `session/part/${sessionID}/m/p1`,
     ]);
 

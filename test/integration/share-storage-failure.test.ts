@@ -91,8 +91,8 @@ describe("share storage failure", () => {
     // Reloaded from the store: the log starts at the first write after the reload.
     const again = await openViewer(base, "id=failing1&since=1");
     expect((await again.waitFrames(1))[0]).toMatchObject({ seq: 2, content: { n: 2 } });
-    const older = await openViewer(base, "id=failing1&since=0");
-    expect((await older.waitFrames(1))[0]["share/seq"]).toBe(2);
+    const older = await openViewer(base, "id=failing1&since=0&v=2");
+    expect((await older.waitFrames(3))[2]).toMatchObject({ type: "state", seq: 2 });
     again.socket.terminate();
     older.socket.terminate();
   });
@@ -201,8 +201,8 @@ describe("share storage failure", () => {
     expect(data.body.map((item: { data: { n: number } }) => item.data.n)).toEqual([1, 2]);
     // Not deleted: viewers were told to reconnect, not that the share is gone.
     expect((await within(viewer.closed)).code).toBe(1011);
-    const again = await openViewer(base, "id=failing3");
-    expect((await again.waitFrames(1))[0]["share/seq"]).toBe(2);
+    const again = await openViewer(base, "id=failing3&v=2");
+    expect((await again.waitFrames(3))[2]).toMatchObject({ type: "state", seq: 2 });
 
     const deleted = await call(base, "DELETE", "/api/share/failing3", { secret });
     expect(deleted.status).toBe(200);

@@ -1,6 +1,7 @@
-// The viewer WebSocket (/share_poll) against a real server: initial state, live frames in durable
-// order, catch-up with since, delete → 4410, slow viewers closed with 4429 while others keep
-// receiving, idle shares leaving memory and coming back, shutdown → 1001, metrics.
+// The viewer WebSocket (/share_poll) against a real server: the full state (a frame per key, and
+// with v=2 a state frame ending it), live frames in durable order, catch-up with since, delete →
+// 4410, slow viewers closed with 4429 while others keep receiving, idle shares leaving memory and
+// coming back, shutdown → 1001, metrics.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -30,7 +31,8 @@ async function setup(overrides = {}) {
     type: "part",
     data: { id: `prt_${n}`, messageID: "msg_1", sessionID, text },
   });
-  const view = async (query = `id=${id}`) => {
+  /** A viewer; version 2 of the frames (a state frame ends a full state) unless told otherwise. */
+  const view = async (query = `id=${id}&v=2`) => {
     const viewer = await openViewer(base, query);
     viewers.push(viewer);
     return viewer;
@@ -39,31 +41,61 @@ async function setup(overrides = {}) {
 }
 
 describe("the viewer WebSocket", () => {
-  it("sends the initial state (with share/epoch and share/seq), then live frames in order", async () => {
-    const { sessionID, sync, part, view } = await setup();
+  it("sends one {key, content} frame per stored key, in key order, then live frames in order", async () => {
+    const { id, sessionID, sync, part, view } = await setup();
     await sync(sessionItems(sessionID, 1));
-    const viewer = await view();
-    const [initial] = await viewer.waitFrames(1);
-    expect(initial).toEqual({
-      [`session/info/${sessionID}`]: { id: sessionID, title: "a test session" },
-      [`session/message/${sessionID}/msg_1`]: { id: "msg_1", sessionID, role: "user" },
-      [`session/part/${sessionID}/msg_1/prt_0`]: expect.objectContaining({ text: "hello 0" }),
-      "share/epoch": expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
-      "share/seq": 3,
-    });
+    // The default form is OpenCode's: every frame has a key, and nothing marks the state's end.
+    const viewer = await view(`id=${id}`);
+    const initial = await viewer.waitFrames(3);
+    expect(initial).toEqual([
+      { key: `session/info/${sessionID}`, content: { id: sessionID, title: "a test session" } },
+      {
+        key: `session/message/${sessionID}/msg_1`,
+        content: { id: "msg_1", sessionID, role: "user" },
+      },
+      {
+        key: `session/part/${sessionID}/msg_1/prt_0`,
+        content: expect.objectContaining({ text: "hello 0" }),
+      },
+    ]);
     await sync([part(1), part(2)]);
     await sync([part(1, "again")]);
-    const frames = await viewer.waitFrames(4);
-    expect(frames.slice(1)).toEqual([
+    const frames = await viewer.waitFrames(6);
+    expect(frames.slice(3)).toEqual([
       { key: `session/part/${sessionID}/msg_1/prt_1`, content: part(1).data, seq: 4 },
       { key: `session/part/${sessionID}/msg_1/prt_2`, content: part(2).data, seq: 5 },
       { key: `session/part/${sessionID}/msg_1/prt_1`, content: part(1, "again").data, seq: 6 },
     ]);
+    for (const frame of frames) expect(frame.key.split("/")[0]).toBe("session");
+  });
+
+  it("with v=2, ends the full state with {type: state, seq, epoch}", async () => {
+    const { sessionID, sync, part, view } = await setup();
+    await sync(sessionItems(sessionID, 1));
+    const viewer = await view();
+    const initial = await viewer.waitFrames(4);
+    expect(initial.slice(0, 3).map((frame) => Object.keys(frame))).toEqual([
+      ["key", "content"],
+      ["key", "content"],
+      ["key", "content"],
+    ]);
+    expect(initial[3]).toEqual({
+      type: "state",
+      seq: 3,
+      epoch: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
+    });
+    await sync([part(1)]);
+    expect((await viewer.waitFrames(5))[4]).toEqual({
+      key: `session/part/${sessionID}/msg_1/prt_1`,
+      content: part(1).data,
+      seq: 4,
+    });
+    await expect(view("id=view0001&v=3")).rejects.toMatchObject({ status: 400 });
   });
 
   it("accepts ?sessionID=<full id> and ignores what viewers send", async () => {
     const { sessionID, sync, part, view } = await setup();
-    const viewer = await view(`sessionID=${sessionID}`);
+    const viewer = await view(`sessionID=${sessionID}&v=2`);
     await viewer.waitFrames(1);
     viewer.socket.send("hello server");
     viewer.socket.send(JSON.stringify({ key: "session/info/x", content: 1 }));
@@ -91,8 +123,8 @@ describe("the viewer WebSocket", () => {
     const { sync, part, view } = await setup();
     await sync([part(1), part(2)]);
     const first = await view();
-    const [initial] = await first.waitFrames(1);
-    expect(initial["share/seq"]).toBe(2);
+    const initial = await first.waitFrames(3);
+    expect(initial[2]).toMatchObject({ type: "state", seq: 2 });
     first.socket.close();
     await sync([part(3)]);
     await sync([part(4)]);
@@ -115,23 +147,25 @@ describe("the viewer WebSocket", () => {
   it("sends the full state when since is older than the log, or not a seq of this share", async () => {
     const { sync, part, view } = await setup({ shareCatchupFrames: 3 });
     for (let n = 1; n <= 6; n++) await sync([part(n)]);
-    const old = await view(`id=view0001&since=1`);
-    const [state] = await old.waitFrames(1);
-    expect(state["share/seq"]).toBe(6);
-    expect(Object.keys(state)).toHaveLength(8); // 6 parts, share/epoch, share/seq
-    const recent = await view(`id=view0001&since=3`);
+    const old = await view(`id=view0001&since=1&v=2`);
+    const state = await old.waitFrames(7); // 6 parts, then the state
+    expect(state.slice(0, 6).every((frame) => frame.seq === undefined)).toBe(true);
+    expect(state[6]).toMatchObject({ type: "state", seq: 6 });
+    const recent = await view(`id=view0001&since=3&v=2`);
     expect((await recent.waitFrames(3)).map((f) => f.seq)).toEqual([4, 5, 6]);
-    const future = await view(`id=view0001&since=99`);
-    expect((await future.waitFrames(1))[0]["share/seq"]).toBe(6);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(recent.frames).toHaveLength(3); // catch-up has no state frame
+    const future = await view(`id=view0001&since=99&v=2`);
+    expect((await future.waitFrames(7))[6]).toMatchObject({ type: "state", seq: 6 });
   });
 
   it("sends the full state to a viewer of a deleted and re-created share (epoch), catches up within one", async () => {
     const { base, id, sessionID, secret, sync, part, view } = await setup();
     await sync([part(1), part(2), part(3)]);
     const a = await view();
-    const [first] = await a.waitFrames(1);
-    expect(first["share/seq"]).toBe(3);
-    const oldEpoch = first["share/epoch"];
+    const first = (await a.waitFrames(4))[3];
+    expect(first.seq).toBe(3);
+    const oldEpoch = first.epoch;
     expect(oldEpoch).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     a.socket.terminate(); // A misses the 4410
     expect((await call(base, "DELETE", `/api/share/${id}`, { secret })).status).toBe(200);
@@ -149,20 +183,19 @@ describe("the viewer WebSocket", () => {
     expect(answer.body.seq).toBe(3);
 
     // The same seq, another share: the full state of the new one, not an empty catch-up.
-    const back = await view(`id=${id}&since=3&epoch=${oldEpoch}`);
-    const [state] = await back.waitFrames(1, 2000);
-    expect(state["share/seq"]).toBe(3);
-    const newEpoch = state["share/epoch"];
+    const back = await view(`id=${id}&since=3&epoch=${oldEpoch}&v=2`);
+    const full = await back.waitFrames(4, 2000);
+    const state = full[3];
+    expect(state.seq).toBe(3);
+    const newEpoch = state.epoch;
     expect(newEpoch).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     expect(newEpoch).not.toBe(oldEpoch);
-    expect(
-      Object.keys(state)
-        .filter((key) => key.startsWith("session/"))
-        .sort(),
-    ).toEqual([1, 2, 3].map((n) => `session/part/${sessionID}/msg_9/new_${n}`));
+    expect(full.slice(0, 3).map((frame) => frame.key)).toEqual(
+      [1, 2, 3].map((n) => `session/part/${sessionID}/msg_9/new_${n}`),
+    );
     // An older seq of the old share: the full state too, never frames of the new one.
-    const older = await view(`id=${id}&since=1&epoch=${oldEpoch}`);
-    expect((await older.waitFrames(1, 2000))[0]["share/epoch"]).toBe(newEpoch);
+    const older = await view(`id=${id}&since=1&epoch=${oldEpoch}&v=2`);
+    expect((await older.waitFrames(4, 2000))[3].epoch).toBe(newEpoch);
 
     // The same epoch: catch-up as before.
     const current = await view(`id=${id}&since=1&epoch=${newEpoch}`);
@@ -253,6 +286,6 @@ describe("the viewer WebSocket", () => {
     expect(metrics).toMatch(/syncline_share_active 1/);
     expect(metrics).toMatch(/syncline_share_publishes_total 2/);
     expect(metrics).toMatch(/syncline_share_publish_broadcast_seconds_count 2/);
-    expect(metrics).toMatch(/syncline_share_deliveries_total 1/);
+    expect(metrics).toMatch(/syncline_share_deliveries_total 2/); // a key, the state
   });
 });

@@ -32,6 +32,12 @@ class FakeSocket implements ViewerSocket {
     this.onmessage?.({ data: JSON.stringify(frame) });
   }
 
+  /** A full state as the server sends it (version 2): a frame per key, then the state frame. */
+  sendState(seq: number, state: Record<string, unknown> = {}, epoch?: string): void {
+    for (const [key, content] of Object.entries(state)) this.send({ key, content });
+    this.send(epoch === undefined ? { type: "state", seq } : { type: "state", seq, epoch });
+  }
+
   serverClose(code: number, reason = ""): void {
     this.readyState = 3;
     this.onclose?.({ code, reason });
@@ -82,17 +88,17 @@ afterEach(() => {
 
 describe("viewer client URLs", () => {
   it("maps http(s) to ws(s), keeps a path prefix, adds since and epoch", () => {
-    expect(viewerSocketUrl("http://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH");
+    expect(viewerSocketUrl("http://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH&v=2");
     expect(viewerSocketUrl("https://h/sync/", "abcdEFGH", 7)).toBe(
-      "wss://h/sync/share_poll?id=abcdEFGH&since=7",
+      "wss://h/sync/share_poll?id=abcdEFGH&since=7&v=2",
     );
-    expect(viewerSocketUrl("ws://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH");
+    expect(viewerSocketUrl("ws://h:1", "abcdEFGH")).toBe("ws://h:1/share_poll?id=abcdEFGH&v=2");
     expect(viewerSocketUrl("http://h:1", "abcdEFGH", 7, "e_1-X")).toBe(
-      "ws://h:1/share_poll?id=abcdEFGH&since=7&epoch=e_1-X",
+      "ws://h:1/share_poll?id=abcdEFGH&since=7&epoch=e_1-X&v=2",
     );
     // The epoch only qualifies a since: without one it is not sent.
     expect(viewerSocketUrl("http://h:1", "abcdEFGH", undefined, "e1")).toBe(
-      "ws://h:1/share_poll?id=abcdEFGH",
+      "ws://h:1/share_poll?id=abcdEFGH&v=2",
     );
     expect(shareDataUrl("wss://h/x", "abcdEFGH")).toBe("https://h/x/api/share/abcdEFGH/data");
     expect(() => viewerSocketUrl("ftp://h", "abcdEFGH")).toThrow(/ftp:\/\/h/);
@@ -112,11 +118,11 @@ describe("viewer client state machine", () => {
     const { client, statuses, updates, snapshots } = setup();
     expect(FakeSocket.instances).toHaveLength(0);
     client.connect();
-    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH");
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&v=2");
     expect(statuses).toEqual(["connecting"]);
     last().open();
     expect(client.status).toBe("connecting");
-    last().send({ "session/info/s1": { title: "t" }, "share/seq": 4 });
+    last().sendState(4, { "session/info/s1": { title: "t" } });
     expect(statuses).toEqual(["connecting", "live"]);
     expect(snapshots).toEqual([{ state: { "session/info/s1": { title: "t" } }, seq: 4 }]);
     last().send({ key: "session/message/s1/m1", content: { id: "m1" }, seq: 5 });
@@ -136,14 +142,14 @@ describe("viewer client state machine", () => {
     const { client, statuses, updates } = setup();
     client.connect();
     last().open();
-    last().send({ "share/seq": 2, a: 1 });
+    last().sendState(2, { a: 1 });
     last().serverClose(1001, "going away");
     expect(statuses).toEqual(["connecting", "live", "reconnecting"]);
     expect(FakeSocket.instances).toHaveLength(1);
     vi.advanceTimersByTime(99);
     expect(FakeSocket.instances).toHaveLength(1);
     vi.advanceTimersByTime(1); // random() = 1: the full ceiling of attempt 0, 100 ms
-    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=2");
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=2&v=2");
     last().open();
     expect(statuses.at(-1)).toBe("live");
     last().send({ key: "b", content: 1, seq: 2 }); // duplicate: skipped
@@ -157,39 +163,39 @@ describe("viewer client state machine", () => {
     client.connect();
     expect(client.epoch).toBeUndefined();
     last().open();
-    last().send({ "share/epoch": "ep0ch_A", "share/seq": 3, a: 1 });
+    last().sendState(3, { a: 1 }, "ep0ch_A");
     expect(snapshots).toEqual([{ state: { a: 1 }, seq: 3 }]);
     expect(client.epoch).toBe("ep0ch_A");
     last().send({ key: "b", content: 1, seq: 4 });
     last().serverClose(1006);
     vi.advanceTimersByTime(100);
-    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=4&epoch=ep0ch_A");
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=4&epoch=ep0ch_A&v=2");
     // The server sends a full state of another epoch (the share was re-created): it replaces ours.
     last().open();
-    last().send({ "share/epoch": "ep0ch_B", "share/seq": 1, c: 1 });
+    last().sendState(1, { c: 1 }, "ep0ch_B");
     expect(client.epoch).toBe("ep0ch_B");
     expect(Object.fromEntries(client.state)).toEqual({ c: 1 });
     last().serverClose(1001);
     vi.advanceTimersByTime(100);
-    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=1&epoch=ep0ch_B");
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=1&epoch=ep0ch_B&v=2");
     // A server (or a share) without epochs: since alone, as before.
     last().open();
-    last().send({ "share/seq": 2, d: 1 });
+    last().sendState(2, { d: 1 });
     expect(client.epoch).toBeUndefined();
     last().serverClose(1001);
     vi.advanceTimersByTime(100);
-    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=2");
+    expect(last().url).toBe("ws://127.0.0.1:3030/share_poll?id=abcdEFGH&since=2&v=2");
   });
 
   it("a snapshot after a since-reconnect replaces the whole state", () => {
     const { client, snapshots } = setup();
     client.connect();
     last().open();
-    last().send({ "share/seq": 2, a: 1, gone: true });
+    last().sendState(2, { a: 1, gone: true });
     last().serverClose(1006);
     vi.advanceTimersByTime(100);
     last().open();
-    last().send({ "share/seq": 9, a: 2 });
+    last().sendState(9, { a: 2 });
     expect(snapshots.at(-1)).toEqual({ state: { a: 2 }, seq: 9 });
     expect(client.state.has("gone")).toBe(false);
     expect(client.seq).toBe(9);
@@ -208,7 +214,7 @@ describe("viewer client state machine", () => {
     expect(FakeSocket.instances).toHaveLength(3);
     expect(client.failures).toBe(2);
     last().open();
-    last().send({ "share/seq": 0 });
+    last().sendState(0);
     expect(client.failures).toBe(0);
     last().serverClose(1006);
     vi.advanceTimersByTime(100);
@@ -219,7 +225,7 @@ describe("viewer client state machine", () => {
     const { client, statuses } = setup();
     client.connect();
     last().open();
-    last().send({ "share/seq": 5 });
+    last().sendState(5);
     last().serverClose(4429, "too slow");
     expect(statuses.at(-1)).toBe("reconnecting");
     vi.advanceTimersByTime(100);
@@ -231,7 +237,7 @@ describe("viewer client state machine", () => {
     const { client, updates, errors } = setup({ fetch });
     client.connect();
     last().open();
-    last().send({ "share/seq": 5 });
+    last().sendState(5);
     const first = last();
     first.send({ key: "k", content: 1, seq: 7 });
     expect(updates).toEqual([]);
@@ -243,11 +249,61 @@ describe("viewer client state machine", () => {
     expect(fetch).not.toHaveBeenCalled(); // the share is there: no 404 probe
   });
 
+  it("applies a full state only once its state frame ends it", () => {
+    const { client, snapshots, updates } = setup();
+    client.connect();
+    last().open();
+    last().sendState(2, { a: 1, b: 1 });
+    last().serverClose(1006);
+    vi.advanceTimersByTime(100);
+    last().open(); // since=2 was too old: a full state comes
+    last().send({ key: "a", content: 2 });
+    last().send({ key: "c", content: 2 });
+    expect(Object.fromEntries(client.state)).toEqual({ a: 1, b: 1 });
+    expect(snapshots).toHaveLength(1);
+    expect(updates).toEqual([]);
+    last().send({ type: "state", seq: 9, epoch: "e9" });
+    expect(snapshots.at(-1)).toEqual({ state: { a: 2, c: 2 }, seq: 9 });
+    expect([client.seq, client.epoch]).toEqual([9, "e9"]);
+  });
+
+  it("drops a full state cut short by a lost connection and catches up from what it has", () => {
+    const { client, snapshots } = setup();
+    client.connect();
+    last().open();
+    last().sendState(2, { a: 1 });
+    last().serverClose(1006);
+    vi.advanceTimersByTime(100);
+    last().open();
+    last().send({ key: "half", content: 1 });
+    last().serverClose(1006);
+    vi.advanceTimersByTime(100);
+    expect(last().url).toContain("since=2");
+    last().open();
+    last().sendState(3, { b: 1 });
+    expect(snapshots.at(-1)).toEqual({ state: { b: 1 }, seq: 3 });
+  });
+
+  it("an update inside a full state is a broken stream: it reconnects", () => {
+    const { client, errors } = setup();
+    client.connect();
+    last().open();
+    last().sendState(2, { a: 1 });
+    const socket = last();
+    socket.send({ key: "x", content: 1 });
+    socket.send({ key: "y", content: 1, seq: 3 });
+    expect(socket.closedWith?.code).toBe(4000);
+    expect(errors.at(-1)).toMatch(/before the end of a full state/);
+    expect(Object.fromEntries(client.state)).toEqual({ a: 1 });
+    vi.advanceTimersByTime(100);
+    expect(last().url).toContain("since=2");
+  });
+
   it("4410 ends with status deleted and never reconnects", () => {
     const { client, statuses } = setup();
     client.connect();
     last().open();
-    last().send({ "share/seq": 1 });
+    last().sendState(1);
     last().serverClose(4410, "deleted");
     expect(statuses).toEqual(["connecting", "live", "deleted"]);
     vi.advanceTimersByTime(60_000);
@@ -261,7 +317,7 @@ describe("viewer client state machine", () => {
     const a = setup({ fetch });
     a.client.connect();
     last().open();
-    last().send({ "share/seq": 1 });
+    last().sendState(1);
     last().serverClose(1011, "the share is being deleted");
     vi.advanceTimersByTime(60_000);
     last().serverClose(4404);
@@ -270,7 +326,7 @@ describe("viewer client state machine", () => {
     const b = setup({ fetch });
     b.client.connect();
     last().open();
-    last().send({ "share/seq": 1 });
+    last().sendState(1);
     last().serverClose(1011);
     vi.advanceTimersByTime(60_000);
     last().fail("");

@@ -1,16 +1,19 @@
-// The live-share viewer client: one WebSocket to `/share_poll?id=<id>`, the share's state as a
-// Map key → content, reconnect with full-jitter backoff and catch-up (`&since=<seq>&epoch=<epoch>`). Runs in
-// browsers (the web viewer) and in Node (`syncline share watch`): no node:* imports, the
+// The live-share viewer client: one WebSocket to `/share_poll?id=<id>&v=2`, the share's state as
+// a Map key → content, reconnect with full-jitter backoff and catch-up
+// (`&since=<seq>&epoch=<epoch>`). Version 2 of the frames: a full state is one `{key, content}`
+// frame per key, gathered aside and applied at once when its `{type: "state"}` frame ends it.
+// Runs in browsers (the web viewer) and in Node (`syncline share watch`): no node:* imports, the
 // WebSocket constructor, fetch, timers and randomness are injected.
 
 import { ShareCloseCode } from "../../protocol/close-codes.js";
 import type { ErrorCode } from "../../protocol/error-table.js";
 import { createError, optionChecked, type SynclineError } from "../../protocol/errors.js";
 import {
-  epochOfInitialState,
-  initialSeqEntry,
-  isReservedEntry,
+  isKeyFrame,
   isUpdateFrame,
+  parseStateFrame,
+  type SnapshotFrame,
+  type StateFrame,
   type UpdateFrame,
 } from "../../protocol/share-frames.js";
 import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
@@ -109,17 +112,14 @@ export interface ViewerClientOptions {
 export interface ViewerClient {
   /** The current status. */
   readonly status: ViewerStatus;
-  /**
-   * The share's state as last received: key → content (the reserved `share/seq` and
-   * `share/epoch` entries are not in it).
-   */
+  /** The share's state as last received: key → content. */
   readonly state: ReadonlyMap<string, unknown>;
   /** The sequence number of the last write applied to `state`; 0 before the first snapshot. */
   readonly seq: number;
   /**
-   * The share's epoch from the last snapshot (`share/epoch`), or undefined before one or when the
-   * server sent none. Sent with `since` on reconnect: a share deleted and created again under the
-   * same id has another epoch, and the server then sends its full state.
+   * The share's epoch from the last snapshot (its `state` frame), or undefined before one or when
+   * the server sent none. Sent with `since` on reconnect: a share deleted and created again under
+   * the same id has another epoch, and the server then sends its full state.
    */
   readonly epoch: string | undefined;
   /**
@@ -160,6 +160,8 @@ class ShareViewerClient implements ViewerClient {
   #epoch: string | undefined;
   /** True once a snapshot arrived: reconnections ask for catch-up from `#seq`. */
   #hasSnapshot = false;
+  /** The keys of a full state being received, until its `state` frame ends it. */
+  #incoming: Map<string, unknown> | undefined;
   #socket: ViewerSocket | undefined;
   #timer: unknown;
   #failures = 0;
@@ -257,6 +259,7 @@ class ShareViewerClient implements ViewerClient {
       return;
     }
     this.#socket = socket;
+    this.#incoming = undefined; // a full state cut short by the last connection is dropped
     let opened = false;
     let errorText: string | undefined;
     socket.onopen = () => {
@@ -297,10 +300,11 @@ class ShareViewerClient implements ViewerClient {
       );
       return;
     }
-    if (isUpdateFrame(frame)) this.#onUpdate(frame);
-    else if (typeof frame === "object" && frame !== null && !Array.isArray(frame)) {
-      this.#onSnapshot(frame as Record<string, unknown>);
-    } else {
+    const state = parseStateFrame(frame);
+    if (state !== undefined) this.#onSnapshot(state);
+    else if (isUpdateFrame(frame)) this.#onUpdate(frame);
+    else if (isKeyFrame(frame)) this.#onSnapshotKey(frame);
+    else {
       this.#emitError(
         "ERR_SHARE_FRAME",
         `viewer client: unexpected frame ${JSON.stringify(frame).slice(0, 100)}`,
@@ -308,36 +312,43 @@ class ShareViewerClient implements ViewerClient {
     }
   }
 
-  #onSnapshot(frame: Record<string, unknown>): void {
-    const seq = frame[initialSeqEntry];
+  /** One key of a full state: kept aside until the state ends, so `state` is never half new. */
+  #onSnapshotKey(frame: SnapshotFrame): void {
+    this.#incoming ??= new Map();
+    this.#incoming.set(frame.key, frame.content);
+  }
+
+  /** The end of a full state: it replaces ours. */
+  #onSnapshot(frame: StateFrame): void {
+    const incoming = this.#incoming ?? new Map<string, unknown>();
+    this.#incoming = undefined;
     this.#state.clear();
-    for (const [key, content] of Object.entries(frame)) {
-      if (!isReservedEntry(key)) this.#state.set(key, content);
-    }
-    this.#seq = typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0;
-    this.#epoch = epochOfInitialState(frame);
+    for (const [key, content] of incoming) this.#state.set(key, content);
+    this.#seq = frame.seq;
+    this.#epoch = frame.epoch;
     this.#hasSnapshot = true;
     this.#emitter.emit("snapshot", this.#state, this.#seq);
     this.#live();
   }
 
   #onUpdate(frame: UpdateFrame): void {
-    const seq = (frame as { seq?: unknown }).seq;
-    if (typeof seq === "number" && Number.isSafeInteger(seq)) {
-      // A frame we already have (catch-up overlapping what we saw): skip it.
-      if (this.#hasSnapshot && seq <= this.#seq) return;
-      if (this.#hasSnapshot && seq > this.#seq + 1) {
-        // Frames were lost between us and the server: reconnect and catch up from what we have.
-        this.#emitError(
-          "ERR_SHARE_FRAME",
-          `viewer client: update seq ${seq} after ${this.#seq} skips frames; reconnecting to catch up`,
-        );
-        this.#dropSocket(ShareCloseCode.resync, "sequence gap");
-        this.#scheduleReconnect(false);
-        return;
-      }
-      this.#seq = seq;
+    const { seq } = frame;
+    // A frame we already have (catch-up overlapping what we saw): skip it.
+    if (this.#hasSnapshot && seq <= this.#seq && this.#incoming === undefined) return;
+    if (this.#incoming !== undefined || (this.#hasSnapshot && seq > this.#seq + 1)) {
+      // Frames were lost between us and the server, or an update cut a full state short:
+      // reconnect and catch up from what we have.
+      const why =
+        this.#incoming === undefined
+          ? `update seq ${seq} after ${this.#seq} skips frames`
+          : `update seq ${seq} before the end of a full state`;
+      this.#incoming = undefined;
+      this.#emitError("ERR_SHARE_FRAME", `viewer client: ${why}; reconnecting to catch up`);
+      this.#dropSocket(ShareCloseCode.resync, "sequence gap");
+      this.#scheduleReconnect(false);
+      return;
     }
+    this.#seq = seq;
     this.#state.set(frame.key, frame.content);
     this.#emitter.emit(
       "update",

@@ -3,10 +3,12 @@
 // share from a server that is down. Pure: the browser viewer bundles it.
 
 import { createError } from "../../protocol/errors.js";
+import { latestViewerVersion, viewerVersionParam } from "../../protocol/share-frames.js";
 
 /**
  * The `share_poll` WebSocket URL for `id` on `server`, with `since` when given, and `epoch` (the
- * epoch `since` belongs to) when given with `since`.
+ * epoch `since` belongs to) when given with `since`; it asks for the newest form of frames
+ * (`&v=2`: a full state ends with a `state` frame).
  */
 export function viewerSocketUrl(
   server: string,
@@ -25,6 +27,7 @@ export function viewerSocketUrl(
     url.searchParams.set("since", String(since));
     if (epoch !== undefined) url.searchParams.set("epoch", epoch);
   }
+  url.searchParams.set(viewerVersionParam, String(latestViewerVersion));
   return url.toString();
 }
 
