@@ -39,6 +39,11 @@ describe("resolveServerConfig", () => {
       shareCatchupFrames: 1000,
       shareCatchupBytes: 4 * 1024 * 1024,
       automergeWorkerThreads: expect.any(Number),
+      retainTotalBytes: 256 * 1024 * 1024,
+      spoolBytes: 1024 * 1024 * 1024,
+      spoolTotalBytes: 4 * 1024 * 1024 * 1024,
+      resumeTtlMs: 600_000,
+      relayStallMs: 60_000,
     });
   });
 

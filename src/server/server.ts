@@ -27,7 +27,7 @@ import { closeSockets } from "./socket-shutdown.js";
 import { UpgradeRouter } from "./upgrade-router.js";
 import { version } from "./version.js";
 import { addViewerPageRoutes } from "./viewer-routes.js";
-import { createWireEndpoint } from "./wire-endpoint.js";
+import { createWireEndpoint, type WireEndpoint } from "./wire-endpoint.js";
 
 /** What a caller may inject instead of the configured defaults (tests, embedding). */
 export interface ServerOptions {
@@ -100,11 +100,12 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   let hostFingerprint: string | undefined;
   let automerge: AutomergeEndpoint | undefined;
   let share: ShareEndpoint | undefined;
+  let wire: WireEndpoint | undefined;
   try {
     share = createShareEndpoint(config, store, http, metrics.share, logger, options.share);
     upgrades.route("/share_poll", share.endpoint);
     addViewerPageRoutes(http, (id) => (share as ShareEndpoint).hub.exists(id));
-    const wire = await createWireEndpoint(config, logger);
+    wire = await createWireEndpoint(config, store, metrics.wire, logger);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
     automerge = await createAutomergeEndpoint(
@@ -123,6 +124,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   } catch (error) {
     await automerge?.close();
     await share?.close();
+    await wire?.close();
     await store.close();
     throw error;
   }
@@ -142,6 +144,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       // Every change a client was told about is already durable; this settles the rest.
       await automerge?.close();
       await share.close();
+      await wire?.close();
       await store.close();
       logger.info({ durationMs: Date.now() - started }, "stopped");
     })();
