@@ -16,6 +16,7 @@ export {
   type PayloadSource,
   type ReceivedPayload,
   type ReceiveOptions,
+  type SendReceipt,
 } from "./channels/channel-client.js";
 // The error table and exit codes, to map a SynclineError's code to what it means.
 export { type ErrorSpec, errorTable } from "./protocol/error-table.js";

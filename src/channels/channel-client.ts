@@ -10,7 +10,7 @@ import type { PayloadHash } from "../transport/stream/payload-hash.js";
 import type { ReadBytes } from "../transport/stream/payload-source.js";
 import { StreamReceiver } from "../transport/stream/stream-receiver.js";
 import { StreamSender } from "../transport/stream/stream-sender.js";
-import { runReceiver, runSender } from "../transport/stream-link.js";
+import { runReceiver, runSenderForAck } from "../transport/stream-link.js";
 import type { WireClient } from "../transport/wire-client.js";
 import type { WireConnection } from "../transport/wire-connection.js";
 import type { DialedConnection } from "../transport/wire-dial.js";
@@ -60,6 +60,22 @@ export interface ReceiveOptions {
   readonly onOwnSkipped?: (incoming: IncomingPayload) => void;
 }
 
+/** What the server said when it acknowledged a published payload. */
+export interface SendReceipt {
+  /** SHA-256 of the payload, as the server acknowledged it. */
+  readonly sha256: Uint8Array;
+  /**
+   * How many receivers had the whole payload when the server acknowledged it; undefined from a
+   * server that does not say (an older one).
+   */
+  readonly delivered: number | undefined;
+  /**
+   * True when the server keeps the payload as the channel's latest (durably) for receivers that
+   * come later; false when it only relayed it; undefined from a server that does not say.
+   */
+  readonly kept: boolean | undefined;
+}
+
 /** Default transfer chunk size: 64 KiB. */
 export const defaultChunkSize = 64 * 1024;
 
@@ -101,6 +117,18 @@ export class ChannelClient {
     source: PayloadSource,
     options: { chunkSize?: number; onProgress?: (bytes: number, size: number) => void } = {},
   ): Promise<Uint8Array> {
+    return (await this.sendWithReceipt(channel, source, options)).sha256;
+  }
+
+  /**
+   * `send`, resolving with the server's receipt: the SHA-256, how many receivers got the payload
+   * and whether the server keeps it for receivers that come later.
+   */
+  async sendWithReceipt(
+    channel: string,
+    source: PayloadSource,
+    options: { chunkSize?: number; onProgress?: (bytes: number, size: number) => void } = {},
+  ): Promise<SendReceipt> {
     parseChannelName(channel);
     const chunkSize = options.chunkSize ?? defaultChunkSize;
     // Checked before waiting for a connection, so a bad call fails at once, not after a reconnect.
@@ -127,7 +155,8 @@ export class ChannelClient {
       });
       if (options.onProgress) sender.on("progress", options.onProgress);
       try {
-        return await runSender(connection, streamId, sender);
+        const ack = await runSenderForAck(connection, streamId, sender);
+        return { sha256: ack.sha256, delivered: ack.delivered, kept: ack.kept };
       } catch (error) {
         if (!isConnectionLoss(error)) throw error;
       }

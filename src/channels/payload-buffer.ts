@@ -1,40 +1,75 @@
-// The bytes of one published payload on the server, written by the publisher's stream and read
-// by each subscriber's stream at its own pace. Retained payloads keep every byte (late and
-// resuming subscribers read from the start); relayed ones (too big to retain) keep only a window
-// behind the slowest reader, and the publisher waits while that window is full.
+// The bytes of one published payload on the server while they pass through: written by the
+// publisher's stream, read by each subscriber's stream at its own pace and, for a kept payload,
+// copied to its durable copy (the backing). Memory holds a window at most: a chunk leaves once
+// every reader that needs memory is past it. A reader behind the durable copy reads from there
+// instead, so for a kept payload only the copy (the disk) can hold the publisher back; for a
+// relayed one the slowest reader does, and one that stops reading is evicted after `stallMs`.
 
-import { createError } from "../protocol/errors.js";
+import { createError, type SynclineError } from "../protocol/errors.js";
 
 interface Chunk {
   readonly offset: number;
   readonly bytes: Uint8Array;
 }
 
-/** A reader's place in a relayed payload, so the buffer knows what it may drop. */
+/** A reader's place in the payload, so the buffer knows what it may drop. */
 export interface PayloadReader {
   position: number;
+  /** When `position` last moved (or the reader was added), ms since the epoch. */
+  movedAt: number;
+  /** Set once the reader was evicted for holding the payload back; its reads then fail. */
+  evicted?: SynclineError;
+  /** Called once when the reader is evicted (a delivery cancels its stream). */
+  onEvicted?: (error: SynclineError) => void;
 }
 
-/** One payload's bytes in memory. */
+/** The payload's durable copy, where bytes that left memory are read again. */
+export interface PayloadBacking {
+  /** Bytes from offset 0 the copy holds and can read back. */
+  readonly durableUpTo: number;
+  /** True while the copy still takes bytes: memory keeps what it has not written yet. */
+  readonly writing: boolean;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** Options of a PayloadBuffer. */
+export interface PayloadBufferOptions {
+  /** Most bytes held in memory ahead of the slowest holder. Default 4 MiB. */
+  readonly window?: number;
+  /** Bytes already held by the backing (a copy from before a restart); writes continue there. */
+  readonly start?: number;
+  /** A reader that holds a full window back without moving for this long is evicted, ms. */
+  readonly stallMs?: number;
+  /** Told of every change of the bytes held in memory (positive or negative). */
+  readonly onHeld?: (delta: number) => void;
+}
+
+/** The default memory window of one payload: what a relay keeps in flight. */
+export const defaultPayloadWindow = 4 * 1024 * 1024;
+
+/** One payload's bytes on their way through the server. */
 export class PayloadBuffer {
   readonly size: number;
-  /** True when every byte is kept for the buffer's lifetime. */
-  readonly retained: boolean;
   readonly #window: number;
+  readonly #stallMs: number | undefined;
+  readonly #onHeld: ((delta: number) => void) | undefined;
   readonly #chunks: Chunk[] = [];
   readonly #readers = new Set<PayloadReader>();
-  #received = 0;
+  #backing: PayloadBacking | undefined;
+  #received: number;
   #held = 0;
   #failure: Error | undefined;
   #waiters: (() => void)[] = [];
 
-  constructor(size: number, options: { retained: boolean; relayWindow?: number }) {
+  constructor(size: number, options: PayloadBufferOptions = {}) {
     this.size = size;
-    this.retained = options.retained;
-    this.#window = options.relayWindow ?? 4 * 1024 * 1024;
+    this.#window = options.window ?? defaultPayloadWindow;
+    this.#received = options.start ?? 0;
+    this.#stallMs = options.stallMs;
+    this.#onHeld = options.onHeld;
   }
 
-  /** Bytes written so far. */
+  /** Bytes written so far (the backing's from before a restart included). */
   get received(): number {
     return this.#received;
   }
@@ -44,21 +79,52 @@ export class PayloadBuffer {
     return this.#held;
   }
 
-  /** Registers a reader (a delivery) of a relayed payload, starting at `position`. */
+  /** The failure the payload ended with, if it did. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Gives the buffer its durable copy (or takes it away). */
+  setBacking(backing: PayloadBacking | undefined): void {
+    this.#backing = backing;
+    this.backingMoved();
+  }
+
+  /** The backing wrote more, or stopped writing: memory it no longer needs may go. */
+  backingMoved(): void {
+    this.#trim();
+    this.#wake();
+  }
+
+  /** True when a delivery from byte 0 can still get every byte (none left without a copy). */
+  canReadFromStart(): boolean {
+    return this.#memStart() === 0 || this.#backing !== undefined;
+  }
+
+  /** Registers a reader (a delivery) starting at `position`. */
   addReader(position = 0): PayloadReader {
-    const reader = { position };
+    const reader: PayloadReader = { position, movedAt: Date.now() };
     this.#readers.add(reader);
     return reader;
   }
 
-  /** Forgets a reader: it no longer holds back the window. */
+  /** Forgets a reader: it no longer holds memory. */
   removeReader(reader: PayloadReader): void {
     this.#readers.delete(reader);
     this.#trim();
     this.#wake();
   }
 
-  /** Appends the publisher's bytes at `offset`; waits while a relayed payload's window is full. */
+  /** Resolves with `received` once more than `offset` bytes arrived; rejects on failure. */
+  async whenReceived(offset: number): Promise<number> {
+    while (this.#received <= offset) {
+      if (this.#failure) throw this.#failure;
+      await this.#wait();
+    }
+    return this.#received;
+  }
+
+  /** Appends the publisher's bytes at `offset`; waits while the memory window is full. */
   async append(offset: number, bytes: Uint8Array): Promise<void> {
     if (offset !== this.#received) {
       throw createError(
@@ -66,22 +132,21 @@ export class PayloadBuffer {
         `payload buffer: write at ${offset}, expected ${this.#received}`,
       );
     }
-    while (!this.retained && this.#received - this.#slowest() >= this.#window) {
-      await this.#wait();
-    }
+    await this.#waitForRoom();
     // Kept as a view: ws never reuses or rewrites a message's bytes after handing them over.
     this.#chunks.push({ offset, bytes });
     this.#received += bytes.length;
-    this.#held += bytes.length;
+    this.#changeHeld(bytes.length);
     this.#trim();
     this.#wake();
   }
 
   /**
-   * Reads `length` bytes at `offset`, waiting until they have arrived. When one chunk holds them
-   * the result is a view of it: the chunk's own view when the read is exactly that chunk (so the
-   * frame it arrived in can be sent on as it is). Bytes spread over chunks are copied into
-   * `into(length)` when given (e.g. an outgoing frame), else into a new buffer.
+   * Reads `length` bytes at `offset`, waiting until they have arrived. When one chunk in memory
+   * holds them the result is a view of it: the chunk's own view when the read is exactly that
+   * chunk (so the frame it arrived in can be sent on as it is). Anything else is copied into
+   * `into(length)` when given (e.g. an outgoing frame), else into a new buffer; bytes no longer
+   * in memory come from the backing. A `reader` moves past the bytes read.
    */
   async read(
     offset: number,
@@ -90,27 +155,79 @@ export class PayloadBuffer {
     into?: (length: number) => Uint8Array,
   ): Promise<Uint8Array> {
     while (this.#received < offset + length) {
-      if (this.#failure) throw this.#failure;
+      this.#throwIfStopped(reader);
       await this.#wait();
     }
-    const first = this.#chunks[0];
-    if (first === undefined || offset < first.offset) {
-      throw createError(
-        "ERR_STREAM_PROTOCOL",
-        `payload buffer: bytes at ${offset} are no longer held`,
-      );
-    }
-    // Copy before moving the reader: trimming may drop the very chunk being read.
-    const bytes = this.#slice(offset, length, into);
-    if (reader) {
-      reader.position = offset + length;
-      this.#trim();
-      this.#wake();
-    }
+    this.#throwIfStopped(reader);
+    if (length === 0) return new Uint8Array(0);
+    const bytes =
+      offset >= this.#memStart()
+        ? this.#slice(offset, length, into)
+        : await this.#readThroughBacking(offset, length, into);
+    if (reader) this.#move(reader, offset + length);
     return bytes;
   }
 
-  /** The bytes at [offset, offset + length): a view of one chunk, else a copy. */
+  /** Ends the payload in failure: writers and readers waiting get `error`. */
+  fail(error: Error): void {
+    this.#failure ??= error;
+    this.#wake();
+  }
+
+  /** Drops every byte held in memory (the payload is forgotten). */
+  release(): void {
+    this.#changeHeld(-this.#held);
+    this.#chunks.length = 0;
+  }
+
+  #throwIfStopped(reader: PayloadReader | undefined): void {
+    if (reader?.evicted) throw reader.evicted;
+    if (this.#failure) throw this.#failure;
+  }
+
+  #move(reader: PayloadReader, position: number): void {
+    reader.position = position;
+    reader.movedAt = Date.now();
+    this.#trim();
+    this.#wake();
+  }
+
+  /** Bytes before this offset are no longer in memory. */
+  #memStart(): number {
+    return this.#chunks[0]?.offset ?? this.#received;
+  }
+
+  /** Copies [offset, offset + length) from the backing and then memory, into one buffer. */
+  async #readThroughBacking(
+    offset: number,
+    length: number,
+    into: ((length: number) => Uint8Array) | undefined,
+  ): Promise<Uint8Array> {
+    const out = into?.(length) ?? new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const at = offset + filled;
+      const memStart = this.#memStart();
+      if (at >= memStart) {
+        // Synchronous from here: nothing can leave memory before the copy is done.
+        out.set(this.#slice(at, length - filled, undefined), filled);
+        break;
+      }
+      const durable = this.#backing?.durableUpTo ?? 0;
+      if (this.#backing === undefined || at >= durable) {
+        throw createError(
+          "ERR_STREAM_PROTOCOL",
+          `payload buffer: bytes at ${at} are no longer held`,
+        );
+      }
+      const take = Math.min(length - filled, memStart - at, durable - at);
+      out.set(await this.#backing.read(at, take), filled);
+      filled += take;
+    }
+    return out;
+  }
+
+  /** The bytes at [offset, offset + length) in memory: a view of one chunk, else a copy. */
   #slice(offset: number, length: number, into: ((length: number) => Uint8Array) | undefined) {
     const index = this.#chunkAt(offset);
     const chunk = this.#chunks[index] as Chunk;
@@ -141,28 +258,85 @@ export class PayloadBuffer {
     return low;
   }
 
-  /** Ends the payload in failure: readers waiting for bytes get `error`. */
-  fail(error: Error): void {
-    this.#failure = error;
+  /**
+   * The first byte memory must keep: what the backing has not written while it writes, and what
+   * each reader ahead of the backing has not read (a reader behind it reads from the backing).
+   */
+  #keepFrom(): number {
+    const backing = this.#backing;
+    const durable = backing?.durableUpTo ?? 0;
+    let keep = this.#received;
+    if (backing?.writing) keep = Math.min(keep, durable);
+    for (const reader of this.#readers) {
+      keep = Math.min(keep, backing ? Math.max(reader.position, durable) : reader.position);
+    }
+    return keep;
+  }
+
+  /** Waits while the window is full; evicts a reader that holds it without moving. */
+  async #waitForRoom(): Promise<void> {
+    while (this.#received - this.#keepFrom() >= this.#window) {
+      if (this.#failure) throw this.#failure;
+      const stall = this.#stallTimer();
+      await this.#wait();
+      clearTimeout(stall);
+    }
+  }
+
+  /** A timer that evicts stalled readers when the oldest holder would be past `stallMs`. */
+  #stallTimer(): NodeJS.Timeout | undefined {
+    const holders = this.#holders();
+    if (this.#stallMs === undefined || holders.length === 0) return undefined;
+    const oldest = Math.min(...holders.map((reader) => reader.movedAt));
+    const delay = Math.max(0, oldest + this.#stallMs - Date.now()) + 1;
+    const timer = setTimeout(() => this.#evictStalled(), delay);
+    timer.unref();
+    return timer;
+  }
+
+  /** The readers that hold memory at the window's start; none while the backing does. */
+  #holders(): PayloadReader[] {
+    const keep = this.#keepFrom();
+    const backing = this.#backing;
+    const durable = backing?.durableUpTo ?? 0;
+    if (backing?.writing && keep >= durable) return [];
+    return [...this.#readers].filter(
+      (reader) => (backing ? Math.max(reader.position, durable) : reader.position) === keep,
+    );
+  }
+
+  #evictStalled(): void {
+    const now = Date.now();
+    const stallMs = this.#stallMs ?? Number.POSITIVE_INFINITY;
+    for (const reader of this.#holders()) {
+      if (now - reader.movedAt < stallMs) continue;
+      reader.evicted = createError(
+        "ERR_STREAM_SLOW_READER",
+        `payload buffer: a receiver read nothing for ${stallMs} ms while the relayed payload waited on it (at byte ${reader.position} of ${this.size})`,
+      );
+      this.#readers.delete(reader);
+      reader.onEvicted?.(reader.evicted);
+    }
+    this.#trim();
     this.#wake();
   }
 
-  #slowest(): number {
-    let slowest = this.#received;
-    for (const reader of this.#readers) slowest = Math.min(slowest, reader.position);
-    return slowest;
-  }
-
-  /** Drops relayed chunks every reader is past. */
+  /** Drops chunks nobody needs in memory any more. */
   #trim(): void {
-    if (this.retained) return;
-    const keepFrom = this.#slowest();
+    const keepFrom = this.#keepFrom();
+    let dropped = 0;
     while (this.#chunks.length > 0) {
       const first = this.#chunks[0] as Chunk;
       if (first.offset + first.bytes.length > keepFrom) break;
       this.#chunks.shift();
-      this.#held -= first.bytes.length;
+      dropped += first.bytes.length;
     }
+    if (dropped > 0) this.#changeHeld(-dropped);
+  }
+
+  #changeHeld(delta: number): void {
+    this.#held += delta;
+    this.#onHeld?.(delta);
   }
 
   #wait(): Promise<void> {

@@ -418,6 +418,17 @@ export const errorTable = {
     exit: exitCodes.cannotConnect,
     retryable: true,
   },
+  // channels: delivery reports and slow receivers
+  ERR_NOT_DELIVERED: {
+    meaning:
+      "`syncline send`: the server received the whole payload, but no receiver got it and the server did not keep it for later: bigger than `--spool-bytes`, or the keep limits (`retain_total_bytes`, `spool_total_bytes`) were full; nobody will get it (exit 10). Send it again when a receiver is connected, or raise the limits",
+    exit: exitCodes.notDelivered,
+  },
+  ERR_STREAM_SLOW_READER: {
+    meaning:
+      "a receiver held back a channel payload the server relays without keeping it (its publisher waits for the slowest receiver) and read nothing for `relay_stall_ms` (default 60 s); the server cancelled that receiver's delivery so the publisher and the others could go on",
+    exit: exitCodes.unexpected,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code, `ERR_…`. */

@@ -13,6 +13,8 @@ export const exitCodes = {
   timedOut: 7,
   authRefused: 8,
   cannotStart: 9,
+  /** `send`: the payload reached the server, but no receiver got it and it was not kept. */
+  notDelivered: 10,
   /** 128 + SIGINT, as shells report a process that SIGINT ended. */
   interrupted: 130,
   /** 128 + SIGTERM. */
@@ -34,6 +36,7 @@ export const exitCodeMeanings: Readonly<Record<ExitCode, string>> = {
   7: "timed out (`--timeout`)",
   8: "authentication refused by the server (token, share secret, SSH key), or its host key is not the pinned one",
   9: "the server cannot start: address in use, data directory locked, TLS files unusable, store unopenable",
+  10: "`send`: the server got the payload, but no receiver did and the server did not keep it",
   130: "interrupted by SIGINT (Ctrl-C) before the command finished",
   143: "interrupted by SIGTERM before the command finished",
 };

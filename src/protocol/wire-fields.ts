@@ -57,6 +57,12 @@ export class FieldReader {
     return raw;
   }
 
+  /** Like `uint`, but an absent or null field gives undefined. */
+  optionalUint(name: string, min = 0): number | undefined {
+    const raw = this.#field(name);
+    return raw === undefined || raw === null ? undefined : this.uint(name, min);
+  }
+
   /** A string within `bounds`. */
   text(name: string, bounds: TextBounds): string {
     const raw = this.#field(name);
@@ -99,6 +105,12 @@ export class FieldReader {
     const raw = this.#field(name);
     if (typeof raw !== "boolean") throw this.#wrong(name, "a boolean", describeValue(raw));
     return raw;
+  }
+
+  /** Like `bool`, but an absent or null field gives undefined. */
+  optionalBool(name: string): boolean | undefined {
+    const raw = this.#field(name);
+    return raw === undefined || raw === null ? undefined : this.bool(name);
   }
 
   /** A nested map, read with its own reader. */

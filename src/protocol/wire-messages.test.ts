@@ -57,6 +57,14 @@ const sampleMessages: readonly WireMessage[] = [
   { type: "resume", streamId: 5, transferId: "01J9ZK3M", offset: 65_536 },
   { type: "cancel", streamId: 5, code: "ERR_STREAM_CANCELLED", message: "user pressed ctrl-c" },
   { type: "ack", streamId: 4, transferId: "01J9ZK3M", sha256: filled(32, 7) },
+  {
+    type: "ack",
+    streamId: 3,
+    transferId: "01J9ZK3M",
+    sha256: filled(32, 7),
+    delivered: 2,
+    kept: false,
+  },
   { type: "subscribe", channel: "clipboard", latest: true, follow: false },
   { type: "unsubscribe", channel: "clipboard" },
 ];

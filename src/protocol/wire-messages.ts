@@ -151,6 +151,16 @@ export interface AckMessage {
   readonly transferId: string;
   /** SHA-256 of the payload as received (32 bytes). */
   readonly sha256: Uint8Array;
+  /**
+   * Server to a publisher only: how many subscribers had received the whole payload (and
+   * acknowledged it) when the server sent this ACK. Absent from other ACKs and older servers.
+   */
+  readonly delivered?: number;
+  /**
+   * Server to a publisher only: true when the server keeps the payload as the channel's latest,
+   * durably, for receivers that come later; false when it only relayed it. Absent as `delivered`.
+   */
+  readonly kept?: boolean;
 }
 
 /** SUBSCRIBE (c→s, stream 0): deliver a channel's payloads to this connection. */
@@ -249,7 +259,16 @@ const bodyReaders: { readonly [T in ControlType]: (fields: FieldReader) => BodyO
   credit: (f) => ({ bytes: f.uint("bytes", 1) }),
   resume: (f) => ({ transferId: f.text("transferId", idText), offset: f.uint("offset") }),
   cancel: (f) => ({ code: f.text("code", codeText), message: f.text("message", messageText) }),
-  ack: (f) => ({ transferId: f.text("transferId", idText), sha256: f.bytes("sha256", digest) }),
+  ack: (f) => {
+    const delivered = f.optionalUint("delivered");
+    const kept = f.optionalBool("kept");
+    return {
+      transferId: f.text("transferId", idText),
+      sha256: f.bytes("sha256", digest),
+      ...(delivered === undefined ? {} : { delivered }),
+      ...(kept === undefined ? {} : { kept }),
+    };
+  },
   subscribe: (f) => ({
     channel: f.text("channel", idText),
     latest: f.bool("latest"),

@@ -42,6 +42,11 @@ describe("resolveServerConfig", () => {
       outputMaxBufferedBytes: 16 * 1024 * 1024,
       outputTotalBufferedBytes: 512 * 1024 * 1024,
       outputGraceMs: 30_000,
+      retainTotalBytes: 256 * 1024 * 1024,
+      spoolBytes: 1024 * 1024 * 1024,
+      spoolTotalBytes: 4 * 1024 * 1024 * 1024,
+      resumeTtlMs: 600_000,
+      relayStallMs: 60_000,
     });
   });
 

@@ -29,7 +29,7 @@ import { closeSockets } from "./socket-shutdown.js";
 import { UpgradeRouter } from "./upgrade-router.js";
 import { version } from "./version.js";
 import { addViewerPageRoutes } from "./viewer-routes.js";
-import { createWireEndpoint } from "./wire-endpoint.js";
+import { createWireEndpoint, type WireEndpoint } from "./wire-endpoint.js";
 
 /** What a caller may inject instead of the configured defaults (tests, embedding). */
 export interface ServerOptions {
@@ -118,11 +118,12 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   let hostFingerprint: string | undefined;
   let automerge: AutomergeEndpoint | undefined;
   let share: ShareEndpoint | undefined;
+  let wire: WireEndpoint | undefined;
   try {
     share = createShareEndpoint(config, store, http, metrics.share, logger, output, options.share);
     upgrades.route("/share_poll", share.endpoint);
     addViewerPageRoutes(http, (id) => (share as ShareEndpoint).hub.exists(id));
-    const wire = await createWireEndpoint(config, logger, output);
+    wire = await createWireEndpoint(config, store, metrics.wire, logger, output);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
     automerge = await createAutomergeEndpoint(
@@ -142,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   } catch (error) {
     await automerge?.close();
     await share?.close();
+    await wire?.close();
     output.stop();
     await store.close();
     throw error;
@@ -162,6 +164,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       // Every change a client was told about is already durable; this settles the rest.
       await automerge?.close();
       await share.close();
+      await wire?.close();
       output.stop();
       await store.close();
       logger.info({ durationMs: Date.now() - started }, "stopped");

@@ -1,6 +1,7 @@
 // Mounts the transport on `/wire`: the host key, the authorized_keys file (re-read when it
-// changes), single-use challenges, and the channel hub that serves authenticated sessions.
-// Without --authorized-keys the endpoint refuses upgrades with 503 and says how to enable it.
+// changes), single-use challenges, the channel hub that serves authenticated sessions (on the
+// store, with its spool folder in the data directory), and their metrics. Without
+// --authorized-keys the endpoint refuses upgrades with 503 and says how to enable it.
 
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import type { Logger } from "pino";
 import { ChannelHub } from "../channels/channel-hub.js";
 import { WireCloseCode } from "../protocol/close-codes.js";
 import { createError, describeError } from "../protocol/errors.js";
+import type { Store } from "../storage/store.js";
 import { type AuthorizedKey, parseAuthorizedKeys } from "../transport/auth/authorized-keys.js";
 import { createChallengeIssuer } from "../transport/auth/challenge.js";
 import { fingerprintOf } from "../transport/auth/fingerprint.js";
@@ -15,6 +17,7 @@ import { loadOrCreateHostKey } from "../transport/auth/host-key.js";
 import { parsePublicKey } from "../transport/auth/public-key.js";
 import { acceptWireConnection, defaultWireMaxFrameBytes } from "../transport/wire-server.js";
 import type { ServerConfig } from "./config.js";
+import type { WireMetrics } from "./metrics.js";
 import type { OutputBudget } from "./output-budget.js";
 import { trackWebSocket } from "./output-streams.js";
 import type { WebSocketEndpoint } from "./upgrade-router.js";
@@ -24,11 +27,18 @@ export interface WireEndpoint {
   readonly endpoint: WebSocketEndpoint<undefined>;
   /** The host key's fingerprint, for clients to pin; undefined when the transport is off. */
   readonly hostFingerprint: string | undefined;
+  /** Stops the channels (after the server closed the sockets, before the store closes). */
+  close(): Promise<void>;
 }
+
+/** The folder of spooled channel payloads, in the data directory. */
+export const spoolFolderName = "channel-spool";
 
 /** Builds the endpoint from the config; loads the keys once up front so errors stop the start. */
 export async function createWireEndpoint(
   config: ServerConfig,
+  store: Store,
+  metrics: WireMetrics,
   logger: Logger,
   output: OutputBudget,
 ): Promise<WireEndpoint> {
@@ -37,6 +47,7 @@ export async function createWireEndpoint(
   if (keysPath === undefined) {
     return {
       hostFingerprint: undefined,
+      close: async () => {},
       endpoint: {
         ...base,
         authenticate: () => ({
@@ -55,11 +66,14 @@ export async function createWireEndpoint(
   const hostFingerprint = fingerprintOf(
     parsePublicKey(hostKey.publicKey, (reason) => new Error(reason)),
   );
-  const hub = new ChannelHub({ retainBytes: config.retainBytes, logger });
+  const hub = await startChannelHub(config, store, metrics, logger);
   const challenges = createChallengeIssuer();
   logger.info({ hostFingerprint, authorizedKeys: keysPath }, "transport enabled on /wire");
+  const bytesIn = metrics.bytes.labels({ direction: "in" });
+  const bytesOut = metrics.bytes.labels({ direction: "out" });
   return {
     hostFingerprint,
+    close: () => hub.close(),
     endpoint: {
       ...base,
       onConnection: (socket, request) => {
@@ -73,10 +87,44 @@ export async function createWireEndpoint(
           logger,
           heartbeatMs: config.heartbeatMs,
           graceMs: config.heartbeatGraceMs,
+          observer: {
+            authenticated: () => metrics.connections.inc(),
+            sessionClosed: () => metrics.connections.dec(),
+            refused: (code) => metrics.authFailures.inc({ reason: code }),
+            received: (bytes) => bytesIn.inc(bytes),
+            sent: (bytes) => bytesOut.inc(bytes),
+          },
         });
       },
     },
   };
+}
+
+/** The channel hub on the store and the spool folder, started, its state sampled for metrics. */
+async function startChannelHub(
+  config: ServerConfig,
+  store: Store,
+  metrics: WireMetrics,
+  logger: Logger,
+): Promise<ChannelHub> {
+  const hub = new ChannelHub({
+    store,
+    spoolFolder: join(config.dataDir, spoolFolderName),
+    settings: config,
+    logger,
+    observer: {
+      transfer: (kind, event) => metrics.transfers.inc({ kind, event }),
+      slowReader: () => metrics.slowReaders.inc(),
+    },
+  });
+  await hub.start();
+  metrics.sampleWith(() => {
+    metrics.bufferedBytes.set(hub.heldBytes);
+    metrics.channels.set(hub.channelsInMemory);
+    metrics.keptBytes.set({ where: "store" }, hub.keptBytes("store"));
+    metrics.keptBytes.set({ where: "spool" }, hub.keptBytes("spool"));
+  });
+  return hub;
 }
 
 /**
@@ -90,6 +138,7 @@ function watchAuthorizedKeys(path: string, logger: Logger): () => readonly Autho
   const load = () => {
     const parsed = parseAuthorizedKeys(readKeysFile(path), { source: path, strict: false });
     for (const warning of parsed.warnings) logger.warn({ err: warning.code }, warning.message);
+    warnKeysOfTwoUsers(parsed.entries, path, logger);
     if (parsed.entries.length === 0) {
       logger.warn(
         { path },
@@ -116,6 +165,24 @@ function watchAuthorizedKeys(path: string, logger: Logger): () => readonly Autho
     }
     return entries;
   };
+}
+
+/**
+ * Warns about a key listed for two users: it logs in as the user of the first line that admits
+ * it, which is rarely what the second line meant.
+ */
+function warnKeysOfTwoUsers(entries: readonly AuthorizedKey[], path: string, logger: Logger): void {
+  const userOf = new Map<string, AuthorizedKey>();
+  for (const entry of entries) {
+    const first = userOf.get(entry.fingerprint);
+    if (!first) userOf.set(entry.fingerprint, entry);
+    else if (first.user !== entry.user) {
+      logger.warn(
+        { path, fingerprint: entry.fingerprint, lines: [first.line, entry.line] },
+        `authorized_keys ${path}: key ${entry.fingerprint} is listed for two users (lines ${first.line} and ${entry.line}); it logs in as the first line's that admits it`,
+      );
+    }
+  }
 }
 
 function readKeysFile(path: string): string {

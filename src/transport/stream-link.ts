@@ -8,7 +8,7 @@ import {
   isSynclineError,
   type SynclineError,
 } from "../protocol/errors.js";
-import type { WireMessage } from "../protocol/wire-messages.js";
+import type { AckMessage, WireMessage } from "../protocol/wire-messages.js";
 import { createDeferred } from "../util/deferred.js";
 import type { StreamReceiver } from "./stream/stream-receiver.js";
 import type { StreamSender } from "./stream/stream-sender.js";
@@ -61,8 +61,22 @@ export async function runSender(
   streamId: number,
   sender: StreamSender,
 ): Promise<Uint8Array> {
+  return (await runSenderForAck(connection, streamId, sender)).sha256;
+}
+
+/**
+ * `runSender`, resolving with the whole ACK (a server's ACK to a publisher says how many
+ * subscribers got the payload and whether it is kept). Aborting `signal` gives the stream up as
+ * a CANCEL carrying the abort reason (a SynclineError's code, else ERR_STREAM_CANCELLED).
+ */
+export async function runSenderForAck(
+  connection: WireConnection,
+  streamId: number,
+  sender: StreamSender,
+  signal?: AbortSignal,
+): Promise<AckMessage> {
   let wake = createDeferred<void>();
-  const done = createDeferred<Uint8Array>();
+  const done = createDeferred<AckMessage>();
   // The loop below may leave through a failed send or read instead of awaiting `done`, e.g. a
   // close while a DATA frame waits for buffer room or a read waits for a publisher's bytes. The
   // rejection of `done` then has no reader, and an unhandled rejection ends the whole process
@@ -87,6 +101,9 @@ export async function runSender(
   const offClose = connection.on("close", (code, reason, error) =>
     fail(closedError(code, reason, error)),
   );
+  const onAbort = () => fail(signal?.reason);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     while (sender.state === "open" && !done.settled) {
       const frame = await sender.nextFrame();
@@ -108,6 +125,7 @@ export async function runSender(
     cancelOnStreamError(connection, streamId, error);
     throw error;
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     offMessages();
     offClose();
   }
@@ -116,7 +134,7 @@ export async function runSender(
 function handleSenderMessage(
   message: WireMessage,
   sender: StreamSender,
-  done: ReturnType<typeof createDeferred<Uint8Array>>,
+  done: ReturnType<typeof createDeferred<AckMessage>>,
   fail: (error: unknown) => void,
 ): void {
   if (message.type === "credit") {
@@ -125,7 +143,7 @@ function handleSenderMessage(
     sender.resumeFrom(message.offset);
   } else if (message.type === "ack") {
     sender.onAck(message.sha256);
-    done.resolve(message.sha256);
+    done.resolve(message);
   } else if (message.type === "cancel" || message.type === "error") {
     const why = `${message.message} (${message.code})`;
     fail(
@@ -137,6 +155,21 @@ function handleSenderMessage(
   }
 }
 
+/** What the receiving end adds to its ACK, and when (`runReceiver`'s options). */
+export interface ReceiverOptions {
+  /**
+   * Called with the verified digest before the ACK goes out; the ACK waits for it and carries
+   * what it resolves with (a server tells its publisher `delivered` and `kept`). A rejection is
+   * sent as CANCEL instead of the ACK.
+   */
+  readonly acknowledge?: (sha256: Uint8Array) => Promise<Pick<AckMessage, "delivered" | "kept">>;
+  /**
+   * Messages of this stream that arrived before the receiver was ready (the server looked the
+   * payload up first), handled in order before any later one.
+   */
+  readonly earlier?: readonly WireMessage[];
+}
+
 /**
  * Receives a payload on `streamId` (its OPEN just arrived): RESUME with what is held, CREDIT,
  * then DATA written through the receiver and credit granted back; ACKs a verified END. Resolves
@@ -146,16 +179,18 @@ export async function runReceiver(
   connection: WireConnection,
   streamId: number,
   receiver: StreamReceiver,
+  options: ReceiverOptions = {},
 ): Promise<Uint8Array> {
   const done = createDeferred<Uint8Array>();
-  const offMessages = onStream(connection, streamId, (message) => {
+  const handle = (message: WireMessage) => {
     void handleReceiverMessage(connection, streamId, receiver, message).then(
       (digest) => {
         if (digest) done.resolve(digest);
       },
       (error: unknown) => done.reject(error),
     );
-  });
+  };
+  const offMessages = onStream(connection, streamId, handle);
   const offClose = connection.on("close", (code, reason, error) =>
     done.reject(closedError(code, reason, error)),
   );
@@ -167,9 +202,17 @@ export async function runReceiver(
   });
   const initial = receiver.initialGrant();
   if (initial > 0) connection.send({ type: "credit", streamId, bytes: initial });
+  for (const message of options.earlier ?? []) handle(message);
   try {
     const digest = await done.promise;
-    connection.send({ type: "ack", streamId, transferId: receiver.transferId, sha256: digest });
+    const extra = options.acknowledge ? await options.acknowledge(digest) : {};
+    connection.send({
+      type: "ack",
+      streamId,
+      transferId: receiver.transferId,
+      sha256: digest,
+      ...extra,
+    });
     return digest;
   } catch (error) {
     cancelOnStreamError(connection, streamId, error);

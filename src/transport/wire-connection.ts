@@ -52,6 +52,14 @@ export interface WireConnectionOptions {
    * system call; without it each frame is its own write.
    */
   readonly transport?: CorkableSocket;
+  /** Told of every frame's size as it is received or handed to the socket (metrics). */
+  readonly traffic?: WireTraffic;
+}
+
+/** Counts a connection's bytes: whole frames, header included. */
+export interface WireTraffic {
+  received(bytes: number): void;
+  sent(bytes: number): void;
 }
 
 /** The part of a net.Socket the writer uses to batch frames. */
@@ -84,6 +92,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
   readonly #framesByPayload = new WeakMap<Uint8Array, Buffer>();
   #closing = false;
   #protocolError: SynclineError | undefined;
+  readonly #traffic: WireTraffic | undefined;
 
   constructor(socket: WebSocket, options: WireConnectionOptions) {
     // A listener that throws (a bug in a handler) ends this connection, never the process.
@@ -92,6 +101,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     this.#socket = socket;
     this.#maxFrameBytes = options.maxFrameBytes;
     this.#nextStreamId = options.role === "client" ? 1 : 2;
+    this.#traffic = options.traffic;
     const writerOptions =
       options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes };
     this.#writer = new FrameWriter(sinkOf(socket, options.transport), writerOptions);
@@ -135,7 +145,10 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
 
   /** Sends a control message at once (never behind bulk data). */
   send(message: Exclude<WireMessage, { type: "data" }>): void {
-    if (this.isOpen) this.#writer.sendControl(encodeMessage(message));
+    if (!this.isOpen) return;
+    const frame = encodeMessage(message);
+    this.#traffic?.sent(frame.byteLength);
+    this.#writer.sendControl(frame);
   }
 
   /**
@@ -163,6 +176,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
       writeFrameHeader(received, header, bytes.byteLength);
       // Not recycled: whoever handed us the payload (a retained channel payload) may keep it.
       await this.#writer.sendBulk(received);
+      this.#traffic?.sent(received.byteLength);
       return;
     }
     let frame = this.#framesByPayload.get(bytes);
@@ -175,6 +189,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     writeFrameHeader(frame, header, bytes.byteLength);
     const sent = frame;
     await this.#writer.sendBulk(sent, () => this.#recycle(sent));
+    this.#traffic?.sent(sent.byteLength);
   }
 
   /**
@@ -237,6 +252,7 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
 
   #receive(data: Buffer, isBinary: boolean): void {
     this.emit("activity");
+    this.#traffic?.received(data.byteLength);
     if (this.#closing) return;
     try {
       if (!isBinary) {

@@ -13,7 +13,7 @@ import { type ChallengeIssuer, verifyClientAuth } from "./auth/challenge.js";
 import { signHostTranscript } from "./auth/host-signature.js";
 import type { Signer } from "./auth/signer.js";
 import { startHeartbeat } from "./heartbeat.js";
-import { WireConnection } from "./wire-connection.js";
+import { WireConnection, type WireTraffic } from "./wire-connection.js";
 import { channelBindingOf, nextMessage } from "./wire-handshake.js";
 
 /** The subset of a pino logger the transport writes to. */
@@ -29,6 +29,11 @@ export interface WireSession {
   readonly peerId: string;
   /** The authorized_keys comment of the client's key, for logs. */
   readonly peerName: string;
+  /**
+   * The user the key belongs to (its authorized_keys line's `syncline-user="…"`); undefined for
+   * a key without one, which belongs to the default user.
+   */
+  readonly user: string | undefined;
   readonly remoteAddress: string;
 }
 
@@ -52,6 +57,18 @@ export interface WireServerOptions {
   readonly preAuthMaxFrameBytes?: number;
   /** Largest frame after authentication (header included). Default 1 MiB + header. */
   readonly maxFrameBytes?: number;
+  /** Told of authentications, refusals, closes and bytes (metrics). Default: nothing. */
+  readonly observer?: WireServerObserver;
+}
+
+/** What the server end reports. */
+export interface WireServerObserver extends WireTraffic {
+  /** A connection completed the handshake. */
+  authenticated(): void;
+  /** An authenticated connection closed. */
+  sessionClosed(): void;
+  /** A handshake was refused or failed; `code` is the error's (ERR_AUTH_NOT_AUTHORIZED, …). */
+  refused(code: string): void;
 }
 
 /** The largest payload a `/wire` frame may carry once authenticated: the ws maxPayload to use. */
@@ -63,10 +80,12 @@ export function acceptWireConnection(
   request: IncomingMessage,
   options: WireServerOptions,
 ): void {
+  const { observer } = options;
   const connection = new WireConnection(socket, {
     role: "server",
     maxFrameBytes: options.preAuthMaxFrameBytes ?? 16 * 1024,
     transport: request.socket,
+    ...(observer ? { traffic: observer } : {}),
   });
   const connectionId = randomUUID();
   const remoteAddress = request.socket.remoteAddress ?? "unix";
@@ -80,9 +99,11 @@ export function acceptWireConnection(
     (session) => {
       if (!session) return;
       options.logger.info(
-        { ...log, peerId: session.peerId, peer: session.peerName },
+        { ...log, peerId: session.peerId, peer: session.peerName, user: session.user ?? null },
         "wire authenticated",
       );
+      observer?.authenticated();
+      connection.on("close", () => observer?.sessionClosed());
       keepAlive(connection, options);
       options.onSession(session);
     },
@@ -94,6 +115,7 @@ export function acceptWireConnection(
         { ...log, err: failure.code, reason: failure.message },
         "wire handshake refused",
       );
+      observer?.refused(failure.code);
       connection.fail(failure);
     },
   );
@@ -148,6 +170,7 @@ async function handshake(
     connection,
     peerId: result.fingerprint,
     peerName: result.entry.comment || result.fingerprint,
+    user: result.entry.user,
     remoteAddress: request.socket.remoteAddress ?? "unix",
   };
 }

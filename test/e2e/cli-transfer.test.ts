@@ -149,6 +149,13 @@ const summary = (bytes: number, sha256: string) => ({
   durationMs: expect.any(Number),
 });
 
+/** `send --json`'s summary of a payload nobody was receiving, which the server keeps. */
+const keptSummary = (bytes: number, sha256: string) => ({
+  ...summary(bytes, sha256),
+  delivered: 0,
+  kept: true,
+});
+
 beforeAll(async () => {
   dir = await createTempDir("syncline-transfer-");
   const keyDir = join(dir.path, "keys");
@@ -189,7 +196,7 @@ describe("send and recv", () => {
       ...["--channel", "c1", "--identity", keys.alice.privatePath, "--server", plain.url, "--json"],
     ]);
     expect(sent.code).toBe(0);
-    expect(json(sent)).toEqual(summary(file.bytes.length, hash));
+    expect(json(sent)).toEqual(keptSummary(file.bytes.length, hash));
 
     const out = join(dir.path, "plain.out");
     const received = await runCliProcess(
@@ -211,7 +218,9 @@ describe("send and recv", () => {
     const args = ["--channel", "empty", "--server", plain.url];
     const sent = await send([file.path, ...args, "--identity", keys.alice.privatePath]);
     expect(sent.code, sent.stderr).toBe(0);
-    expect(sent.stderr).toBe(`sent 0 bytes to empty (sha256 ${hash})\n`);
+    expect(sent.stderr).toBe(
+      `sent 0 bytes to empty (sha256 ${hash}): delivered to 0 receivers, kept for later receivers\n`,
+    );
     const out = join(dir.path, "empty.out");
     const received = await runCliProcess(
       ["recv", ...args, "-o", out, "--identity", keys.bob.privatePath, "--json"],
@@ -262,7 +271,7 @@ describe("send and recv", () => {
     const sent = await waitForExit(sender, 15_000);
     expect(sent.code).toBe(0);
     const hash = execFileSync("sha256sum", { input: bytes, encoding: "utf8" }).split(" ")[0];
-    expect(json(sent)).toEqual(summary(bytes.length, hash as string));
+    expect(json(sent)).toEqual(keptSummary(bytes.length, hash as string));
 
     const receiver = spawnCli(
       ["recv", "--channel", "pipe", "-o", "-", "--identity", keys.bob.privatePath].concat([
@@ -429,7 +438,7 @@ describe("send and recv", () => {
     expect(sent.code).toBe(0);
     expect(sent.stderr).not.toContain("\r");
     expect(sent.stderr).toBe(
-      `sent ${2 * 1024 * 1024} bytes to big (sha256 ${sha256sum(file.path)})\n`,
+      `sent ${2 * 1024 * 1024} bytes to big (sha256 ${sha256sum(file.path)}): delivered to 0 receivers, kept for later receivers\n`,
     );
     const out = join(dir.path, "big.out");
     const received = await runCliProcess(
@@ -609,7 +618,7 @@ describe("wss:// and --ca", () => {
     const file = randomFile("config.bin", 100);
     const sent = await send([file.path, "--channel", "config", "--json"], env);
     expect(sent.code).toBe(0);
-    expect(json(sent)).toEqual(summary(100, sha256sum(file.path)));
+    expect(json(sent)).toEqual(keptSummary(100, sha256sum(file.path)));
   });
 
   it("an unreadable --ca exits 2 naming the file; --help documents --ca", async () => {

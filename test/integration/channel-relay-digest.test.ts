@@ -26,8 +26,12 @@ beforeAll(async () => {
   dir = await createTempDir("syncline-relay-digest-");
   const made = makeKeys(dir.path, ["ed25519", "ecdsa-256"]);
   keys = made.keys;
-  // Payloads over 1 MiB are relayed, not retained.
-  server = await startTestServer({ authorizedKeys: made.authorizedKeys, retainBytes: MiB });
+  // Payloads over 1 MiB are relayed, not kept (no spool).
+  server = await startTestServer({
+    authorizedKeys: made.authorizedKeys,
+    retainBytes: MiB,
+    spoolBytes: 0,
+  });
   wire = server.server.url;
 });
 

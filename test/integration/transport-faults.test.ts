@@ -111,11 +111,13 @@ function loggingSink(size: number): PayloadSink & {
 }
 
 describe("a connection cut mid-transfer", () => {
-  // Relayed (bigger than the server retains): the server keeps no hash state across the resume
-  // and the receiver's end-to-end SHA-256 check is the only one.
+  // Kept in the store, kept in the spool (bigger than --retain-bytes), and relayed (no spool):
+  // the server keeps no hash state across the resume of a relayed one, and the receiver's
+  // end-to-end SHA-256 check is the only one.
   for (const [kind, overrides] of [
     ["a retained payload", {}],
-    ["a relayed payload", { retainBytes: MiB }],
+    ["a spooled payload", { retainBytes: MiB }],
+    ["a relayed payload", { retainBytes: MiB, spoolBytes: 0 }],
   ] as const) {
     it(`resumes the sender's upload of ${kind} from what the server holds, re-sending almost nothing`, async () => {
       const target = await server(overrides);

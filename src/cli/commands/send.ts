@@ -1,13 +1,14 @@
 // `syncline send <file|-> --channel NAME`: publishes a file (or stdin, spooled to a temporary
 // file first so its size is known and memory stays bounded) on a channel, resuming across
-// reconnects, with a progress bar on a terminal and a `--json` summary.
+// reconnects, with a progress bar on a terminal and a `--json` summary that says how many
+// receivers got it and whether the server keeps it; neither is ERR_NOT_DELIVERED (exit 10).
 
 import { createWriteStream } from "node:fs";
 import { type FileHandle, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ChannelClient } from "../../channels/channel-client.js";
+import { ChannelClient, type SendReceipt } from "../../channels/channel-client.js";
 import { createError, describeError } from "../../protocol/errors.js";
 import type { WireClient } from "../../transport/wire-client.js";
 import { interruptible } from "../exit-error.js";
@@ -57,7 +58,7 @@ async function sendInput(
     total: input.size,
   });
   const showBar = input.size > 1024 * 1024 && !options.json;
-  const sha256 = await channels.send(
+  const receipt = await channels.sendWithReceipt(
     options.channel,
     {
       size: input.size,
@@ -69,17 +70,35 @@ async function sendInput(
   );
   if (showBar) bar.finish();
   await input.assertUnchanged();
+  const { delivered, kept } = receipt;
+  if (delivered === 0 && kept === false) throw notDelivered(input, options.channel);
   const summary = {
     ok: true,
     bytes: input.size,
-    sha256: Buffer.from(sha256).toString("hex"),
+    sha256: Buffer.from(receipt.sha256).toString("hex"),
     durationMs: Date.now() - started,
+    ...(delivered === undefined ? {} : { delivered }),
+    ...(kept === undefined ? {} : { kept }),
   };
   if (options.json) writeJson(io, summary);
   else
     io.stderr.write(
-      `sent ${summary.bytes} bytes to ${options.channel} (sha256 ${summary.sha256})\n`,
+      `sent ${summary.bytes} bytes to ${options.channel} (sha256 ${summary.sha256})${outcomeOf(receipt)}\n`,
     );
+}
+
+/** What the server did with the payload, for the text summary (nothing from an older server). */
+function outcomeOf({ delivered, kept }: SendReceipt): string {
+  if (delivered === undefined || kept === undefined) return "";
+  const receivers = `delivered to ${delivered} receiver${delivered === 1 ? "" : "s"}`;
+  return kept ? `: ${receivers}, kept for later receivers` : `: ${receivers}, not kept`;
+}
+
+function notDelivered(input: Input, channel: string) {
+  return createError(
+    "ERR_NOT_DELIVERED",
+    `send: ${input.name ?? "stdin"} (${input.size} bytes) reached the server, but nobody was receiving channel ${channel} and the server did not keep it (too big for its --spool-bytes, or its keep limits are full): nobody will get it; send it again while a receiver is connected`,
+  );
 }
 
 interface Input {

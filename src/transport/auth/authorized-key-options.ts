@@ -48,6 +48,7 @@ const valueOptions = new Set([
   "permitlisten",
   "permitopen",
   "tunnel",
+  "syncline-user", // ours: the user the key belongs to (key-user.ts)
 ]);
 
 /** Splits `text` into the options prefix and the rest (the key), or throws a reason string. */

@@ -55,6 +55,27 @@ describe("parseAuthorizedKeys", () => {
     expect(entry?.options.expiresAt).toBe(Date.UTC(2030, 0, 1));
   });
 
+  it("gives a key the user of its syncline-user option; lines without one belong to the default user", () => {
+    const text = `syncline-user="alice",no-pty ${ed.publicLine}\n${ecdsa.publicLine}\n`;
+    const { entries, warnings } = parseAuthorizedKeys(text);
+    expect(warnings).toEqual([]);
+    expect(entries.map((entry) => entry.user)).toEqual(["alice", undefined]);
+  });
+
+  it("skips a line whose syncline-user is not a user name, or names two users", () => {
+    const text = [
+      `syncline-user="../etc" ${ed.publicLine}`,
+      `syncline-user="a",syncline-user="b" ${ecdsa.publicLine}`,
+      `syncline-user="b",syncline-user="b" ${rsa.publicLine}`,
+    ].join("\n");
+    const { entries, warnings } = parseAuthorizedKeys(text, lenient);
+    expect(entries.map((entry) => [entry.line, entry.user])).toEqual([[3, "b"]]);
+    expect(warnings.map((warning) => warning.message)).toEqual([
+      expect.stringMatching(/line 1: option "syncline-user" value "\.\.\/etc" is not a user name/),
+      expect.stringMatching(/line 2: option "syncline-user" names two users/),
+    ]);
+  });
+
   it("strict mode throws ERR_AUTHORIZED_KEYS naming the source and line", () => {
     const text = `${ed.publicLine}\nno-pty ssh-ed25519 !!notbase64\n`;
     expect(() => parseAuthorizedKeys(text, { source: "/home/a/.ssh/authorized_keys" })).toThrow(

@@ -11,6 +11,7 @@ import {
   tokenizeKeyOptions,
 } from "./authorized-key-options.js";
 import { fingerprintOf } from "./fingerprint.js";
+import { keyUserOf } from "./key-user.js";
 import { type PublicKey, parsePublicKey } from "./public-key.js";
 
 /** One usable line of an authorized_keys file. */
@@ -23,6 +24,8 @@ export interface AuthorizedKey {
   readonly comment: string;
   /** The options prefix, interpreted. */
   readonly options: AuthorizedKeyOptions;
+  /** The user the key belongs to (`syncline-user="…"`); undefined: the default user. */
+  readonly user: string | undefined;
   /** The file (or other source) the line came from. */
   readonly source: string;
   /** The 1-based line number. */
@@ -84,6 +87,7 @@ export function parseAuthorizedKeys(
         fingerprint: fingerprintOf(key),
         comment,
         options: keyOptions,
+        user: keyUserOf(raw),
         source,
         line,
       });
