@@ -42,6 +42,7 @@ describe("resolveServerConfig", () => {
       outputMaxBufferedBytes: 16 * 1024 * 1024,
       outputTotalBufferedBytes: 512 * 1024 * 1024,
       outputGraceMs: 30_000,
+      automergeMaxEphemeralBytes: 64 * 1024,
     });
   });
 
@@ -122,6 +123,12 @@ describe("resolveServerConfig", () => {
     expect(() =>
       resolveServerConfig({ flags: { automergeMaxDocumentBytes: "lots" }, env: {} }),
     ).toThrow(/--automerge-max-document/);
+    const ephemeral = (env: Record<string, string>) =>
+      resolveServerConfig({ flags: {}, env }).automergeMaxEphemeralBytes;
+    expect(ephemeral({ SYNCLINE_AUTOMERGE_MAX_EPHEMERAL_BYTES: "0" })).toBe(0);
+    expect(() => ephemeral({ SYNCLINE_AUTOMERGE_MAX_EPHEMERAL_BYTES: "-1" })).toThrow(
+      /SYNCLINE_AUTOMERGE_MAX_EPHEMERAL_BYTES/,
+    );
   });
 
   it("takes flags over env over file over defaults", () => {
