@@ -2,6 +2,7 @@
 // peers and prints, and saves under bench-results/, medians and ratios.
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { attackMemory } from "./attack-memory.js";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
 import { type FanoutContender, shareFanout } from "./share-fanout.js";
 import { streamThroughput } from "./stream-throughput.js";
@@ -46,6 +47,14 @@ const benchmarks: Record<string, () => Promise<object>> = {
     }),
   // The machine's floor under share-fanout: plain TCP writes to 1,000 sockets, no server logic.
   "tcp-floor": () => tcpFloor(1000, quick ? 3 : 5, quick ? 2 : 3),
+  // A peer that stops reading while another floods the relay: thirty 16 MiB ephemeral messages
+  // (fifteen with --quick), 2 runs per server (1), alternating.
+  "attack-memory": () =>
+    attackMemory({
+      messages: quick ? 15 : 30,
+      messageBytes: 16 * 1024 * 1024,
+      repetitions: quick ? 1 : 2,
+    }),
 };
 
 mkdirSync("bench-results", { recursive: true });

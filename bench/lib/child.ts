@@ -22,14 +22,19 @@ export interface RoleProcess {
   stop(): Promise<void>;
 }
 
-/** Forks `script` (a compiled role module) with `args`. */
-export function startRole(script: string, args: readonly string[] = []): RoleProcess {
+/** Forks `script` (a compiled role module) with `args`, in `env` (default: ours). */
+export function startRole(
+  script: string,
+  args: readonly string[] = [],
+  options: { env?: NodeJS.ProcessEnv | undefined } = {},
+): RoleProcess {
   // BENCH_ROLE_EXEC_ARGV passes node flags to every role, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
   // (NODE_OPTIONS refuses --cpu-prof).
   const execArgv = process.env.BENCH_ROLE_EXEC_ARGV?.split(" ").filter(Boolean);
   const child = fork(script, [...args], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     ...(execArgv ? { execArgv } : {}),
+    ...(options.env ? { env: options.env } : {}),
   });
   const inbox: RoleMessage[] = [];
   const waiting: { type: string; resolve: (m: RoleMessage) => void }[] = [];

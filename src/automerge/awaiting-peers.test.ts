@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AwaitingPeers } from "./awaiting-peers.js";
 import type { HubPeer } from "./document-entry.js";
 
-const peer = (peerId: string): HubPeer => ({ peerId, send() {}, fail() {} });
+const peer = (peerId: string): HubPeer => ({ peerId, send() {}, admits: () => true, fail() {} });
 
 describe("AwaitingPeers", () => {
   it("hands over the peers waiting for a document once, and forgets them", () => {

@@ -26,6 +26,11 @@ export interface HubPeer {
   readonly peerId: string;
   /** Sends one message to this peer. */
   send(message: RepoMessage): void;
+  /**
+   * Whether `bytes` more may be queued for this peer now (its output is within budget). Asked
+   * before what may be dropped (ephemeral messages); what must be sent is sent regardless.
+   */
+  admits(bytes: number): boolean;
   /** Ends this peer's socket because of what it sent (the error's closeCode says how). */
   fail(error: SynclineError): void;
 }

@@ -14,9 +14,20 @@ export interface HubObserver {
   /** A fresh peer was answered from the cached answer of the previous one. */
   freshAnswerReused?(): void;
   syncOut?(bytes: number): void;
+  /** One ephemeral message, or its copy for one peer, was not relayed (see EphemeralDropReason). */
+  ephemeralDropped?(reason: EphemeralDropReason): void;
+  /** The ephemeral relay's dedupe map now holds `entries`, counted at `bytes`. */
+  ephemeralSessions?(entries: number, bytes: number): void;
   /** Something failed that is not one peer's fault (a load, a store write). */
   error?(error: unknown, context: string): void;
 }
+
+/**
+ * Why an ephemeral message was not relayed: `too-large` (a frame above
+ * `automergeMaxEphemeralBytes`), `session-id` (a session id too long to be real: refused, not
+ * remembered), `slow-peer` (the copy for one peer whose output is over budget).
+ */
+export type EphemeralDropReason = "too-large" | "session-id" | "slow-peer";
 
 /**
  * The settings the hub runs with, named as the server's settings are (`automerge_memory_budget`
@@ -38,6 +49,8 @@ export interface AutomergeSettings {
   readonly automergeWorkerThreshold: number;
   /** Worker threads for such documents; 0 keeps everything on the main thread. */
   readonly automergeWorkerThreads: number;
+  /** Largest ephemeral frame relayed, bytes; a bigger one is dropped. */
+  readonly automergeMaxEphemeralBytes: number;
 }
 
 /** Options of the hub: its settings, and tuning that is not a setting (tests change it). */

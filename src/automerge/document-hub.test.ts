@@ -233,25 +233,10 @@ describe("DocumentHub", () => {
   });
 
   it("relays ephemeral messages to the other peers once per (sender, session, count)", async () => {
-    const hub = createHub({ store: createMapStore() });
-    const id = generateDocumentId();
-    const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
-    await alice.settle();
-    const bob = new TestPeer(hub, "bob", id);
-    bob.push("request");
-    await bob.settle();
-    const message = {
-      type: "ephemeral" as const,
-      senderId: "alice",
-      targetId: "server",
-      documentId: id,
-      count: 1,
-      sessionId: "s1",
-      data: new Uint8Array([1]),
-    };
-    hub.ephemeral(alice, message);
-    hub.ephemeral(alice, message);
-    hub.ephemeral(alice, { ...message, count: 2 });
+    const { hub, alice, bob, message } = await ephemeralPeers();
+    hub.ephemeral(alice, message, 100);
+    hub.ephemeral(alice, message, 100);
+    hub.ephemeral(alice, { ...message, count: 2 }, 100);
     const relayed = bob.received.filter((m) => m.type === "ephemeral");
     expect(relayed).toEqual([
       { ...message, targetId: "bob" },
@@ -259,4 +244,55 @@ describe("DocumentHub", () => {
     ]);
     expect(alice.received.some((m) => m.type === "ephemeral")).toBe(false);
   });
+
+  it("drops ephemeral messages that are too large, and copies for a peer over budget", async () => {
+    const drops: string[] = [];
+    const { hub, alice, bob, carol, message } = await ephemeralPeers({
+      ephemeralDropped: (reason) => drops.push(reason),
+    });
+    hub.ephemeral(alice, message, 64 * 1024 + 1); // above hubSettings()' 64 KiB
+    bob.admitting = false; // bob's output is over budget: his copy is dropped, carol's is sent
+    hub.ephemeral(alice, { ...message, count: 2 }, 100);
+    hub.ephemeral(alice, { ...message, count: 3, sessionId: "s".repeat(257) }, 400);
+    expect(bob.received.filter((m) => m.type === "ephemeral")).toEqual([]);
+    const atCarol = carol.received.filter((m) => m.type === "ephemeral");
+    expect(atCarol).toEqual([{ ...message, count: 2, targetId: "carol" }]);
+    expect(drops).toEqual(["too-large", "slow-peer", "session-id"]);
+  });
+
+  it("forgets a sender's ephemeral sessions when it leaves", async () => {
+    const sizes: number[] = [];
+    const { hub, alice, bob, message } = await ephemeralPeers({
+      ephemeralSessions: (entries) => sizes.push(entries),
+    });
+    hub.ephemeral(alice, message, 100);
+    hub.ephemeral(bob, { ...message, senderId: "bob" }, 100);
+    expect(sizes.at(-1)).toBe(2);
+    hub.detach(alice);
+    expect(sizes.at(-1)).toBe(1);
+  });
 });
+
+/** A hub with a document and three peers of it (alice wrote it), and an ephemeral of alice's. */
+async function ephemeralPeers(observer: DocumentHubOptions["observer"] = {}) {
+  const hub = createHub({ store: createMapStore(), observer });
+  const id = generateDocumentId();
+  const alice = new TestPeer(hub, "alice", id, A.from<Items>({ items: [] }));
+  await alice.settle();
+  const bob = new TestPeer(hub, "bob", id);
+  bob.push("request");
+  await bob.settle();
+  const carol = new TestPeer(hub, "carol", id);
+  carol.push("request");
+  await carol.settle();
+  const message = {
+    type: "ephemeral" as const,
+    senderId: "alice",
+    targetId: "server",
+    documentId: id,
+    count: 1,
+    sessionId: "s1",
+    data: new Uint8Array([1]),
+  };
+  return { hub, alice, bob, carol, message };
+}

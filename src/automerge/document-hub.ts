@@ -54,7 +54,8 @@ export class DocumentHub {
   readonly #entries = new Map<string, DocumentEntry>();
   readonly #resident: DocumentResidency;
   readonly #peers = new Map<string, { peer: HubPeer; docs: Set<string> }>();
-  readonly #ephemeral = new EphemeralRelay();
+  /** Relays ephemeral messages to the peers that read, each once (a bounded dedupe). */
+  readonly #ephemeral: EphemeralRelay;
   /** Everything sent to peers about documents (sync replies, doc-unavailable). */
   readonly #replies: HubReplies;
   /** Receives, persists, then replies: one round of a document's queue. */
@@ -101,6 +102,10 @@ export class DocumentHub {
       track: (task) => this.#track(task),
     };
     const { settings } = options;
+    this.#ephemeral = new EphemeralRelay({
+      maxBytes: settings.automergeMaxEphemeralBytes,
+      observer: this.#observer,
+    });
     this.#resident = new DocumentResidency(
       host,
       settings.automergeMemoryBudget,
@@ -169,7 +174,7 @@ export class DocumentHub {
       if (entry) this.#dropIfUnused(entry);
     }
     this.#replies.forget(peer);
-    this.#ephemeral.forget(peer.peerId);
+    this.#ephemeral.forget(peer);
   }
 
   /** Queues a `request` or `sync` from `peer`; replies follow once any change is durable. */
@@ -179,10 +184,13 @@ export class DocumentHub {
     this.#enqueue(this.#entry(message.documentId), peer, message);
   }
 
-  /** Relays an ephemeral message to the document's other peers, once per (sender, session, count). */
-  ephemeral(peer: HubPeer, message: EphemeralMessage): void {
+  /**
+   * Relays an ephemeral message (a frame of `bytes`) to the document's other peers, once per
+   * (sender, session, count), best effort: dropped when too large, and for a peer over budget.
+   */
+  ephemeral(peer: HubPeer, message: EphemeralMessage, bytes: number): void {
     if (!this.#isAttached(peer)) return;
-    this.#ephemeral.relay(message, this.#entries.get(message.documentId)?.peers);
+    this.#ephemeral.relay(peer, message, bytes, this.#entries.get(message.documentId)?.peers);
   }
 
   /**

@@ -1,29 +1,70 @@
 // Ephemeral messages (presence, cursors) are relayed to a document's other peers and never
-// stored; each (sender, session, count) is relayed once, as automerge-repo's network layer
-// dedupes them.
+// stored. They are best effort, as automerge-repo treats them (no acknowledgement, no resend),
+// so the relay drops rather than queues: a frame above the size limit, one whose session id is
+// too long to be real, and the copy for a peer whose output is over budget (it does not read
+// fast enough; queuing for it is how a non-reader would pin the server's memory). Each (sender,
+// session, count) is relayed once, as automerge-repo's network layer dedupes them; what that
+// takes to remember is bounded (ephemeral-sessions.ts).
 
 import type { EphemeralMessage } from "../protocol/automerge-messages.js";
-import type { PeerLink } from "./document-entry.js";
+import type { HubPeer, PeerLink } from "./document-entry.js";
+import type { EphemeralDropReason, HubObserver } from "./document-hub-options.js";
+import { EphemeralSessions, type SessionLimits, sessionLimits } from "./ephemeral-sessions.js";
 
-/** Remembers the last count relayed per sender and session. */
+/** Options of the relay. */
+export interface EphemeralRelayOptions {
+  /** Largest ephemeral frame relayed, bytes (the `automergeMaxEphemeralBytes` setting). */
+  readonly maxBytes: number;
+  readonly observer: HubObserver;
+  /** The dedupe map's bounds (tests shrink them). */
+  readonly limits?: SessionLimits;
+  readonly now?: () => number;
+}
+
+/** Relays ephemeral messages, each once, to the peers that read. */
 export class EphemeralRelay {
-  readonly #seen = new Map<string, number>();
+  readonly #maxBytes: number;
+  readonly #observer: HubObserver;
+  readonly #sessions: EphemeralSessions<HubPeer>;
 
-  /** Sends `message` to every peer in `peers` but its author; false when it was a duplicate. */
-  relay(message: EphemeralMessage, peers: ReadonlyMap<string, PeerLink> | undefined): boolean {
-    const key = `${message.senderId}\u0000${message.sessionId}`;
-    const last = this.#seen.get(key);
-    if (last !== undefined && message.count <= last) return false;
-    this.#seen.set(key, message.count);
+  constructor(options: EphemeralRelayOptions) {
+    this.#maxBytes = options.maxBytes;
+    this.#observer = options.observer;
+    this.#sessions = new EphemeralSessions(options.limits ?? sessionLimits, options.now);
+  }
+
+  /**
+   * Sends `message` (a frame of `bytes` from `sender`) to every peer in `peers` but its author
+   * whose output admits it; false when it was not relayed at all (too large, refused, duplicate).
+   */
+  relay(
+    sender: HubPeer,
+    message: EphemeralMessage,
+    bytes: number,
+    peers: ReadonlyMap<string, PeerLink> | undefined,
+  ): boolean {
+    if (bytes > this.#maxBytes) return this.#dropped("too-large");
+    const verdict = this.#sessions.see(sender, message.sessionId, message.count);
+    this.#observer.ephemeralSessions?.(this.#sessions.size, this.#sessions.bytes);
+    if (verdict === "refused") return this.#dropped("session-id");
+    if (verdict === "duplicate") return false;
     for (const [peerId, link] of peers ?? []) {
-      if (peerId !== message.senderId) link.peer.send({ ...message, targetId: peerId });
+      if (link.peer === sender || peerId === message.senderId) continue;
+      // The copy differs from what was received only in its targetId.
+      if (link.peer.admits(bytes + peerId.length)) link.peer.send({ ...message, targetId: peerId });
+      else this.#dropped("slow-peer");
     }
     return true;
   }
 
-  /** Forgets a sender's sessions (it disconnected). */
-  forget(senderId: string): void {
-    const prefix = `${senderId}\u0000`;
-    for (const key of this.#seen.keys()) if (key.startsWith(prefix)) this.#seen.delete(key);
+  /** Forgets a sender's sessions (it left). */
+  forget(sender: HubPeer): void {
+    this.#sessions.forget(sender);
+    this.#observer.ephemeralSessions?.(this.#sessions.size, this.#sessions.bytes);
+  }
+
+  #dropped(reason: EphemeralDropReason): false {
+    this.#observer.ephemeralDropped?.(reason);
+    return false;
   }
 }

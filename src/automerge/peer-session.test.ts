@@ -17,10 +17,16 @@ import { createMapStore } from "./testing/map-store.js";
 /** A session on a fake socket that records what it sent and how it closed. */
 function connect(hub: DocumentHub) {
   const sent: DecodedRepoMessage[] = [];
-  const socket = { sent, closed: undefined as { code: number; reason: string } | undefined };
+  const socket = {
+    sent,
+    closed: undefined as { code: number; reason: string } | undefined,
+    /** What the socket's output budget answers: false plays a peer that does not read. */
+    admitting: true,
+  };
   const session = new PeerSession(
     {
       send: (frame) => sent.push(decodeRepoMessage(frame)),
+      admits: () => socket.admitting,
       close: (code, reason) => {
         socket.closed = { code, reason };
         session.socketClosed();
@@ -161,6 +167,61 @@ describe("PeerSession", () => {
     peer.session.receive(new Encoder().encode({ type: "future-thing", senderId: "alice" }));
     expect(peer.socket.closed).toBeUndefined();
     expect(peer.socket.sent).toHaveLength(1);
+  });
+
+  it("answers a repeated join only while the peer's output is within budget", () => {
+    const peer = connect(hub);
+    peer.join("alice");
+    peer.join("alice");
+    expect(peer.socket.sent.filter((m) => m.type === "peer")).toHaveLength(2);
+    peer.socket.admitting = false;
+    peer.join("alice");
+    expect(peer.socket.sent.filter((m) => m.type === "peer")).toHaveLength(2);
+    expect(peer.socket.closed).toBeUndefined();
+  });
+
+  it("relays an ephemeral frame by its size: one above the limit reaches nobody", async () => {
+    const documentId = generateDocumentId();
+    const alice = connect(hub);
+    alice.join("alice");
+    const bob = connect(hub);
+    bob.join("bob");
+    let doc = A.from({ n: 1 });
+    let state = A.initSyncState();
+    for (let seen = 0; ; ) {
+      const [next, data] = A.generateSyncMessage(doc, state);
+      state = next;
+      if (!data) break;
+      alice.send({ type: "sync", senderId: "alice", targetId: "server", documentId, data });
+      await until(() => alice.socket.sent.length > seen + 1);
+      for (const reply of alice.socket.sent.slice(seen + 1)) {
+        if (reply.type === "sync") [doc, state] = A.receiveSyncMessage(doc, state, reply.data);
+      }
+      seen = alice.socket.sent.length - 1;
+    }
+    const [, request] = A.generateSyncMessage(A.init(), A.initSyncState());
+    bob.send({
+      type: "request",
+      senderId: "bob",
+      targetId: "server",
+      documentId,
+      data: request as Uint8Array,
+    });
+    await until(() => bob.socket.sent.some((m) => m.type === "sync"));
+    const ephemeral = (count: number, bytes: number) =>
+      alice.send({
+        type: "ephemeral",
+        senderId: "alice",
+        targetId: "server",
+        documentId,
+        count,
+        sessionId: "s",
+        data: new Uint8Array(bytes),
+      });
+    ephemeral(1, 100);
+    ephemeral(2, 64 * 1024); // its frame is above the 64 KiB limit of hubSettings()
+    const relayed = bob.socket.sent.filter((m) => m.type === "ephemeral");
+    expect(relayed.map((m) => (m as { count: number }).count)).toEqual([1]);
   });
 
   it("closes the older socket when a peer id joins again", () => {

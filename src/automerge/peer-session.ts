@@ -22,6 +22,8 @@ export type PeerSessionState = "awaiting-join" | "joined" | "closed";
 export interface PeerSessionIo {
   /** Sends one binary frame. */
   send(frame: Uint8Array): void;
+  /** Whether `bytes` more may be queued for the peer now (its output is within budget). */
+  admits(bytes: number): boolean;
   /** Closes the socket with a code and a short reason. */
   close(code: number, reason: string): void;
 }
@@ -60,7 +62,7 @@ export class PeerSession {
   receive(frame: Uint8Array): void {
     if (this.#state === "closed") return;
     try {
-      this.#dispatch(decodeRepoMessage(frame));
+      this.#dispatch(decodeRepoMessage(frame), frame.length);
     } catch (error) {
       this.#fail(
         isSynclineError(error)
@@ -79,7 +81,7 @@ export class PeerSession {
     if (this.#peer) this.#options.hub.detach(this.#peer);
   }
 
-  #dispatch(message: DecodedRepoMessage): void {
+  #dispatch(message: DecodedRepoMessage, bytes: number): void {
     if (this.#state === "awaiting-join") {
       if (message.type !== "join") {
         throw createError(
@@ -95,7 +97,9 @@ export class PeerSession {
     if (message.senderId !== peer.peerId) return;
     switch (message.type) {
       case "join":
-        this.#sendPeer(peer.peerId);
+        // Joined already: the answer is redundant, so it is sent only within the peer's output
+        // budget (else each small join would queue a larger answer for a peer that never reads).
+        this.#sendPeer(peer.peerId, true);
         return;
       case "sync":
       case "request":
@@ -108,7 +112,7 @@ export class PeerSession {
         this.#options.hub.sync(peer, message);
         return;
       case "ephemeral":
-        this.#options.hub.ephemeral(peer, message);
+        this.#options.hub.ephemeral(peer, message, bytes);
         return;
       default:
         // doc-unavailable, leave, remote-subscription-change, remote-heads-changed, peer, error
@@ -133,6 +137,7 @@ export class PeerSession {
     const peer: HubPeer = {
       peerId,
       send: (message) => this.#send(message),
+      admits: (bytes) => this.#state !== "closed" && this.#io.admits(bytes),
       fail: (error) => this.#fail(error),
     };
     this.#peer = peer;
@@ -141,14 +146,17 @@ export class PeerSession {
     this.#sendPeer(peerId);
   }
 
-  #sendPeer(peerId: string): void {
-    this.#send({
+  /** Sends `peer`; when `droppable`, only if the peer's output admits it. */
+  #sendPeer(peerId: string, droppable = false): void {
+    if (this.#state === "closed") return;
+    const frame = encodeRepoMessage({
       type: "peer",
       senderId: this.#options.hub.serverPeerId,
       peerMetadata: { storageId: this.#options.storageId, isEphemeral: false },
       selectedProtocolVersion: automergeProtocolVersion,
       targetId: peerId,
     });
+    if (!droppable || this.#io.admits(frame.length)) this.#io.send(frame);
   }
 
   #send(message: RepoMessage): void {

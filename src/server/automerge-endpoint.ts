@@ -66,6 +66,11 @@ export async function createAutomergeEndpoint(
         metrics.syncMessages.inc({ direction: "out" });
         metrics.syncBytes.inc({ direction: "out" }, bytes);
       },
+      ephemeralDropped: (reason) => metrics.ephemeralDropped.inc({ reason }),
+      ephemeralSessions(entries, bytes) {
+        metrics.ephemeralSessions.set(entries);
+        metrics.ephemeralSessionBytes.set(bytes);
+      },
       error: (error, context) => logger.error({ err: error }, `automerge: ${context} failed`),
     },
   });
@@ -79,10 +84,19 @@ export async function createAutomergeEndpoint(
     authenticate: (request) => checkToken(request, token),
     onConnection(socket, request) {
       keepalive.add(socket);
-      trackWebSocket(output, "automerge", socket, request.socket, AutomergeCloseCode.slowReader);
+      // What the peer has not read is the budget's: ephemeral copies ask it first (dropped over
+      // budget), everything else is sent and the budget cuts a peer that does not read it.
+      const tracked = trackWebSocket(
+        output,
+        "automerge",
+        socket,
+        request.socket,
+        AutomergeCloseCode.slowReader,
+      );
       const session = new PeerSession(
         {
           send: (frame) => socket.send(frame, { binary: true }),
+          admits: (bytes) => tracked.admits(bytes),
           close: (code, reason) => socket.close(code, closeReason(reason)),
         },
         {

@@ -47,6 +47,7 @@ describe("resolveServerConfig", () => {
       spoolTotalBytes: 4 * 1024 * 1024 * 1024,
       resumeTtlMs: 600_000,
       relayStallMs: 60_000,
+      automergeMaxEphemeralBytes: 64 * 1024,
     });
   });
 
@@ -127,6 +128,12 @@ describe("resolveServerConfig", () => {
     expect(() =>
       resolveServerConfig({ flags: { automergeMaxDocumentBytes: "lots" }, env: {} }),
     ).toThrow(/--automerge-max-document/);
+    const ephemeral = (env: Record<string, string>) =>
+      resolveServerConfig({ flags: {}, env }).automergeMaxEphemeralBytes;
+    expect(ephemeral({ SYNCLINE_AUTOMERGE_MAX_EPHEMERAL_BYTES: "0" })).toBe(0);
+    expect(() => ephemeral({ SYNCLINE_AUTOMERGE_MAX_EPHEMERAL_BYTES: "-1" })).toThrow(
+      /SYNCLINE_AUTOMERGE_MAX_EPHEMERAL_BYTES/,
+    );
   });
 
   it("takes flags over env over file over defaults", () => {

@@ -439,6 +439,18 @@ export const serverSettings = defineSettings({
     default: 60_000,
     help: "a receiver that holds back a payload relayed (not kept) this long without reading is dropped from it (ERR_STREAM_SLOW_READER), ms",
   },
+  // Automerge under slow and hostile peers: the ephemeral relay (automerge/ephemeral-relay.ts).
+  automergeMaxEphemeralBytes: {
+    flag: "--automerge-max-ephemeral",
+    value: "N",
+    env: "SYNCLINE_AUTOMERGE_MAX_EPHEMERAL_BYTES",
+    key: "automerge_max_ephemeral_bytes",
+    kind: "integer",
+    schema: bytes(0, 2 ** 31),
+    default: 64 * 1024,
+    defaultText: "65536 (64 KiB)",
+    help: "largest ephemeral (presence) frame relayed, bytes; a bigger one is dropped, not relayed (0 relays none)",
+  },
 });
 
 /** The server's resolved configuration: one field per entry of `serverSettings`. */

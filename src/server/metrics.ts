@@ -99,6 +99,11 @@ export interface AutomergeMetrics {
   readonly loadDuration: Histogram;
   /** Fresh peers answered from the cached answer of a previous fresh peer. */
   readonly freshAnswersReused: Counter;
+  /** Ephemeral messages (or one peer's copy) not relayed, by reason. */
+  readonly ephemeralDropped: Counter<"reason">;
+  /** Entries of the ephemeral relay's dedupe map, and the bytes they are counted at. */
+  readonly ephemeralSessions: Gauge;
+  readonly ephemeralSessionBytes: Gauge;
 }
 
 /** Creates a fresh registry with default process metrics and the server's base metrics. */
@@ -318,6 +323,22 @@ function createAutomergeMetrics(registry: Registry): AutomergeMetrics {
       name: "syncline_automerge_load_duration_seconds",
       help: "Time to load an Automerge document from the store.",
       buckets: seconds,
+      registers,
+    }),
+    ephemeralDropped: new Counter({
+      name: "syncline_automerge_ephemeral_dropped_total",
+      help: "Ephemeral messages not relayed (too-large, session-id), and copies not sent to a peer over its output budget (slow-peer), by reason.",
+      labelNames: ["reason"],
+      registers,
+    }),
+    ephemeralSessions: new Gauge({
+      name: "syncline_automerge_ephemeral_sessions",
+      help: "Entries (sender, session) the ephemeral relay remembers to relay each message once.",
+      registers,
+    }),
+    ephemeralSessionBytes: new Gauge({
+      name: "syncline_automerge_ephemeral_session_bytes",
+      help: "Bytes the ephemeral relay's dedupe entries are counted at.",
       registers,
     }),
   };

@@ -1,6 +1,7 @@
 // A raw automerge-repo protocol client on `ws`, for wire-level tests: send any frame, read the
 // decoded replies, see how the socket closed, and drive Automerge sync by hand.
 
+import type { Socket } from "node:net";
 import * as A from "@automerge/automerge";
 import { WebSocket } from "ws";
 import {
@@ -25,6 +26,12 @@ export interface WireClient {
   ): Promise<DecodedRepoMessage>;
   /** Sends join and waits for peer. */
   join(peerId: string): Promise<DecodedRepoMessage>;
+  /**
+   * Stops reading from the TCP socket (a peer that does not read: the kernel's buffers fill,
+   * then the server's), or starts again; sending still works.
+   */
+  pauseReading(): void;
+  resumeReading(): void;
   close(): void;
 }
 
@@ -34,6 +41,10 @@ export function openWireClient(
   options: { autoPong?: boolean } = {},
 ): Promise<WireClient> {
   const socket = new WebSocket(url, options);
+  let raw: Socket | undefined;
+  socket.once("upgrade", (response) => {
+    raw = response.socket as Socket;
+  });
   const received: DecodedRepoMessage[] = [];
   const waiters = new Set<() => void>();
   socket.on("message", (data: Buffer) => {
@@ -76,6 +87,8 @@ export function openWireClient(
       });
       return client.next((m) => m.type === "peer");
     },
+    pauseReading: () => raw?.pause(),
+    resumeReading: () => raw?.resume(),
     close: () => socket.close(),
   };
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ export function hubSettings(overrides: Partial<AutomergeSettings> = {}): Automer
     automergeMaxDocumentBytes: 256 * 1024 * 1024,
     automergeWorkerThreshold: 256 * 1024,
     automergeWorkerThreads: 1,
+    automergeMaxEphemeralBytes: 64 * 1024,
     ...overrides,
   };
 }

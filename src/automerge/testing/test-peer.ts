@@ -23,6 +23,8 @@ export class TestPeer {
   state = A.initSyncState();
   readonly received: RepoMessage[] = [];
   failure: SynclineError | undefined;
+  /** What `admits` answers: false plays a peer whose output is over budget. */
+  admitting = true;
 
   constructor(
     readonly hub: DocumentHub,
@@ -39,6 +41,10 @@ export class TestPeer {
     if (message.type === "sync") {
       [this.doc, this.state] = A.receiveSyncMessage(this.doc, this.state, message.data);
     }
+  }
+
+  admits(_bytes: number): boolean {
+    return this.admitting;
   }
 
   fail(error: SynclineError): void {
