@@ -4,7 +4,7 @@
 // of the share (its memory does not grow with their number), and the output budget cuts every
 // one of them once it has read nothing for --output-grace.
 //
-// `npm test` runs these with a 8 MiB share; SYNCLINE_SLOW_TESTS=1 runs them at full size (a 40
+// `npm test` runs these with a 8 MiB share; SYNCLINE_FULL_ATTACKS=1 runs them at full size (a 40
 // MiB share), as the attacks were observed.
 
 import type { ChildProcess } from "node:child_process";
@@ -18,7 +18,7 @@ import { call, sessionOf } from "../helpers/share.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 
 const MiB = 1024 * 1024;
-const fullSize = process.env.SYNCLINE_SLOW_TESTS === "1";
+const fullSize = process.env.SYNCLINE_FULL_ATTACKS === "1";
 /** The share's content, MiB: filled 8 MiB per sync. */
 const shareMiB = fullSize ? 40 : 8;
 const graceMs = 1500;
