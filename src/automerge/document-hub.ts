@@ -5,6 +5,7 @@
 // in hub-replies.ts, which documents stay loaded in document-residency.ts.
 
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
+import type { SynclineError } from "../protocol/errors.js";
 import { createTaskSlots, type TaskSlots } from "../util/task-slots.js";
 import { createDoc } from "./automerge-backend.js";
 import {
@@ -242,6 +243,7 @@ export class DocumentHub {
     try {
       this.#resident.enforceBudget();
       const stored = await this.#docs.read(entry.documentId);
+      if (!stored) this.#admitCreators(entry);
       if (!stored && entry.inbox.every((job) => job.type === "request")) {
         // Unknown: answered from the store's lookup alone, nothing instantiated.
         for (const job of entry.inbox.splice(0))
@@ -264,6 +266,25 @@ export class DocumentHub {
     this.#resident.add(entry);
     this.#observer.documentLoaded?.((performance.now() - started) / 1000);
     return true;
+  }
+
+  /**
+   * The document is new: each peer whose sync would create it is asked whether it may (its
+   * address's rate limit); a refused peer's messages are dropped and its socket closed.
+   */
+  #admitCreators(entry: DocumentEntry): void {
+    const refused = new Map<HubPeer, SynclineError>();
+    const admitted = new Set<HubPeer>();
+    for (const { peer, type } of entry.inbox) {
+      if (type !== "sync" || refused.has(peer) || admitted.has(peer)) continue;
+      const refusal = peer.admitNewDocument?.(entry.documentId);
+      if (refusal) refused.set(peer, refusal);
+      else admitted.add(peer);
+    }
+    if (refused.size === 0) return;
+    const kept = entry.inbox.filter((job) => !refused.has(job.peer));
+    entry.inbox.splice(0, entry.inbox.length, ...kept);
+    for (const [peer, error] of refused) peer.fail(error);
   }
 
   /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */

@@ -31,6 +31,11 @@ export interface PeerSessionOptions {
   readonly hub: DocumentHub;
   /** The server's storage id, announced in `peer`. */
   readonly storageId: string;
+  /**
+   * Asked before a first sync of a document the server does not have creates it: the refusal
+   * (a rate limit's) closes this socket. Default: every creation is admitted.
+   */
+  readonly admitNewDocument?: (documentId: string) => SynclineError | undefined;
   /** Told about every error that ended the session, for logs. */
   readonly onError?: (error: SynclineError) => void;
 }
@@ -134,6 +139,7 @@ export class PeerSession {
       peerId,
       send: (message) => this.#send(message),
       fail: (error) => this.#fail(error),
+      admitNewDocument: (documentId) => this.#options.admitNewDocument?.(documentId),
     };
     this.#peer = peer;
     this.#state = "joined";

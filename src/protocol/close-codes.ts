@@ -69,6 +69,15 @@ const automerge = {
     code: 4413,
     when: "the sync would grow the document past `--automerge-max-document`, default 256 MiB (`ERR_DOCUMENT_TOO_LARGE`)",
   },
+  // Limits and abuse.
+  deleted: {
+    code: 4410,
+    when: "a document this socket syncs was deleted through the admin API (`ERR_DOCUMENT_DELETED`)",
+  },
+  rateLimited: {
+    code: 4430,
+    when: "the peer's address created more new documents than `rate_document_create_burst` allows (`ERR_RATE_LIMITED`): wait, then reconnect (4429 is the share viewer's \"too slow\", so not used here)",
+  },
 } as const satisfies Record<string, CloseCodeSpec>;
 
 const share = {
@@ -86,7 +95,10 @@ const share = {
     code: 4404,
     when: "the share vanished between the check and the upgrade (`ERR_SHARE_NOT_FOUND`; normally refused with HTTP 404 before it): stop",
   },
-  deleted: { code: 4410, when: "the share was deleted by its owner: stop, it will not come back" },
+  deleted: {
+    code: 4410,
+    when: "the share was deleted by its owner, by the admin API, or expired (`share_expire_after_ms`): stop, it will not come back",
+  },
   tooSlow: {
     code: 4429,
     when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) was still queued for it when the next update came: reconnect with `since`",

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { createRequestListener } from "./http-adapter.js";
 import { HttpRouter, jsonResponse } from "./http-router.js";
 import { createServerMetrics } from "./metrics.js";
+import { ClientAddresses } from "./trusted-proxies.js";
 
 interface Written {
   readonly status: number;
@@ -17,7 +18,12 @@ interface Written {
 
 /** Answers one request through the adapter and returns what it wrote. */
 function answer(router: HttpRouter, method: string, url: string): Promise<Written> {
-  const listener = createRequestListener(router, createServerMetrics(), pino({ level: "silent" }));
+  const listener = createRequestListener(
+    router,
+    createServerMetrics(),
+    pino({ level: "silent" }),
+    new ClientAddresses(undefined),
+  );
   return new Promise((resolve) => {
     let head: { status: number; headers: Record<string, string> } | undefined;
     const response = {
@@ -31,7 +37,7 @@ function answer(router: HttpRouter, method: string, url: string): Promise<Writte
       },
     };
     listener(
-      { method, url, headers: {} } as unknown as IncomingMessage,
+      { method, url, headers: {}, socket: {} } as unknown as IncomingMessage,
       response as unknown as ServerResponse,
     );
   });

@@ -2,6 +2,7 @@
 // per server instance, so several servers in one process (tests) never share counters.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createLimitMetrics, type LimitMetrics } from "./limit-metrics.js";
 
 /** The metrics every part of the server reports into. Features add their own to `registry`. */
 export interface ServerMetrics {
@@ -21,6 +22,8 @@ export interface ServerMetrics {
    * publish → broadcast time.
    */
   readonly share: ShareMetrics;
+  /** Connection caps, rate limits, timeouts, the share quota and expiry, admin deletes. */
+  readonly limits: LimitMetrics;
 }
 
 /** What the live-share endpoint reports. */
@@ -96,6 +99,7 @@ export function createServerMetrics(): ServerMetrics {
     }),
     automerge: createAutomergeMetrics(registry),
     share: createShareMetrics(registry),
+    limits: createLimitMetrics(registry),
   };
 }
 

@@ -15,6 +15,7 @@ import type { Store } from "../storage/store.js";
 import type { ServerConfig } from "./config.js";
 import type { HttpRouter } from "./http-router.js";
 import type { ShareMetrics } from "./metrics.js";
+import type { RequestGuards } from "./request-guards.js";
 import { addShareRoutes } from "./share-routes.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
 import { createWsKeepalive } from "./ws-keepalive.js";
@@ -48,6 +49,7 @@ export function createShareEndpoint(
   http: HttpRouter,
   metrics: ShareMetrics,
   logger: Logger,
+  guards: RequestGuards,
   options: ShareEndpointOptions = {},
 ): ShareEndpoint {
   const hub = new ShareHub({
@@ -69,6 +71,9 @@ export function createShareEndpoint(
     maxBodyBytes: config.shareMaxBodyBytes,
     publicUrl: config.sharePublicUrl,
     tls: config.tlsCert !== undefined,
+    maxJsonDepth: config.shareMaxJsonDepth,
+    createToken: config.shareCreateToken,
+    rateLimits: guards.rateLimits,
   });
 
   const keepalive = createWsKeepalive(options.keepaliveMs ?? 30_000);
@@ -77,7 +82,7 @@ export function createShareEndpoint(
     name: "share",
     // Viewers send nothing meaningful; anything sizable is a misbehaving client.
     maxPayload: 4096,
-    authenticate: (request) => decideViewer(request, hub),
+    authenticate: (request) => decideViewer(request, hub, guards),
     onConnection(socket, request, { id, since, epoch }) {
       metrics.viewers.inc();
       keepalive.add(socket);
@@ -119,7 +124,12 @@ export function createShareEndpoint(
 async function decideViewer(
   request: IncomingMessage,
   hub: ShareHub,
+  guards: RequestGuards,
 ): Promise<UpgradeDecision<ViewerRequest>> {
+  // Viewers carry no credential: counted against their address's cap from here on.
+  const address = guards.addresses.of(request);
+  const slot = guards.unauthenticated.reserve(address, request.socket, "share viewer");
+  if (!("release" in slot)) return refuse(slot);
   const query = new URL(request.url ?? "/", "http://localhost").searchParams;
   const given = query.get("id");
   const sessionID = query.get("sessionID");

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
-import { createError, isSynclineError } from "../protocol/errors.js";
+import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
 import { frameHeaderBytes } from "../protocol/wire-frame.js";
 import { negotiateWireVersion } from "../protocol/wire-version.js";
 import type { AuthorizedKey } from "./auth/authorized-keys.js";
@@ -52,6 +52,13 @@ export interface WireServerOptions {
   readonly preAuthMaxFrameBytes?: number;
   /** Largest frame after authentication (header included). Default 1 MiB + header. */
   readonly maxFrameBytes?: number;
+  /**
+   * The client's address when the server knows better than the socket (behind a trusted proxy):
+   * logged, and matched against `from=`. Default: the socket's (a Unix socket's: 127.0.0.1).
+   */
+  readonly remoteAddress?: string;
+  /** Told when a handshake ends in a refusal (a failed authentication, a timeout…). */
+  readonly onHandshakeFailed?: (error: SynclineError) => void;
 }
 
 /** The largest payload a `/wire` frame may carry once authenticated: the ws maxPayload to use. */
@@ -69,7 +76,7 @@ export function acceptWireConnection(
     transport: request.socket,
   });
   const connectionId = randomUUID();
-  const remoteAddress = request.socket.remoteAddress ?? "unix";
+  const remoteAddress = options.remoteAddress ?? request.socket.remoteAddress ?? "unix";
   const log = { connectionId, remoteAddress };
   connection.on("close", (code, reason, error) => {
     options.challenges.release(connectionId);
@@ -94,6 +101,7 @@ export function acceptWireConnection(
         { ...log, err: failure.code, reason: failure.message },
         "wire handshake refused",
       );
+      options.onHandshakeFailed?.(failure);
       connection.fail(failure);
     },
   );
@@ -137,7 +145,7 @@ async function handshake(
     publicKey: auth.publicKey,
     signature: auth.signature,
     authorizedKeys: options.authorizedKeys(),
-    remoteAddress: addressForKeyOptions(request),
+    remoteAddress: options.remoteAddress ?? addressForKeyOptions(request),
   });
   if (!connection.isOpen) return undefined;
   const maxFrameBytes = options.maxFrameBytes ?? defaultWireMaxFrameBytes;
@@ -148,7 +156,7 @@ async function handshake(
     connection,
     peerId: result.fingerprint,
     peerName: result.entry.comment || result.fingerprint,
-    remoteAddress: request.socket.remoteAddress ?? "unix",
+    remoteAddress: options.remoteAddress ?? request.socket.remoteAddress ?? "unix",
   };
 }
 
