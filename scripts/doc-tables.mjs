@@ -97,6 +97,7 @@ export function renderSections(tables) {
       "sync-settings": renderSettings(tables.syncSettings, "sync"),
       "share-settings": renderSettings(tables.shareSettings, "share"),
       "transport-settings": renderSettings(tables.transportSettings, "transport"),
+      "admin-settings": renderSettings(tables.adminSettings, "admin"),
     },
     "docs/protocol.md": {
       "automerge-close-codes": renderEndpointCloseCodes(

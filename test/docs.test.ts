@@ -18,6 +18,7 @@ const sections = renderSections({
   syncSettings: configTables.sync,
   shareSettings: configTables.share,
   transportSettings: configTables.transport,
+  adminSettings: configTables.admin,
   errorTable,
   closeCodeTable,
   exitCodeMeanings,

@@ -1,5 +1,5 @@
 // What the limits report: open connections, every refusal by the limit that made it, rate-limited
-// requests, HTTP timeouts, unauthenticated WebSockets, and the shares' quota and expiry.
+// requests, HTTP timeouts, unauthenticated WebSockets, admin deletes.
 
 import { Counter, Gauge, type Registry } from "prom-client";
 
@@ -19,10 +19,6 @@ export interface LimitMetrics {
   readonly httpTimeouts: Counter<"kind">;
   /** WebSockets that carry no credential now (share viewers, open automerge, /wire before WELCOME). */
   readonly unauthenticatedWebSockets: Gauge;
-  /** Bytes of content JSON all stored shares hold (tracked when a quota or expiry is set). */
-  readonly shareStoredBytes: Gauge;
-  /** Shares deleted for not being written within share_expire_after_ms. */
-  readonly sharesExpired: Counter;
   /** Shares and documents deleted through the admin API, by kind (`share`, `document`). */
   readonly adminDeletes: Counter<"kind">;
 }
@@ -57,16 +53,6 @@ export function createLimitMetrics(registry: Registry): LimitMetrics {
     unauthenticatedWebSockets: new Gauge({
       name: "syncline_websocket_unauthenticated",
       help: "WebSockets without a credential: share viewers, open automerge, /wire before WELCOME.",
-      registers,
-    }),
-    shareStoredBytes: new Gauge({
-      name: "syncline_share_stored_bytes",
-      help: "Bytes of content JSON all stored shares hold (tracked with a quota or expiry).",
-      registers,
-    }),
-    sharesExpired: new Counter({
-      name: "syncline_share_expired_total",
-      help: "Shares deleted because they were not written within share_expire_after_ms.",
       registers,
     }),
     adminDeletes: new Counter({

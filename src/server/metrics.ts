@@ -42,6 +42,10 @@ export interface ShareMetrics {
   readonly slowViewers: Counter;
   /** Time from a sync reaching the publish path to its frames handed to every viewer. */
   readonly publishToBroadcast: Histogram;
+  /** Bytes of content JSON all stored shares hold (counted with a quota or expiry). */
+  readonly storedBytes: Gauge;
+  /** Shares deleted for not being written within share_expire_after_ms. */
+  readonly expired: Counter;
 }
 
 /** What the automerge endpoint reports. */
@@ -140,6 +144,16 @@ function createShareMetrics(registry: Registry): ShareMetrics {
       name: "syncline_share_publish_broadcast_seconds",
       help: "Time from a share sync reaching the publish path to its frames sent to every viewer.",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    storedBytes: new Gauge({
+      name: "syncline_share_stored_bytes",
+      help: "Bytes of content JSON all stored shares hold (counted with a quota or expiry).",
+      registers,
+    }),
+    expired: new Counter({
+      name: "syncline_share_expired_total",
+      help: "Shares deleted because they were not written within share_expire_after_ms.",
       registers,
     }),
   };

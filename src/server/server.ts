@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { StandardCloseCode } from "../protocol/close-codes.js";
 import { openLmdbStore } from "../storage/lmdb-store.js";
 import type { Store } from "../storage/store.js";
+import { addAdminRoutes } from "./admin-routes.js";
 import {
   type AutomergeEndpoint,
   type AutomergeEndpointOptions,
@@ -134,6 +135,14 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       options.automerge,
     );
     upgrades.fallback(automerge.endpoint);
+    addAdminRoutes(http, {
+      token: config.adminToken,
+      shares: share.hub,
+      documents: automerge.hub,
+      rateLimits: guards.rateLimits,
+      metrics: metrics.limits,
+    });
+    await share.hub.start();
     options.extend?.({ http, upgrades });
     listeners = await openListeners(
       config,

@@ -63,6 +63,11 @@ export function createShareEndpoint(
       delivered: (frames) => metrics.deliveries.inc(frames),
       broadcast: (seconds) => metrics.publishToBroadcast.observe(seconds),
       slowViewer: () => metrics.slowViewers.inc(),
+      storedBytes: (bytes) => metrics.storedBytes.set(bytes),
+      expired(share) {
+        metrics.expired.inc();
+        logger.info({ share }, "share expired: not written within share_expire_after_ms");
+      },
       error: (error, context) => logger.error({ err: error }, `share: ${context} failed`),
     },
   });
