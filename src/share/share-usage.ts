@@ -1,12 +1,11 @@
 // What all stored shares hold, and when each was last written: for the storage quota over all
 // shares (share_total_max_bytes) and expiry (share_expire_after_ms). Read once from the store at
-// start, then kept by the write path: a sync counts its growth when it is planned (so concurrent
+// start, then kept by the write path (sizes counted as share-state.ts's contentBytes does): a sync counts its growth when it is planned (so concurrent
 // syncs see each other, as the per-share limit does), a load re-counts the share from what the
 // store holds, a delete forgets it. One number and one time per share, whatever its size.
 
 import type { ShareId } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
-import { contentBytes } from "./share-state.js";
 import { readWrittenAt, shareRoot } from "./share-storage.js";
 
 interface Usage {
@@ -34,12 +33,12 @@ export class ShareUsage {
    * shares stored before writes were timed, so that none expires at once on upgrade).
    */
   async scan(store: Store, now: number): Promise<void> {
-    const decoder = new TextDecoder();
     for await (const { key, value } of store.range([shareRoot])) {
       const [, id, kind] = key as [string, ShareId, string];
       if (id === undefined) continue;
       const usage = this.#usage(id, now);
-      if (kind === "item") usage.bytes += contentBytes(decoder.decode(value));
+      // The stored JSON text's UTF-8 bytes: what contentBytes counts for it.
+      if (kind === "item") usage.bytes += value.byteLength;
       else if (kind === "written") usage.writtenAt = readWrittenAt(value) ?? now;
     }
     this.#recount();
