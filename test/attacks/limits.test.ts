@@ -84,6 +84,49 @@ describe("slow clients", () => {
   });
 });
 
+describe("a client that stops reading", () => {
+  it("is cut by the idle timeout once the answer it does not read fills the buffers", async () => {
+    const { server } = await serve({ httpIdleTimeoutMs: 1000 });
+    const created = await requestFrom(`${server.url}/api/share`, "127.0.0.2", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sessionID: "ses_test_bigshare" }),
+    });
+    const { secret } = JSON.parse(created.body);
+    const part = (n: number) => ({
+      type: "part",
+      data: {
+        id: `prt_${n}`,
+        messageID: "msg_1",
+        sessionID: "ses_test_bigshare",
+        text: "x".repeat(1_000_000),
+      },
+    });
+    // 50 MB: more than loopback's socket buffers hold (4 MiB to send, up to 32 MiB to receive).
+    // Filled in-process: an upload this big would itself take a loaded machine past 1 s.
+    await server.shares.sync(
+      "bigshare",
+      secret,
+      Array.from({ length: 50 }, (_, n) => part(n)),
+    );
+    const [reader] = await open(server.port, 1);
+    const raw = reader as RawConnection;
+    raw.socket.pause();
+    raw.socket.write("GET /api/share/bigshare/data HTTP/1.1\r\nHost: x\r\n\r\n");
+    // The server gives up on it (a paused socket sees that only once it reads again).
+    const idle = async () => {
+      const metrics = await requestFrom(`${server.url}/metrics`, "127.0.0.2");
+      return metricValue(metrics.body, "syncline_http_timeouts_total", 'kind="idle"');
+    };
+    const deadline = Date.now() + 6000;
+    while ((await idle()) === 0 && Date.now() < deadline) await sleep(250);
+    expect(await idle()).toBe(1);
+    raw.socket.resume();
+    expect(await closedWithin(raw, 5000)).toBe(true);
+    expect(raw.received().length).toBeLessThan(50_000_000);
+  });
+});
+
 describe("connection caps", () => {
   it("refuses connections over the per-address cap, while other addresses still get in", async () => {
     const { server } = await serve({ maxConnectionsPerAddress: 20 });
