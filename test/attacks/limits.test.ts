@@ -84,6 +84,29 @@ describe("slow clients", () => {
   });
 });
 
+describe("WebSockets and the HTTP timeouts", () => {
+  it("a quiet WebSocket outlives the headers, request and idle timeouts", async () => {
+    const { server } = await serve({
+      httpHeadersTimeoutMs: 1000,
+      httpRequestTimeoutMs: 1000,
+      httpIdleTimeoutMs: 1000,
+    });
+    const outcome = await upgradeFrom(
+      `${server.url.replace(/^http/, "ws")}/automerge`,
+      "127.0.0.1",
+    );
+    expect(outcome.open).toBe(true);
+    const socket = outcome.open ? outcome.socket : undefined;
+    let closed = false;
+    socket?.on("close", () => {
+      closed = true;
+    });
+    await sleep(2500);
+    expect(closed).toBe(false);
+    await closeAll(socket ? [socket] : []);
+  });
+});
+
 describe("a client that stops reading", () => {
   it("is cut by the idle timeout once the answer it does not read fills the buffers", async () => {
     const { server } = await serve({ httpIdleTimeoutMs: 1000 });
