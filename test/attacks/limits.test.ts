@@ -2,6 +2,7 @@
 // clients that trickle headers, one address opening more connections or WebSockets than its
 // share, headers that lie about the client's address, and requests past the rate limits.
 
+import { connect as tlsConnect } from "node:tls";
 import * as A from "@automerge/automerge";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ServerConfig } from "../../src/server/config.js";
@@ -18,6 +19,7 @@ import {
 } from "../helpers/loopback.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
+import { createSelfSignedCert } from "../helpers/tls.js";
 import { clientFor, makeKeys } from "../helpers/transport.js";
 
 let test: TestServer | undefined;
@@ -297,6 +299,47 @@ describe("the client's address behind a proxy", () => {
     (untrusted as RawConnection).socket.write(client);
     expect(await closedWithin(untrusted as RawConnection, 1000)).toBe(true);
     expect((untrusted as RawConnection).received()).toBe("");
+  });
+});
+
+describe("the PROXY protocol under TLS", () => {
+  it("reads the header before the TLS handshake and counts the client it names", async () => {
+    const dir = await createTempDir("syncline-limits-tls-");
+    try {
+      const { certFile, keyFile, cert } = createSelfSignedCert(dir.path);
+      const { server } = await serve({
+        tlsCert: certFile,
+        tlsKey: keyFile,
+        trustedProxies: "127.0.0.1",
+        proxyProtocol: true,
+        maxConnectionsPerAddress: 1,
+      });
+      const healthOver = async (client: string) => {
+        const [raw] = await open(server.port, 1);
+        const socket = (raw as RawConnection).socket;
+        socket.write(`PROXY TCP4 ${client} 127.0.0.1 40000 443\r\n`);
+        return new Promise<string>((resolve) => {
+          const secure = tlsConnect({ socket, ca: cert, servername: "localhost" }, () =>
+            secure.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+          );
+          let text = "";
+          secure.on("data", (chunk: Buffer) => {
+            text += chunk.toString("latin1");
+            if (text.includes("\r\n\r\n")) resolve(text);
+          });
+          secure.on("error", () => resolve(text));
+          secure.on("close", () => resolve(text));
+        });
+      };
+      expect(await healthOver("198.51.100.7")).toMatch(/^HTTP\/1\.1 200/);
+      // That client is at its cap of one (the first connection is kept alive): the next is cut.
+      expect(await healthOver("198.51.100.7")).toBe("");
+      expect(await healthOver("198.51.100.8")).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      await test?.stop();
+      test = undefined;
+      await dir.remove();
+    }
   });
 });
 
