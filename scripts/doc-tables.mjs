@@ -1,5 +1,5 @@
-// Renders the reference tables of docs/operations.md (every setting) and docs/errors.md (every
-// error code, close code and exit code) from the tables in the code, between markers such as
+// Renders the reference tables of docs/operations.md (every setting, every metric) and
+// docs/errors.md (every error code, close code and exit code) from the tables in the code, between markers such as
 // `<!-- generated: server-settings -->` … `<!-- end: server-settings -->`.
 //
 //   npm run docs        rewrites the docs from the built tables (dist/)
@@ -78,6 +78,17 @@ export function renderCloseCodes(closeCodeTable) {
   return table(["code", "endpoint", "when"], rows);
 }
 
+/** The server's metrics: name, type, labels, meaning (its HELP text). */
+export function renderMetrics(metrics) {
+  const rows = metrics.map((metric) => [
+    `\`${metric.name}\``,
+    metric.type,
+    metric.labels.length === 0 ? "–" : metric.labels.map((label) => `\`${label}\``).join(", "),
+    metric.help.replace(/\.$/, ""),
+  ]);
+  return table(["metric", "type", "labels", "meaning"], rows);
+}
+
 /** The exit codes. */
 export function renderExitCodes(exitCodeMeanings) {
   return table(
@@ -97,6 +108,8 @@ export function renderSections(tables) {
       "sync-settings": renderSettings(tables.syncSettings, "sync"),
       "share-settings": renderSettings(tables.shareSettings, "share"),
       "transport-settings": renderSettings(tables.transportSettings, "transport"),
+      "admin-settings": renderSettings(tables.adminSettings, "admin"),
+      metrics: renderMetrics(tables.metrics),
     },
     "docs/protocol.md": {
       "automerge-close-codes": renderEndpointCloseCodes(
@@ -159,6 +172,7 @@ async function main() {
     ...(await load("protocol/error-table.js")),
     ...(await load("protocol/close-codes.js")),
     ...(await load("protocol/exit-codes.js")),
+    metrics: (await load("server/metrics.js")).describeMetrics(),
   };
   for (const [doc, sections] of Object.entries(renderSections(tables))) {
     const path = fileURLToPath(new URL(`../${doc}`, import.meta.url));

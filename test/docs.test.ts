@@ -9,6 +9,7 @@ import { configTables } from "../src/cli/client-settings.js";
 import { closeCodeTable } from "../src/protocol/close-codes.js";
 import { errorTable } from "../src/protocol/error-table.js";
 import { exitCodeMeanings } from "../src/protocol/exit-codes.js";
+import { describeMetrics } from "../src/server/metrics.js";
 
 const root = resolve(import.meta.dirname, "..");
 const read = (path: string) => readFileSync(resolve(root, path), "utf8");
@@ -18,9 +19,11 @@ const sections = renderSections({
   syncSettings: configTables.sync,
   shareSettings: configTables.share,
   transportSettings: configTables.transport,
+  adminSettings: configTables.admin,
   errorTable,
   closeCodeTable,
   exitCodeMeanings,
+  metrics: describeMetrics(),
 });
 
 describe("docs", () => {

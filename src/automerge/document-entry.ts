@@ -33,6 +33,8 @@ export interface HubPeer {
   admits(bytes: number): boolean;
   /** Ends this peer's socket because of what it sent (the error's closeCode says how). */
   fail(error: SynclineError): void;
+  /** Whether this peer may create `documentId` (new to the server): undefined, or the refusal. */
+  admitNewDocument?(documentId: string): SynclineError | undefined;
 }
 
 /** A peer syncing a document: a live sync state while loaded, its encoding while evicted. */

@@ -5,6 +5,7 @@
 // in hub-replies.ts, which documents stay loaded in document-residency.ts.
 
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
+import type { SynclineError } from "../protocol/errors.js";
 import { createTaskSlots, type TaskSlots } from "../util/task-slots.js";
 import { createDoc } from "./automerge-backend.js";
 import {
@@ -20,7 +21,7 @@ import { DocumentResidency, type ResidencyHost } from "./document-residency.js";
 import { DocumentStore } from "./document-store.js";
 import { EphemeralRelay } from "./ephemeral-relay.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
-import { internalError, replacedPeer } from "./hub-errors.js";
+import { documentDeleted, internalError, replacedPeer } from "./hub-errors.js";
 import { HubReplies } from "./hub-replies.js";
 import { SyncRounds } from "./sync-rounds.js";
 import { createWorkerDocuments, type WorkerDocuments } from "./worker-documents.js";
@@ -71,6 +72,8 @@ export class DocumentHub {
   /** Huge documents live in worker threads (undefined: every document on this thread). */
   readonly #workers: WorkerDocuments | undefined;
   #closed = false;
+  /** Documents being deleted: a message for one closes its sender's socket (4410). */
+  readonly #deleting = new Set<string>();
 
   /** The server's peer id, used as senderId of everything it sends. */
   readonly serverPeerId: string;
@@ -180,6 +183,10 @@ export class DocumentHub {
   /** Queues a `request` or `sync` from `peer`; replies follow once any change is durable. */
   sync(peer: HubPeer, message: SyncMessage): void {
     if (this.#closed || !this.#isAttached(peer)) return;
+    if (this.#deleting.has(message.documentId)) {
+      peer.fail(documentDeleted(message.documentId));
+      return;
+    }
     this.#observer.syncIn?.(message.data.length);
     this.#enqueue(this.#entry(message.documentId), peer, message);
   }
@@ -191,6 +198,33 @@ export class DocumentHub {
   ephemeral(peer: HubPeer, message: EphemeralMessage, bytes: number): void {
     if (!this.#isAttached(peer)) return;
     this.#ephemeral.relay(peer, message, bytes, this.#entries.get(message.documentId)?.peers);
+  }
+
+  /**
+   * Deletes a document (the admin API): its waiting messages are dropped, the task holding it
+   * finishes, every peer syncing it is closed (4410), it leaves memory and its keys the store.
+   * False when neither the store nor memory had it. A client that still holds a copy may push it
+   * again; that is a new document (rate-limited as any).
+   */
+  async remove(documentId: string): Promise<boolean> {
+    if (this.#deleting.has(documentId)) return false;
+    this.#deleting.add(documentId);
+    try {
+      const entry = this.#entries.get(documentId);
+      const existed = entry?.residence !== undefined || (await this.#docs.exists(documentId));
+      if (entry) {
+        const peers = new Set(entry.inbox.splice(0).map((job) => job.peer));
+        while (entry.busy) await new Promise((resolve) => setTimeout(resolve, 5));
+        for (const link of entry.peers.values()) peers.add(link.peer);
+        for (const peer of peers) peer.fail(documentDeleted(documentId));
+        if (entry.residence) this.#forget(entry);
+        this.#dropIfUnused(entry);
+      }
+      await this.#docs.remove(documentId);
+      return existed;
+    } finally {
+      this.#deleting.delete(documentId);
+    }
   }
 
   /**
@@ -254,6 +288,7 @@ export class DocumentHub {
     try {
       this.#resident.enforceBudget();
       const stored = await this.#docs.read(entry.documentId);
+      if (!stored) this.#admitCreators(entry);
       if (!stored && entry.inbox.every((job) => job.type === "request")) {
         // Unknown: answered from the store's lookup alone, nothing instantiated.
         for (const job of entry.inbox.splice(0))
@@ -289,6 +324,25 @@ export class DocumentHub {
     } catch (error) {
       this.#observer.error?.(error, `compacting document ${entry.documentId}`);
     }
+  }
+
+  /**
+   * The document is new: each peer whose sync would create it is asked whether it may (its
+   * address's rate limit); a refused peer's messages are dropped and its socket closed.
+   */
+  #admitCreators(entry: DocumentEntry): void {
+    const refused = new Map<HubPeer, SynclineError>();
+    const admitted = new Set<HubPeer>();
+    for (const { peer, type } of entry.inbox) {
+      if (type !== "sync" || refused.has(peer) || admitted.has(peer)) continue;
+      const refusal = peer.admitNewDocument?.(entry.documentId);
+      if (refusal) refused.set(peer, refusal);
+      else admitted.add(peer);
+    }
+    if (refused.size === 0) return;
+    const kept = entry.inbox.filter((job) => !refused.has(job.peer));
+    entry.inbox.splice(0, entry.inbox.length, ...kept);
+    for (const [peer, error] of refused) peer.fail(error);
   }
 
   /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */

@@ -65,6 +65,12 @@ export class DocumentStore {
     return false;
   }
 
+  /** Deletes every key of the document, once the writes queued before it are durable. */
+  async remove(documentId: string): Promise<void> {
+    await this.#commit.flush();
+    await this.#store.deletePrefix(docPrefix(documentId));
+  }
+
   /** What the store holds of the document, not loaded; undefined when it has nothing. */
   async read(documentId: string): Promise<StoredData | undefined> {
     const parts: Uint8Array[] = [];

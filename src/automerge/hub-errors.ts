@@ -42,3 +42,11 @@ export function badSyncData(documentId: string, cause: unknown): SynclineError {
     { cause },
   );
 }
+
+/** The document was deleted through the admin API: its peers' sockets close with 4410. */
+export function documentDeleted(documentId: string): SynclineError {
+  return createError(
+    "ERR_DOCUMENT_DELETED",
+    `automerge sync: document ${documentId} was deleted by the server's administrator`,
+  );
+}

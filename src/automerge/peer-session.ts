@@ -33,6 +33,11 @@ export interface PeerSessionOptions {
   readonly hub: DocumentHub;
   /** The server's storage id, announced in `peer`. */
   readonly storageId: string;
+  /**
+   * Asked before a first sync of a document the server does not have creates it: the refusal
+   * (a rate limit's) closes this socket. Default: every creation is admitted.
+   */
+  readonly admitNewDocument?: (documentId: string) => SynclineError | undefined;
   /** Told about every error that ended the session, for logs. */
   readonly onError?: (error: SynclineError) => void;
 }
@@ -139,6 +144,7 @@ export class PeerSession {
       send: (message) => this.#send(message),
       admits: (bytes) => this.#state !== "closed" && this.#io.admits(bytes),
       fail: (error) => this.#fail(error),
+      admitNewDocument: (documentId) => this.#options.admitNewDocument?.(documentId),
     };
     this.#peer = peer;
     this.#state = "joined";

@@ -1,6 +1,6 @@
 // The client commands' settings, defined once like the server's: the connection options every
 // client command takes (--server, --ca, --retries, --timeout), the config-file table each
-// command reads ([sync], [share], [transport]), and every table a config file may hold.
+// command reads ([sync], [share], [transport], [admin]), and every table a config file may hold.
 
 import { z } from "zod";
 import { serverSettings } from "../server/config.js";
@@ -94,6 +94,27 @@ export const syncSettings = defineSettings({
 /** `syncline share`'s settings: `[share]`. */
 export const shareSettings = defineSettings({
   ...connectionSettings("http://127.0.0.1:3030"),
+  createToken: {
+    flag: "--create-token",
+    value: "TOKEN",
+    key: "create_token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    help: "share create sends it as Authorization: Bearer, for a server started with --share-create-token; a refusal exits 8",
+  },
+});
+
+/** `syncline admin`'s settings: `[admin]`. */
+export const adminSettings = defineSettings({
+  ...connectionSettings("http://127.0.0.1:3030"),
+  token: {
+    flag: "--token",
+    value: "TOKEN",
+    key: "token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    help: "the server's --admin-token, sent as Authorization: Bearer; required",
+  },
 });
 
 /** `syncline send` and `recv`'s settings: `[transport]`. */
@@ -125,6 +146,7 @@ export const configTables: ConfigTables = {
   sync: syncSettings,
   share: shareSettings,
   transport: transportSettings,
+  admin: adminSettings,
 };
 
 /** Where a command's settings came from: the values, and the config file read (if any). */
@@ -140,7 +162,7 @@ export interface ClientSettings<T extends SettingTable> {
  * `file` is the file already read, when the caller read it first.
  */
 export function resolveClientSettings<T extends SettingTable>(
-  name: "sync" | "share" | "transport",
+  name: "sync" | "share" | "transport" | "admin",
   table: T,
   flags: Readonly<Record<string, unknown>> & { readonly config?: string | undefined },
   io: CliIo,

@@ -7,7 +7,12 @@ import { exitCodeMeanings } from "../protocol/exit-codes.js";
 import { serverSettings } from "../server/config.js";
 import type { SettingTable } from "../server/setting-table.js";
 import { version } from "../server/version.js";
-import { shareSettings, syncSettings, transportSettings } from "./client-settings.js";
+import {
+  adminSettings,
+  shareSettings,
+  syncSettings,
+  transportSettings,
+} from "./client-settings.js";
 import type { CliIo } from "./io.js";
 import { addSettingOptions, configHelp } from "./setting-options.js";
 
@@ -153,6 +158,35 @@ export function createProgram(io: CliIo): Command {
     await shareDeleteCommand(sessionID, options, io);
   });
 
+  const admin = program
+    .command("admin")
+    .description("the server owner's admin API: delete a share or a document without its secret")
+    .addHelpText("after", adminHelp);
+  clientCommand(
+    admin
+      .command("delete-share")
+      .description("delete a share (its viewers are told) without its secret")
+      .argument("<id>", "the share id"),
+    adminSettings,
+    "admin",
+    '{ok, kind: "share", id, server}',
+  ).action(async (id: string, options) => {
+    const { adminDeleteCommand } = await import("./commands/admin.js");
+    await adminDeleteCommand("share", id, options, io);
+  });
+  clientCommand(
+    admin
+      .command("delete-document")
+      .description("delete an automerge document from the server (its peers are closed 4410)")
+      .argument("<document>", "automerge:URL or document id"),
+    adminSettings,
+    "admin",
+    '{ok, kind: "document", id, server}',
+  ).action(async (document: string, options) => {
+    const { adminDeleteCommand } = await import("./commands/admin.js");
+    await adminDeleteCommand("document", document, options, io);
+  });
+
   const keys = program.command("keys").description("SSH key helpers for the transport");
   keys
     .command("fingerprint")
@@ -207,6 +241,15 @@ Examples:
   syncline share push ses_01HXYZabcdefgh < items.jsonl
   syncline share watch abcdefgh --json
   syncline share delete ses_01HXYZabcdefgh --server unix:/run/syncline.sock
+`;
+
+const adminHelp = `
+Needs a server started with --admin-token (else exit 8, ERR_ADMIN_DISABLED) and that token, from
+--token or [admin] token. A document deleted while a client still holds it may be pushed again.
+${configHelp("admin", adminSettings)}
+Examples:
+  syncline admin delete-share abcdefgh --server https://share.example.org --token "$TOKEN"
+  syncline admin delete-document automerge:4NMNnkMhL8jXrdJ9jamS58PAVdXu
 `;
 
 const syncHelp = `

@@ -77,6 +77,15 @@ const automerge = {
     code: 4429,
     when: "the peer read nothing of what it was sent, or kept more than `--output-max-buffered` unread, for `--output-grace` (`ERR_SLOW_READER`)",
   },
+  // Limits and abuse.
+  deleted: {
+    code: 4410,
+    when: "a document this socket syncs was deleted through the admin API (`ERR_DOCUMENT_DELETED`)",
+  },
+  rateLimited: {
+    code: 4430,
+    when: "the peer's address created more new documents than `rate_document_create_burst` allows (`ERR_RATE_LIMITED`): wait, then reconnect (not 4429, which says the peer did not read)",
+  },
 } as const satisfies Record<string, CloseCodeSpec>;
 
 const share = {
@@ -94,7 +103,10 @@ const share = {
     code: 4404,
     when: "the share vanished between the check and the upgrade (`ERR_SHARE_NOT_FOUND`; normally refused with HTTP 404 before it): stop",
   },
-  deleted: { code: 4410, when: "the share was deleted by its owner: stop, it will not come back" },
+  deleted: {
+    code: 4410,
+    when: "the share was deleted by its owner, by the admin API, or expired (`share_expire_after_ms`): stop, it will not come back",
+  },
   tooSlow: {
     code: 4429,
     when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) of updates still queued for it when the next came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",

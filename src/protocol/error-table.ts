@@ -327,7 +327,7 @@ export const errorTable = {
   },
   ERR_UNAUTHORIZED: {
     meaning:
-      "the automerge endpoint of a server started with `--automerge-token` was asked without the right `?token=` (HTTP 401 to the upgrade); `syncline sync` sends `[sync] token`",
+      "a token is missing or wrong: the automerge endpoint of a server started with `--automerge-token` was asked without the right `?token=` (HTTP 401 to the upgrade; `syncline sync` sends `[sync] token`), a share was created without the `--share-create-token` bearer token (`syncline share create` sends `[share] create_token`), or `/admin/…` or `/metrics` without their bearer token",
     status: 401,
     exit: exitCodes.authRefused,
   },
@@ -428,6 +428,41 @@ export const errorTable = {
     meaning:
       "a receiver held back a channel payload the server relays without keeping it (its publisher waits for the slowest receiver) and read nothing for `relay_stall_ms` (default 60 s); the server cancelled that receiver's delivery so the publisher and the others could go on",
     exit: exitCodes.unexpected,
+  },
+
+  // Limits and abuse.
+  ERR_RATE_LIMITED: {
+    meaning:
+      "a per-address rate limit refused the request: share creation (`rate_share_create_*`), failed authentication (`rate_auth_failure_*`: after that many refused secrets or tokens, every authenticated request from the address is refused until the budget refills), or new automerge documents (`rate_document_create_*`); HTTP 429 with `Retry-After` (seconds), an automerge socket is closed with 4430",
+    status: 429,
+    close: AutomergeCloseCode.rateLimited,
+    exit: exitCodes.cannotConnect,
+    retryable: true,
+  },
+  ERR_CONNECTION_LIMIT: {
+    meaning:
+      "a WebSocket upgrade was refused because its address already holds `max_unauthenticated_websockets_per_address` WebSockets without a credential (share viewers, automerge without a token, /wire before WELCOME); HTTP 429. (Over `max_connections` or `max_connections_per_address` a connection is closed without an answer.)",
+    status: 429,
+    exit: exitCodes.cannotConnect,
+    retryable: true,
+  },
+  ERR_SHARE_QUOTA: {
+    meaning:
+      "a share sync would take the content of all stored shares over `share_total_max_bytes`; nothing was applied (delete shares, or raise the quota); HTTP 507",
+    status: 507,
+    exit: exitCodes.unexpected,
+  },
+  ERR_ADMIN_DISABLED: {
+    meaning:
+      "the admin API (`/admin/…`) was called on a server started without `--admin-token`; HTTP 403",
+    status: 403,
+    exit: exitCodes.authRefused,
+  },
+  ERR_DOCUMENT_DELETED: {
+    meaning:
+      "an automerge document this socket syncs was deleted through the admin API; the socket is closed with 4410 (a client that still holds the document may push it again)",
+    close: AutomergeCloseCode.deleted,
+    exit: exitCodes.documentUnavailable,
   },
 } as const satisfies Record<string, ErrorSpec>;
 

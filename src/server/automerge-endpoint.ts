@@ -7,19 +7,25 @@ import type { Logger } from "pino";
 import { DocumentHub } from "../automerge/document-hub.js";
 import { PeerSession } from "../automerge/peer-session.js";
 import { AutomergeCloseCode } from "../protocol/close-codes.js";
-import { createError } from "../protocol/errors.js";
+import { createError, type SynclineError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
 import { timingSafeEqualStrings } from "../util/timing-safe.js";
 import type { ServerConfig } from "./config.js";
 import type { AutomergeMetrics } from "./metrics.js";
 import type { OutputBudget } from "./output-budget.js";
 import { trackWebSocket } from "./output-streams.js";
+import type { RequestGuards } from "./request-guards.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
 import { createWsKeepalive } from "./ws-keepalive.js";
 
+/** What an accepted socket carries from its upgrade check: the client's address. */
+export interface AutomergePeerContext {
+  readonly address: string;
+}
+
 /** The endpoint and the hub behind it. */
 export interface AutomergeEndpoint {
-  readonly endpoint: WebSocketEndpoint<undefined>;
+  readonly endpoint: WebSocketEndpoint<AutomergePeerContext>;
   readonly hub: DocumentHub;
   /** Stops pings, finishes running work and makes every accepted change durable. */
   close(): Promise<void>;
@@ -38,6 +44,7 @@ export async function createAutomergeEndpoint(
   metrics: AutomergeMetrics,
   logger: Logger,
   output: OutputBudget,
+  guards: RequestGuards,
   options: AutomergeEndpointOptions = {},
 ): Promise<AutomergeEndpoint> {
   const hub = new DocumentHub({
@@ -78,11 +85,11 @@ export async function createAutomergeEndpoint(
   const keepalive = createWsKeepalive(options.keepaliveMs ?? 5000);
 
   const token = config.automergeToken;
-  const endpoint: WebSocketEndpoint<undefined> = {
+  const endpoint: WebSocketEndpoint<AutomergePeerContext> = {
     name: "automerge",
     maxPayload: config.automergeMaxMessageBytes,
-    authenticate: (request) => checkToken(request, token),
-    onConnection(socket, request) {
+    authenticate: (request) => admitPeer(request, token, guards),
+    onConnection(socket, request, { address }) {
       keepalive.add(socket);
       // What the peer has not read is the budget's: ephemeral copies ask it first (dropped over
       // budget), everything else is sent and the budget cuts a peer that does not read it.
@@ -102,6 +109,8 @@ export async function createAutomergeEndpoint(
         {
           hub,
           storageId,
+          admitNewDocument: (documentId) =>
+            guards.rateLimits.takeDocumentCreate(address, documentId),
           onError: (error) =>
             logger.info({ code: error.code, reason: error.message }, "automerge socket closed"),
         },
@@ -125,18 +134,31 @@ export async function createAutomergeEndpoint(
   };
 }
 
-/** With a token configured, `?token=` must match it (compared in constant time), else 401. */
-function checkToken(
+/**
+ * Without a token every peer is unauthenticated and counted as such; with one, `?token=` must
+ * match it (compared in constant time), else 401 and a failed authentication of the address —
+ * which, once it has used up its failures, is refused 429 without a check.
+ */
+function admitPeer(
   request: IncomingMessage,
   token: string | undefined,
-): UpgradeDecision<undefined> {
-  if (token === undefined) return { accept: true, context: undefined };
+  guards: RequestGuards,
+): UpgradeDecision<AutomergePeerContext> {
+  const address = guards.addresses.of(request);
+  const refuse = (error: SynclineError) => ({ accept: false, error }) as const;
+  if (token === undefined) {
+    const slot = guards.unauthenticated.reserve(address, request.socket, "automerge sync");
+    return "release" in slot ? { accept: true, context: { address } } : refuse(slot);
+  }
+  const locked = guards.rateLimits.authRefusal(address, "automerge sync");
+  if (locked) return refuse(locked);
   const given = new URL(request.url ?? "/", "http://localhost").searchParams.get("token");
   if (given !== null && timingSafeEqualStrings(given, token)) {
-    return { accept: true, context: undefined };
+    return { accept: true, context: { address } };
   }
+  guards.rateLimits.authFailed(address);
   const problem = given === null ? "needs ?token= in the URL" : "the token is not valid";
-  return { accept: false, error: createError("ERR_UNAUTHORIZED", `automerge sync: ${problem}`) };
+  return refuse(createError("ERR_UNAUTHORIZED", `automerge sync: ${problem}`));
 }
 
 /** A close reason within WebSocket's 123-byte limit (ws throws beyond it), cut at a character. */

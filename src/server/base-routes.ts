@@ -1,7 +1,9 @@
 // The routes every syncline server answers: `/` (like the reference sync server), `/healthz`
-// for load balancers and `/metrics` for Prometheus.
+// for load balancers and `/metrics` for Prometheus (here, or on a listener of its own).
 
+import { createError } from "../protocol/errors.js";
 import type { Store, StoreStatus } from "../storage/store.js";
+import { bearerTokenMatches } from "./bearer-token.js";
 import { type HttpRouter, jsonResponse, textResponse } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
 
@@ -13,6 +15,10 @@ export interface BaseRouteDeps {
   readonly metrics: ServerMetrics;
   /** False once shutdown has begun: health turns 503 so balancers drain this node. */
   readonly isAccepting: () => boolean;
+  /** False when /metrics has a listener of its own (`--metrics-listen`). */
+  readonly serveMetrics: boolean;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Adds `GET /`, `GET /healthz` and `GET /metrics` to `router`. */
@@ -32,11 +38,7 @@ export function addBaseRoutes(router: HttpRouter, deps: BaseRouteDeps): HttpRout
       { "cache-control": "no-store" },
     );
   });
-  router.get("/metrics", async () => ({
-    status: 200,
-    headers: { "content-type": deps.metrics.registry.contentType, "cache-control": "no-store" },
-    body: await deps.metrics.registry.metrics(),
-  }));
+  if (deps.serveMetrics) addMetricsRoute(router, deps.metrics, deps.metricsToken);
   return router;
 }
 
@@ -55,4 +57,25 @@ function healthOf(store: StoreStatus, accepting: boolean): "ok" | "degraded" | "
 function storeReport(store: StoreStatus): StoreStatus {
   const { driver, state, writable, lastError, failingSince } = store;
   return { driver, state, writable, lastError, failingSince };
+}
+
+/** Adds `GET /metrics`, behind `Authorization: Bearer <token>` when a token is given. */
+export function addMetricsRoute(
+  router: HttpRouter,
+  metrics: ServerMetrics,
+  token: string | undefined,
+): HttpRouter {
+  return router.get("/metrics", async (request) => {
+    if (token !== undefined && !bearerTokenMatches(request.headers.authorization, token)) {
+      throw createError(
+        "ERR_UNAUTHORIZED",
+        'metrics: this server needs its metrics token as "Authorization: Bearer <token>"',
+      );
+    }
+    return {
+      status: 200,
+      headers: { "content-type": metrics.registry.contentType, "cache-control": "no-store" },
+      body: await metrics.registry.metrics(),
+    };
+  });
 }

@@ -48,7 +48,43 @@ describe("resolveServerConfig", () => {
       resumeTtlMs: 600_000,
       relayStallMs: 60_000,
       automergeMaxEphemeralBytes: 64 * 1024,
+      httpHeadersTimeoutMs: 10_000,
+      httpRequestTimeoutMs: 60_000,
+      httpKeepAliveTimeoutMs: 5000,
+      httpIdleTimeoutMs: 60_000,
+      maxConnections: expect.any(Number),
+      maxConnectionsPerAddress: 2000,
+      maxUnauthenticatedWebSocketsPerAddress: 1500,
+      proxyProtocol: false,
+      rateLimits: true,
+      rateShareCreateBurst: 60,
+      rateShareCreatePerMinute: 30,
+      rateAuthFailureBurst: 30,
+      rateAuthFailurePerMinute: 30,
+      rateDocumentCreateBurst: 20_000,
+      rateDocumentCreatePerMinute: 600,
+      shareMaxJsonDepth: 256,
+      shareTotalMaxBytes: 0,
+      shareExpireAfterMs: 0,
     });
+  });
+
+  it("checks the limits' settings, alone and together", () => {
+    const flags = { trustedProxies: "10.0.0.0/8, 127.0.0.1 ,unix,::1" };
+    expect(resolveServerConfig({ flags, env: {} }).trustedProxies).toBe(
+      "10.0.0.0/8, 127.0.0.1 ,unix,::1",
+    );
+    const bad = (flags: Record<string, unknown>) => () => resolveServerConfig({ flags, env: {} });
+    expect(bad({ trustedProxies: "10.0.0.0/8,proxy.example" })).toThrow(/proxy\.example/);
+    expect(bad({ trustedProxies: "10.0.0.1/99" })).toThrow(/--trusted-proxies/);
+    expect(bad({ proxyProtocol: true })).toThrow(/needs trusted_proxies/);
+    expect(bad({ httpHeadersTimeoutMs: "20000", httpRequestTimeoutMs: "10000" })).toThrow(
+      /http_headers_timeout_ms 20000 \(from --http-headers-timeout\)/,
+    );
+    expect(bad({ metricsListen: "localhost" })).toThrow(/HOST:PORT/);
+    const env = { SYNCLINE_RATE_LIMITS: "false", SYNCLINE_METRICS_LISTEN: "[::1]:9464" };
+    const config = resolveServerConfig({ flags: {}, env });
+    expect([config.rateLimits, config.metricsListen]).toEqual([false, "[::1]:9464"]);
   });
 
   it("reads the share limits and public URL from env and file, naming a bad value", () => {

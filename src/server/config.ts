@@ -5,6 +5,8 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { createError } from "../protocol/errors.js";
+import { parseHostPort } from "./host-port.js";
+import { defaultMaxConnections } from "./open-file-limit.js";
 import {
   defineSettings,
   type FileTable,
@@ -16,6 +18,7 @@ import {
   type SettingSources,
   type SettingValues,
 } from "./setting-table.js";
+import { checkTrustedProxies } from "./trusted-proxies.js";
 
 /** Log levels accepted by `--log-level` / `LOG_LEVEL`. */
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -25,6 +28,14 @@ const GiB = 1024 * MiB;
 const bytes = (min: number, max: number) => integer(min, max);
 const milliseconds = (min: number, max: number) => integer(min, max);
 const optionalPath = nonEmptyText.optional();
+const hostAndPort = nonEmptyText.refine(
+  (text) => parseHostPort(text) !== undefined,
+  "must be HOST:PORT (an IPv6 host in brackets: [::1]:9464)",
+);
+const trustedProxyList = nonEmptyText.superRefine((text, context) => {
+  const problem = checkTrustedProxies(text);
+  if (problem !== undefined) context.addIssue({ code: "custom", message: problem });
+});
 
 /** Every setting of `syncline serve`. */
 export const serverSettings = defineSettings({
@@ -451,6 +462,240 @@ export const serverSettings = defineSettings({
     defaultText: "65536 (64 KiB)",
     help: "largest ephemeral (presence) frame relayed, bytes; a bigger one is dropped, not relayed (0 relays none)",
   },
+  // Limits and abuse: HTTP timeouts, connection caps, trusted proxies, rate limits, owner
+  // control (tokens, quota, expiry, admin API), where /metrics is served.
+  httpHeadersTimeoutMs: {
+    flag: "--http-headers-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_HEADERS_TIMEOUT_MS",
+    key: "http_headers_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 600_000),
+    default: 10_000,
+    help: "a connection that has not sent a request's whole headers this long after it opened (or after its previous answer) is answered 408 and closed, ms",
+  },
+  httpRequestTimeoutMs: {
+    flag: "--http-request-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_REQUEST_TIMEOUT_MS",
+    key: "http_request_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 3_600_000),
+    default: 60_000,
+    help: "a request whose body has not all arrived this long after it began is answered 408 and closed, ms (at least --http-headers-timeout)",
+  },
+  httpKeepAliveTimeoutMs: {
+    flag: "--http-keep-alive-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_KEEP_ALIVE_TIMEOUT_MS",
+    key: "http_keep_alive_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(100, 600_000),
+    default: 5000,
+    help: "an idle keep-alive connection waiting for its next request is closed after this long, ms",
+  },
+  httpIdleTimeoutMs: {
+    flag: "--http-idle-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_IDLE_TIMEOUT_MS",
+    key: "http_idle_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 3_600_000),
+    default: 60_000,
+    help: "an HTTP connection with no traffic either way this long (a client that stops reading an answer) is closed, ms; WebSockets have their own pings",
+  },
+  maxConnections: {
+    flag: "--max-connections",
+    value: "N",
+    env: "SYNCLINE_MAX_CONNECTIONS",
+    key: "max_connections",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: defaultMaxConnections(),
+    defaultText: "the open-file limit less 256, at most 20000",
+    help: "open connections (HTTP and WebSocket, every listener); one more is closed at once",
+  },
+  maxConnectionsPerAddress: {
+    flag: "--max-connections-per-address",
+    value: "N",
+    env: "SYNCLINE_MAX_CONNECTIONS_PER_ADDRESS",
+    key: "max_connections_per_address",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 2000,
+    help: "open connections from one client address (an IPv6 /64 counts as one); one more is closed at once",
+  },
+  maxUnauthenticatedWebSocketsPerAddress: {
+    flag: "--max-unauthenticated-websockets-per-address",
+    value: "N",
+    env: "SYNCLINE_MAX_UNAUTHENTICATED_WEBSOCKETS_PER_ADDRESS",
+    key: "max_unauthenticated_websockets_per_address",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 1500,
+    help: "WebSockets from one client address that carry no credential (share viewers, automerge without --automerge-token, /wire before WELCOME); one more → 429",
+  },
+  trustedProxies: {
+    flag: "--trusted-proxies",
+    value: "LIST",
+    env: "SYNCLINE_TRUSTED_PROXIES",
+    key: "trusted_proxies",
+    kind: "string",
+    schema: trustedProxyList.optional(),
+    defaultText: "– (none)",
+    help: "comma-separated addresses and CIDR networks of reverse proxies (and `unix` for the Unix socket) whose X-Forwarded-For or PROXY header names the client",
+  },
+  proxyProtocol: {
+    flag: "--proxy-protocol",
+    env: "SYNCLINE_PROXY_PROTOCOL",
+    key: "proxy_protocol",
+    kind: "boolean",
+    schema: z.boolean(),
+    default: false,
+    help: "every TCP connection starts with a PROXY protocol header (v1 or v2) from a trusted proxy; others are closed",
+  },
+  rateLimits: {
+    flag: "--rate-limits",
+    value: "BOOL",
+    env: "SYNCLINE_RATE_LIMITS",
+    key: "rate_limits",
+    kind: "boolean",
+    schema: z.boolean(),
+    default: true,
+    help: "false turns off the per-address rate limits below (share creation, failed authentication, new automerge documents)",
+  },
+  rateShareCreateBurst: {
+    flag: "--rate-share-create-burst",
+    value: "N",
+    env: "SYNCLINE_RATE_SHARE_CREATE_BURST",
+    key: "rate_share_create_burst",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 60,
+    help: "share creations one address may make at once; past it → 429",
+  },
+  rateShareCreatePerMinute: {
+    flag: "--rate-share-create-per-minute",
+    value: "N",
+    env: "SYNCLINE_RATE_SHARE_CREATE_PER_MINUTE",
+    key: "rate_share_create_per_minute",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 30,
+    help: "… refilled at this many a minute",
+  },
+  rateAuthFailureBurst: {
+    flag: "--rate-auth-failure-burst",
+    value: "N",
+    env: "SYNCLINE_RATE_AUTH_FAILURE_BURST",
+    key: "rate_auth_failure_burst",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 30,
+    help: "failed authentications (share secret, tokens, /wire keys) one address may make; past it every attempt → 429",
+  },
+  rateAuthFailurePerMinute: {
+    flag: "--rate-auth-failure-per-minute",
+    value: "N",
+    env: "SYNCLINE_RATE_AUTH_FAILURE_PER_MINUTE",
+    key: "rate_auth_failure_per_minute",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 30,
+    help: "… refilled at this many a minute",
+  },
+  rateDocumentCreateBurst: {
+    flag: "--rate-document-create-burst",
+    value: "N",
+    env: "SYNCLINE_RATE_DOCUMENT_CREATE_BURST",
+    key: "rate_document_create_burst",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 20_000,
+    help: "automerge documents one address may create at once (a first sync of a document the server does not have); past it the socket is closed 4430",
+  },
+  rateDocumentCreatePerMinute: {
+    flag: "--rate-document-create-per-minute",
+    value: "N",
+    env: "SYNCLINE_RATE_DOCUMENT_CREATE_PER_MINUTE",
+    key: "rate_document_create_per_minute",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 600,
+    help: "… refilled at this many a minute",
+  },
+  shareMaxJsonDepth: {
+    flag: "--share-max-json-depth",
+    value: "N",
+    env: "SYNCLINE_SHARE_MAX_JSON_DEPTH",
+    key: "share_max_json_depth",
+    kind: "integer",
+    schema: integer(8, 4096),
+    default: 256,
+    help: "deepest nesting of arrays and objects in a share request body; deeper → 400",
+  },
+  shareCreateToken: {
+    flag: "--share-create-token",
+    value: "TOKEN",
+    env: "SYNCLINE_SHARE_CREATE_TOKEN",
+    key: "share_create_token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "– (anyone may create)",
+    help: "share creation needs `Authorization: Bearer TOKEN`; otherwise HTTP 401",
+  },
+  shareTotalMaxBytes: {
+    flag: "--share-total-max-bytes",
+    value: "N",
+    env: "SYNCLINE_SHARE_TOTAL_MAX_BYTES",
+    key: "share_total_max_bytes",
+    kind: "integer",
+    schema: bytes(0, 2 ** 50),
+    default: 0,
+    defaultText: "0 (no quota)",
+    help: "bytes of content JSON all stored shares may hold together; a sync growing them beyond → 507",
+  },
+  shareExpireAfterMs: {
+    flag: "--share-expire-after",
+    value: "MS",
+    env: "SYNCLINE_SHARE_EXPIRE_AFTER_MS",
+    key: "share_expire_after_ms",
+    kind: "integer",
+    schema: milliseconds(0, 2 ** 45),
+    default: 0,
+    defaultText: "0 (never)",
+    help: "a share not written this long is deleted (viewers closed 4410), ms",
+  },
+  adminToken: {
+    flag: "--admin-token",
+    value: "TOKEN",
+    env: "SYNCLINE_ADMIN_TOKEN",
+    key: "admin_token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "– (admin API off)",
+    help: "turns on the admin API (/admin/…), which needs `Authorization: Bearer TOKEN`",
+  },
+  metricsListen: {
+    flag: "--metrics-listen",
+    value: "HOST:PORT",
+    env: "SYNCLINE_METRICS_LISTEN",
+    key: "metrics_listen",
+    kind: "string",
+    schema: hostAndPort.optional(),
+    defaultText: "– (/metrics on every listener)",
+    help: "serve /metrics only on this address, e.g. 127.0.0.1:9464",
+  },
+  metricsToken: {
+    flag: "--metrics-token",
+    value: "TOKEN",
+    env: "SYNCLINE_METRICS_TOKEN",
+    key: "metrics_token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "– (open)",
+    help: "/metrics needs `Authorization: Bearer TOKEN`; otherwise HTTP 401",
+  },
 });
 
 /** The server's resolved configuration: one field per entry of `serverSettings`. */
@@ -488,12 +733,32 @@ function checkTogether(config: ServerConfig, sources: SettingSources): void {
       "config: --tls-cert and --tls-key must be given together",
     );
   }
+  const from = (field: keyof ServerConfig) =>
+    originOf(serverSettings[field], sources, field as string);
+  checkLimitsTogether(config, from);
   if (config.shareMemoryBudget < config.shareMaxBytes) {
-    const from = (field: keyof ServerConfig) =>
-      originOf(serverSettings[field], sources, field as string);
     throw createError(
       "ERR_INVALID_CONFIG",
       `config: share_memory_budget ${config.shareMemoryBudget} (from ${from("shareMemoryBudget")}) is less than share_max_bytes ${config.shareMaxBytes} (from ${from("shareMaxBytes")}): a share of the largest size could never be loaded; raise the budget or lower the limit`,
+    );
+  }
+}
+
+/** The limits' rules between settings; `from` names where a value came from. */
+function checkLimitsTogether(
+  config: ServerConfig,
+  from: (field: keyof ServerConfig) => string,
+): void {
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw createError(
+      "ERR_INVALID_CONFIG",
+      `config: http_headers_timeout_ms ${config.httpHeadersTimeoutMs} (from ${from("httpHeadersTimeoutMs")}) is more than http_request_timeout_ms ${config.httpRequestTimeoutMs} (from ${from("httpRequestTimeoutMs")}): a request's headers are part of the request; lower the first or raise the second`,
+    );
+  }
+  if (config.proxyProtocol && config.trustedProxies === undefined) {
+    throw createError(
+      "ERR_INVALID_CONFIG",
+      `config: proxy_protocol (from ${from("proxyProtocol")}) needs trusted_proxies: a PROXY header is believed only from a trusted proxy, so every connection would be refused`,
     );
   }
 }

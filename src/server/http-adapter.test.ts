@@ -9,6 +9,7 @@ import { createRequestListener } from "./http-adapter.js";
 import { HttpRouter, jsonResponse } from "./http-router.js";
 import { createServerMetrics } from "./metrics.js";
 import { OutputBudget } from "./output-budget.js";
+import { ClientAddresses } from "./trusted-proxies.js";
 
 const budgets: OutputBudget[] = [];
 afterAll(() => {
@@ -34,6 +35,7 @@ function answer(router: HttpRouter, method: string, url: string): Promise<Writte
     createServerMetrics(),
     pino({ level: "silent" }),
     budget,
+    new ClientAddresses(undefined),
   );
   return new Promise((resolve) => {
     let head: { status: number; headers: Record<string, string> } | undefined;
@@ -51,7 +53,7 @@ function answer(router: HttpRouter, method: string, url: string): Promise<Writte
       },
     };
     listener(
-      { method, url, headers: {} } as unknown as IncomingMessage,
+      { method, url, headers: {}, socket: {} } as unknown as IncomingMessage,
       response as unknown as ServerResponse,
     );
   });

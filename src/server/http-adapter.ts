@@ -12,6 +12,7 @@ import type { ServerMetrics } from "./metrics.js";
 import type { OutputBudget } from "./output-budget.js";
 import { trackResponse } from "./output-streams.js";
 import { readBody } from "./read-body.js";
+import type { ClientAddresses } from "./trusted-proxies.js";
 
 /** Creates the `request` listener for node's HTTP servers. */
 export function createRequestListener(
@@ -19,11 +20,12 @@ export function createRequestListener(
   metrics: ServerMetrics,
   logger: Logger,
   output: OutputBudget,
+  addresses: ClientAddresses,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     trackResponse(output, response);
     const started = performance.now();
-    void answer(router, request, logger).then(({ route, result }) => {
+    void answer(router, request, logger, addresses).then(({ route, result }) => {
       writeResponse(request, response, result);
       metrics.httpRequests.inc({ route, status: String(result.status) });
       metrics.httpDuration.observe({ route }, (performance.now() - started) / 1000);
@@ -35,6 +37,7 @@ async function answer(
   router: HttpRouter,
   request: IncomingMessage,
   logger: Logger,
+  addresses: ClientAddresses,
 ): Promise<{ route: string; result: HttpResponse }> {
   let url: URL;
   try {
@@ -48,6 +51,7 @@ async function answer(
     path: url.pathname,
     query: url.searchParams,
     headers: request.headers,
+    clientAddress: addresses.of(request),
     readBody: (maxBytes, context) => readBody(request, maxBytes, context),
   });
   if ("response" in handled) return { route: handled.route, result: handled.response };
@@ -56,7 +60,11 @@ async function answer(
   // A client's mistake (4xx) is its answer; a server-side failure is also worth a log line.
   if (httpStatusOf(error) >= 500) {
     const level = isSynclineError(thrown) ? "warn" : "error";
-    logger[level]({ err: thrown, method: request.method, path: url.pathname }, "http route failed");
+    const client = addresses.of(request);
+    logger[level](
+      { err: thrown, method: request.method, path: url.pathname, client },
+      "http route failed",
+    );
   }
   return { route: handled.route, result: errorResponse(error) };
 }

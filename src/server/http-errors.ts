@@ -20,9 +20,20 @@ export function errorResponse(
 ): HttpResponse {
   return {
     status: httpStatusOf(error),
-    headers: { "content-type": "application/json; charset=utf-8", ...noStore, ...headers },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      ...noStore,
+      ...retryAfterHeader(error),
+      ...headers,
+    },
     body: errorBody(error),
   };
+}
+
+/** `Retry-After` for an error that says when to come back (a rate limit's), else nothing. */
+export function retryAfterHeader(error: SynclineError): Record<string, string> {
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === "number" ? { "retry-after": String(seconds) } : {};
 }
 
 /** `{"error":{"code","message"[,"items"]}}`: a share error lists the items that caused it. */

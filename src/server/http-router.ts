@@ -13,6 +13,11 @@ export interface HttpRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
+  /**
+   * The client's address, behind trusted proxies (trusted-proxies.ts); absent for requests built
+   * in-process.
+   */
+  readonly clientAddress?: string;
   /** Values of `:name` segments of the matched route. */
   readonly params: Readonly<Record<string, string>>;
   /**
@@ -105,6 +110,11 @@ export class HttpRouter {
     const message = `no route for ${request.path}`;
     return { route: "unmatched", response: errorResponse(createError("ERR_NOT_FOUND", message)) };
   }
+}
+
+/** The client address limits count a request under (`in-process` for one built without). */
+export function clientAddressOf(request: HttpRequest): string {
+  return request.clientAddress ?? "in-process";
 }
 
 /** A JSON response with `content-type` set. */

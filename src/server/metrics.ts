@@ -2,6 +2,7 @@
 // per server instance, so several servers in one process (tests) never share counters.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createLimitMetrics, type LimitMetrics } from "./limit-metrics.js";
 
 /** The metrics every part of the server reports into. Features add their own to `registry`. */
 export interface ServerMetrics {
@@ -29,6 +30,8 @@ export interface ServerMetrics {
   readonly store: StoreMetrics;
   /** The transport on /wire and its channels: connections, refusals, bytes, transfers. */
   readonly wire: WireMetrics;
+  /** Connection caps, rate limits, timeouts, the share quota and expiry, admin deletes. */
+  readonly limits: LimitMetrics;
 }
 
 /** What the store's health watch reports. */
@@ -77,6 +80,10 @@ export interface ShareMetrics {
   readonly slowViewers: Counter;
   /** Time from a sync reaching the publish path to its frames handed to every viewer. */
   readonly publishToBroadcast: Histogram;
+  /** Bytes of content JSON all stored shares hold (counted with a quota or expiry). */
+  readonly storedBytes: Gauge;
+  /** Shares deleted for not being written within share_expire_after_ms. */
+  readonly expired: Counter;
 }
 
 /** What the automerge endpoint reports. */
@@ -106,10 +113,23 @@ export interface AutomergeMetrics {
   readonly ephemeralSessionBytes: Gauge;
 }
 
-/** Creates a fresh registry with default process metrics and the server's base metrics. */
-export function createServerMetrics(): ServerMetrics {
+/** One metric as the operations guide lists it. */
+export interface MetricDescription {
+  readonly name: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  readonly labels: readonly string[];
+  readonly help: string;
+}
+
+/**
+ * Creates a fresh registry with the server's metrics and, unless `processMetrics` is false, the
+ * default process metrics (CPU, memory, event-loop lag) prefixed `syncline_`.
+ */
+export function createServerMetrics(options: { processMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "syncline_" });
+  if (options.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: "syncline_" });
+  }
   return {
     registry,
     httpRequests: new Counter({
@@ -152,7 +172,27 @@ export function createServerMetrics(): ServerMetrics {
     share: createShareMetrics(registry),
     store: createStoreMetrics(registry),
     wire: createWireMetrics(registry),
+    limits: createLimitMetrics(registry),
   };
+}
+
+/** The server's own metrics (not the process ones), in registration order: the docs' table. */
+export function describeMetrics(): MetricDescription[] {
+  const { registry } = createServerMetrics({ processMetrics: false });
+  return registry.getMetricsAsArray().map((metric) => {
+    const {
+      name,
+      help,
+      labelNames = [],
+    } = metric as unknown as {
+      name: string;
+      help: string;
+      labelNames?: string[];
+    };
+    const type =
+      metric instanceof Counter ? "counter" : metric instanceof Gauge ? "gauge" : "histogram";
+    return { name, type, labels: labelNames, help };
+  });
 }
 
 function createStoreMetrics(registry: Registry): StoreMetrics {
@@ -267,6 +307,16 @@ function createShareMetrics(registry: Registry): ShareMetrics {
       name: "syncline_share_publish_broadcast_seconds",
       help: "Time from a share sync reaching the publish path to its frames sent to every viewer.",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    storedBytes: new Gauge({
+      name: "syncline_share_stored_bytes",
+      help: "Bytes of content JSON all stored shares hold (counted with a quota or expiry).",
+      registers,
+    }),
+    expired: new Counter({
+      name: "syncline_share_expired_total",
+      help: "Shares deleted because they were not written within share_expire_after_ms.",
       registers,
     }),
   };

@@ -6,26 +6,33 @@ import { StandardCloseCode } from "../protocol/close-codes.js";
 import { openLmdbStore } from "../storage/lmdb-store.js";
 import type { Store } from "../storage/store.js";
 import { watchStoreHealth } from "../storage/store-health.js";
+import { addAdminRoutes } from "./admin-routes.js";
 import {
   type AutomergeEndpoint,
   type AutomergeEndpointOptions,
   createAutomergeEndpoint,
 } from "./automerge-endpoint.js";
-import { addBaseRoutes } from "./base-routes.js";
+import { addBaseRoutes, addMetricsRoute } from "./base-routes.js";
 import type { ServerConfig } from "./config.js";
+import { ConnectionLimits } from "./connection-limits.js";
+import { parseHostPort } from "./host-port.js";
 import { createRequestListener } from "./http-adapter.js";
 import { httpStatusOf } from "./http-errors.js";
 import { HttpRouter } from "./http-router.js";
-import { closeServer, type Listeners, openListeners } from "./listeners.js";
+import { type ConnectionGate, closeServer, type Listeners, openListeners } from "./listeners.js";
 import { createLogger } from "./logger.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import { OutputBudget } from "./output-budget.js";
+import { RateLimits } from "./rate-limits.js";
+import type { RequestGuards } from "./request-guards.js";
 import {
   createShareEndpoint,
   type ShareEndpoint,
   type ShareEndpointOptions,
 } from "./share-endpoint.js";
 import { closeSockets } from "./socket-shutdown.js";
+import { ClientAddresses } from "./trusted-proxies.js";
+import { UnauthenticatedSockets } from "./unauthenticated-sockets.js";
 import { UpgradeRouter } from "./upgrade-router.js";
 import { version } from "./version.js";
 import { addViewerPageRoutes } from "./viewer-routes.js";
@@ -56,6 +63,8 @@ export interface SynclineServer {
   readonly port: number;
   /** The Unix socket path, when one is served. */
   readonly unixPath: string | undefined;
+  /** `http://host:port` of the metrics listener (`--metrics-listen`), when there is one. */
+  readonly metricsUrl: string | undefined;
   /** The transport's host-key fingerprint (for clients to pin); undefined when it is off. */
   readonly hostFingerprint: string | undefined;
   readonly store: Store;
@@ -89,12 +98,21 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   });
   let accepting = true;
 
+  const guards = createGuards(config, metrics);
+  const gate: ConnectionGate = {
+    limits: new ConnectionLimits(config, metrics.limits),
+    addresses: guards.addresses,
+    metrics: metrics.limits,
+  };
   const http = addBaseRoutes(new HttpRouter(), {
     version,
     startedAt: Date.now(),
     store,
     metrics,
     isAccepting: () => accepting,
+    // With a listener of its own, /metrics is served there only.
+    serveMetrics: config.metricsListen === undefined,
+    metricsToken: config.metricsToken,
   });
   const upgrades = new UpgradeRouter({
     accepted(endpoint, socket) {
@@ -114,16 +132,26 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       logger.info({ endpoint, code, reason: error.message }, "websocket closed on error");
     },
   });
-  let listeners: Listeners;
+  let listeners: Listeners | undefined;
+  let metricsListener: Listeners | undefined;
   let hostFingerprint: string | undefined;
   let automerge: AutomergeEndpoint | undefined;
   let share: ShareEndpoint | undefined;
   let wire: WireEndpoint | undefined;
   try {
-    share = createShareEndpoint(config, store, http, metrics.share, logger, output, options.share);
+    share = createShareEndpoint(
+      config,
+      store,
+      http,
+      metrics.share,
+      logger,
+      output,
+      guards,
+      options.share,
+    );
     upgrades.route("/share_poll", share.endpoint);
     addViewerPageRoutes(http, (id) => (share as ShareEndpoint).hub.exists(id));
-    wire = await createWireEndpoint(config, store, metrics.wire, logger, output);
+    wire = await createWireEndpoint(config, store, metrics.wire, logger, output, guards);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
     automerge = await createAutomergeEndpoint(
@@ -132,15 +160,30 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       metrics.automerge,
       logger,
       output,
+      guards,
       options.automerge,
     );
     upgrades.fallback(automerge.endpoint);
-    options.extend?.({ http, upgrades });
-    listeners = await openListeners(config, {
-      request: createRequestListener(http, metrics, logger, output),
-      upgrade: upgrades.handleUpgrade,
+    addAdminRoutes(http, {
+      token: config.adminToken,
+      shares: share.hub,
+      documents: automerge.hub,
+      rateLimits: guards.rateLimits,
+      metrics: metrics.limits,
     });
+    await share.hub.start();
+    options.extend?.({ http, upgrades });
+    listeners = await openListeners(
+      config,
+      {
+        request: createRequestListener(http, metrics, logger, output, guards.addresses),
+        upgrade: upgrades.handleUpgrade,
+      },
+      gate,
+    );
+    metricsListener = await openMetricsListener(config, metrics, logger, output, gate);
   } catch (error) {
+    await Promise.all((listeners?.listeners ?? []).map((listener) => closeServer(listener, 0)));
     await automerge?.close();
     await share?.close();
     await wire?.close();
@@ -148,7 +191,8 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     await store.close();
     throw error;
   }
-  logger.info({ url: listeners.url, unix: listeners.unixPath, version }, "listening");
+  const open = listeners;
+  logger.info({ url: open.url, unix: open.unixPath, version }, "listening");
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -157,7 +201,8 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       upgrades.stopAccepting();
       const started = Date.now();
       const grace = config.shutdownTimeoutMs;
-      const stopped = Promise.all(listeners.servers.map((server) => closeServer(server, grace)));
+      const all = [...open.listeners, ...(metricsListener?.listeners ?? [])];
+      const stopped = Promise.all(all.map((listener) => closeServer(listener, grace)));
       const goingAway = StandardCloseCode.goingAway;
       await closeSockets(upgrades.sockets, goingAway, "server shutting down", grace);
       await stopped;
@@ -173,10 +218,11 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   };
 
   return {
-    url: listeners.url,
+    url: open.url,
     hostFingerprint,
-    port: listeners.port,
-    unixPath: listeners.unixPath,
+    port: open.port,
+    unixPath: open.unixPath,
+    metricsUrl: metricsListener?.url,
     store,
     metrics,
     shares: share.hub,
@@ -203,4 +249,48 @@ function watchHealth(store: Store, metrics: ServerMetrics, logger: Logger): Stor
       }
     },
   });
+}
+
+/** Who clients are, their rate limits, and the cap on their unauthenticated WebSockets. */
+function createGuards(config: ServerConfig, metrics: ServerMetrics): RequestGuards {
+  return {
+    addresses: new ClientAddresses(config.trustedProxies),
+    rateLimits: new RateLimits(config, metrics.limits),
+    unauthenticated: new UnauthenticatedSockets(
+      config.maxUnauthenticatedWebSocketsPerAddress,
+      metrics.limits,
+    ),
+  };
+}
+
+/** `--metrics-listen`: /metrics alone on its own plain-HTTP listener (no WebSockets). */
+async function openMetricsListener(
+  config: ServerConfig,
+  metrics: ServerMetrics,
+  logger: Logger,
+  output: OutputBudget,
+  gate: ConnectionGate,
+): Promise<Listeners | undefined> {
+  const where =
+    config.metricsListen === undefined ? undefined : parseHostPort(config.metricsListen);
+  if (where === undefined) return undefined;
+  const router = addMetricsRoute(new HttpRouter(), metrics, config.metricsToken);
+  const refuseUpgrades = new UpgradeRouter();
+  const listeners = await openListeners(
+    {
+      ...config,
+      ...where,
+      unixSocket: undefined,
+      tlsCert: undefined,
+      tlsKey: undefined,
+      proxyProtocol: false,
+    },
+    {
+      request: createRequestListener(router, metrics, logger, output, gate.addresses),
+      upgrade: refuseUpgrades.handleUpgrade,
+    },
+    gate,
+  );
+  logger.info({ url: listeners.url }, "metrics listening");
+  return listeners;
 }

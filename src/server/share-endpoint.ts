@@ -23,6 +23,7 @@ import type { HttpRouter } from "./http-router.js";
 import type { ShareMetrics } from "./metrics.js";
 import type { OutputBudget } from "./output-budget.js";
 import { trackWebSocket } from "./output-streams.js";
+import type { RequestGuards } from "./request-guards.js";
 import { addShareRoutes } from "./share-routes.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
 import { createWsKeepalive } from "./ws-keepalive.js";
@@ -59,6 +60,7 @@ export function createShareEndpoint(
   metrics: ShareMetrics,
   logger: Logger,
   output: OutputBudget,
+  guards: RequestGuards,
   options: ShareEndpointOptions = {},
 ): ShareEndpoint {
   const hub = new ShareHub({
@@ -72,6 +74,11 @@ export function createShareEndpoint(
       delivered: (frames) => metrics.deliveries.inc(frames),
       broadcast: (seconds) => metrics.publishToBroadcast.observe(seconds),
       slowViewer: () => metrics.slowViewers.inc(),
+      storedBytes: (bytes) => metrics.storedBytes.set(bytes),
+      expired(share) {
+        metrics.expired.inc();
+        logger.info({ share }, "share expired: not written within share_expire_after_ms");
+      },
       error: (error, context) => logger.error({ err: error }, `share: ${context} failed`),
     },
   });
@@ -80,6 +87,9 @@ export function createShareEndpoint(
     maxBodyBytes: config.shareMaxBodyBytes,
     publicUrl: config.sharePublicUrl,
     tls: config.tlsCert !== undefined,
+    maxJsonDepth: config.shareMaxJsonDepth,
+    createToken: config.shareCreateToken,
+    rateLimits: guards.rateLimits,
   });
 
   const keepalive = createWsKeepalive(options.keepaliveMs ?? 30_000);
@@ -88,7 +98,7 @@ export function createShareEndpoint(
     name: "share",
     // Viewers send nothing meaningful; anything sizable is a misbehaving client.
     maxPayload: 4096,
-    authenticate: (request) => decideViewer(request, hub),
+    authenticate: (request) => decideViewer(request, hub, guards),
     onConnection(socket, request, { id, ...join }) {
       metrics.viewers.inc();
       keepalive.add(socket);
@@ -128,7 +138,12 @@ export function createShareEndpoint(
 async function decideViewer(
   request: IncomingMessage,
   hub: ShareHub,
+  guards: RequestGuards,
 ): Promise<UpgradeDecision<ViewerRequest>> {
+  // Viewers carry no credential: counted against their address's cap from here on.
+  const address = guards.addresses.of(request);
+  const slot = guards.unauthenticated.reserve(address, request.socket, "share viewer");
+  if (!("release" in slot)) return refuse(slot);
   let viewer: ViewerRequest;
   try {
     viewer = parseViewerQuery(new URL(request.url ?? "/", "http://localhost").searchParams);

@@ -4,13 +4,21 @@
 // route's (`{error: {code, message[, items]}}` with the error's status).
 
 import { z } from "zod";
-import { describeError } from "../protocol/errors.js";
+import { createError, describeError, isSynclineError } from "../protocol/errors.js";
 import { shareIdOfSession } from "../protocol/share-items.js";
 import { badRequest } from "../share/share-errors.js";
 import type { ShareHub } from "../share/share-hub.js";
 import { capIgnored, checkItemCount, maxSyncItems } from "../share/sync-items.js";
+import { jsonNestsDeeperThan } from "../util/json-depth.js";
+import { bearerTokenMatches } from "./bearer-token.js";
 import { noStore } from "./http-errors.js";
-import type { HttpRequest, HttpResponse, HttpRouter } from "./http-router.js";
+import {
+  clientAddressOf,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpRouter,
+} from "./http-router.js";
+import type { RateLimits } from "./rate-limits.js";
 
 /** What the routes need besides the hub. */
 export interface ShareRouteOptions {
@@ -22,6 +30,12 @@ export interface ShareRouteOptions {
   readonly publicUrl: string | undefined;
   /** True when the listener serves HTTPS (for links built from the Host header). */
   readonly tls: boolean;
+  /** Deepest nesting of arrays and objects in a body; deeper → 400 before it is parsed. */
+  readonly maxJsonDepth: number;
+  /** When set, creating a share needs `Authorization: Bearer <token>`. */
+  readonly createToken: string | undefined;
+  /** Share creations and failed secrets or tokens, per client address. */
+  readonly rateLimits: RateLimits;
 }
 
 const createBody = z.object({ sessionID: z.string() });
@@ -44,32 +58,40 @@ export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): 
 
 /** `/api/share…`: the share id in the path, items as a `data` list. */
 function addCurrentApi(router: HttpRouter, options: ShareRouteOptions): void {
-  const { hub, maxBodyBytes } = options;
+  const { hub } = options;
   router.add("POST", "/api/share", (request) => create(request, options));
   router.add("POST", "/api/share/:id/sync", async (request) => {
-    const { secret, data } = await parseBody(request, syncBody, "share sync", maxBodyBytes);
+    const { secret, data } = await parseBody(request, syncBody, "share sync", options);
     checkItemCount(data.length, options.maxSyncItems ?? maxSyncItems);
-    return json(200, capIgnored(await hub.sync(request.params.id as string, secret, data)));
+    const id = request.params.id as string;
+    const result = await withSecret(request, options, "share sync", () =>
+      hub.sync(id, secret, data),
+    );
+    return json(200, capIgnored(result));
   });
   router.add("GET", "/api/share/:id/data", (request) =>
     stateOf(hub, request.params.id as string, "data"),
   );
   router.add("DELETE", "/api/share/:id", async (request) => {
     const id = request.params.id as string;
-    const { secret } = await parseBody(request, deleteBody, "share delete", maxBodyBytes);
-    await hub.remove(id, secret);
+    const { secret } = await parseBody(request, deleteBody, "share delete", options);
+    await withSecret(request, options, "share delete", () => hub.remove(id, secret));
     return json(200, { id, deleted: true });
   });
 }
 
 /** The older OpenCode endpoints: the share named by `sessionID`, one `{key, content}` per sync. */
 function addOlderApi(router: HttpRouter, options: ShareRouteOptions): void {
-  const { hub, maxBodyBytes } = options;
+  const { hub } = options;
   router.add("POST", "/share_create", (request) => create(request, options));
   router.add("POST", "/share_sync", async (request) => {
-    const body = await parseBody(request, legacySyncBody, "share sync", maxBodyBytes);
+    const body = await parseBody(request, legacySyncBody, "share sync", options);
     const { sessionID, secret, key, content } = body;
-    return json(200, capIgnored(await hub.syncKey(idOfSession(sessionID), secret, key, content)));
+    const id = idOfSession(sessionID);
+    const result = await withSecret(request, options, "share sync", () =>
+      hub.syncKey(id, secret, key, content),
+    );
+    return json(200, capIgnored(result));
   });
   router.add("GET", "/share_data", async (request) => {
     const sessionID = request.query.get("sessionID");
@@ -78,9 +100,9 @@ function addOlderApi(router: HttpRouter, options: ShareRouteOptions): void {
     return stateOf(hub, id, "fields");
   });
   router.add("POST", "/share_delete", async (request) => {
-    const body = await parseBody(request, legacyDeleteBody, "share delete", maxBodyBytes);
+    const body = await parseBody(request, legacyDeleteBody, "share delete", options);
     const id = idOfSession(body.sessionID);
-    await hub.remove(id, body.secret);
+    await withSecret(request, options, "share delete", () => hub.remove(id, body.secret));
     return json(200, { id, deleted: true });
   });
 }
@@ -102,23 +124,67 @@ async function stateOf(hub: ShareHub, id: string, form: "data" | "fields"): Prom
   };
 }
 
-/** Both APIs create a share the same way. */
+/**
+ * Both APIs create a share the same way: the create token first (when one is set), then the
+ * address's creation budget, then the body.
+ */
 async function create(request: HttpRequest, options: ShareRouteOptions): Promise<HttpResponse> {
-  const { sessionID } = await parseBody(request, createBody, "share create", options.maxBodyBytes);
+  const address = clientAddressOf(request);
+  if (options.createToken !== undefined) {
+    options.rateLimits.checkAuthAllowed(address, "share create");
+    if (!bearerTokenMatches(request.headers.authorization, options.createToken)) {
+      options.rateLimits.authFailed(address);
+      throw createError(
+        "ERR_UNAUTHORIZED",
+        `share create: this server needs its share-create token as "Authorization: Bearer <token>"; ${request.headers.authorization === undefined ? "none was sent" : "the one sent is not valid"}`,
+      );
+    }
+  }
+  options.rateLimits.takeShareCreate(address, "share create");
+  const { sessionID } = await parseBody(request, createBody, "share create", options);
   const { id, secret } = await options.hub.create(sessionID);
   return json(201, { id, secret, url: `${baseUrl(request, options)}/s/${id}` });
+}
+
+/**
+ * Runs a request that checks a share's secret: refused at once (429) when the client's address
+ * has used up its failed authentications, and a refused secret counts as one.
+ */
+async function withSecret<T>(
+  request: HttpRequest,
+  options: ShareRouteOptions,
+  context: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  const address = clientAddressOf(request);
+  options.rateLimits.checkAuthAllowed(address, context);
+  try {
+    return await run();
+  } catch (error) {
+    if (isSynclineError(error, "ERR_SHARE_SECRET")) options.rateLimits.authFailed(address);
+    throw error;
+  }
 }
 
 async function parseBody<T>(
   request: HttpRequest,
   schema: z.ZodType<T>,
   context: string,
-  maxBytes: number,
+  options: Pick<ShareRouteOptions, "maxBodyBytes" | "maxJsonDepth">,
 ): Promise<T> {
-  const bytes = request.readBody ? await request.readBody(maxBytes, context) : Buffer.alloc(0);
+  const { maxBodyBytes, maxJsonDepth } = options;
+  const bytes = request.readBody ? await request.readBody(maxBodyBytes, context) : Buffer.alloc(0);
+  const text = bytes.toString("utf8");
+  // Checked before parsing: a body nested thousands deep parses, then overflows the stack of
+  // whatever walks it (the items' re-encoding), which was a 500.
+  if (jsonNestsDeeperThan(text, maxJsonDepth)) {
+    throw badRequest(
+      `${context}: body nests arrays or objects deeper than ${maxJsonDepth} levels (share_max_json_depth)`,
+    );
+  }
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString("utf8"));
+    value = JSON.parse(text);
   } catch (error) {
     const preview = JSON.stringify(bytes.subarray(0, 40).toString("utf8"));
     throw badRequest(

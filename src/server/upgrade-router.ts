@@ -7,7 +7,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { StandardCloseCode } from "../protocol/close-codes.js";
 import { createError, type SynclineError } from "../protocol/errors.js";
-import { errorBody, httpStatusOf } from "./http-errors.js";
+import { errorBody, httpStatusOf, retryAfterHeader } from "./http-errors.js";
 
 /**
  * The result of an endpoint's pre-upgrade check. A refusal is answered as any HTTP error is:
@@ -162,10 +162,12 @@ export function writeHttpRefusal(socket: Duplex, error: SynclineError): void {
   if (socket.destroyed) return;
   const status = httpStatusOf(error);
   const body = errorBody(error);
+  const retryAfter = retryAfterHeader(error)["retry-after"];
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
       "Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n" +
       "Cache-Control: no-store\r\n" +
+      (retryAfter === undefined ? "" : `Retry-After: ${retryAfter}\r\n`) +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

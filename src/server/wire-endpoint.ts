@@ -4,11 +4,12 @@
 // --authorized-keys the endpoint refuses upgrades with 503 and says how to enable it.
 
 import { readFileSync, statSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { ChannelHub } from "../channels/channel-hub.js";
 import { WireCloseCode } from "../protocol/close-codes.js";
-import { createError, describeError } from "../protocol/errors.js";
+import { createError, describeError, type SynclineError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
 import { type AuthorizedKey, parseAuthorizedKeys } from "../transport/auth/authorized-keys.js";
 import { createChallengeIssuer } from "../transport/auth/challenge.js";
@@ -20,11 +21,20 @@ import type { ServerConfig } from "./config.js";
 import type { WireMetrics } from "./metrics.js";
 import type { OutputBudget } from "./output-budget.js";
 import { trackWebSocket } from "./output-streams.js";
-import type { WebSocketEndpoint } from "./upgrade-router.js";
+import type { RequestGuards } from "./request-guards.js";
+import { unixPeer } from "./trusted-proxies.js";
+import type { UnauthenticatedSlot } from "./unauthenticated-sockets.js";
+import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
+
+/** What an accepted `/wire` socket carries: its client, counted unauthenticated until WELCOME. */
+export interface WireClient {
+  readonly address: string;
+  readonly slot: UnauthenticatedSlot | undefined;
+}
 
 /** The `/wire` endpoint and what it exposes for health and logs. */
 export interface WireEndpoint {
-  readonly endpoint: WebSocketEndpoint<undefined>;
+  readonly endpoint: WebSocketEndpoint<WireClient>;
   /** The host key's fingerprint, for clients to pin; undefined when the transport is off. */
   readonly hostFingerprint: string | undefined;
   /** Stops the channels (after the server closed the sockets, before the store closes). */
@@ -41,6 +51,7 @@ export async function createWireEndpoint(
   metrics: WireMetrics,
   logger: Logger,
   output: OutputBudget,
+  guards: RequestGuards,
 ): Promise<WireEndpoint> {
   const base = { name: "wire", maxPayload: defaultWireMaxFrameBytes };
   const keysPath = config.authorizedKeys;
@@ -76,14 +87,23 @@ export async function createWireEndpoint(
     close: () => hub.close(),
     endpoint: {
       ...base,
-      onConnection: (socket, request) => {
+      authenticate: (request) => admitWireClient(request, guards),
+      onConnection: (socket, request, { address, slot }) => {
         trackWebSocket(output, "wire", socket, request.socket, WireCloseCode.slowReader);
         acceptWireConnection(socket, request, {
           serverId: hostFingerprint,
           hostKey,
           challenges,
           authorizedKeys,
-          onSession: (session) => hub.attach(session),
+          onSession: (session) => {
+            slot?.release();
+            hub.attach(session);
+          },
+          onHandshakeFailed: (error) => {
+            if (error.code.startsWith("ERR_AUTH_")) guards.rateLimits.authFailed(address);
+          },
+          // A Unix-socket peer has no address: the transport counts it as loopback for `from=`.
+          remoteAddress: address === unixPeer ? undefined : address,
           logger,
           heartbeatMs: config.heartbeatMs,
           graceMs: config.heartbeatGraceMs,
@@ -125,6 +145,22 @@ async function startChannelHub(
     metrics.keptBytes.set({ where: "spool" }, hub.keptBytes("spool"));
   });
   return hub;
+}
+
+/**
+ * Before the handshake: an address that used up its failed authentications is refused (429),
+ * and the connection counts as unauthenticated until WELCOME.
+ */
+function admitWireClient(
+  request: IncomingMessage,
+  guards: RequestGuards,
+): UpgradeDecision<WireClient> {
+  const address = guards.addresses.of(request);
+  const refuse = (error: SynclineError) => ({ accept: false, error }) as const;
+  const locked = guards.rateLimits.authRefusal(address, "wire");
+  if (locked) return refuse(locked);
+  const slot = guards.unauthenticated.reserve(address, request.socket, "wire");
+  return "release" in slot ? { accept: true, context: { address, slot } } : refuse(slot);
 }
 
 /**

@@ -12,6 +12,8 @@ const settings: ShareSettings = {
   shareCatchupBytes: 4096,
   shareIdleEvictMs: 1000,
   shareMemoryBudget: 2 ** 40, // no budget to speak of
+  shareTotalMaxBytes: 0,
+  shareExpireAfterMs: 0,
 };
 
 const loaded = (): LiveShare =>

@@ -10,6 +10,7 @@ import { memoryBudgetExceeded, storeOperation } from "./share-errors.js";
 import type { ShareObserver, ShareSettings } from "./share-hub-options.js";
 import { ShareMemory } from "./share-memory.js";
 import { readShare, type StoredShare } from "./share-storage.js";
+import type { ShareUsage } from "./share-usage.js";
 
 /** Loads of a share evicted each time before it could be used, before the request gives up. */
 const maxUseAttempts = 3;
@@ -23,8 +24,16 @@ export class LoadedShares {
   readonly #loading = new Map<ShareId, Promise<LiveShare | undefined>>();
   readonly #memory: ShareMemory<LiveShare>;
   readonly #sweep: NodeJS.Timeout;
+  readonly #usage: ShareUsage | undefined;
 
-  constructor(options: { store: Store; settings: ShareSettings; observer: ShareObserver }) {
+  constructor(options: {
+    store: Store;
+    settings: ShareSettings;
+    observer: ShareObserver;
+    /** Told each share's size as read, when the server counts all shares. */
+    usage?: ShareUsage | undefined;
+  }) {
+    this.#usage = options.usage;
     this.#store = options.store;
     this.#settings = options.settings;
     this.#observer = options.observer;
@@ -146,6 +155,8 @@ export class LoadedShares {
   #loaded(id: ShareId, record: StoredShare, overBudget: boolean): LiveShare {
     const share = createLiveShare(id, record, this.#settings, this.#observer);
     this.makeRoom("share load", id, share.state.plannedBytes, undefined, overBudget);
+    // Nothing of it is in flight: what the store holds is what it holds.
+    this.#usage?.loaded(id, share.state.bytes, Date.now());
     this.#shares.set(id, share);
     this.count(share);
     this.#observer.shareLoaded?.();

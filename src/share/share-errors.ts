@@ -49,6 +49,19 @@ export function shareTooLarge(
   );
 }
 
+/** A sync that would take all stored shares over the server's quota (share_total_max_bytes). */
+export function shareQuotaExceeded(
+  id: string,
+  totalBytes: number,
+  growthBytes: number,
+  quotaBytes: number,
+): SynclineError {
+  return createError(
+    "ERR_SHARE_QUOTA",
+    `share sync: share ${JSON.stringify(id)} would add ${growthBytes} bytes of content JSON, but all shares hold ${totalBytes} of the server's quota of ${quotaBytes} bytes (share_total_max_bytes); nothing was applied (delete shares, or raise the quota)`,
+  );
+}
+
 /**
  * A share that cannot be loaded, or grown, now: loaded shares hold `loadedBytes` of the budget of
  * `budgetBytes` (all bytes of content JSON), `neededBytes` more do not fit, and evicting every

@@ -35,6 +35,13 @@ export interface ShareSettings {
   readonly shareCatchupBytes: number;
   /** A share without viewers or writes in flight for this long leaves memory, ms. */
   readonly shareIdleEvictMs: number;
+  /**
+   * Most content all stored shares may hold together, bytes of JSON (0: no quota). A sync that
+   * would grow them beyond is refused (507) as a whole.
+   */
+  readonly shareTotalMaxBytes: number;
+  /** A share not written for this long is deleted, its viewers closed 4410, ms (0: never). */
+  readonly shareExpireAfterMs: number;
 }
 
 /** What the hub reports (metrics, logs). */
@@ -48,6 +55,10 @@ export interface ShareObserver {
   /** Seconds from a sync's arrival at the hub to its frames handed to every viewer. */
   broadcast?(seconds: number): void;
   slowViewer?(): void;
+  /** The content bytes of all stored shares changed (tracked with a quota or expiry). */
+  storedBytes?(bytes: number): void;
+  /** A share was deleted for not being written within `shareExpireAfterMs`. */
+  expired?(id: string): void;
   error?(error: unknown, context: string): void;
 }
 

@@ -4,6 +4,7 @@
 // and WebSocket wiring live in server/share-endpoint.ts.
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
+import { isSynclineError } from "../protocol/errors.js";
 import type { ViewerVersion } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
@@ -30,6 +31,7 @@ import {
   type ShareMeta,
   sharePrefix,
 } from "./share-storage.js";
+import { ShareUsage } from "./share-usage.js";
 import { prepareItems, prepareKeyWrite } from "./sync-items.js";
 import type { ViewerSocket } from "./viewer-fanout.js";
 
@@ -86,18 +88,48 @@ export class ShareHub {
   readonly #publisher: SharePublisher;
   /** Tail of the create and delete of each share id, which must not interleave. */
   readonly #locks = new Map<ShareId, Promise<unknown>>();
+  /** Sizes and write times of all stored shares, kept when a quota or expiry needs them. */
+  readonly #usage: ShareUsage | undefined;
+  readonly #observer: ShareHubOptions["observer"] & {};
+  #expirySweep: NodeJS.Timeout | undefined;
 
   constructor(options: ShareHubOptions) {
     const observer = options.observer ?? {};
+    const { settings } = options;
+    this.#observer = observer;
     this.#store = options.store;
-    this.#settings = options.settings;
-    this.#loaded = new LoadedShares({ store: options.store, settings: options.settings, observer });
+    this.#settings = settings;
+    const counted = settings.shareTotalMaxBytes > 0 || settings.shareExpireAfterMs > 0;
+    this.#usage = counted ? new ShareUsage((bytes) => observer.storedBytes?.(bytes)) : undefined;
+    const usage = this.#usage;
+    this.#loaded = new LoadedShares({ store: options.store, settings, observer, usage });
     this.#publisher = new SharePublisher({
       store: options.store,
       loaded: this.#loaded,
-      maxShareBytes: options.settings.shareMaxBytes,
+      maxShareBytes: settings.shareMaxBytes,
+      maxTotalBytes: settings.shareTotalMaxBytes,
+      usage,
       observer,
     });
+  }
+
+  /**
+   * Reads what every stored share holds (only when a quota or expiry needs it: one pass over
+   * the shares in the store) and starts the expiry sweep. Call once before serving.
+   */
+  async start(): Promise<void> {
+    if (!this.#usage) return;
+    await this.#usage.scan(this.#store, Date.now());
+    const ttl = this.#settings.shareExpireAfterMs;
+    if (ttl === 0) return;
+    const period = Math.max(250, Math.min(ttl / 4, 60_000));
+    this.#expirySweep = setInterval(() => void this.#expire(ttl), period);
+    this.#expirySweep.unref();
+  }
+
+  /** Bytes of content JSON of all stored shares; undefined when not counted. */
+  get storedBytes(): number | undefined {
+    return this.#usage?.total;
   }
 
   /** Shares in memory now. */
@@ -136,6 +168,7 @@ export class ShareHub {
         epoch: generateEpoch(),
       };
       await storeOperation("share create", id, () => this.#store.write(createOps(id, meta)));
+      this.#usage?.created(id, meta.createdAt);
       return { id, secret };
     });
   }
@@ -208,11 +241,23 @@ export class ShareHub {
   }
 
   /** Deletes a share: storage removed, its viewers closed with 4410. */
-  async remove(id: string, secret: unknown): Promise<void> {
-    if (!isShareId(id)) throw shareNotFound("share delete", id);
+  remove(id: string, secret: unknown): Promise<void> {
+    return this.#remove("share delete", id, { secret });
+  }
+
+  /**
+   * Deletes a share without its secret: the admin API, and expiry. Otherwise as `remove`;
+   * throws ERR_SHARE_NOT_FOUND when there is no such share.
+   */
+  removeWithoutSecret(id: string, context: string): Promise<void> {
+    return this.#remove(context, id, undefined);
+  }
+
+  async #remove(context: string, id: string, owner: { secret: unknown } | undefined) {
+    if (!isShareId(id)) throw shareNotFound(context, id);
     await this.#locked(id, async () => {
       const share = await this.#loaded.use(
-        () => this.#authorizedDelete(id, secret),
+        () => this.#authorizedDelete(context, id, owner),
         (share) => {
           moveShare(share, { name: "deleting" });
           // Held in memory until the delete settles: evicted meanwhile, it could be reloaded.
@@ -228,10 +273,11 @@ export class ShareHub {
         moveShare(share, { name: "failed" });
         share.fanout.closeAll(reloadCloseCode, reloadCloseReason);
         this.#loaded.drop(share);
-        throw storageFailed("share delete", id, error);
+        throw storageFailed(context, id, error);
       } finally {
         share.inFlight--;
       }
+      this.#usage?.deleted(id);
       moveShare(share, { name: "deleted" });
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#loaded.drop(share);
@@ -279,6 +325,7 @@ export class ShareHub {
   /** Waits for writes in flight, then forgets every share (viewers get 1001). */
   async close(): Promise<void> {
     this.#loaded.stopSweep();
+    clearInterval(this.#expirySweep);
     const shares = this.#loaded.all();
     await Promise.all(shares.map((share) => share.tail));
     for (const share of shares) {
@@ -303,13 +350,36 @@ export class ShareHub {
    * leaves memory when it is done), so a share not in memory is loaded past the budget if need
    * be — after the secret is checked against the stored one, so that only its owner can.
    */
-  async #authorizedDelete(id: ShareId, secret: unknown): Promise<LiveShare> {
+  async #authorizedDelete(
+    context: string,
+    id: ShareId,
+    owner: { secret: unknown } | undefined,
+  ): Promise<LiveShare> {
     if (!this.#loaded.peek(id)) {
-      const meta = await storeOperation("share delete", id, () => this.#readMeta(id));
-      if (!meta) throw shareNotFound("share delete", id);
-      if (!verifySecret(secret, meta.secretHash)) throw badSecret("share delete", id, secret);
+      const meta = await storeOperation(context, id, () => this.#readMeta(id));
+      if (!meta) throw shareNotFound(context, id);
+      if (owner && !verifySecret(owner.secret, meta.secretHash)) {
+        throw badSecret(context, id, owner.secret);
+      }
     }
-    return this.#authorized("share delete", id, secret, true);
+    if (!owner) return this.#require(context, id, true);
+    return this.#authorized(context, id, owner.secret, true);
+  }
+
+  /** Deletes the shares not written for `ttl` ms, one after another (viewers get 4410). */
+  async #expire(ttl: number): Promise<void> {
+    for (const id of this.#usage?.writtenBefore(Date.now() - ttl) ?? []) {
+      // Written while earlier ones were being deleted: not expired any more.
+      if (!this.#usage?.isWrittenBefore(id, Date.now() - ttl)) continue;
+      try {
+        await this.removeWithoutSecret(id, "share expiry");
+        this.#observer.expired?.(id);
+      } catch (error) {
+        // Gone already (deleted meanwhile), or the store failed: the next sweep tries again.
+        if (isSynclineError(error, "ERR_SHARE_NOT_FOUND")) this.#usage?.deleted(id);
+        else this.#observer.error?.(error, `expiring share ${id}`);
+      }
+    }
   }
 
   async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {

@@ -9,6 +9,7 @@ import type { LoadedShares } from "./loaded-shares.js";
 import {
   shareDeleting,
   shareNotFound,
+  shareQuotaExceeded,
   shareTooLarge,
   storageFailed,
   tooLarge,
@@ -16,6 +17,7 @@ import {
 import type { ShareObserver } from "./share-hub-options.js";
 import type { PlannedWrite } from "./share-state.js";
 import { writeOps } from "./share-storage.js";
+import type { ShareUsage } from "./share-usage.js";
 import type { ItemProblem, PreparedItems } from "./sync-items.js";
 
 /** The answer to a sync. */
@@ -36,17 +38,24 @@ export class SharePublisher {
   readonly #store: Store;
   readonly #loaded: LoadedShares;
   readonly #maxShareBytes: number;
+  readonly #maxTotalBytes: number;
+  readonly #usage: ShareUsage | undefined;
   readonly #observer: ShareObserver;
 
   constructor(options: {
     store: Store;
     loaded: LoadedShares;
     maxShareBytes: number;
+    /** Quota over all shares (0: none); `usage` counts them when it is set. */
+    maxTotalBytes: number;
+    usage: ShareUsage | undefined;
     observer: ShareObserver;
   }) {
     this.#store = options.store;
     this.#loaded = options.loaded;
     this.#maxShareBytes = options.maxShareBytes;
+    this.#maxTotalBytes = options.maxTotalBytes;
+    this.#usage = options.usage;
     this.#observer = options.observer;
   }
 
@@ -64,10 +73,13 @@ export class SharePublisher {
     if (growth > 0 && current + growth > this.#maxShareBytes) {
       throw shareTooLarge(share.id, current, growth, this.#maxShareBytes);
     }
+    this.#checkQuota(share, growth);
     if (growth > 0) this.#loaded.makeRoom("share sync", share.id, growth, share);
     this.#observer.published?.();
     const planned = share.state.plan(prepared.writes);
     this.#loaded.count(share);
+    const writtenAt = Date.now();
+    if (planned.length > 0) this.#usage?.wrote(share.id, growth, writtenAt);
     const answer = (seq: number) => ({
       seq,
       accepted: prepared.writes.length,
@@ -84,7 +96,7 @@ export class SharePublisher {
     const seq = (planned[planned.length - 1] as { seq: number }).seq;
     share.inFlight++;
     try {
-      await this.#writeThenBroadcast(share, planned, seq, started);
+      await this.#writeThenBroadcast(share, planned, seq, started, writtenAt);
       return answer(seq);
     } finally {
       share.inFlight--;
@@ -102,10 +114,11 @@ export class SharePublisher {
     planned: readonly PlannedWrite[],
     seq: number,
     started: number,
+    writtenAt: number,
   ): Promise<void> {
     // Issued now, in seq order: the store applies writes in call order and commits those of one
     // turn together, so concurrent syncs share a flush.
-    const written = this.#store.write(writeOps(share.id, planned, seq)).then(
+    const written = this.#store.write(writeOps(share.id, planned, seq, writtenAt)).then(
       () => undefined,
       (error: unknown) => error ?? new Error("write failed"),
     );
@@ -123,6 +136,15 @@ export class SharePublisher {
     });
     share.tail = step.catch(() => undefined);
     return step;
+  }
+
+  /** Throws 507 when growing `share` by `growth` would take all shares over the quota. */
+  #checkQuota(share: LiveShare, growth: number): void {
+    const usage = this.#usage;
+    if (growth <= 0 || usage === undefined || this.#maxTotalBytes === 0) return;
+    if (usage.total + growth > this.#maxTotalBytes) {
+      throw shareQuotaExceeded(share.id, usage.total, growth, this.#maxTotalBytes);
+    }
   }
 
   /** A write failed: the memory state is ahead of the store, so viewers reconnect to a reload. */

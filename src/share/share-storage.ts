@@ -2,6 +2,8 @@
 //   meta            → {sessionID, secretHash, createdAt, epoch} (JSON; no epoch before epochs)
 //   seq             → the seq of the last durable write (decimal text)
 //   item, <key>     → the item's content (JSON text, as received)
+//   written         → when it was last created or synced (ms since the epoch, decimal text;
+//                     absent in shares stored before writes were timed)
 // One prefix per share, so a delete is one atomic deletePrefix.
 
 import { randomBytes } from "node:crypto";
@@ -62,20 +64,34 @@ export const sharePrefix = (id: ShareId): StoreKey => [shareRoot, id];
 export const metaKey = (id: ShareId): StoreKey => [shareRoot, id, "meta"];
 export const seqKey = (id: ShareId): StoreKey => [shareRoot, id, "seq"];
 export const itemKey = (id: ShareId, key: string): StoreKey => [shareRoot, id, "item", key];
+export const writtenKey = (id: ShareId): StoreKey => [shareRoot, id, "written"];
+
+/** A `written` value: the time as decimal text. */
+function writtenValue(at: number): Uint8Array {
+  return encoder.encode(String(at));
+}
+
+/** The time a `written` value holds, or undefined when it is not one. */
+export function readWrittenAt(value: Uint8Array): number | undefined {
+  const at = Number(decoder.decode(value));
+  return Number.isSafeInteger(at) && at >= 0 ? at : undefined;
+}
 
 /** The batch creating a share: its meta and seq 0. */
 export function createOps(id: ShareId, meta: ShareMeta): StoreOp[] {
   return [
     { type: "put", key: metaKey(id), value: encoder.encode(JSON.stringify(meta)) },
     { type: "put", key: seqKey(id), value: encoder.encode("0") },
+    { type: "put", key: writtenKey(id), value: writtenValue(meta.createdAt) },
   ];
 }
 
-/** The batch of one sync: every item, then the share's new seq (all or nothing). */
+/** The batch of one sync: every item, then the share's new seq and write time (all or nothing). */
 export function writeOps(
   id: ShareId,
   writes: readonly { key: string; json: string }[],
   seq: number,
+  writtenAt: number,
 ): StoreOp[] {
   const ops: StoreOp[] = writes.map((write) => ({
     type: "put",
@@ -83,6 +99,7 @@ export function writeOps(
     value: encoder.encode(write.json),
   }));
   ops.push({ type: "put", key: seqKey(id), value: encoder.encode(String(seq)) });
+  ops.push({ type: "put", key: writtenKey(id), value: writtenValue(writtenAt) });
   return ops;
 }
 

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
-import { createError, isSynclineError } from "../protocol/errors.js";
+import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
 import { frameHeaderBytes } from "../protocol/wire-frame.js";
 import { negotiateWireVersion } from "../protocol/wire-version.js";
 import type { AuthorizedKey } from "./auth/authorized-keys.js";
@@ -57,6 +57,13 @@ export interface WireServerOptions {
   readonly preAuthMaxFrameBytes?: number;
   /** Largest frame after authentication (header included). Default 1 MiB + header. */
   readonly maxFrameBytes?: number;
+  /**
+   * The client's address when the server knows better than the socket (behind a trusted proxy):
+   * logged, and matched against `from=`. Default: the socket's (a Unix socket's: 127.0.0.1).
+   */
+  readonly remoteAddress?: string;
+  /** Told when a handshake ends in a refusal (a failed authentication, a timeout…). */
+  readonly onHandshakeFailed?: (error: SynclineError) => void;
   /** Told of authentications, refusals, closes and bytes (metrics). Default: nothing. */
   readonly observer?: WireServerObserver;
 }
@@ -88,7 +95,7 @@ export function acceptWireConnection(
     ...(observer ? { traffic: observer } : {}),
   });
   const connectionId = randomUUID();
-  const remoteAddress = request.socket.remoteAddress ?? "unix";
+  const remoteAddress = options.remoteAddress ?? request.socket.remoteAddress ?? "unix";
   const log = { connectionId, remoteAddress };
   connection.on("close", (code, reason, error) => {
     options.challenges.release(connectionId);
@@ -116,6 +123,7 @@ export function acceptWireConnection(
         "wire handshake refused",
       );
       observer?.refused(failure.code);
+      options.onHandshakeFailed?.(failure);
       connection.fail(failure);
     },
   );
@@ -159,7 +167,7 @@ async function handshake(
     publicKey: auth.publicKey,
     signature: auth.signature,
     authorizedKeys: options.authorizedKeys(),
-    remoteAddress: addressForKeyOptions(request),
+    remoteAddress: options.remoteAddress ?? addressForKeyOptions(request),
   });
   if (!connection.isOpen) return undefined;
   const maxFrameBytes = options.maxFrameBytes ?? defaultWireMaxFrameBytes;
@@ -171,7 +179,7 @@ async function handshake(
     peerId: result.fingerprint,
     peerName: result.entry.comment || result.fingerprint,
     user: result.entry.user,
-    remoteAddress: request.socket.remoteAddress ?? "unix",
+    remoteAddress: options.remoteAddress ?? request.socket.remoteAddress ?? "unix",
   };
 }
 

@@ -19,6 +19,8 @@ const settings = {
   shareCatchupBytes: 1 << 20,
   shareIdleEvictMs: 1, // idle at once; the sweep runs every 250 ms
   shareMemoryBudget: 2 ** 40, // no budget to speak of
+  shareTotalMaxBytes: 0,
+  shareExpireAfterMs: 0,
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

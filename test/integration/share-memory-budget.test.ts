@@ -22,6 +22,8 @@ const settings = {
   shareCatchupFrames: 100,
   shareCatchupBytes: 1 << 20,
   shareIdleEvictMs: 60_000,
+  shareTotalMaxBytes: 0,
+  shareExpireAfterMs: 0,
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -28,6 +28,8 @@ const settings = {
   shareCatchupBytes: 1 << 20,
   shareIdleEvictMs: 60_000,
   shareMemoryBudget: 2 ** 40, // no budget to speak of
+  shareTotalMaxBytes: 0,
+  shareExpireAfterMs: 0,
 };
 
 let hub: ShareHub | undefined;

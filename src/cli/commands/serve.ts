@@ -70,10 +70,12 @@ function announce(server: SynclineServer, options: ServeOptions, io: CliIo): voi
       port: server.port,
       unix: server.unixPath ?? null,
       hostKey: server.hostFingerprint ?? null,
+      ...(server.metricsUrl === undefined ? {} : { metrics: `${server.metricsUrl}/metrics` }),
     });
     return;
   }
   io.stdout.write(`listening on ${server.url}\n`);
   if (server.unixPath !== undefined) io.stdout.write(`listening on unix:${server.unixPath}\n`);
+  if (server.metricsUrl !== undefined) io.stdout.write(`metrics on ${server.metricsUrl}/metrics\n`);
   if (server.hostFingerprint !== undefined) io.stdout.write(`host key ${server.hostFingerprint}\n`);
 }

@@ -33,6 +33,8 @@ export interface ShareServer {
   readonly chosen: boolean;
   /** --ca, --retries and --timeout (and the chosen address). */
   readonly connection: Connection;
+  /** `--create-token` or `[share] create_token`, for servers that need one to create. */
+  readonly createToken: string | undefined;
 }
 
 /** `--server` > `[share] server` > http://127.0.0.1:3030, with the connection options. */
@@ -49,18 +51,28 @@ export function resolveShareServer(flags: ShareFlags, io: CliIo): ShareServer {
   const connection = connectionOf(values);
   const chosen =
     given.server !== undefined || fileTable(file, "share")?.values.server !== undefined;
-  return { server: serverName(connection.address), chosen, connection };
+  return {
+    server: serverName(connection.address),
+    chosen,
+    connection,
+    createToken: values.createToken,
+  };
 }
 
 /**
  * The share API of `server` (a record's, or the chosen one) with the connection's CAs, over
  * TCP, TLS or a Unix socket.
  */
-export function shareHttpFor(server: string, connection: Connection): ShareHttp {
+export function shareHttpFor(
+  server: string,
+  connection: Connection,
+  createToken?: string,
+): ShareHttp {
   const address = parseServerAddress(server);
   return createShareHttp({
     server: httpUrl(address, ""),
     fetch: createHttpFetch(address, { ca: connection.ca, context: "share" }),
+    createToken,
   });
 }
 

@@ -23,7 +23,7 @@ export async function shareCreateCommand(
   io: CliIo,
 ): Promise<void> {
   const id = checkSessionId("create", sessionID);
-  const { server, connection } = resolveShareServer(options, io);
+  const { server, connection, createToken } = resolveShareServer(options, io);
   const store = openShareRecords(io);
   const existing = store.find(sessionID, server)[0];
   if (existing) {
@@ -32,7 +32,7 @@ export async function shareCreateCommand(
       `share create: session ${JSON.stringify(sessionID)} is already shared on ${server} as ${existing.id} (${existing.url}); its record is in ${store.path}`,
     );
   }
-  const http = shareHttpFor(server, connection);
+  const http = shareHttpFor(server, connection, createToken);
   const share = await interruptible(
     io,
     (signal) => `share create: ${signal} before the share of ${sessionID} was created on ${server}`,

@@ -87,6 +87,8 @@ export interface ShareHttpOptions {
   readonly server: string;
   /** Default globalThis.fetch. */
   readonly fetch?: FetchLike;
+  /** Sent with `create` as `Authorization: Bearer`, for a server that needs it to create. */
+  readonly createToken?: string | undefined;
 }
 
 /** A publisher's HTTP client for one server. */
@@ -134,14 +136,21 @@ export function httpBaseUrl(server: string): string {
 export function createShareHttp(options: ShareHttpOptions): ShareHttp {
   const baseUrl = httpBaseUrl(options.server);
   const fetchFn = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  const request = (method: string, path: string, body: unknown, signal?: AbortSignal) =>
-    sendRequest(fetchFn, `${baseUrl}${path}`, { method, body, signal });
+  const request = (
+    method: string,
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+    headers: Record<string, string> = {},
+  ) => sendRequest(fetchFn, `${baseUrl}${path}`, { method, body, signal, headers });
+  const createHeaders: Record<string, string> =
+    options.createToken === undefined ? {} : { authorization: `Bearer ${options.createToken}` };
   const idPath = (id: string) => `/api/share/${encodeURIComponent(id)}`;
 
   return {
     baseUrl,
     async create(sessionID, signal) {
-      const answer = await request("POST", "/api/share", { sessionID }, signal);
+      const answer = await request("POST", "/api/share", { sessionID }, signal, createHeaders);
       return createdShareOf(answer, baseUrl, sessionID);
     },
     async sync(id, secret, items, signal) {
@@ -178,7 +187,12 @@ interface Answer {
 async function sendRequest(
   fetchFn: FetchLike,
   url: string,
-  init: { method: string; body: unknown; signal: AbortSignal | undefined },
+  init: {
+    method: string;
+    body: unknown;
+    signal: AbortSignal | undefined;
+    headers: Record<string, string>;
+  },
 ): Promise<Answer> {
   const { method, body, signal } = init;
   let response: Awaited<ReturnType<FetchLike>>;
@@ -186,7 +200,7 @@ async function sendRequest(
   try {
     response = await fetchFn(url, {
       method,
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...init.headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
