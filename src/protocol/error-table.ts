@@ -186,7 +186,7 @@ export const errorTable = {
   },
   ERR_WIRE_MESSAGE: {
     meaning:
-      "a `/wire` control message is malformed: its body is not exactly one CBOR map, a field is missing, has the wrong type or is out of bounds (the message names the frame type and field), or the frame type is not one that end sends; close 4400",
+      "a `/wire` control message is malformed: its body is not exactly one CBOR map, a field is missing, has the wrong type or is out of bounds (the message names the frame type and field), or the frame type is not one that end sends; or a client sent something else than HELLO, AUTH or ERROR before its AUTH, or pipelined more than 16 frames (64 KiB) between its AUTH and WELCOME; close 4400",
     close: WireCloseCode.malformed,
     exit: exitCodes.protocol,
   },
@@ -249,7 +249,7 @@ export const errorTable = {
   },
   ERR_AUTH_ALGORITHM: {
     meaning:
-      "an unsupported key type (DSA, FIDO `sk-…`, certificates) or signature algorithm, notably SHA-1 RSA (`ssh-rsa`; only `rsa-sha2-256`/`rsa-sha2-512`); close 4401",
+      "an unsupported key type (DSA, FIDO `sk-…`, certificates), an RSA key outside the bounds (modulus of 2048–8192 bits, odd public exponent of at most 32 bits), or an unsupported signature algorithm, notably SHA-1 RSA (`ssh-rsa`; only `rsa-sha2-256`/`rsa-sha2-512`); close 4401",
     close: WireCloseCode.authFailed,
     exit: exitCodes.authRefused,
   },
@@ -261,7 +261,7 @@ export const errorTable = {
   },
   ERR_AUTH_NOT_AUTHORIZED: {
     meaning:
-      "the key is not in authorized_keys, or its line's `from=` does not match the client address or its `expiry-time` has passed; close 4403",
+      "the key is not in authorized_keys, or its line's `from=` does not match the client address, its `expiry-time` has passed, or it has `command=`; or the file cannot be read while the server runs (every key is refused then); close 4403. The client is told only that its key is not authorized; the server's log names the file, the line and why",
     close: WireCloseCode.notAuthorized,
     exit: exitCodes.authRefused,
   },
