@@ -223,7 +223,7 @@ export const errorTable = {
   },
   ERR_AUTH_KEY_FILE: {
     meaning:
-      "a private key file (`--identity FILE`, or `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`) cannot be read, is not a private key, or does not parse; the message names the file",
+      "a private key file (`--identity FILE`, or `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`) cannot be read, is not a private key, or does not parse; or `--identity` names a public key (`.pub`) whose private key ssh-agent does not hold; the message names the file",
     exit: exitCodes.usage,
   },
   ERR_AUTH_PASSPHRASE: {
@@ -233,7 +233,7 @@ export const errorTable = {
   },
   ERR_AUTH_AGENT: {
     meaning:
-      "ssh-agent (`SSH_AUTH_SOCK`) cannot be reached, or it failed to sign, or returned a signature other than the one asked for (RSA: `rsa-sha2-512`)",
+      "ssh-agent (`SSH_AUTH_SOCK`) cannot be reached, or it refused to sign (a key added with `ssh-add -c` whose use was not confirmed, a key removed meanwhile), or returned a signature other than the one asked for (RSA: `rsa-sha2-512`); not retried",
     exit: exitCodes.usage,
   },
   ERR_AUTH_NO_IDENTITY: {
@@ -267,7 +267,7 @@ export const errorTable = {
   },
   ERR_AUTH_HOST_KEY: {
     meaning:
-      "the server's host key does not match the fingerprint the client pinned (mutual authentication)",
+      "the server's host key is not the one the client pinned (`--server-fingerprint`), or differs from the one `known_hosts` recorded for its address at the first contact (the message names the file and the line to remove if the key was rotated on purpose); the client refuses before authenticating, and does not retry",
     close: WireCloseCode.authFailed,
     exit: exitCodes.authRefused,
   },
