@@ -90,6 +90,11 @@ describe("resolveOutputTarget by file kind", () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
     expect(resolveOutputTarget(fifo, "recv")).toEqual({ kind: "direct", path: fifo });
+    symlinkSync("fifo", join(dir, "to-fifo")); // a link to a special file: open() follows it
+    expect(resolveOutputTarget(join(dir, "to-fifo"), "recv")).toEqual({
+      kind: "direct",
+      path: join(dir, "to-fifo"),
+    });
     const socketPath = join(dir, "s.sock");
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));

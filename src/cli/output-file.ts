@@ -34,21 +34,33 @@ const maxLinks = 40;
 export function resolveOutputTarget(path: string, context: string): OutputTarget {
   const shown = `${context}: -o ${path}`;
   if (/[/\\]$/.test(path)) throw isDirectoryError(shown);
-  let current = resolve(path);
+  const absolute = resolve(path);
+  // What the path is once every link is followed, as open() sees it: `/dev/stdout` is a link to
+  // `/proc/self/fd/1`, whose target (`pipe:[…]`) is no path readlink could follow.
+  const followed = statOrUndefined(absolute, shown);
+  if (followed?.isDirectory()) throw isDirectoryError(shown);
+  if (followed?.isSocket()) throw localError(`${shown} is a socket; it cannot be written to`);
+  if (followed !== undefined && !followed.isFile()) {
+    checkAccess(absolute, constants.W_OK, `${shown}: cannot write to ${absolute}`);
+    return { kind: "direct", path: absolute };
+  }
+  const target = followLinks(absolute, shown);
+  return replaced(target, followed === undefined ? undefined : followed.mode & 0o777, shown);
+}
+
+/**
+ * The file `path`'s symbolic links lead to (it may not exist yet), each link's owner checked on
+ * the way: the file is replaced by a rename in its own folder, which no kernel link protection
+ * watches over.
+ */
+function followLinks(path: string, shown: string): string {
+  let current = path;
   for (let links = 0; ; links++) {
     const stats = lstatOrUndefined(current, shown);
-    if (stats === undefined) return replaced(current, undefined, shown);
-    if (stats.isSymbolicLink()) {
-      if (links >= maxLinks) throw localError(`${shown}: too many symbolic links`);
-      checkLinkOwner(stats, current, shown);
-      current = resolve(dirname(current), readlinkSync(current));
-      continue;
-    }
-    if (stats.isDirectory()) throw isDirectoryError(shown);
-    if (stats.isFile()) return replaced(current, stats.mode & 0o777, shown);
-    if (stats.isSocket()) throw localError(`${shown} is a socket; it cannot be written to`);
-    checkAccess(current, constants.W_OK, `${shown}: cannot write to ${current}`);
-    return { kind: "direct", path: current };
+    if (stats === undefined || !stats.isSymbolicLink()) return current;
+    if (links >= maxLinks) throw localError(`${shown}: too many symbolic links`);
+    checkLinkOwner(stats, current, shown);
+    current = resolve(dirname(current), readlinkSync(current));
   }
 }
 
@@ -92,6 +104,17 @@ function lstatOrUndefined(path: string, shown: string): Stats | undefined {
     const code = (error as { code?: unknown }).code;
     // Missing, or under something that is not a folder: the folder check says which.
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw localFileError(error, `${shown}: cannot open ${path}`);
+  }
+}
+
+function statOrUndefined(path: string, shown: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    if (code === "ELOOP") throw localError(`${shown}: too many symbolic links`);
     throw localFileError(error, `${shown}: cannot open ${path}`);
   }
 }

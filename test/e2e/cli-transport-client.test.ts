@@ -2,7 +2,7 @@
 // `recv -o` writes (FIFOs, devices, symlinks), which keys are offered from ssh-agent, and the
 // modes of the folders and files the CLI and the server create.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   copyFileSync,
@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestAgent, type TestAgent } from "../../src/transport/auth/testing/ssh-agent.js";
 import { generateTestKey, type TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
-import { type CliResult, runCliProcess, startServe, stopServe } from "../helpers/cli.js";
+import { type CliResult, cliPath, runCliProcess, startServe, stopServe } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 
@@ -151,6 +151,31 @@ describe("recv -o writes as users expect", () => {
     expect(after.isCharacterDevice()).toBe(true);
     expect(after.rdev).toBe(statSync("/dev/null").rdev);
     expect(readdirSync(work)).toEqual(["null"]);
+  });
+
+  it("onto /dev/stdout in a shell pipeline (a link to a pipe): the payload goes down the pipe", async () => {
+    const payload = randomBytes(100_000);
+    await publish("to-stdout-link", payload);
+    const output = join(dir.path, "from-pipe.bin");
+    const recvArgs = ["recv", "--channel", "to-stdout-link", "-o", "/dev/stdout"].concat([
+      "--identity",
+      keys.alice.privatePath,
+      "--server",
+      url,
+    ]);
+    const quoted = [process.execPath, cliPath(), ...recvArgs].map((arg) => `'${arg}'`).join(" ");
+    // Asynchronously: the server runs in this process and must keep answering meanwhile.
+    const shell = spawn("sh", ["-c", `${quoted} | cat > '${output}'`], {
+      env: { ...process.env, ...device() },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    shell.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const status = await new Promise<number | null>((resolve) => shell.on("close", resolve));
+    expect(status, stderr).toBe(0);
+    expect(readFileSync(output).equals(payload)).toBe(true);
   });
 
   it("onto a symlink: the file it points to is replaced atomically and the link stays", async () => {
