@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { printable } from "./terminal-text.js";
+import { printable, terminalSafeJson } from "./terminal-text.js";
 
 describe("printable", () => {
   it("writes escape sequences, bells, carriage returns and C1 controls as visible escapes", () => {
@@ -17,5 +17,14 @@ describe("printable", () => {
   it("keeps line feeds only when asked", () => {
     expect(printable("one\ntwo\r", { keepNewlines: true })).toBe("one\ntwo\\x0d");
     expect(printable("one\ntwo")).toBe("one\\x0atwo");
+  });
+});
+
+describe("terminalSafeJson", () => {
+  it("escapes what JSON leaves raw and a terminal acts on, and parses back to the same value", () => {
+    const value = { name: "a\u009b31mb\u202ec\x1b[2Jd\u2028e" };
+    const text = terminalSafeJson(value);
+    expect(text).toBe('{"name":"a\\u009b31mb\\u202ec\\u001b[2Jd\\u2028e"}');
+    expect(JSON.parse(text)).toEqual(value);
   });
 });

@@ -23,3 +23,20 @@ export function printable(text: string, options: { keepNewlines?: boolean } = {}
       : `\\u${code.toString(16).padStart(4, "0")}`;
   });
 }
+
+/**
+ * Characters JSON.stringify leaves as they are that a terminal may act on (C1 controls, bidi
+ * controls, line separators); below U+0020 JSON escapes everything itself.
+ */
+const unsafeInJson = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * `JSON.stringify(value)` with every character a terminal could act on written as a `\uXXXX`
+ * escape: the same JSON value for a parser, inert on a terminal (`--json` output may be shown).
+ */
+export function terminalSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    unsafeInJson,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

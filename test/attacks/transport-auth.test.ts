@@ -149,18 +149,23 @@ describe("peer data never reaches a path or the terminal raw", () => {
     const payload = randomBytes(1024 * 1024 + 1); // big enough for the progress bar
     await publishAs(keys.alice, "terminal", payload, { transferId: "t-1", name: hostile });
     const terminal = fakeTerminal();
+    const stdout = fakeTerminal();
     const output = join(dir.path, "terminal.out");
     await recvCommand(
-      { channel: "terminal", output, server: url, identity: keys.bob.privatePath },
-      cliIo(terminal.stream, freshDevice("terminal")),
+      { channel: "terminal", output, server: url, identity: keys.bob.privatePath, json: true },
+      { ...cliIo(terminal.stream, freshDevice("terminal")), stdout: stdout.stream },
     );
     expect(readFileSync(output).equals(payload)).toBe(true);
     const shown = terminal.text();
     expect(shown).toContain("recv "); // the progress bar was drawn, with its label
-    for (const raw of ["\x1b]", "\x07", "\x1b[2J", "\x1b[1;1H", "\r\nsyncline", "\x9b"]) {
-      expect(shown).not.toContain(raw);
+    for (const text of [shown, stdout.text()]) {
+      for (const raw of ["\x1b]", "\x07", "\x1b[2J", "\x1b[1;1H", "\r\nsyncline", "\x9b"]) {
+        expect(text).not.toContain(raw);
+      }
     }
     expect(shown).toContain("\\x1b]0;owned\\x07");
+    // --json keeps the name exactly, every character a terminal would act on escaped.
+    expect(JSON.parse(stdout.text()).name).toBe(hostile);
   });
 });
 
