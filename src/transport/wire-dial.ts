@@ -85,8 +85,10 @@ export async function dial(options: DialOptions): Promise<DialedConnection> {
     try {
       return await dialWith(options, signer);
     } catch (error) {
-      if (index + 1 === signers.length || !isSynclineError(error, "ERR_AUTH_NOT_AUTHORIZED")) {
-        throw error;
+      if (!isSynclineError(error, "ERR_AUTH_NOT_AUTHORIZED") || signers.length === 1) throw error;
+      if (index + 1 === signers.length) {
+        const message = `${error.message} (the last of ${signers.length} keys offered; none was)`;
+        throw createError(error.code, message, { cause: error, closeCode: error.closeCode });
       }
       options.debug?.(`${describeSigner(signer)} refused: ${error.message}; trying the next key`);
     }

@@ -120,6 +120,21 @@ describe("wire handshake", () => {
     client.close();
   });
 
+  it("refused every key it offers, says how many it offered, and gives up (4403 is final)", async () => {
+    const strangers = ["stranger-a", "stranger-b"].map((name) =>
+      generateTestKey(dir.path, "ed25519", { name }),
+    );
+    const client = new WireClient({
+      address: parseServerAddress(wire),
+      signer: await Promise.all(strangers.map((key) => loadPrivateKey(key.privatePath))),
+    });
+    await expect(client.whenOpen()).rejects.toMatchObject({
+      code: "ERR_AUTH_NOT_AUTHORIZED",
+      closeCode: 4403,
+      message: expect.stringContaining("the last of 2 keys offered"),
+    });
+  });
+
   it("asks verifyHostKey before authenticating; a refusal there is final", async () => {
     const seen: ServerHostKey[] = [];
     const accepted = await clientFor(wire, keys.ed25519 as TestKey, {
