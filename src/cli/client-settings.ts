@@ -126,8 +126,8 @@ export const transportSettings = defineSettings({
     key: "identity",
     kind: "string",
     schema: nonEmptyText.optional(),
-    defaultText: "ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa",
-    help: "the SSH private key to authenticate with",
+    defaultText: "each ssh-agent key in turn, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa",
+    help: "the SSH key to authenticate with (only it): through ssh-agent when the agent holds it (then KEYFILE may be its .pub), else the private key file",
   },
   serverFingerprint: {
     flag: "--server-fingerprint",
@@ -135,8 +135,8 @@ export const transportSettings = defineSettings({
     key: "server_fingerprint",
     kind: "string",
     schema: nonEmptyText.optional(),
-    defaultText: "trust the server's key",
-    help: "refuse a server whose host key is not this SHA256:… fingerprint",
+    defaultText: "known_hosts: trust on first use",
+    help: "refuse a server whose host key is not this SHA256:… fingerprint; known_hosts is then neither read nor written",
   },
 });
 

@@ -7,6 +7,7 @@ import { createError, describeError, type SynclineError } from "../protocol/erro
 import type { RetryInfo } from "../transport/retry.js";
 import { parseServerAddress, type ServerAddress } from "../transport/server-address.js";
 import type { CliIo } from "./io.js";
+import { printable } from "./terminal-text.js";
 
 /** The connection settings of a command, as its table resolved them. */
 export interface ConnectionValues {
@@ -38,7 +39,7 @@ export function connectionOf(values: ConnectionValues): Connection {
 /** Prints one retry on stderr: what failed, when the next attempt comes, which one it is. */
 export function announceRetry(io: CliIo, retries: number, info: RetryInfo): void {
   io.stderr.write(
-    `syncline: ${info.error.message}; retrying in ${(info.delayMs / 1000).toFixed(1)} s ` +
+    `syncline: ${printable(info.error.message)}; retrying in ${(info.delayMs / 1000).toFixed(1)} s ` +
       `(attempt ${info.attempt} of ${retries + 1})\n`,
   );
 }

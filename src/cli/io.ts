@@ -1,6 +1,7 @@
 // What a command may touch of the outside world, injected so commands run in-process in tests.
 
 import type { Writable } from "node:stream";
+import { terminalSafeJson } from "./terminal-text.js";
 
 /** The command's streams, environment and signal source. */
 export interface CliIo {
@@ -80,7 +81,10 @@ export function guardStdout(io: CliIo): GuardedIo {
   };
 }
 
-/** Writes one JSON document as a line; the `--json` convention of every command. */
+/**
+ * Writes one JSON document as a line; the `--json` convention of every command. Values may come
+ * from peers (a payload's name), so it is terminal-safe (see terminal-text.ts).
+ */
 export function writeJson(io: CliIo, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value)}\n`);
+  io.stdout.write(`${terminalSafeJson(value)}\n`);
 }

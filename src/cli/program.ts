@@ -83,10 +83,12 @@ export function createProgram(io: CliIo): Command {
     transportSettings,
     "transport",
     "{ok, bytes, sha256, durationMs}",
-  ).action(async (file: string, options) => {
-    const { sendCommand } = await import("./commands/send.js");
-    await sendCommand(file, options, io);
-  });
+  )
+    .option("--verbose", verboseHelp)
+    .action(async (file: string, options) => {
+      const { sendCommand } = await import("./commands/send.js");
+      await sendCommand(file, options, io);
+    });
 
   clientCommand(
     program
@@ -100,10 +102,12 @@ export function createProgram(io: CliIo): Command {
     transportSettings,
     "transport",
     "{ok, bytes, sha256, durationMs[, name]} per payload",
-  ).action(async (options) => {
-    const { recvCommand } = await import("./commands/recv.js");
-    await recvCommand(options, io);
-  });
+  )
+    .option("--verbose", verboseHelp)
+    .action(async (options) => {
+      const { recvCommand } = await import("./commands/recv.js");
+      await recvCommand(options, io);
+    });
 
   const share = program
     .command("share")
@@ -227,6 +231,8 @@ function clientCommand(
     .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
     .option("--json", `print ${json}; on failure {ok: false, error: {code, message}}`);
 }
+
+const verboseHelp = "say on stderr which keys are offered to the server, and which it refuses";
 
 const shareHelp = `
 Share records (id, secret, server per session) are kept in $XDG_CONFIG_HOME/syncline/shares.json

@@ -5,6 +5,7 @@ import { CommanderError } from "commander";
 import { toCommandError } from "./exit-error.js";
 import { type CliIo, guardStdout, processIo, writeJson } from "./io.js";
 import { createProgram } from "./program.js";
+import { printable } from "./terminal-text.js";
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: readonly string[], base: CliIo = processIo()): Promise<number> {
@@ -22,7 +23,8 @@ export async function runCli(argv: readonly string[], base: CliIo = processIo())
     if (argv.includes("--json")) {
       writeJson(io, { ok: false, error: { code: error.code, message: error.message } });
     } else {
-      io.stderr.write(`syncline: ${error.message}\n`);
+      // A message may quote a peer (a server's refusal, a sender's name): no raw control characters.
+      io.stderr.write(`syncline: ${printable(error.message, { keepNewlines: true })}\n`);
     }
     return error.exitCode;
   }

@@ -25,7 +25,7 @@ const wire = {
   internalError: { code: 1011, when: "the server failed unexpectedly (`ERR_UNEXPECTED`)" },
   malformed: {
     code: 4400,
-    when: "a malformed frame or message, an unknown type, a text message, a message before WELCOME, a wrong stream id (`ERR_WIRE_FRAME`, `ERR_WIRE_MESSAGE`)",
+    when: "a malformed frame or message, an unknown type, a text message, a message other than HELLO, AUTH or ERROR before AUTH, more than 16 frames (64 KiB) pipelined between AUTH and WELCOME, a wrong stream id (`ERR_WIRE_FRAME`, `ERR_WIRE_MESSAGE`)",
   },
   authFailed: {
     code: 4401,
@@ -33,7 +33,7 @@ const wire = {
   },
   notAuthorized: {
     code: 4403,
-    when: "the key is not authorized: not in authorized_keys, or its `from=` does not match (`ERR_AUTH_NOT_AUTHORIZED`)",
+    when: "the key is not authorized: not in authorized_keys, or its line's `from=`, `expiry-time` or `command=` refuses it (`ERR_AUTH_NOT_AUTHORIZED`)",
   },
   noCommonVersion: { code: 4406, when: "no common protocol version (`ERR_WIRE_VERSION`)" },
   handshakeTimeout: {

@@ -186,7 +186,7 @@ export const errorTable = {
   },
   ERR_WIRE_MESSAGE: {
     meaning:
-      "a `/wire` control message is malformed: its body is not exactly one CBOR map, a field is missing, has the wrong type or is out of bounds (the message names the frame type and field), or the frame type is not one that end sends; close 4400",
+      "a `/wire` control message is malformed: its body is not exactly one CBOR map, a field is missing, has the wrong type or is out of bounds (the message names the frame type and field), or the frame type is not one that end sends; or a client sent something else than HELLO, AUTH or ERROR before its AUTH, or pipelined more than 16 frames (64 KiB) between its AUTH and WELCOME; close 4400",
     close: WireCloseCode.malformed,
     exit: exitCodes.protocol,
   },
@@ -223,7 +223,7 @@ export const errorTable = {
   },
   ERR_AUTH_KEY_FILE: {
     meaning:
-      "a private key file (`--identity FILE`, or `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`) cannot be read, is not a private key, or does not parse; the message names the file",
+      "a private key file (`--identity FILE`, or `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`) cannot be read, is not a private key, or does not parse; or `--identity` names a public key (`.pub`) whose private key ssh-agent does not hold; the message names the file",
     exit: exitCodes.usage,
   },
   ERR_AUTH_PASSPHRASE: {
@@ -233,7 +233,7 @@ export const errorTable = {
   },
   ERR_AUTH_AGENT: {
     meaning:
-      "ssh-agent (`SSH_AUTH_SOCK`) cannot be reached, or it failed to sign, or returned a signature other than the one asked for (RSA: `rsa-sha2-512`)",
+      "ssh-agent (`SSH_AUTH_SOCK`) cannot be reached, or it refused to sign (a key added with `ssh-add -c` whose use was not confirmed, a key removed meanwhile), or returned a signature other than the one asked for (RSA: `rsa-sha2-512`); not retried",
     exit: exitCodes.usage,
   },
   ERR_AUTH_NO_IDENTITY: {
@@ -249,7 +249,7 @@ export const errorTable = {
   },
   ERR_AUTH_ALGORITHM: {
     meaning:
-      "an unsupported key type (DSA, FIDO `sk-…`, certificates) or signature algorithm, notably SHA-1 RSA (`ssh-rsa`; only `rsa-sha2-256`/`rsa-sha2-512`); close 4401",
+      "an unsupported key type (DSA, FIDO `sk-…`, certificates), an RSA key outside the bounds (modulus of 2048–8192 bits, odd public exponent of at most 32 bits), or an unsupported signature algorithm, notably SHA-1 RSA (`ssh-rsa`; only `rsa-sha2-256`/`rsa-sha2-512`); close 4401",
     close: WireCloseCode.authFailed,
     exit: exitCodes.authRefused,
   },
@@ -261,13 +261,13 @@ export const errorTable = {
   },
   ERR_AUTH_NOT_AUTHORIZED: {
     meaning:
-      "the key is not in authorized_keys, or its line's `from=` does not match the client address or its `expiry-time` has passed; close 4403",
+      "the key is not in authorized_keys, or its line's `from=` does not match the client address, its `expiry-time` has passed, or it has `command=`; or the file cannot be read while the server runs (every key is refused then); close 4403. The client is told only that its key is not authorized; the server's log names the file, the line and why",
     close: WireCloseCode.notAuthorized,
     exit: exitCodes.authRefused,
   },
   ERR_AUTH_HOST_KEY: {
     meaning:
-      "the server's host key does not match the fingerprint the client pinned (mutual authentication)",
+      "the server's host key is not the one the client pinned (`--server-fingerprint`), or differs from the one `known_hosts` recorded for its address at the first contact (the message names the file and the line to remove if the key was rotated on purpose); the client refuses before authenticating, and does not retry",
     close: WireCloseCode.authFailed,
     exit: exitCodes.authRefused,
   },

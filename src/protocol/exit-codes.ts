@@ -34,7 +34,7 @@ export const exitCodeMeanings: Readonly<Record<ExitCode, string>> = {
   5: "not found on the server: `sync` a document it does not have (and no local copy), `share` no such share",
   6: "sync disabled in the config",
   7: "timed out (`--timeout`)",
-  8: "authentication refused by the server (token, share secret, SSH key), or its host key is not the pinned one",
+  8: "authentication refused by the server (token, share secret, SSH key), or its host key is not the pinned one or the one known_hosts recorded",
   9: "the server cannot start: address in use, data directory locked, TLS files unusable, store unopenable",
   10: "`send`: the server got the payload, but no receiver did and the server did not keep it",
   130: "interrupted by SIGINT (Ctrl-C) before the command finished",

@@ -1,22 +1,22 @@
 // Mounts the transport on `/wire`: the host key, the authorized_keys file (re-read when it
-// changes), single-use challenges, the channel hub that serves authenticated sessions (on the
-// store, with its spool folder in the data directory), and their metrics. Without
-// --authorized-keys the endpoint refuses upgrades with 503 and says how to enable it.
+// changes, see authorized-keys-file.ts), single-use challenges, the channel hub that serves
+// authenticated sessions (on the store, with its spool folder in the data directory), and their
+// metrics. Without --authorized-keys the endpoint refuses upgrades with 503 and says how to
+// enable it.
 
-import { readFileSync, statSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { ChannelHub } from "../channels/channel-hub.js";
 import { WireCloseCode } from "../protocol/close-codes.js";
-import { createError, describeError, type SynclineError } from "../protocol/errors.js";
+import { createError, type SynclineError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
-import { type AuthorizedKey, parseAuthorizedKeys } from "../transport/auth/authorized-keys.js";
 import { createChallengeIssuer } from "../transport/auth/challenge.js";
 import { fingerprintOf } from "../transport/auth/fingerprint.js";
 import { loadOrCreateHostKey } from "../transport/auth/host-key.js";
 import { parsePublicKey } from "../transport/auth/public-key.js";
 import { acceptWireConnection, defaultWireMaxFrameBytes } from "../transport/wire-server.js";
+import { watchAuthorizedKeys } from "./authorized-keys-file.js";
 import type { ServerConfig } from "./config.js";
 import type { WireMetrics } from "./metrics.js";
 import type { OutputBudget } from "./output-budget.js";
@@ -161,76 +161,4 @@ function admitWireClient(
   if (locked) return refuse(locked);
   const slot = guards.unauthenticated.reserve(address, request.socket, "wire");
   return "release" in slot ? { accept: true, context: { address, slot } } : refuse(slot);
-}
-
-/**
- * Loads authorized_keys and returns a getter that re-reads the file (synchronously, it is small)
- * when its modification time changes, so adding a device needs no restart. Malformed lines are
- * skipped with a warning each; a file that vanishes or breaks keeps the last good keys. A file
- * with no key (empty, comments, only malformed lines) is warned about, at start and on reload:
- * every connection is then refused, and a refused client cannot tell why.
- */
-function watchAuthorizedKeys(path: string, logger: Logger): () => readonly AuthorizedKey[] {
-  const load = () => {
-    const parsed = parseAuthorizedKeys(readKeysFile(path), { source: path, strict: false });
-    for (const warning of parsed.warnings) logger.warn({ err: warning.code }, warning.message);
-    warnKeysOfTwoUsers(parsed.entries, path, logger);
-    if (parsed.entries.length === 0) {
-      logger.warn(
-        { path },
-        `authorized_keys ${path} lists no keys: every /wire connection will be refused`,
-      );
-    }
-    return parsed.entries;
-  };
-  let entries = load();
-  let loadedAt = statSync(path).mtimeMs;
-  return () => {
-    try {
-      const mtime = statSync(path).mtimeMs;
-      if (mtime !== loadedAt) {
-        entries = load();
-        loadedAt = mtime;
-        logger.info({ path, keys: entries.length }, "authorized_keys reloaded");
-      }
-    } catch (error) {
-      logger.warn(
-        { path, reason: describeError(error) },
-        "authorized_keys reload failed; keeping the last keys",
-      );
-    }
-    return entries;
-  };
-}
-
-/**
- * Warns about a key listed for two users: it logs in as the user of the first line that admits
- * it, which is rarely what the second line meant.
- */
-function warnKeysOfTwoUsers(entries: readonly AuthorizedKey[], path: string, logger: Logger): void {
-  const userOf = new Map<string, AuthorizedKey>();
-  for (const entry of entries) {
-    const first = userOf.get(entry.fingerprint);
-    if (!first) userOf.set(entry.fingerprint, entry);
-    else if (first.user !== entry.user) {
-      logger.warn(
-        { path, fingerprint: entry.fingerprint, lines: [first.line, entry.line] },
-        `authorized_keys ${path}: key ${entry.fingerprint} is listed for two users (lines ${first.line} and ${entry.line}); it logs in as the first line's that admits it`,
-      );
-    }
-  }
-}
-
-function readKeysFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    throw createError(
-      "ERR_AUTHORIZED_KEYS",
-      `authorized_keys ${path}: cannot read: ${describeError(error)}`,
-      {
-        cause: error,
-      },
-    );
-  }
 }

@@ -139,9 +139,10 @@ function openDatabase(file: string, mapSize: number | undefined): RootDatabase<B
   }
 }
 
+/** Creates the data directory (and missing parents) 0700: it holds every document and share. */
 function makeDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw createError(
       "ERR_STORE_OPEN",

@@ -11,6 +11,7 @@ import {
 } from "../protocol/errors.js";
 import { type BackoffOptions, createBackoff } from "../util/backoff.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
+import type { Signer } from "./auth/signer.js";
 import { ConnectionStateMachine, type StateChange } from "./connection-state.js";
 import { startHeartbeat } from "./heartbeat.js";
 import type { RetryInfo } from "./retry.js";
@@ -50,10 +51,13 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #stableTimer: NodeJS.Timeout | undefined;
+  /** The keys to offer, the one the server accepted last first (no refused key on reconnect). */
+  #signers: readonly Signer[];
 
   constructor(options: WireClientOptions) {
     super();
     this.#options = options;
+    this.#signers = Array.isArray(options.signer) ? options.signer : [options.signer as Signer];
     this.#backoff = optionChecked("wire client", () => createBackoff(options.backoff));
     this.#machine.on("change", (change) => this.emit("state", change));
     void this.#attempt();
@@ -127,7 +131,7 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
 
   async #attempt(): Promise<void> {
     try {
-      const dialed = await dial(this.#options);
+      const dialed = await dial({ ...this.#options, signer: this.#signers });
       if (this.#machine.state === "closed")
         return dialed.connection.close(WireCloseCode.normal, "client closed");
       this.#opened(dialed);
@@ -138,6 +142,7 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
 
   #opened(dialed: DialedConnection): void {
     this.#current = dialed;
+    this.#signers = [dialed.signer, ...this.#signers.filter((signer) => signer !== dialed.signer)];
     this.#stableTimer = setTimeout(() => {
       this.#failures = 0;
       this.#backoff.reset();
@@ -177,7 +182,7 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     // failure to reach the server at all is final when it is not retryable.
     const final =
       finalWireCloseCodes.has(error.closeCode ?? 0) ||
-      error.code === "ERR_AUTH_HOST_KEY" ||
+      finalLocalCodes.has(error.code) ||
       (when === "dialing" && isConnectFailure(error) && !error.retryable);
     const exhausted =
       this.#options.maxAttempts !== undefined && this.#failures >= this.#options.maxAttempts;
@@ -205,6 +210,19 @@ export class WireClient extends TypedEmitter<WireClientEvents> {
     }, delay);
   }
 }
+
+/**
+ * Failures on our side that another attempt would meet again: the server is not the one we trust,
+ * or our key cannot sign (the agent refused: a confirmation denied, the key removed; a key file
+ * or passphrase problem). Retrying would only hide them behind "gave up after N attempts".
+ */
+const finalLocalCodes: ReadonlySet<string> = new Set([
+  "ERR_AUTH_HOST_KEY",
+  "ERR_AUTH_AGENT",
+  "ERR_AUTH_KEY_FILE",
+  "ERR_AUTH_PASSPHRASE",
+  "ERR_AUTH_NO_IDENTITY",
+]);
 
 /** A failure to reach the server (the network, TLS, an HTTP refusal), not of the handshake. */
 function isConnectFailure(error: SynclineError): boolean {

@@ -39,6 +39,13 @@ const minPooledPayload = 16 * 1024;
 /** Which end of the connection this is. */
 export type WireRole = "client" | "server";
 
+/** How much `holdMessagesAfter` may queue before the connection fails. */
+export interface HoldLimits {
+  readonly maxMessages: number;
+  /** Frame bytes, headers included. */
+  readonly maxBytes: number;
+}
+
 /** Options of a WireConnection. */
 export interface WireConnectionOptions {
   readonly role: WireRole;
@@ -93,6 +100,10 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
   #closing = false;
   #protocolError: SynclineError | undefined;
   readonly #traffic: WireTraffic | undefined;
+  /** See `holdMessagesAfter`: the type that starts holding, and how much may be held. */
+  #holdAfter: { readonly type: WireMessage["type"]; readonly limits: HoldLimits } | undefined;
+  /** Messages received while held, in order, and their frame bytes; undefined: not holding. */
+  #held: { readonly messages: WireMessage[]; bytes: number } | undefined;
 
   constructor(socket: WebSocket, options: WireConnectionOptions) {
     // A listener that throws (a bug in a handler) ends this connection, never the process.
@@ -217,6 +228,43 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
     this.#pooledBytes += frame.byteLength;
   }
 
+  /**
+   * Holds back every message that arrives after the next one of `type` (which is delivered as
+   * usual) until `releaseHeld`: a peer may pipeline frames behind its AUTH, and they must wait
+   * until whoever serves the authenticated connection listens. Past `limits` the connection fails
+   * with ERR_WIRE_MESSAGE (4400); if it closes first, the held messages are dropped unheard.
+   */
+  holdMessagesAfter(type: WireMessage["type"], limits: HoldLimits): void {
+    this.#holdAfter = { type, limits };
+  }
+
+  /** Delivers the held messages in order, then delivers again as they arrive. */
+  releaseHeld(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    this.#holdAfter = undefined;
+    for (const message of held?.messages ?? []) {
+      if (this.#closing) return;
+      this.emit("message", message);
+    }
+  }
+
+  /** Queues `message` while holding; false when not holding (deliver it). */
+  #hold(message: WireMessage, frameBytes: number): boolean {
+    const held = this.#held;
+    if (held === undefined) return false;
+    const limits = this.#holdAfter?.limits ?? { maxMessages: 0, maxBytes: 0 };
+    held.bytes += frameBytes;
+    if (held.messages.length >= limits.maxMessages || held.bytes > limits.maxBytes) {
+      throw createError(
+        "ERR_WIRE_MESSAGE",
+        `wire: more than ${limits.maxMessages} frames or ${limits.maxBytes} bytes sent before WELCOME`,
+      );
+    }
+    held.messages.push(message);
+    return true;
+  }
+
   /** Sends a ping (heartbeat); the peer's pong shows up as `activity`. */
   ping(): void {
     if (this.isOpen) this.#socket.ping();
@@ -272,7 +320,11 @@ export class WireConnection extends TypedEmitter<WireConnectionEvents> {
       if (this.role === "server" && message.type === "data") {
         rememberReceivedFrame(message.bytes, data);
       }
+      if (this.#hold(message, data.byteLength)) return;
       this.emit("message", message);
+      if (this.#holdAfter?.type === message.type && this.#held === undefined) {
+        this.#held = { messages: [], bytes: 0 };
+      }
     } catch (error) {
       this.fail(
         isSynclineError(error)

@@ -81,6 +81,13 @@ export interface WireServerObserver extends WireTraffic {
 /** The largest payload a `/wire` frame may carry once authenticated: the ws maxPayload to use. */
 export const defaultWireMaxFrameBytes = 1024 * 1024 + frameHeaderBytes;
 
+/**
+ * What a client may pipeline behind its AUTH, before WELCOME: held, then handled in order once
+ * the connection is authenticated (or dropped if it is not). A protocol constant, not a setting:
+ * a client must know how much it may send unanswered (docs/protocol.md says these numbers).
+ */
+export const pipelinedLimits = { maxMessages: 16, maxBytes: 64 * 1024 } as const;
+
 /** Takes over an upgraded socket: handshake, then `onSession`, or a close code on failure. */
 export function acceptWireConnection(
   socket: WebSocket,
@@ -113,19 +120,35 @@ export function acceptWireConnection(
       connection.on("close", () => observer?.sessionClosed());
       keepAlive(connection, options);
       options.onSession(session);
+      connection.releaseHeld(); // frames pipelined behind AUTH, now that someone listens
     },
     (error: unknown) => {
       const failure = isSynclineError(error)
         ? error
-        : createError("ERR_UNEXPECTED", `wire: handshake failed: ${String(error)}`);
+        : createError("ERR_UNEXPECTED", `wire: handshake failed: ${String(error)}`, {
+            cause: error,
+          });
+      const detail = failure.cause instanceof Error ? failure.cause.message : undefined;
       options.logger.warn(
-        { ...log, err: failure.code, reason: failure.message },
+        { ...log, err: failure.code, reason: failure.message, ...(detail ? { detail } : {}) },
         "wire handshake refused",
       );
       observer?.refused(failure.code);
       options.onHandshakeFailed?.(failure);
-      connection.fail(failure);
+      connection.fail(toldToClient(failure));
     },
+  );
+}
+
+/**
+ * The refusal the client is sent: the error itself (its message names only what the client sent
+ * or may know), except an unexpected failure, whose message may show the server's insides.
+ */
+function toldToClient(failure: SynclineError): SynclineError {
+  if (failure.code !== "ERR_UNEXPECTED") return failure;
+  return createError(
+    "ERR_UNEXPECTED",
+    "wire: the server failed during the handshake (see its log)",
   );
 }
 
@@ -158,6 +181,7 @@ async function handshake(
     hostKey: options.hostKey.publicKey,
     hostSignature,
   });
+  connection.holdMessagesAfter("auth", pipelinedLimits);
   const auth = await nextMessage(connection, "auth", deadline);
   const result = verifyClientAuth({
     issued,

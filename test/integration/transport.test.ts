@@ -6,12 +6,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChannelClient } from "../../src/channels/channel-client.js";
+import { createError } from "../../src/protocol/errors.js";
 import { encodeFrame, FrameType } from "../../src/protocol/wire-frame.js";
 import { encodeMessage } from "../../src/protocol/wire-messages.js";
+import { loadPrivateKey } from "../../src/transport/auth/private-key-file.js";
 import type { TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import { generateTestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import { connect } from "../../src/transport/index.js";
+import { parseServerAddress } from "../../src/transport/server-address.js";
 import { wireUrlOf } from "../../src/transport/wire-address.js";
+import { WireClient } from "../../src/transport/wire-client.js";
+import type { ServerHostKey } from "../../src/transport/wire-dial.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { createSelfSignedCert } from "../helpers/tls.js";
@@ -21,6 +26,7 @@ import {
   memorySink,
   payloadOf,
   receiveOne,
+  recordStates,
   waitUntil,
   watchOffers,
 } from "../helpers/transport.js";
@@ -89,6 +95,63 @@ describe("wire handshake", () => {
       serverFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     });
     await expect(client.whenOpen()).rejects.toMatchObject({ code: "ERR_AUTH_HOST_KEY" });
+  });
+
+  it("offers several keys in turn until the server accepts one, and starts with that one after", async () => {
+    const stranger = generateTestKey(dir.path, "ed25519", { name: "stranger-first" });
+    const debug: string[] = [];
+    const signers = await Promise.all(
+      [stranger, keys.ed25519 as TestKey].map((key) => loadPrivateKey(key.privatePath)),
+    );
+    const client = new WireClient({
+      address: parseServerAddress(wire),
+      signer: signers,
+      backoff: { initialMs: 50, maxMs: 100 },
+      debug: (message) => debug.push(message),
+    });
+    const first = await client.whenOpen();
+    expect(first.signer).toBe(signers[1]);
+    expect(debug.filter((line) => line.startsWith("offering"))).toHaveLength(2);
+    expect(debug.some((line) => /refused: .*not authorized/.test(line))).toBe(true);
+    debug.length = 0;
+    first.connection.terminate(); // a lost connection: the reconnect offers the accepted key first
+    await waitUntil(() => client.current !== undefined && client.current !== first, "a reconnect");
+    expect(debug.filter((line) => line.startsWith("offering"))).toHaveLength(1);
+    client.close();
+  });
+
+  it("refused every key it offers, says how many it offered, and gives up (4403 is final)", async () => {
+    const strangers = ["stranger-a", "stranger-b"].map((name) =>
+      generateTestKey(dir.path, "ed25519", { name }),
+    );
+    const client = new WireClient({
+      address: parseServerAddress(wire),
+      signer: await Promise.all(strangers.map((key) => loadPrivateKey(key.privatePath))),
+    });
+    await expect(client.whenOpen()).rejects.toMatchObject({
+      code: "ERR_AUTH_NOT_AUTHORIZED",
+      closeCode: 4403,
+      message: expect.stringContaining("the last of 2 keys offered"),
+    });
+  });
+
+  it("asks verifyHostKey before authenticating; a refusal there is final", async () => {
+    const seen: ServerHostKey[] = [];
+    const accepted = await clientFor(wire, keys.ed25519 as TestKey, {
+      verifyHostKey: (host) => void seen.push(host),
+    });
+    await accepted.whenOpen();
+    accepted.close();
+    expect(seen[0]).toMatchObject({ fingerprint: server.server.hostFingerprint });
+    expect(seen[0]?.publicKey).toMatch(/^ssh-ed25519 AAAA\S+$/);
+    const refused = await clientFor(wire, keys.ed25519 as TestKey, {
+      verifyHostKey: () => {
+        throw createError("ERR_AUTH_HOST_KEY", "not the server we know");
+      },
+    });
+    const states = recordStates(refused);
+    await expect(refused.whenOpen()).rejects.toMatchObject({ code: "ERR_AUTH_HOST_KEY" });
+    expect(states.some((change) => change.to === "reconnecting")).toBe(false);
   });
 
   it("accepts the right pin", async () => {

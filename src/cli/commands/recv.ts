@@ -1,16 +1,17 @@
 // `syncline recv --channel NAME [-o FILE|-] [--follow]`: takes the channel's latest payload (or
 // waits for the next) — or, with --follow, every payload — into a file (written to a temporary
-// file and renamed into place when its SHA-256 checks out) or stdout.
+// file and renamed into place when its SHA-256 checks out; a FIFO or a device is written into,
+// see output-file.ts) or stdout.
 
-import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import type { Writable } from "node:stream";
-import { ChannelClient, type PayloadSink } from "../../channels/channel-client.js";
+import { ChannelClient } from "../../channels/channel-client.js";
 import { createError } from "../../protocol/errors.js";
 import type { WireClient } from "../../transport/wire-client.js";
 import { interruptedError } from "../exit-error.js";
 import { type CliIo, writeJson } from "../io.js";
-import { checkOutputFile, partFileFor } from "../output-file.js";
+import { type OutputTarget, resolveOutputTarget } from "../output-file.js";
+import { type OutputSink, outputSinkFor, StdoutSink } from "../output-sinks.js";
 import { createProgressBar, type ProgressBar } from "../progress-bar.js";
+import { printable } from "../terminal-text.js";
 import { connectTransport, deviceId, type TransportFlags } from "../transport-options.js";
 
 /** Options of `recv`. */
@@ -26,7 +27,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   if (output === "-" && options.json) {
     throw createError("ERR_USAGE", "recv: --json needs -o FILE (stdout carries the payload)");
   }
-  if (output !== "-") checkOutputFile(output, "recv");
+  const target = output === "-" ? undefined : resolveOutputTarget(output, "recv");
   const interrupt = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
   const stopSignal = io.onSignal((signal) => {
@@ -38,7 +39,7 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
   let failure: unknown;
   try {
     client = await connectTransport(options, io, "recv", interrupt.signal);
-    delivered = await receivePayloads(client, output, options, io);
+    delivered = await receivePayloads(client, output, target, options, io);
   } catch (error) {
     failure = error;
   } finally {
@@ -62,14 +63,12 @@ export async function recvCommand(options: RecvOptions, io: CliIo): Promise<void
 async function receivePayloads(
   client: WireClient,
   output: string,
+  target: OutputTarget | undefined,
   options: RecvOptions,
   io: CliIo,
 ): Promise<number> {
   const channels = new ChannelClient(client, { origin: deviceId(io.env) });
-  const open = new Map<
-    string,
-    { sink: FileSink | StdoutSink; bar: ProgressBar; started: number }
-  >();
+  const open = new Map<string, { sink: OutputSink; bar: ProgressBar; started: number }>();
   let delivered = 0;
   try {
     await channels.receive(options.channel, {
@@ -79,10 +78,11 @@ async function receivePayloads(
       takeOwn: !options.follow,
       onOwnSkipped: ownSkippedNotice(options, io),
       accept: (incoming) => {
-        const sink = output === "-" ? new StdoutSink(io.stdout) : new FileSink(output);
+        const sink = target === undefined ? new StdoutSink(io.stdout) : outputSinkFor(target);
         const bar = createProgressBar({
           stream: io.stderr as never,
-          label: `recv ${incoming.name ?? options.channel}`,
+          // The name is the sender's: shown with its control characters escaped.
+          label: `recv ${printable(incoming.name ?? options.channel)}`,
           total: incoming.size,
         });
         open.set(incoming.transferId, { sink, bar, started: Date.now() });
@@ -129,59 +129,4 @@ function ownSkippedNotice(options: RecvOptions, io: CliIo): () => void {
       `recv: skipping payloads sent from this device on ${options.channel} (--follow never takes its own back)\n`,
     );
   };
-}
-
-/** Writes a payload into a part file beside FILE, renamed over FILE once complete. */
-class FileSink implements PayloadSink {
-  readonly #target: string;
-  readonly #part: string;
-  #handle: Promise<FileHandle> | undefined;
-
-  constructor(target: string) {
-    this.#target = target;
-    this.#part = partFileFor(target);
-  }
-
-  async writeChunk(offset: number, bytes: Uint8Array): Promise<void> {
-    this.#handle ??= open(this.#part, "w", 0o600);
-    const handle = await this.#handle;
-    await handle.write(bytes, 0, bytes.length, offset);
-  }
-
-  async commit(): Promise<void> {
-    this.#handle ??= open(this.#part, "w", 0o600); // an empty payload still makes a file
-    const handle = await this.#handle;
-    await handle.sync();
-    await handle.close();
-    await rename(this.#part, this.#target);
-  }
-
-  async discard(): Promise<void> {
-    if (!this.#handle) return;
-    await (await this.#handle).close().catch(() => {});
-    await rm(this.#part, { force: true });
-  }
-}
-
-/** Writes a payload to stdout in order, waiting when the pipe is full. */
-class StdoutSink implements PayloadSink {
-  constructor(private readonly stream: Writable) {}
-
-  async writeChunk(_offset: number, bytes: Uint8Array): Promise<void> {
-    if (this.stream.destroyed) throw createError("ERR_LOCAL_FILE", "recv: stdout is closed");
-    if (!this.stream.write(bytes)) {
-      // A pipe whose reader left never drains: its close ends the wait (see guardStdout).
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.stream.off("drain", done).off("close", done);
-          resolve();
-        };
-        this.stream.on("drain", done).on("close", done);
-      });
-    }
-  }
-
-  async commit(): Promise<void> {}
-
-  async discard(): Promise<void> {}
 }

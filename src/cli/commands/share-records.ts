@@ -5,21 +5,11 @@
 // lost secret); the write is atomic (fsynced temporary file + rename), so a crash never leaves
 // half a file and reads need no lock.
 
-import {
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
-import { createError, describeError } from "../../protocol/errors.js";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createError, describeError, isSynclineError } from "../../protocol/errors.js";
+import { writeFileAtomically } from "../atomic-file.js";
+import { type ConfigEnv, configDir, ensureFolderOf } from "../config-dir.js";
 import { type FileLockOptions, type HeldFileLock, withFileLock } from "../file-lock.js";
 
 /** One share this user created. */
@@ -45,9 +35,8 @@ interface RecordsFile {
 }
 
 /** The records file's path for this environment (XDG_CONFIG_HOME, else HOME/.config). */
-export function shareRecordsPath(env: Readonly<Record<string, string | undefined>>): string {
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
-  return join(base, "syncline", "shares.json");
+export function shareRecordsPath(env: ConfigEnv): string {
+  return join(configDir(env), "shares.json");
 }
 
 /** Reads, adds and removes share records in one file. */
@@ -141,12 +130,9 @@ export class ShareRecordStore {
   /** Applies `change` to the records read under the lock; undefined from it writes nothing. */
   async #update(change: (all: ShareRecord[]) => ShareRecord[] | undefined): Promise<void> {
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      ensureFolderOf(this.path, "share records");
     } catch (error) {
-      throw recordError(
-        `share records: cannot create ${dirname(this.path)}: ${describeError(error)}`,
-        error,
-      );
+      throw recordError(describeError(error), error);
     }
     await withFileLock(
       this.lockPath,
@@ -161,21 +147,13 @@ export class ShareRecordStore {
   /** Replaces the file atomically: a fsynced 0600 temporary file renamed over it. */
   #write(shares: ShareRecord[], lock: HeldFileLock): void {
     const content: RecordsFile = { version: 1, shares };
-    const temporary = `${this.path}.${process.pid}.tmp`;
     try {
-      const fd = openSync(temporary, "w", 0o600);
-      try {
-        fchmodSync(fd, 0o600); // a leftover file keeps its mode, and the umask only narrows it
-        writeSync(fd, `${JSON.stringify(content, null, 2)}\n`);
-        fsyncSync(fd); // the data is on disk before the rename makes it the records
-      } finally {
-        closeSync(fd);
-      }
-      lock.assertHeld(); // a holder that stalled past the stale limit must not overwrite newer data
-      renameSync(temporary, this.path);
+      // A holder that stalled past the stale limit must not overwrite newer data.
+      writeFileAtomically(this.path, `${JSON.stringify(content, null, 2)}\n`, () =>
+        lock.assertHeld(),
+      );
     } catch (error) {
-      unlinkQuietly(temporary);
-      if ((error as { code?: string }).code === "ERR_FILE_LOCKED") throw error;
+      if (isSynclineError(error, "ERR_FILE_LOCKED")) throw error;
       throw recordError(`share records: cannot write ${this.path}: ${describeError(error)}`, error);
     }
   }
@@ -195,12 +173,4 @@ function isRecord(value: unknown): value is ShareRecord {
 
 function recordError(message: string, cause?: unknown) {
   return createError("ERR_SHARE_RECORD", message, cause === undefined ? {} : { cause });
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // never created, or already renamed
-  }
 }

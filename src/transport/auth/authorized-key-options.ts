@@ -10,13 +10,19 @@ export interface RawKeyOption {
   readonly value?: string;
 }
 
-/** The options of an authorized_keys line; only `from=` and `expiry-time=` limit our logins. */
+/**
+ * The options of an authorized_keys line. `from=` and `expiry-time=` limit when the key is
+ * admitted; `command=` refuses the key (sshd would confine it to one command, which syncline
+ * cannot do, and admitting it fully would grant more than the line allows). The rest restrict or
+ * allow what syncline never offers (a pty, forwarding, ~/.ssh/rc, a tunnel, an environment), so
+ * they change nothing; docs/operations.md has the table.
+ */
 export interface AuthorizedKeyOptions {
   /** `from="…"` patterns (see `matchesFrom`); absent: any address. */
   readonly from?: readonly string[];
-  /** `restrict` was given. We grant no pty or forwarding anyway; kept for reporting. */
+  /** `restrict` was given. It forbids only what syncline never grants; kept for reporting. */
   readonly restrict: boolean;
-  /** `command="…"`: sshd would force this command; syncline runs no commands, so it is inert. */
+  /** `command="…"`: the key is refused (see above). */
   readonly command?: string;
   /** `expiry-time="…"` as epoch ms: the key is refused from then on. */
   readonly expiresAt?: number;

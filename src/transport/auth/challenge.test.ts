@@ -200,15 +200,34 @@ describe("verifyClientAuth", () => {
 
   it("admits options-prefixed lines and honours from= allow and deny", async () => {
     const key = keyOf("ed25519");
-    const line = `no-pty,from="10.0.0.*,!10.0.0.5",command="echo \\"hi\\"" ${key.publicLine}`;
+    const line = `no-pty,from="10.0.0.*,!10.0.0.5",no-port-forwarding ${key.publicLine}`;
     const entries = authorized(line);
-    expect(verifyClientAuth(await attempt(key, entries)).entry.options.command).toBe('echo "hi"');
+    expect(verifyClientAuth(await attempt(key, entries)).entry.options.restrict).toBe(false);
     const mapped = await attempt(key, entries, { remoteAddress: "::ffff:10.0.0.9" });
     expect(verifyClientAuth(mapped).entry.line).toBe(1);
     for (const remoteAddress of ["10.0.0.5", "::ffff:10.0.0.5", "10.0.1.7", "2001:db8::1"]) {
       const request = await attempt(key, entries, { remoteAddress });
       expect(() => verifyClientAuth(request)).toThrow(refused("ERR_AUTH_NOT_AUTHORIZED", 4403));
     }
+  });
+
+  it("refuses a command= line, telling the client no more than 'not authorized'", async () => {
+    const key = keyOf("ed25519");
+    const entries = authorized(`restrict,command="echo \\"hi\\"" ${key.publicLine}`);
+    const request = await attempt(key, entries);
+    let error: unknown;
+    try {
+      verifyClientAuth(request);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: "ERR_AUTH_NOT_AUTHORIZED", closeCode: 4403 });
+    const { message, cause } = error as Error & { cause: Error };
+    expect(message).toBe(
+      `wire auth: key ${fingerprintOf(entries[0]?.key as never)} is not authorized on this server`,
+    );
+    // The detail is the cause, which the server logs and never sends.
+    expect(cause.message).toContain('authorized_keys line 1 has command="echo "hi""');
   });
 
   it("tries every line of the key: a later line's from= may admit", async () => {

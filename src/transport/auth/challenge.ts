@@ -144,10 +144,28 @@ function parseClaimedKey(text: string): PublicKey {
   );
 }
 
+/**
+ * ERR_AUTH_NOT_AUTHORIZED as the client sees it: its own key's fingerprint and nothing of the
+ * server's policy (no file, line, address pattern or date). `detail` says why, for the server's
+ * log only: it rides along as the error's cause, which is never sent.
+ */
+function notAuthorized(fingerprint: string, detail: string) {
+  return createError(
+    "ERR_AUTH_NOT_AUTHORIZED",
+    `wire auth: key ${fingerprint} is not authorized on this server`,
+    { cause: new Error(`key ${fingerprint} ${detail}`) },
+  );
+}
+
 /** Why `entry` does not admit a client at `address` now, or undefined when it does. */
 function refusal(entry: AuthorizedKey, address: string, at: number): string | undefined {
   const where = `${entry.source} line ${entry.line}`;
-  const { from, expiresAt } = entry.options;
+  const { from, expiresAt, command } = entry.options;
+  if (command !== undefined) {
+    // command= restricts a key to one command in sshd; syncline cannot honour that, and granting
+    // the key everything instead would widen what the administrator allowed.
+    return `${where} has command="${command}", which limits the key to one command: refused`;
+  }
   if (from !== undefined && !matchesFrom(from, address)) {
     return `${where} does not allow address ${address} (from="${from.join(",")}")`;
   }
@@ -157,11 +175,32 @@ function refusal(entry: AuthorizedKey, address: string, at: number): string | un
   return undefined;
 }
 
+/** The authorized_keys line that admits `key` from `address` now; else ERR_AUTH_NOT_AUTHORIZED. */
+function admittingEntry(
+  key: PublicKey,
+  authorizedKeys: readonly AuthorizedKey[],
+  address: string,
+  at: number,
+): AuthorizedKey {
+  const fingerprint = fingerprintOf(key);
+  const reasons: string[] = [];
+  for (const entry of authorizedKeys) {
+    if (!samePublicKey(entry.key, key)) continue;
+    const reason = refusal(entry, address, at);
+    if (reason === undefined) return entry;
+    reasons.push(reason);
+  }
+  throw notAuthorized(fingerprint, reasons.join("; ") || "is not in authorized_keys");
+}
+
 /**
- * Checks a client's AUTH: spends the nonce, verifies the SSHSIG over this connection's transcript
- * (namespace `syncline-wire-auth@syncline`) and that it was made by the key AUTH names, then looks
- * the key up in authorized_keys, honouring `from=` and `expiry-time=`. The signature is checked
- * before authorization so only a key's holder learns whether that key is authorized.
+ * Checks a client's AUTH, cheapest first: spends the nonce; parses the key AUTH names (an RSA key
+ * outside rsa-limits.ts is refused here); looks it up in authorized_keys, honouring `from=` and
+ * `expiry-time=` and refusing `command=` keys; only then verifies the SSHSIG over this
+ * connection's transcript (namespace `syncline-wire-auth@syncline`), which must carry that very
+ * key. So a stranger's key is never used to verify anything (the price of a verification is the
+ * key's to choose); like sshd, this tells an unauthenticated client whether a public key is
+ * authorized (ERR_AUTH_NOT_AUTHORIZED, or a failed signature), never why not.
  * Throws ERR_AUTH_NONCE, ERR_AUTH_SIGNATURE or ERR_AUTH_ALGORITHM (4401), or
  * ERR_AUTH_NOT_AUTHORIZED (4403).
  */
@@ -169,6 +208,8 @@ export function verifyClientAuth(attempt: ClientAuthAttempt): ClientAuthResult {
   const { issued } = attempt;
   issued.redeem();
   const claimed = parseClaimedKey(attempt.publicKey);
+  const at = (attempt.now ?? Date.now)();
+  const entry = admittingEntry(claimed, attempt.authorizedKeys, attempt.remoteAddress, at);
   const message = authTranscript({
     serverId: attempt.serverId,
     sessionId: issued.sessionId,
@@ -176,23 +217,11 @@ export function verifyClientAuth(attempt: ClientAuthAttempt): ClientAuthResult {
     clientNonce: attempt.clientNonce,
     channelBinding: attempt.channelBinding,
   });
-  const signer = verifySshsig({
+  verifySshsig({
     signature: attempt.signature,
     namespace: wireAuthNamespace,
     message,
+    expectedKey: claimed,
   });
-  if (!samePublicKey(signer, claimed)) {
-    throw signatureError(`signature was made by ${fingerprintOf(signer)}, not the key AUTH names`);
-  }
-  const fingerprint = fingerprintOf(claimed);
-  const entries = attempt.authorizedKeys.filter((entry) => samePublicKey(entry.key, claimed));
-  const at = (attempt.now ?? Date.now)();
-  const reasons: string[] = [];
-  for (const entry of entries) {
-    const reason = refusal(entry, attempt.remoteAddress, at);
-    if (reason === undefined) return { fingerprint, key: claimed, entry };
-    reasons.push(reason);
-  }
-  const why = reasons.length > 0 ? reasons.join("; ") : "is not in authorized_keys";
-  throw createError("ERR_AUTH_NOT_AUTHORIZED", `wire auth: key ${fingerprint} ${why}`);
+  return { fingerprint: entry.fingerprint, key: claimed, entry };
 }

@@ -1,5 +1,6 @@
 // The server's host key for mutual authentication: read from a file, or — like sshd on first
-// boot — generated once as an ed25519 key in OpenSSH format and kept (mode 0600).
+// boot — generated once as an ed25519 key in OpenSSH format and kept (mode 0600, in a folder made
+// 0700 when it has to be made).
 
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -12,7 +13,7 @@ import { sshString, sshU32 } from "./ssh-string.js";
 /** Loads the host key at `path`, creating an ed25519 key there first if the file is missing. */
 export async function loadOrCreateHostKey(path: string): Promise<Signer> {
   if (!existsSync(path)) {
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // "wx": if another process created it meanwhile, its key wins and we load that one.
     await writeFile(path, generateOpenSshEd25519("syncline host key"), {
       mode: 0o600,

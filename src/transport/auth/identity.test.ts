@@ -1,8 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { resolveIdentity } from "./identity.js";
+import { resolveIdentities, resolveIdentity } from "./identity.js";
 import { parsePublicKey } from "./public-key.js";
 import type { Signer } from "./signer.js";
 import { armorSshsig, createSshsig, verifySshsig } from "./sshsig.js";
@@ -126,6 +127,42 @@ describe("resolveIdentity with --identity", () => {
     }
   });
 
+  it("takes the agent's copy of the key when the agent holds it: no passphrase, .pub accepted", async () => {
+    // The agent holds the encrypted key (added from a decrypted copy, as ssh-add would).
+    const copy = join(dir, "encrypted-copy");
+    execFileSync("cp", [encrypted.privatePath, copy]);
+    execFileSync("ssh-keygen", ["-p", "-q", "-P", "correct horse", "-N", "", "-f", copy]);
+    agent.removeAll();
+    agent.add((agentKeys.get("ed25519") as TestKey).privatePath);
+    agent.add(copy);
+    const askPassphrase = vi.fn(async () => "correct horse");
+    for (const identityFile of [encrypted.privatePath, `${encrypted.privatePath}.pub`]) {
+      const identities = await resolveIdentities({
+        env: { SSH_AUTH_SOCK: agent.socketPath },
+        identityFile,
+        askPassphrase,
+      });
+      expect(identities).toHaveLength(1); // that key only, as ssh -i
+      const [identity] = identities;
+      expect(identity.source).toBe(`ssh-agent ${agent.socketPath}`);
+      expect(identity.publicKey).toBe(publicPart(encrypted.publicLine));
+      expect(identity.comment).toBe("test@ed25519");
+      await expectInterop(identity, encrypted);
+    }
+    expect(askPassphrase).not.toHaveBeenCalled();
+    agent.removeAll();
+  });
+
+  it("refuses a .pub the agent does not hold, saying to ssh-add it", async () => {
+    const pub = `${plain.privatePath}.pub`;
+    for (const env of [{}, { SSH_AUTH_SOCK: agent.socketPath }]) {
+      await expect(resolveIdentity({ env, identityFile: pub })).rejects.toMatchObject({
+        code: "ERR_AUTH_KEY_FILE",
+        message: expect.stringMatching(/is a public key and .*ssh-add/),
+      });
+    }
+  });
+
   it("uses the file even when an agent is available", async () => {
     agent.add((agentKeys.get("ed25519") as TestKey).privatePath);
     const identity = await resolveIdentity({
@@ -154,12 +191,32 @@ describe("resolveIdentity with ssh-agent", () => {
     await expectInterop(identity, key);
   });
 
-  it("takes the agent's first key", async () => {
+  it("offers every agent key in the agent's order, each with its own comment", async () => {
     agent.removeAll();
     agent.add((agentKeys.get("ecdsa-384") as TestKey).privatePath);
     agent.add((agentKeys.get("ed25519") as TestKey).privatePath);
+    const identities = await resolveIdentities({ env: { SSH_AUTH_SOCK: agent.socketPath } });
+    expect(identities.map((identity) => identity.algorithm)).toEqual([
+      "ecdsa-sha2-nistp384",
+      "ssh-ed25519",
+    ]);
+    expect(identities.map((identity) => identity.comment)).toEqual([
+      "test@ecdsa-384",
+      "test@ed25519",
+    ]);
+    const first = await resolveIdentity({ env: { SSH_AUTH_SOCK: agent.socketPath } });
+    expect(first.algorithm).toBe("ecdsa-sha2-nistp384");
+  });
+
+  it("reports an agent that refuses to sign (ssh-add -c, denied) as ERR_AUTH_AGENT", async () => {
+    agent.removeAll();
+    agent.add((agentKeys.get("ed25519") as TestKey).privatePath, { confirm: true });
     const identity = await resolveIdentity({ env: { SSH_AUTH_SOCK: agent.socketPath } });
-    expect(identity.algorithm).toBe("ecdsa-sha2-nistp384");
+    await expect(identity.sign(message)).rejects.toMatchObject({
+      code: "ERR_AUTH_AGENT",
+      message: expect.stringContaining("ssh-add -c"),
+    });
+    agent.removeAll();
   });
 
   it("reports a failure to sign as ERR_AUTH_AGENT (key removed after resolving)", async () => {

@@ -3,6 +3,7 @@
 
 import type { ParsedKey } from "ssh2";
 import ssh2 from "ssh2";
+import { rsaKeyProblem } from "./rsa-limits.js";
 import { createSshReader } from "./ssh-reader.js";
 
 /** The key types we accept. DSA, FIDO (`sk-…`) and certificates are refused. */
@@ -62,7 +63,8 @@ function blobOfLine(line: string, fail: PublicKeyFailure): { type: string; blob:
 /**
  * Parses a public key from an OpenSSH line (`ssh-ed25519 AAAA… [comment]`) or a wire blob.
  * The line's type must match the blob's; the blob must be canonical (ssh2 re-encodes it to the
- * same bytes), so two encodings of one key cannot get different fingerprints.
+ * same bytes), so two encodings of one key cannot get different fingerprints. An RSA key outside
+ * the bounds of rsa-limits.ts is `unsupported`, refused before anything can verify with it.
  */
 export function parsePublicKey(input: string | Uint8Array, fail: PublicKeyFailure): PublicKey {
   const line = typeof input === "string" ? blobOfLine(input, fail) : undefined;
@@ -74,6 +76,10 @@ export function parsePublicKey(input: string | Uint8Array, fail: PublicKeyFailur
     throw fail(`key type ${quoted(type)} is not supported`, "unsupported");
   if (line !== undefined && line.type !== type) {
     throw fail(`key line type ${line.type} does not match its blob type ${type}`, "malformed");
+  }
+  if (type === "ssh-rsa") {
+    const problem = rsaKeyProblem(blob, (reason) => fail(`key blob: ${reason}`, "malformed"));
+    if (problem !== undefined) throw fail(problem, "unsupported");
   }
   const parsed = ssh2.utils.parseKey(blob);
   if (parsed instanceof Error || Array.isArray(parsed) || !parsed.getPublicSSH().equals(blob)) {

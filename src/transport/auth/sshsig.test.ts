@@ -147,12 +147,17 @@ describe("verifySshsig refusals", () => {
     );
   });
 
-  it("checks allowedKeys after the signature", async () => {
+  it("checks allowedKeys and expectedKey before the signature", async () => {
     const signature = await createSshsig({ signer: signerOf(edKey()), namespace, message });
     const other = parsePublicKey((keys.get("ecdsa-256") as TestKey).publicLine, fail);
-    expect(() => verifySshsig({ signature, namespace, message, allowedKeys: [other] })).toThrow(
-      expect.objectContaining({ code: "ERR_AUTH_NOT_AUTHORIZED", closeCode: 4403 }),
-    );
+    // A wrong message would fail the signature check: the key checks must answer first.
+    const wrong = new TextEncoder().encode("another message");
+    expect(() =>
+      verifySshsig({ signature, namespace, message: wrong, allowedKeys: [other] }),
+    ).toThrow(expect.objectContaining({ code: "ERR_AUTH_NOT_AUTHORIZED", closeCode: 4403 }));
+    expect(() =>
+      verifySshsig({ signature, namespace, message: wrong, expectedKey: other }),
+    ).toThrow(expect.objectContaining({ message: expect.stringMatching(/not by the expected/) }));
     const own = parsePublicKey(edKey().publicLine, fail);
     expect(verifySshsig({ signature, namespace, message, allowedKeys: [own] }).type).toBe(
       "ssh-ed25519",

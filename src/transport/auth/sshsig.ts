@@ -4,6 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { createError } from "../../protocol/errors.js";
+import { fingerprintOf } from "./fingerprint.js";
 import { type PublicKey, parsePublicKey, samePublicKey } from "./public-key.js";
 import type { Signer } from "./signer.js";
 import { createSshReader } from "./ssh-reader.js";
@@ -42,6 +43,12 @@ export interface VerifySshsigOptions {
   readonly message: Uint8Array;
   /** When given, the signing key must be one of these (ERR_AUTH_NOT_AUTHORIZED, 4403). */
   readonly allowedKeys?: readonly PublicKey[];
+  /**
+   * When given, the blob must carry exactly this key (ERR_AUTH_SIGNATURE otherwise). Like
+   * `allowedKeys`, checked before the signature is verified: verifying with a key nobody vouched
+   * for would let a stranger choose what the check costs.
+   */
+  readonly expectedKey?: PublicKey;
 }
 
 function signedData(namespace: string, hash: SshsigHash, message: Uint8Array): Buffer {
@@ -74,7 +81,8 @@ function invalid(reason: string) {
  * unless noted): ERR_AUTH_SIGNATURE for wrong magic or version, a namespace other than expected, a
  * malformed blob or a signature that does not verify; ERR_AUTH_ALGORITHM for a SHA-1 RSA
  * signature, an unknown digest or an unsupported key type; ERR_AUTH_NOT_AUTHORIZED (4403) when
- * `allowedKeys` is given and does not hold the key.
+ * `allowedKeys` is given and does not hold the key. The key is checked against `expectedKey` and
+ * `allowedKeys` before the signature is verified.
  */
 export function verifySshsig(options: VerifySshsigOptions): PublicKey {
   const reader = createSshReader(options.signature, (reason) => invalid(`malformed: ${reason}`));
@@ -97,10 +105,16 @@ export function verifySshsig(options: VerifySshsigOptions): PublicKey {
   }
   const signature = reader.readString();
   reader.end();
-  verifySshSignature(key, signedData(namespace, hash, options.message), signature, "sshsig");
+  const expected = options.expectedKey;
+  if (expected !== undefined && !samePublicKey(expected, key)) {
+    throw invalid(
+      `signed by ${fingerprintOf(key)}, not by the expected ${fingerprintOf(expected)}`,
+    );
+  }
   if (options.allowedKeys && !options.allowedKeys.some((allowed) => samePublicKey(allowed, key))) {
     throw createError("ERR_AUTH_NOT_AUTHORIZED", `sshsig: ${key.type} key is not allowed`);
   }
+  verifySshSignature(key, signedData(namespace, hash, options.message), signature, "sshsig");
   return key;
 }
 
