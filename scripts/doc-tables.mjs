@@ -49,6 +49,19 @@ export function renderSettings(settings, tableName) {
   return table(header, rows);
 }
 
+/** Every setting that is a limit: its key and flag, default, what a client sees, its metric. */
+export function renderLimits(settings) {
+  const rows = Object.values(settings)
+    .filter((setting) => setting.limit !== undefined)
+    .map((setting) => [
+      `\`${setting.key}\` (${flagOf(setting)})`,
+      defaultOf(setting),
+      setting.limit.whenHit,
+      setting.limit.metric === undefined ? "–" : `\`${setting.limit.metric}\``,
+    ]);
+  return table(["limit", "default", "when it is hit", "metric"], rows);
+}
+
 /** The error codes: code, meaning, HTTP status, close code, exit code, retried by clients. */
 export function renderErrors(errorTable) {
   const rows = Object.entries(errorTable).map(([code, spec]) => [
@@ -105,6 +118,7 @@ export function renderSections(tables) {
     },
     "docs/operations.md": {
       "server-settings": renderSettings(tables.serverSettings, "server"),
+      limits: renderLimits(tables.serverSettings),
       "sync-settings": renderSettings(tables.syncSettings, "sync"),
       "share-settings": renderSettings(tables.shareSettings, "share"),
       "transport-settings": renderSettings(tables.transportSettings, "transport"),

@@ -33,6 +33,16 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   readonly doc?: string;
   /** The code of an invalid value's error; default ERR_INVALID_CONFIG. */
   readonly errorCode?: ErrorCode;
+  /** For a limit: what a client sees when it is hit, and the metric that counts it (docs). */
+  readonly limit?: LimitDescription;
+}
+
+/** How a limit shows itself, for the limits table of docs/operations.md. */
+export interface LimitDescription {
+  /** What a client sees (a status, a close code, an exit code) or what the server does. */
+  readonly whenHit: string;
+  /** The metric that counts it or shows how close it is, when there is one. */
+  readonly metric?: string;
 }
 
 /** A table of settings by field name. */

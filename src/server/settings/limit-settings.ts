@@ -1,0 +1,298 @@
+// What a client may cost the server, whatever it uses: the output budget, HTTP timeouts, connection
+// caps, trusted proxies, per-address rate limits, and the admin API and metrics endpoints. Part of
+// the server's settings table (server/config.ts); each entry is a flag, an environment variable, a
+// `[server]` key, a default, its help and its check.
+
+import { z } from "zod";
+import { defaultMaxConnections } from "../open-file-limit.js";
+import { defineSettings, integer, nonEmptyText } from "../setting-table.js";
+import { bytes, GiB, hostAndPort, MiB, milliseconds, trustedProxyList } from "./units.js";
+
+/**
+ * What a client may cost the server, whatever it uses: the output budget, HTTP timeouts,
+ * connection caps, trusted proxies, per-address rate limits, and the admin API and metrics
+ * endpoints.
+ */
+export const limitSettings = defineSettings({
+  outputMaxBufferedBytes: {
+    flag: "--output-max-buffered",
+    value: "N",
+    env: "SYNCLINE_OUTPUT_MAX_BUFFERED_BYTES",
+    key: "output_max_buffered_bytes",
+    kind: "integer",
+    schema: bytes(64 * 1024, GiB),
+    default: 16 * MiB,
+    defaultText: "16777216 (16 MiB)",
+    help: "bytes one connection (viewer, automerge peer, /wire, HTTP response) may keep unread past --output-grace before it is cut",
+    limit: {
+      whenHit:
+        "after `output_grace_ms` over it: a WebSocket is closed with 4429 (`ERR_SLOW_READER`), an HTTP response is aborted",
+      metric: "syncline_slow_reader_cuts_total{endpoint}",
+    },
+  },
+  outputTotalBufferedBytes: {
+    flag: "--output-total-buffered",
+    value: "N",
+    env: "SYNCLINE_OUTPUT_TOTAL_BUFFERED_BYTES",
+    key: "output_total_buffered_bytes",
+    kind: "integer",
+    schema: bytes(MiB, 2 ** 40),
+    default: 512 * MiB,
+    defaultText: "536870912 (512 MiB)",
+    help: "bytes all connections together may keep unread; past it the connections with the most are cut first",
+    limit: {
+      whenHit:
+        "the connections holding the most are cut at once (4429, or an aborted response) until the rest fit",
+      metric: "syncline_slow_reader_cuts_total{endpoint}",
+    },
+  },
+  outputGraceMs: {
+    flag: "--output-grace",
+    value: "MS",
+    env: "SYNCLINE_OUTPUT_GRACE_MS",
+    key: "output_grace_ms",
+    kind: "integer",
+    schema: milliseconds(100, 600_000),
+    default: 30_000,
+    help: "how long a connection may stay over --output-max-buffered, or read nothing of what it was sent, before it is cut, ms",
+    limit: {
+      whenHit:
+        "a connection that reads nothing of what it was sent for this long is cut as above, however little it holds",
+      metric: "syncline_slow_reader_cuts_total{endpoint}",
+    },
+  },
+  httpHeadersTimeoutMs: {
+    flag: "--http-headers-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_HEADERS_TIMEOUT_MS",
+    key: "http_headers_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 600_000),
+    default: 10_000,
+    help: "a connection that has not sent a request's whole headers this long after it opened (or after its previous answer) is answered 408 and closed, ms",
+    limit: {
+      whenHit: "408, then the connection is closed",
+      metric: 'syncline_http_timeouts_total{kind="request"}',
+    },
+  },
+  httpRequestTimeoutMs: {
+    flag: "--http-request-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_REQUEST_TIMEOUT_MS",
+    key: "http_request_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 3_600_000),
+    default: 60_000,
+    help: "a request whose body has not all arrived this long after it began is answered 408 and closed, ms (at least --http-headers-timeout)",
+    limit: {
+      whenHit: "408, then the connection is closed",
+      metric: 'syncline_http_timeouts_total{kind="request"}',
+    },
+  },
+  httpKeepAliveTimeoutMs: {
+    flag: "--http-keep-alive-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_KEEP_ALIVE_TIMEOUT_MS",
+    key: "http_keep_alive_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(100, 600_000),
+    default: 5000,
+    help: "an idle keep-alive connection waiting for its next request is closed after this long, ms",
+  },
+  httpIdleTimeoutMs: {
+    flag: "--http-idle-timeout",
+    value: "MS",
+    env: "SYNCLINE_HTTP_IDLE_TIMEOUT_MS",
+    key: "http_idle_timeout_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 3_600_000),
+    default: 60_000,
+    help: "an HTTP connection with no traffic either way this long (a client that stops reading an answer) is closed, ms; WebSockets have their own pings",
+    limit: {
+      whenHit: "the connection is closed without an answer",
+      metric: 'syncline_http_timeouts_total{kind="idle"}',
+    },
+  },
+  maxConnections: {
+    flag: "--max-connections",
+    value: "N",
+    env: "SYNCLINE_MAX_CONNECTIONS",
+    key: "max_connections",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: defaultMaxConnections(),
+    defaultText: "the open-file limit less 256, at most 20000",
+    help: "open connections (HTTP and WebSocket, every listener); one more is closed at once",
+    limit: {
+      whenHit: "the new connection is closed at once, unanswered",
+      metric: 'syncline_limit_refusals_total{limit="max_connections"}',
+    },
+  },
+  maxConnectionsPerAddress: {
+    flag: "--max-connections-per-address",
+    value: "N",
+    env: "SYNCLINE_MAX_CONNECTIONS_PER_ADDRESS",
+    key: "max_connections_per_address",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 2000,
+    help: "open connections from one client address (an IPv6 /64 counts as one); one more is closed at once",
+    limit: {
+      whenHit: "the new connection is closed at once, unanswered",
+      metric: 'syncline_limit_refusals_total{limit="max_connections_per_address"}',
+    },
+  },
+  maxUnauthenticatedWebSocketsPerAddress: {
+    flag: "--max-unauthenticated-websockets-per-address",
+    value: "N",
+    env: "SYNCLINE_MAX_UNAUTHENTICATED_WEBSOCKETS_PER_ADDRESS",
+    key: "max_unauthenticated_websockets_per_address",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 1500,
+    help: "WebSockets from one client address that carry no credential (share viewers, automerge without --automerge-token, /wire before WELCOME); one more → 429",
+    limit: {
+      whenHit: "the upgrade is refused: 429 `ERR_CONNECTION_LIMIT`",
+      metric: 'syncline_limit_refusals_total{limit="max_unauthenticated_websockets_per_address"}',
+    },
+  },
+  trustedProxies: {
+    flag: "--trusted-proxies",
+    value: "LIST",
+    env: "SYNCLINE_TRUSTED_PROXIES",
+    key: "trusted_proxies",
+    kind: "string",
+    schema: trustedProxyList.optional(),
+    defaultText: "– (none)",
+    help: "comma-separated addresses and CIDR networks of reverse proxies (and `unix` for the Unix socket) whose X-Forwarded-For or PROXY header names the client",
+  },
+  proxyProtocol: {
+    flag: "--proxy-protocol",
+    env: "SYNCLINE_PROXY_PROTOCOL",
+    key: "proxy_protocol",
+    kind: "boolean",
+    schema: z.boolean(),
+    default: false,
+    help: "every TCP connection starts with a PROXY protocol header (v1 or v2) from a trusted proxy; others are closed",
+    limit: {
+      whenHit:
+        "a connection without a valid PROXY header from a trusted proxy is closed unanswered",
+      metric: 'syncline_limit_refusals_total{limit="proxy_protocol"}',
+    },
+  },
+  rateLimits: {
+    flag: "--rate-limits",
+    value: "BOOL",
+    env: "SYNCLINE_RATE_LIMITS",
+    key: "rate_limits",
+    kind: "boolean",
+    schema: z.boolean(),
+    default: true,
+    help: "false turns off the per-address rate limits below (share creation, failed authentication, new automerge documents)",
+  },
+  rateShareCreateBurst: {
+    flag: "--rate-share-create-burst",
+    value: "N",
+    env: "SYNCLINE_RATE_SHARE_CREATE_BURST",
+    key: "rate_share_create_burst",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 60,
+    help: "share creations one address may make at once; past it → 429",
+    limit: {
+      whenHit:
+        "429 `ERR_RATE_LIMITED` with `Retry-After`; refilled at `rate_share_create_per_minute`",
+      metric: 'syncline_rate_limited_total{limit="share_create"}',
+    },
+  },
+  rateShareCreatePerMinute: {
+    flag: "--rate-share-create-per-minute",
+    value: "N",
+    env: "SYNCLINE_RATE_SHARE_CREATE_PER_MINUTE",
+    key: "rate_share_create_per_minute",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 30,
+    help: "… refilled at this many a minute",
+  },
+  rateAuthFailureBurst: {
+    flag: "--rate-auth-failure-burst",
+    value: "N",
+    env: "SYNCLINE_RATE_AUTH_FAILURE_BURST",
+    key: "rate_auth_failure_burst",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 30,
+    help: "failed authentications (share secret, tokens, /wire keys) one address may make; past it every attempt → 429",
+    limit: {
+      whenHit:
+        "every request of the address that carries a secret or token: 429 `ERR_RATE_LIMITED` with `Retry-After`, right secret or not; refilled at `rate_auth_failure_per_minute`",
+      metric: 'syncline_rate_limited_total{limit="auth_failure"}',
+    },
+  },
+  rateAuthFailurePerMinute: {
+    flag: "--rate-auth-failure-per-minute",
+    value: "N",
+    env: "SYNCLINE_RATE_AUTH_FAILURE_PER_MINUTE",
+    key: "rate_auth_failure_per_minute",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 30,
+    help: "… refilled at this many a minute",
+  },
+  rateDocumentCreateBurst: {
+    flag: "--rate-document-create-burst",
+    value: "N",
+    env: "SYNCLINE_RATE_DOCUMENT_CREATE_BURST",
+    key: "rate_document_create_burst",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 20_000,
+    help: "automerge documents one address may create at once (a first sync of a document the server does not have); past it the socket is closed 4430",
+    limit: {
+      whenHit:
+        "the socket is closed with 4430 (`ERR_RATE_LIMITED`); refilled at `rate_document_create_per_minute`",
+      metric: 'syncline_rate_limited_total{limit="document_create"}',
+    },
+  },
+  rateDocumentCreatePerMinute: {
+    flag: "--rate-document-create-per-minute",
+    value: "N",
+    env: "SYNCLINE_RATE_DOCUMENT_CREATE_PER_MINUTE",
+    key: "rate_document_create_per_minute",
+    kind: "integer",
+    schema: integer(1, 10_000_000),
+    default: 600,
+    help: "… refilled at this many a minute",
+  },
+  adminToken: {
+    flag: "--admin-token",
+    value: "TOKEN",
+    env: "SYNCLINE_ADMIN_TOKEN",
+    key: "admin_token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "– (admin API off)",
+    help: "turns on the admin API (/admin/…), which needs `Authorization: Bearer TOKEN`",
+  },
+  metricsListen: {
+    flag: "--metrics-listen",
+    value: "HOST:PORT",
+    env: "SYNCLINE_METRICS_LISTEN",
+    key: "metrics_listen",
+    kind: "string",
+    schema: hostAndPort.optional(),
+    defaultText: "– (/metrics on every listener)",
+    help: "serve /metrics only on this address, e.g. 127.0.0.1:9464",
+  },
+  metricsToken: {
+    flag: "--metrics-token",
+    value: "TOKEN",
+    env: "SYNCLINE_METRICS_TOKEN",
+    key: "metrics_token",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "– (open)",
+    help: "/metrics needs `Authorization: Bearer TOKEN`; otherwise HTTP 401",
+  },
+});
