@@ -101,6 +101,9 @@ export interface RemoteHeadsChangedMessage {
   >;
 }
 
+/** The longest peer id a `join` may carry. */
+export const maxPeerIdLength = 1024;
+
 /** A well-formed frame of a type this version does not know; receivers ignore it. */
 export interface UnknownMessage {
   readonly type: "unknown";
@@ -159,9 +162,17 @@ export function decodeRepoMessage(frame: Uint8Array): DecodedRepoMessage {
       if (versions !== undefined && !isStringArray(versions)) {
         throw malformed(`join: "supportedProtocolVersions" is not an array of strings`);
       }
+      const senderId = read.string("senderId");
+      // The server keeps a joined peer's id for as long as it stays; real ids are a few dozen
+      // characters, so a frame-sized one is refused rather than held.
+      if (senderId.length > maxPeerIdLength) {
+        throw malformed(
+          `join: "senderId" has ${senderId.length} characters, more than ${maxPeerIdLength}`,
+        );
+      }
       return {
         type,
-        senderId: read.string("senderId"),
+        senderId,
         peerMetadata: readPeerMetadata(type, fields.peerMetadata ?? fields.metadata),
         supportedProtocolVersions: versions ?? [automergeProtocolVersion],
       };

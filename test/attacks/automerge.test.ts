@@ -19,7 +19,7 @@
 import { randomBytes } from "node:crypto";
 import * as A from "@automerge/automerge";
 import { afterEach, describe, expect, it } from "vitest";
-import type { EphemeralMessage } from "../../src/protocol/automerge-messages.js";
+import { type EphemeralMessage, maxPeerIdLength } from "../../src/protocol/automerge-messages.js";
 import { generateDocumentId } from "../../src/util/ids.js";
 import {
   openWireClient,
@@ -327,6 +327,27 @@ describe("automerge sync against slow and hostile peers", () => {
     expect(bytes).toBeLessThan(1024);
     const relayed = reader.received.filter((m) => m.type === "ephemeral");
     expect(relayed.map((m) => (m as EphemeralMessage).sessionId)).toEqual(["real"]);
+  });
+
+  it("refuses a peer id too long to be real (4400) instead of holding it while the peer stays", async () => {
+    const test = await startTestServer({});
+    cleanups.push(() => test.stop());
+    const url = test.server.url.replace(/^http/, "ws");
+    const client = await openWireClient(url);
+    cleanups.push(() => client.socket.terminate());
+    client.send({
+      type: "join",
+      senderId: "p".repeat(maxPeerIdLength + 1),
+      peerMetadata: { isEphemeral: true },
+      supportedProtocolVersions: ["1"],
+    });
+    expect(await client.closed).toBe(4400);
+    expect(client.received.some((m) => m.type === "peer")).toBe(false);
+    // One of the longest allowed ids still joins.
+    const longest = await openWireClient(url);
+    cleanups.push(() => longest.socket.terminate());
+    const answer = await longest.join("p".repeat(maxPeerIdLength));
+    expect(answer.type).toBe("peer");
   });
 
   it("relays ephemeral messages to a peer that reads while skipping one that does not", async () => {

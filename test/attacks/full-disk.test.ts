@@ -181,8 +181,8 @@ describe.skipIf(disk.problem !== undefined)("attack: a full disk", () => {
     const created = await call(base, "POST", "/api/share", { sessionID });
     expect(created.status).toBe(201);
     const { secret } = created.body;
-    const early = await openViewer(base, `id=${shareId}`);
-    await early.waitFrames(1);
+    const early = await openViewer(base, `id=${shareId}&v=2`);
+    expect(await early.waitFrames(1)).toMatchObject([{ type: "state", seq: 0 }]);
 
     // Fill the disk: the first refusal, then every further write is refused too.
     const { acked, refusal } = await fillWithShareItems(base, secret);
@@ -207,9 +207,9 @@ describe.skipIf(disk.problem !== undefined)("attack: a full disk", () => {
     expect(await metric(base, "syncline_store_degraded")).toBe(1);
     expect(await metric(base, 'syncline_store_write_failures_total{operation="write"}')).toBe(4);
     expectShareHolds((await shareData(base)).texts, acked);
-    const viewer = await openViewer(base, `id=${shareId}`);
-    const [initial] = await viewer.waitFrames(1);
-    expect(initial["share/seq"]).toBe(acked.length);
+    const viewer = await openViewer(base, `id=${shareId}&v=2`);
+    const state = (await viewer.waitFrames(acked.length + 1, 20_000)).at(-1);
+    expect(state).toMatchObject({ type: "state", seq: acked.length });
     viewer.socket.terminate();
     expect(await readDocument(url, documentId)).toEqual({ items: ["before"] });
 
