@@ -13,7 +13,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(root, "src/viewer");
 const out = join(root, "dist/viewer");
 
-// Files are overwritten in place (no rm first) so a server running from dist/ keeps serving.
+// Files are overwritten in place (no rm first): the browser test rebuilds the viewer alone while
+// servers run from dist/. `npm run build` empties dist/ before tsc, so nothing stale is packed.
 await mkdir(out, { recursive: true });
 
 const result = await build({
