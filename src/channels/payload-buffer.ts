@@ -275,21 +275,30 @@ export class PayloadBuffer {
 
   /** Waits while the window is full; evicts a reader that holds it without moving. */
   async #waitForRoom(): Promise<void> {
-    while (this.#received - this.#keepFrom() >= this.#window) {
-      if (this.#failure) throw this.#failure;
-      const stall = this.#stallTimer();
-      await this.#wait();
+    // One stall timer while it stays armed, not one per wake-up: a relay wakes the writer for
+    // every chunk a reader takes, and a timer made each time cost a measurable share of its CPU.
+    let stall: NodeJS.Timeout | undefined;
+    try {
+      while (this.#received - this.#keepFrom() >= this.#window) {
+        if (this.#failure) throw this.#failure;
+        stall ??= this.#stallTimer(() => {
+          stall = undefined;
+          this.#evictStalled();
+        });
+        await this.#wait();
+      }
+    } finally {
       clearTimeout(stall);
     }
   }
 
-  /** A timer that evicts stalled readers when the oldest holder would be past `stallMs`. */
-  #stallTimer(): NodeJS.Timeout | undefined {
+  /** A timer that calls `onStall` when the oldest holder would be past `stallMs`. */
+  #stallTimer(onStall: () => void): NodeJS.Timeout | undefined {
     const holders = this.#holders();
     if (this.#stallMs === undefined || holders.length === 0) return undefined;
-    const oldest = Math.min(...holders.map((reader) => reader.movedAt));
-    const delay = Math.max(0, oldest + this.#stallMs - Date.now()) + 1;
-    const timer = setTimeout(() => this.#evictStalled(), delay);
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const reader of holders) oldest = Math.min(oldest, reader.movedAt);
+    const timer = setTimeout(onStall, Math.max(0, oldest + this.#stallMs - Date.now()) + 1);
     timer.unref();
     return timer;
   }

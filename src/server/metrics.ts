@@ -60,7 +60,7 @@ export interface WireMetrics {
   readonly keptBytes: Gauge<"where">;
   /** Channels in memory now. */
   readonly channels: Gauge;
-  /** Sets what fills the three gauges above at each scrape (the channel hub's state). */
+  /** Sets what fills the three gauges above and brings `bytes` up to date, at each scrape. */
   sampleWith(sample: () => void): void;
 }
 
@@ -236,6 +236,7 @@ function createWireMetrics(registry: Registry): WireMetrics {
       help: "Bytes of /wire frames, by direction (in, out).",
       labelNames: ["direction"],
       registers,
+      collect, // the endpoint sums frame bytes and adds them when sampled
     }),
     transfers: new Counter({
       name: "syncline_wire_transfers_total",
