@@ -18,6 +18,7 @@ import {
 } from "../../protocol/share-frames.js";
 import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
 import { TypedEmitter } from "../../util/typed-emitter.js";
+import { frameKeyKind, isGoneStatus } from "./viewer-control-frames.js";
 import { shareDataUrl, viewerSocketUrl } from "./viewer-urls.js";
 
 /**
@@ -135,6 +136,12 @@ export interface ViewerClient {
   off<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): void;
   /** Opens the first connection (status `connecting`); a no-op once started or final. */
   connect(): void;
+  /**
+   * While `reconnecting` and waiting for the backoff: tries again at once, with the backoff
+   * starting over (a page calls it on the window's `online` event, when its tab becomes visible,
+   * and from a "retry now" button). A no-op in any other status or while an attempt is open.
+   */
+  retryNow(): void;
   /** Closes the connection for good (status `closed`); a no-op when already final. */
   close(): void;
 }
@@ -236,6 +243,13 @@ class ShareViewerClient implements ViewerClient {
     this.#finish("closed");
   }
 
+  retryNow(): void {
+    if (this.#status !== "reconnecting" || this.#timer === undefined) return;
+    this.#clearTimeout(this.#timer);
+    this.#backoff.reset();
+    this.#open();
+  }
+
   #isFinal(): boolean {
     return (finalViewerStatuses as readonly string[]).includes(this.#status);
   }
@@ -301,10 +315,13 @@ class ShareViewerClient implements ViewerClient {
       return;
     }
     const state = parseStateFrame(frame);
+    const keyKind = isKeyFrame(frame) ? frameKeyKind(frame.key) : undefined;
     if (state !== undefined) this.#onSnapshot(state);
-    else if (isUpdateFrame(frame)) this.#onUpdate(frame);
-    else if (isKeyFrame(frame)) this.#onSnapshotKey(frame);
-    else {
+    else if (keyKind === "deleted") this.#finish("deleted");
+    else if (isUpdateFrame(frame)) this.#onUpdate(frame, keyKind === "content");
+    else if (isKeyFrame(frame)) {
+      if (keyKind === "content") this.#onSnapshotKey(frame);
+    } else {
       this.#emitError(
         "ERR_SHARE_FRAME",
         `viewer client: unexpected frame ${JSON.stringify(frame).slice(0, 100)}`,
@@ -331,7 +348,8 @@ class ShareViewerClient implements ViewerClient {
     this.#live();
   }
 
-  #onUpdate(frame: UpdateFrame): void {
+  /** A live write; `store` false for a control frame this client does not know (seq counts). */
+  #onUpdate(frame: UpdateFrame, store: boolean): void {
     const { seq } = frame;
     // A frame we already have (catch-up overlapping what we saw): skip it.
     if (this.#hasSnapshot && seq <= this.#seq && this.#incoming === undefined) return;
@@ -349,6 +367,7 @@ class ShareViewerClient implements ViewerClient {
       return;
     }
     this.#seq = seq;
+    if (!store) return;
     this.#state.set(frame.key, frame.content);
     this.#emitter.emit(
       "update",
@@ -361,7 +380,8 @@ class ShareViewerClient implements ViewerClient {
     if (this.#isFinal()) return;
     // ws reports a refused upgrade's status in its error ("Unexpected server response: 404").
     const refused404 = !opened && errorText !== undefined && /\b404\b/.test(errorText);
-    if (code === ShareCloseCode.deleted) this.#finish("deleted");
+    const refused410 = !opened && errorText !== undefined && /\b410\b/.test(errorText);
+    if (code === ShareCloseCode.deleted || refused410) this.#finish("deleted");
     else if (code === ShareCloseCode.notFound || refused404) this.#gone();
     if (this.#isFinal()) return;
     const why = `code ${code}${reason ? ` (${reason})` : ""}${errorText ? `: ${errorText}` : ""}`;
@@ -386,7 +406,7 @@ class ShareViewerClient implements ViewerClient {
     });
   }
 
-  /** After a failed connection: is the share gone (404), rather than the server unreachable? */
+  /** After a failed connection: is the share deleted (410) or unknown (404), not the server down? */
   async #probe(): Promise<void> {
     const fetchFn =
       this.#options.fetch === null
@@ -395,7 +415,8 @@ class ShareViewerClient implements ViewerClient {
     if (!fetchFn) return;
     try {
       const response = await fetchFn(shareDataUrl(this.#options.server, this.#options.id));
-      if (response.status === 404) this.#gone();
+      if (isGoneStatus(response.status)) this.#finish("deleted");
+      else if (response.status === 404) this.#gone();
     } catch {
       // Unreachable: the reconnect already scheduled will try again.
     }
