@@ -4,7 +4,8 @@
 /**
  * True when the part at `index` (in its message's parts sorted by id) is shown. Hidden: every
  * `step-start` but the message's first part, `snapshot`, `patch`, `step-finish`, synthetic or
- * empty text, and tools still `pending` or `running`. Everything else is shown, unknown types too.
+ * empty text, tools still `pending` or `running`, and `todoread` calls (they only read back the
+ * plan a `todowrite` showed). Everything else is shown, unknown types too.
  */
 export function isVisiblePart(part: Readonly<Record<string, unknown>>, index: number): boolean {
   switch (part.type) {
@@ -22,7 +23,7 @@ export function isVisiblePart(part: Readonly<Record<string, unknown>>, index: nu
         typeof state === "object" && state !== null
           ? (state as { status?: unknown }).status
           : undefined;
-      return status !== "pending" && status !== "running";
+      return status !== "pending" && status !== "running" && part.tool !== "todoread";
     }
     default:
       return true;
