@@ -213,3 +213,72 @@ export function partKindItems(sessionID: string): Item[] {
     },
   ];
 }
+
+/** A session whose one assistant message (older shape) carries a part of every other kind. */
+export function olderShapeItems(session: string): unknown[] {
+  const part = (id: string, fields: object) => ({
+    type: "part",
+    data: { id, sessionID: session, messageID: "msg_01", ...fields },
+  });
+  return [
+    { type: "session", data: { id: session, title: "Every kind of part" } },
+    {
+      type: "message",
+      data: {
+        id: "msg_01",
+        sessionID: session,
+        role: "assistant",
+        time: fixedNow,
+        cost: 1.5,
+        model: { providerID: "old-provider", modelID: "old-model" },
+      },
+    },
+    part("prt_01", { type: "step-start" }),
+    part("prt_02", { type: "text", text: "Plain text", sparkle: true }),
+    part("prt_03", { type: "step-start" }),
+    part("prt_04", {
+      type: "file",
+      mime: "text/plain",
+      filename: "notes.txt",
+      url: "data:text/plain;base64,aGk=",
+    }),
+    part("prt_05", { type: "agent", name: "reviewer" }),
+    part("prt_06", {
+      type: "subtask",
+      prompt: "run them",
+      description: "check the tests",
+      agent: "tester",
+    }),
+    part("prt_07", {
+      type: "retry",
+      attempt: 2,
+      error: { name: "APIError", data: { message: "rate limited" } },
+    }),
+    part("prt_08", { type: "compaction", auto: true }),
+    part("prt_09", {
+      type: "tool",
+      callID: "c9",
+      tool: "write",
+      state: {
+        status: "error",
+        input: { path: "/etc/x" },
+        error: "permission denied",
+        time: { start: fixedNow, end: fixedNow + 1 },
+      },
+    }),
+    part("prt_10", {
+      type: "tool",
+      callID: "c10",
+      tool: "bash",
+      state: {
+        status: "completed",
+        input: { command: "seq 100" },
+        output: Array.from({ length: 100 }, (_, i) => `line ${i}`).join("\n"),
+        title: "seq 100",
+        metadata: {},
+        time: { start: fixedNow, end: fixedNow + 5 },
+      },
+    }),
+    part("prt_11", { type: "hologram", beam: "on" }),
+  ];
+}

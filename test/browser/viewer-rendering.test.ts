@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { chromiumMissing, launchChromium, type TestBrowser } from "./chromium.js";
 import { ensureViewerBuilt } from "./viewer-build.js";
-import { partKindItems } from "./viewer-fixtures.js";
+import { olderShapeItems, partKindItems } from "./viewer-fixtures.js";
 
 const artifacts = resolve(import.meta.dirname, "../../test-artifacts/viewer");
 const sessionID = "ses_browser0render01";
@@ -256,6 +256,51 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer rendering in Chromium
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it("renders every part type, unknown ones and fields plainly, and the older message shape", async () => {
+    const kindsSession = "ses_browser0kinds002";
+    const kindsId = kindsSession.slice(-8);
+    const base = server.server.url;
+    const created = await post(`${base}/api/share`, { sessionID: kindsSession });
+    expect(created.status).toBe(201);
+    const kindsSecret = ((await created.json()) as { secret: string }).secret;
+    const response = await post(`${base}/api/share/${kindsId}/sync`, {
+      secret: kindsSecret,
+      data: olderShapeItems(kindsSession),
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+
+    await page.goto(`${base}/s/${kindsId}`);
+    await page.waitForSelector('body[data-status="live"]');
+    await expect.poll(() => page.locator(".message").count()).toBe(1);
+    const message = page.locator(".message-assistant");
+    expect(await text(page.locator(".message-assistant .message-header .model"))).toBe("old-model");
+    expect(await text(page.locator(".totals"))).toContain("$1.50");
+    expect(await text(page.locator(".models"))).toContain("old-model");
+    // The first step-start is shown, the second is not.
+    expect(await message.locator(".part-step").count()).toBe(1);
+    expect(await text(page.locator(".part-step"))).toBe("old-provider · old-model");
+    expect(await text(page.locator(".part-file"))).toContain("notes.txt");
+    expect(await text(page.locator(".part-file"))).toContain("inline data");
+    expect(await text(page.locator(".part-agent"))).toContain("reviewer");
+    expect(await text(page.locator(".part-subtask"))).toContain("check the tests");
+    expect(await text(page.locator(".part-retry"))).toContain("rate limited");
+    expect(await text(page.locator(".part-compaction"))).toContain("compacted");
+    expect(await text(page.locator(".part-tool.tool-error .error-text"))).toContain(
+      "permission denied",
+    );
+    // An unknown type is shown as JSON; an unknown field of a known type under "other fields".
+    expect(await text(page.locator(".part-unknown"))).toContain('"beam": "on"');
+    expect(await text(page.locator(".part-text .other-fields"))).toContain("sparkle");
+    // Long output is clamped until "Show more".
+    const output = page.locator(".part-tool.tool-completed .tool-output");
+    expect(await output.getAttribute("class")).toContain("clamped");
+    await page.locator(".part-tool.tool-completed .show-more").click();
+    expect(await output.getAttribute("class")).not.toContain("clamped");
+    expect(pageErrors).toEqual([]);
+    await page.evaluate("window.scrollTo(0, 0)");
+    await page.screenshot({ path: join(artifacts, "older-shape-part-kinds.png"), fullPage: true });
+  });
+
   it("made no request outside the server and threw no page error", () => {
     const base = server.server.url;
     expect(
@@ -265,8 +310,13 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer rendering in Chromium
   });
 });
 
-/** Runs in the page: an element's computed background colour (a string: Node has no DOM types). */
-const backgroundOf = "(node) => getComputedStyle(node).backgroundColor";
+/** Runs in the page: an element's computed background colour (typed by hand: no DOM types here). */
+function backgroundOf(node: unknown): string {
+  const page = globalThis as unknown as {
+    getComputedStyle(element: unknown): { backgroundColor: string };
+  };
+  return page.getComputedStyle(node).backgroundColor;
+}
 
 async function text(locator: ReturnType<Page["locator"]>): Promise<string> {
   return (await locator.first().textContent()) ?? "";

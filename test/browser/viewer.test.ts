@@ -172,48 +172,6 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer in Chromium", () => {
     await page.screenshot({ path: join(artifacts, "viewer-deleted.png") });
   });
 
-  it("renders every part type, unknown ones and fields plainly, and the older message shape", async () => {
-    const kindsSession = "ses_browser0kinds002";
-    const kindsId = kindsSession.slice(-8);
-    const created = await api("POST", "/api/share", { sessionID: kindsSession });
-    expect(created.status).toBe(201);
-    const kindsSecret = ((await created.json()) as { secret: string }).secret;
-    const response = await api("POST", `/api/share/${kindsId}/sync`, {
-      secret: kindsSecret,
-      data: partKindItems(kindsSession),
-    });
-    expect(response.status, await response.clone().text()).toBe(200);
-
-    await page.goto(`${base}/s/${kindsId}`);
-    await waitForStatus(page, "live");
-    await expect.poll(() => page.locator(".message").count()).toBe(1);
-    const message = page.locator(".message-assistant");
-    expect(await text(page, ".message-assistant .message-header .model")).toBe("old-model");
-    expect(await text(page, ".totals")).toContain("$1.50");
-    expect(await text(page, ".models")).toContain("old-model");
-    // The first step-start is shown, the second is not.
-    expect(await message.locator(".part-step").count()).toBe(1);
-    expect(await text(page, ".part-step")).toBe("old-provider · old-model");
-    expect(await text(page, ".part-file")).toContain("notes.txt");
-    expect(await text(page, ".part-file")).toContain("inline data");
-    expect(await text(page, ".part-agent")).toContain("reviewer");
-    expect(await text(page, ".part-subtask")).toContain("check the tests");
-    expect(await text(page, ".part-retry")).toContain("rate limited");
-    expect(await text(page, ".part-compaction")).toContain("compacted");
-    expect(await text(page, ".part-tool.tool-error .error-text")).toContain("permission denied");
-    // An unknown type is shown as JSON; an unknown field of a known type under "other fields".
-    expect(await text(page, ".part-unknown")).toContain('"beam": "on"');
-    expect(await text(page, ".part-text .other-fields")).toContain("sparkle");
-    // Long output is clamped until "Show more".
-    const output = page.locator(".part-tool.tool-completed .tool-output");
-    expect(await output.getAttribute("class")).toContain("clamped");
-    await page.locator(".part-tool.tool-completed .show-more").click();
-    expect(await output.getAttribute("class")).not.toContain("clamped");
-    expect(pageErrors).toEqual([]);
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(artifacts, "viewer-part-kinds.png"), fullPage: true });
-  });
-
   it("answers an unknown share with 404 and a clear page", async () => {
     const response = await page.goto(`${base}/s/nosuch00`);
     expect(response?.status()).toBe(404);
@@ -365,74 +323,5 @@ function initialItems(): unknown[] {
         },
       ],
     },
-  ];
-}
-
-/** A session whose one assistant message (older shape) carries a part of every kind. */
-function partKindItems(session: string): unknown[] {
-  const part = (id: string, fields: object) => ({
-    type: "part",
-    data: { id, sessionID: session, messageID: "msg_01", ...fields },
-  });
-  return [
-    { type: "session", data: { id: session, title: "Every kind of part" } },
-    {
-      type: "message",
-      data: {
-        id: "msg_01",
-        sessionID: session,
-        role: "assistant",
-        time: now,
-        cost: 1.5,
-        model: { providerID: "old-provider", modelID: "old-model" },
-      },
-    },
-    part("prt_01", { type: "step-start" }),
-    part("prt_02", { type: "text", text: "Plain text", sparkle: true }),
-    part("prt_03", { type: "step-start" }),
-    part("prt_04", {
-      type: "file",
-      mime: "text/plain",
-      filename: "notes.txt",
-      url: "data:text/plain;base64,aGk=",
-    }),
-    part("prt_05", { type: "agent", name: "reviewer" }),
-    part("prt_06", {
-      type: "subtask",
-      prompt: "run them",
-      description: "check the tests",
-      agent: "tester",
-    }),
-    part("prt_07", {
-      type: "retry",
-      attempt: 2,
-      error: { name: "APIError", data: { message: "rate limited" } },
-    }),
-    part("prt_08", { type: "compaction", auto: true }),
-    part("prt_09", {
-      type: "tool",
-      callID: "c9",
-      tool: "write",
-      state: {
-        status: "error",
-        input: { path: "/etc/x" },
-        error: "permission denied",
-        time: { start: now, end: now + 1 },
-      },
-    }),
-    part("prt_10", {
-      type: "tool",
-      callID: "c10",
-      tool: "bash",
-      state: {
-        status: "completed",
-        input: { command: "seq 100" },
-        output: Array.from({ length: 100 }, (_, i) => `line ${i}`).join("\n"),
-        title: "seq 100",
-        metadata: {},
-        time: { start: now, end: now + 5 },
-      },
-    }),
-    part("prt_11", { type: "hologram", beam: "on" }),
   ];
 }
