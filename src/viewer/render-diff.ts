@@ -54,7 +54,11 @@ export function diffLineKind(line: string): "add" | "del" | "hunk" | "meta" | "c
 
 /** A unified patch as a `<pre>`, one line per span; very long patches end in "show more". */
 export function renderPatch(patch: string): HTMLElement {
-  const lines = patch.replace(/\n$/, "").split("\n");
+  // "Index:" and "====" lines (as jsdiff writes them) repeat the file name the header shows.
+  const lines = patch
+    .replace(/\n$/, "")
+    .split("\n")
+    .filter((line) => !/^(Index: |={3,}$)/.test(line));
   const pre = h("pre", "diff");
   const addLines = (from: number, to: number) => {
     for (const line of lines.slice(from, to)) {

@@ -148,6 +148,9 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer rendering in Chromium
 
   it("renders edits as coloured unified diffs with hunk headers, and the session diff", async () => {
     const edit = part("prt_07");
+    expect(await edit.locator(".diff-line").first().textContent()).toBe(
+      "--- /work/app/src/auth.ts\n",
+    );
     expect(await text(edit.locator(".diff-hunk"))).toBe("@@ -1,3 +1,3 @@\n");
     expect(await text(edit.locator(".diff-add"))).toBe("+  return true;\n");
     expect(await text(edit.locator(".diff-del"))).toBe("-  return false;\n");
