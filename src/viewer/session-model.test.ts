@@ -20,6 +20,13 @@ describe("part filter (the original viewer's rules)", () => {
     expect(isVisiblePart({ type: "step-start" }, 5)).toBe(false);
   });
 
+  it("hides empty reasoning, shows reasoning with text", () => {
+    expect(isVisiblePart({ type: "reasoning", text: "" }, 0)).toBe(false);
+    expect(isVisiblePart({ type: "reasoning", text: " \n" }, 0)).toBe(false);
+    expect(isVisiblePart({ type: "reasoning" }, 0)).toBe(false);
+    expect(isVisiblePart({ type: "reasoning", text: "hmm" }, 0)).toBe(true);
+  });
+
   it("hides snapshot, patch and step-finish", () => {
     for (const type of ["snapshot", "patch", "step-finish"]) {
       expect(isVisiblePart({ type }, 0)).toBe(false);
@@ -45,9 +52,10 @@ describe("part filter (the original viewer's rules)", () => {
   });
 
   it("shows reasoning, files, agents and unknown types", () => {
-    for (const type of ["reasoning", "file", "agent", "subtask", "retry", "compaction", "x-new"]) {
+    for (const type of ["file", "agent", "subtask", "retry", "compaction", "x-new"]) {
       expect(isVisiblePart({ type }, 2)).toBe(true);
     }
+    expect(isVisiblePart({ type: "reasoning", text: "why" }, 2)).toBe(true);
     expect(isVisiblePart({}, 0)).toBe(true);
   });
 });
