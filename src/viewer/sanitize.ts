@@ -46,7 +46,10 @@ const markdownTags = [
   "ul",
 ];
 
-/** Attributes allowed on them: links, code languages, table alignment, task-list checkboxes. */
+/**
+ * Attributes allowed on them: links, code languages, table alignment, task-list checkboxes (the
+ * only inputs markdown makes: raw HTML never reaches here unescaped, see markdown.ts).
+ */
 const markdownAttributes = ["href", "title", "class", "align", "type", "checked", "disabled"];
 
 let hooked = false;
@@ -56,16 +59,15 @@ function hookLinks(): void {
   if (hooked) return;
   hooked = true;
   DOMPurify.addHook("afterSanitizeAttributes", (node) => {
-    if (node.nodeName === "A") {
-      const href = node.getAttribute("href");
-      if (href === null || !safeHref.test(href.trim())) {
-        node.removeAttribute("href");
-        return;
-      }
-      node.setAttribute("target", "_blank");
-      node.setAttribute("rel", "noopener noreferrer");
+    if (node.nodeName !== "A") return;
+    const href = node.getAttribute("href");
+    if (href === null || !safeHref.test(href.trim())) {
+      node.removeAttribute("href");
+      node.removeAttribute("target");
+      return;
     }
-    if (node.nodeName === "INPUT" && node.getAttribute("type") !== "checkbox") node.remove();
+    node.setAttribute("target", "_blank");
+    node.setAttribute("rel", "noopener noreferrer");
   });
 }
 
