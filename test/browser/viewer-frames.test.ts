@@ -1,8 +1,8 @@
-// The page and the frames a server may send that this branch's server does not send yet, played
-// by a scripted WebSocket (playwright's routeWebSocket) in front of the real page: the final
-// `share/deleted` frame shows "deleted" at once and ends reconnecting; frames under keys the page
-// does not know (another root, or `share/` ones it has no use for) are skipped and later updates
-// still show.
+// The page against a scripted share_poll socket (playwright's routeWebSocket) in front of the real
+// page: frames this branch's server does not send yet — the final `share/deleted` frame shows
+// "deleted" at once and ends reconnecting; frames under keys the page does not know are skipped
+// and later updates still show — and the immediate retries ("Retry now", `online`, the tab
+// becoming visible), counted with the page's clock paused so no backoff timer can fire.
 
 import type { Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -26,6 +26,8 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer frames in Chromium", 
   let browser: TestBrowser;
   let page: Page;
   let sockets: WebSocketRoute[] = [];
+  /** "down": every new socket is closed at once, as by a server going away. */
+  let mode: "live" | "down" = "live";
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -34,15 +36,21 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer frames in Chromium", 
     browser = await launchChromium();
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on("pageerror", (error) => pageErrors.push(error.message));
+    // The share exists as far as the page can tell: its probe after a failed attempt finds it.
+    await page.route(/\/api\/share\/[^/]+\/data$/, (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: "[]" }),
+    );
     // Every viewer socket is answered by the test, never by the server.
     await page.routeWebSocket(/\/share_poll\?/, (socket) => {
       sockets.push(socket);
-      sendState(socket);
+      if (mode === "down") socket.close({ code: 1001, reason: "going away" });
+      else sendState(socket);
     });
   }, 60_000);
 
   beforeEach(() => {
     sockets = [];
+    mode = "live";
   });
 
   afterAll(async () => {
@@ -75,6 +83,38 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer frames in Chromium", 
     expect(await page.locator(".gone h1").textContent()).toBe("This share was deleted");
     await new Promise((done) => setTimeout(done, 2000)); // longer than the backoff's cap
     expect(sockets).toHaveLength(1);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('retries at once on "Retry now", on `online` and when the tab becomes visible', async () => {
+    await page.clock.install();
+    await page.goto(`${server.server.url}/s/${shareId}`);
+    await page.waitForSelector('body[data-status="live"]');
+    await page.clock.pauseAt(Date.now() + 60_000); // from now on no timer fires by itself
+    mode = "down";
+    (sockets[0] as WebSocketRoute).close({ code: 1001, reason: "going away" });
+    await page.waitForSelector('body[data-status="reconnecting"]');
+    expect(await page.locator(".retry-now").isVisible()).toBe(true);
+    expect(sockets).toHaveLength(1);
+    const triggers = [
+      "document.querySelector('.retry-now').click()",
+      "window.dispatchEvent(new Event('online'))",
+      "document.dispatchEvent(new Event('visibilitychange'))",
+    ];
+    for (const [index, trigger] of triggers.entries()) {
+      await page.evaluate(trigger);
+      await expect.poll(() => sockets.length, { timeout: 5000 }).toBe(index + 2);
+      // Let the page see that attempt closed: a retry while one is open does nothing.
+      await new Promise((done) => setTimeout(done, 300));
+    }
+    // Nothing else opens one while the clock stands still: each attempt was one of the above.
+    await new Promise((done) => setTimeout(done, 500));
+    expect(sockets).toHaveLength(4);
+    mode = "live";
+    await page.evaluate(triggers[0] as string);
+    await page.waitForSelector('body[data-status="live"]');
+    expect(await page.locator(".retry-now").isVisible()).toBe(false);
+    await page.clock.resume();
     expect(pageErrors).toEqual([]);
   });
 });
