@@ -9,7 +9,9 @@ import type { BackoffOptions } from "../../util/backoff.js";
 /**
  * Where the client stands. `connecting`: first connection in progress; `live`: the state is known
  * and updates arrive; `reconnecting`: the connection dropped, waiting to reconnect with catch-up;
- * `deleted`, `not-found`, `closed`: final, the client will not connect again.
+ * `deleted`, `not-found`, `closed`: final, the client will not connect again. `deleted` comes
+ * from the server's `share/deleted` frame, a 4410 close, or HTTP 410 (a refused upgrade, or the
+ * probe below); `not-found` from 4404 or HTTP 404 for a share this client never saw.
  */
 export type ViewerStatus =
   | "connecting"
@@ -81,7 +83,8 @@ export interface ViewerClientOptions {
   WebSocket?: ViewerSocketConstructor;
   /**
    * Used only when a connection fails before it opens, to tell "no such share" (HTTP 404 on
-   * `GET /api/share/<id>/data`) from a server that is down; browsers hide the upgrade's status.
+   * `GET /api/share/<id>/data`) or "deleted" (410) from a server that is down; browsers hide the
+   * upgrade's status.
    * Default `globalThis.fetch`; pass `null` to never probe.
    */
   fetch?: ((url: string) => Promise<{ readonly status: number }>) | null;
