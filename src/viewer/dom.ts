@@ -1,5 +1,6 @@
 // The one way the viewer builds DOM: createElement, text nodes and plain attributes. Content from
-// a share is always a text node, never parsed as HTML (test/browser/viewer-source.test.ts checks).
+// a share is a text node here; the only other way in is markdown and highlighted code, as nodes
+// DOMPurify made (sanitize.ts; test/browser/viewer-source.test.ts checks both).
 
 /** A child: a node, text (becomes a text node), or nothing (skipped). */
 export type Child = Node | string | number | undefined | null | false;

@@ -5,6 +5,7 @@ import {
   formatTime,
   formatTokens,
   formatValue,
+  isoTime,
   truncateText,
 } from "./format.js";
 import { diffLineKind } from "./render-diff.js";
@@ -19,7 +20,14 @@ describe("viewer formatting", () => {
     expect(formatTokens(12_345)).toBe("12.3k");
     expect(formatTokens(40_000)).toBe("40k");
     expect(formatTokens(4_560_000)).toBe("4.6M");
-    expect(formatTime(Date.UTC(2026, 10, 30, 2, 27, 5))).toBe("2026-11-30 02:27:05 UTC");
+    const at = Date.UTC(2026, 10, 30, 2, 27, 5);
+    expect(formatTime(at, { locale: "en-US", timeZone: "America/New_York" })).toBe(
+      "Nov 29, 2026, 09:27:05 PM EST",
+    );
+    expect(formatTime(at, { locale: "en-GB", timeZone: "Asia/Tokyo" })).toBe(
+      "30 Nov 2026, 11:27:05 GMT+9",
+    );
+    expect(isoTime(at)).toBe("2026-11-30T02:27:05.000Z");
     expect(formatDuration(850)).toBe("850 ms");
     expect(formatDuration(12_340)).toBe("12.3 s");
     expect(formatDuration(245_000)).toBe("4 min 05 s");
@@ -45,8 +53,14 @@ describe("viewer formatting", () => {
     ).toEqual(["meta", "meta", "hunk", "add", "del", "context", "meta"]);
   });
 
-  it("reads the share id from /s/<id> only", () => {
+  it("reads the share id from /s/<id> and /share/<id> only", () => {
     expect(shareIdFromPath("/s/abcd1234")).toBe("abcd1234");
+    expect(shareIdFromPath("/share/abcd1234")).toBe("abcd1234");
+    expect(shareIdFromPath("/share/abcd1234/")).toBe("abcd1234");
+    expect(shareIdFromPath("/share/")).toBeUndefined();
+    expect(shareIdFromPath("/share/abcd1234/extra")).toBeUndefined();
+    expect(shareIdFromPath("/shares/abcd1234")).toBeUndefined();
+    expect(shareIdFromPath("/api/share/abcd1234")).toBeUndefined();
     expect(shareIdFromPath("/s/abcd1234/")).toBe("abcd1234");
     expect(shareIdFromPath("/s/")).toBeUndefined();
     expect(shareIdFromPath("/s/short")).toBeUndefined();

@@ -1,5 +1,6 @@
 // Formatting of the values the viewer shows: cost, token counts, times, durations, JSON and long
-// text. Pure and locale-independent, so the page reads the same everywhere and tests are exact.
+// text. Pure; numbers are locale-independent, times are in the reader's own time zone and locale
+// (Intl), with the zone named, so a reader anywhere sees when things happened for them.
 
 /** A cost in dollars: "$0.00" for nothing, four decimals under a cent, two above. */
 export function formatCost(dollars: number): string {
@@ -15,11 +16,32 @@ export function formatTokens(count: number): string {
   return `${trimZero((count / 1_000_000).toFixed(1))}M`;
 }
 
-/** A time in UTC, "2026-11-30 02:27:05 UTC". */
-export function formatTime(ms: number): string {
+/** Where times are shown: the reader's locale and zone unless a test names them. */
+export interface TimeZoneChoice {
+  readonly locale?: string;
+  readonly timeZone?: string;
+}
+
+/** A time in the reader's zone, with the zone's name: "Nov 29, 2026, 09:27:05 PM EST" (en-US). */
+export function formatTime(ms: number, where: TimeZoneChoice = {}): string {
   const date = new Date(ms);
   if (Number.isNaN(date.getTime())) return String(ms);
-  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  return new Intl.DateTimeFormat(where.locale, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "short",
+    timeZone: where.timeZone,
+  }).format(date);
+}
+
+/** A time as ISO 8601 in UTC, for `<time datetime>` and tooltips. */
+export function isoTime(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? "" : date.toISOString();
 }
 
 /** A duration: "850 ms", "12.3 s", "4 min 05 s". */

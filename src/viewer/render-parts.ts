@@ -1,11 +1,17 @@
-// One element per visible part: text, reasoning (collapsed), tool calls (status, input, output),
-// files, steps, agents, subtasks, retries, compactions — and any other type shown plainly as
-// JSON. Content is only ever a text node; unknown fields are listed, never dropped or trusted.
+// One element per visible part, as OpenCode's share page shows it: assistant text as markdown,
+// the user's text as typed (clamped to a few lines), reasoning folded under "Thinking", tool
+// calls by kind (render-tools.ts), the first step of a reply as a small marker naming the model,
+// files, agents, subtasks, retries, compactions — and any other type shown plainly as JSON.
+// Share content becomes text nodes, or sanitized markdown (markdown.ts), nothing else.
 
+import { clamp } from "./collapse.js";
 import { h } from "./dom.js";
 import { formatDuration, formatValue, truncateText } from "./format.js";
-import { renderPatch } from "./render-diff.js";
-import { finite, isObject, type Loose, nonEmptyString, type PartEntry } from "./session-model.js";
+import { renderMarkdown } from "./markdown.js";
+import { errorText, renderTool } from "./render-tools.js";
+import { finite, isObject, type Loose, type ModelRef, type PartEntry } from "./session-model.js";
+
+export { errorText } from "./render-tools.js";
 
 /** Fields every part has; not listed as "other fields". */
 const commonFields = ["id", "sessionID", "messageID", "type"];
@@ -23,11 +29,18 @@ const knownFields: Readonly<Record<string, readonly string[]>> = {
   compaction: ["auto"],
 };
 
+/** Where a part is shown: its message's role and model, and whether it is the session's last. */
+export interface PartPlace {
+  readonly role: string;
+  readonly model: ModelRef | undefined;
+  readonly last: boolean;
+}
+
 /** Renders one part; never throws (a part that cannot be rendered is shown as JSON). */
-export function renderPart(part: PartEntry): HTMLElement {
+export function renderPart(part: PartEntry, place: PartPlace): HTMLElement {
   let body: HTMLElement;
   try {
-    body = renderKnown(part) ?? renderUnknown(part);
+    body = renderKnown(part, place) ?? renderUnknown(part);
   } catch {
     body = renderUnknown(part);
   }
@@ -37,19 +50,19 @@ export function renderPart(part: PartEntry): HTMLElement {
   return body;
 }
 
-function renderKnown(part: PartEntry): HTMLElement | undefined {
+function renderKnown(part: PartEntry, place: PartPlace): HTMLElement | undefined {
   const data = part.data;
   switch (part.type) {
     case "text":
-      return h("div", "part part-text", h("div", "text", String(data.text)));
+      return renderText(String(data.text), place);
     case "reasoning":
-      return renderReasoning(data);
+      return renderReasoning(data, place);
     case "tool":
-      return renderTool(data);
+      return renderTool(data, place);
     case "file":
       return renderFile(data);
     case "step-start":
-      return h("div", "part part-step", "step");
+      return renderStepMarker(place.model);
     case "agent":
       return h("div", "part part-agent", "agent ", h("strong", null, formatValue(data.name)));
     case "subtask":
@@ -80,51 +93,33 @@ function renderKnown(part: PartEntry): HTMLElement | undefined {
   }
 }
 
-function renderReasoning(data: Loose): HTMLElement {
+/** The user's words as typed (clamped to three lines); an assistant's as markdown. */
+function renderText(text: string, place: PartPlace): HTMLElement {
+  if (place.role === "user") {
+    const shown = h("div", "text user-text", text);
+    return h("div", "part part-text", clamp(shown, text, "user", place.last));
+  }
+  return h("div", "part part-text", clamp(renderMarkdown(text), text, "text", place.last));
+}
+
+/** A reply's first step: which model answered (the filter drops a step without a model). */
+function renderStepMarker(model: ModelRef | undefined): HTMLElement {
+  const name = model ? [model.providerID, model.modelID].filter(Boolean).join(" · ") : "";
+  return h("div", "part part-step", h("span", "step-model", name));
+}
+
+function renderReasoning(data: Loose, place: PartPlace): HTMLElement {
   const time = isObject(data.time) ? data.time : {};
   const start = finite(time.start);
   const end = finite(time.end);
   const took = start !== undefined && end !== undefined ? ` (${formatDuration(end - start)})` : "";
-  return collapsed(
+  const details = collapsed(
     `Thinking${took}`,
-    h("div", "text", formatValue(data.text)),
+    renderMarkdown(formatValue(data.text), "reasoning-text"),
     "part part-reasoning",
   );
-}
-
-function renderTool(data: Loose): HTMLElement {
-  const state = isObject(data.state) ? data.state : {};
-  const status = nonEmptyString(state.status) ?? "unknown";
-  const time = isObject(state.time) ? state.time : {};
-  const start = finite(time.start);
-  const end = finite(time.end);
-  const element = h(
-    "div",
-    `part part-tool tool-${status}`,
-    h(
-      "div",
-      "tool-header",
-      h("span", "tool-name", formatValue(data.tool ?? "tool")),
-      h("span", `tool-status status-${status}`, status),
-      nonEmptyString(state.title) ? h("span", "tool-title", String(state.title)) : null,
-      start !== undefined && end !== undefined
-        ? h("span", "tool-duration", formatDuration(end - start))
-        : null,
-    ),
-  );
-  if (state.input !== undefined)
-    element.appendChild(section("input", longPre(formatValue(state.input))));
-  if (state.output !== undefined) {
-    element.appendChild(section("output", longPre(formatValue(state.output))));
-  }
-  if (state.error !== undefined) {
-    element.appendChild(section("error", longPre(errorText(state.error), "error")));
-  }
-  const metadata = isObject(state.metadata) ? state.metadata : undefined;
-  if (typeof metadata?.diff === "string" && metadata.diff !== "") {
-    element.appendChild(section("diff", renderPatch(metadata.diff)));
-  }
-  return element;
+  if (place.last) details.setAttribute("open", "");
+  return details;
 }
 
 function renderFile(data: Loose): HTMLElement {
@@ -134,7 +129,7 @@ function renderFile(data: Loose): HTMLElement {
   return h(
     "div",
     "part part-file",
-    h("span", "label", "file "),
+    h("span", "label", "Attachment "),
     h("strong", null, formatValue(data.filename ?? "(unnamed)")),
     data.mime !== undefined ? h("span", "file-mime", ` ${formatValue(data.mime)}`) : null,
     where ? h("div", "file-url", where) : null,
@@ -177,22 +172,6 @@ export function longPre(text: string, className = ""): HTMLElement {
   return h("div", "long", pre, more);
 }
 
-function section(label: string, content: HTMLElement): HTMLElement {
-  return h("div", `tool-section tool-${label}`, h("div", "section-label", label), content);
-}
-
 function collapsed(label: string, content: HTMLElement, className = ""): HTMLElement {
   return h("details", className || null, h("summary", null, label), content);
-}
-
-/** An error as text: a string, `{name, data:{message}}`, `{message}`, or JSON. */
-export function errorText(error: unknown): string {
-  if (typeof error === "string") return error;
-  if (isObject(error)) {
-    const data = isObject(error.data) ? error.data : {};
-    const message = nonEmptyString(data.message) ?? nonEmptyString(error.message);
-    const name = nonEmptyString(error.name);
-    if (message) return name ? `${name}: ${message}` : message;
-  }
-  return formatValue(error);
 }

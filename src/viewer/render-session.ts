@@ -3,7 +3,14 @@
 // unchanged ones are reused across live updates.
 
 import { h } from "./dom.js";
-import { formatCost, formatDuration, formatTime, formatTokens, formatValue } from "./format.js";
+import {
+  formatCost,
+  formatDuration,
+  formatTime,
+  formatTokens,
+  formatValue,
+  isoTime,
+} from "./format.js";
 import { errorText } from "./render-parts.js";
 import {
   finite,
@@ -77,8 +84,8 @@ export function renderHeader(view: SessionView): HTMLElement {
       "div",
       "session-meta",
       nonEmptyString(info.directory) ? h("span", "session-dir", String(info.directory)) : null,
-      created !== undefined ? h("span", null, `started ${formatTime(created)}`) : null,
-      updated !== undefined ? h("span", null, `updated ${formatTime(updated)}`) : null,
+      created !== undefined ? h("span", null, "started ", timeElement(created)) : null,
+      updated !== undefined ? h("span", null, "updated ", timeElement(updated)) : null,
     ),
     totalsList,
     totals.models.length > 0
@@ -149,7 +156,7 @@ function renderMessageHeader(message: MessageView, data: Loose): HTMLElement {
     );
   }
   if (message.created !== undefined) {
-    header.appendChild(h("time", "time", formatTime(message.created)));
+    header.appendChild(timeElement(message.created));
   }
   if (message.created !== undefined && message.completed !== undefined) {
     header.appendChild(h("span", "duration", formatDuration(message.completed - message.created)));
@@ -168,4 +175,10 @@ function renderMessageHeader(message: MessageView, data: Loose): HTMLElement {
   }
   if (!message.data) header.appendChild(h("span", "pending", "message not received yet"));
   return header;
+}
+
+/** A `<time>` in the reader's zone, with the exact UTC instant as its datetime and tooltip. */
+function timeElement(ms: number): HTMLElement {
+  const iso = isoTime(ms);
+  return h("time", { className: "time", attrs: { datetime: iso, title: iso } }, formatTime(ms));
 }

@@ -20,6 +20,13 @@ describe("part filter (the original viewer's rules)", () => {
     expect(isVisiblePart({ type: "step-start" }, 5)).toBe(false);
   });
 
+  it("hides empty reasoning, shows reasoning with text", () => {
+    expect(isVisiblePart({ type: "reasoning", text: "" }, 0)).toBe(false);
+    expect(isVisiblePart({ type: "reasoning", text: " \n" }, 0)).toBe(false);
+    expect(isVisiblePart({ type: "reasoning" }, 0)).toBe(false);
+    expect(isVisiblePart({ type: "reasoning", text: "hmm" }, 0)).toBe(true);
+  });
+
   it("hides snapshot, patch and step-finish", () => {
     for (const type of ["snapshot", "patch", "step-finish"]) {
       expect(isVisiblePart({ type }, 0)).toBe(false);
@@ -45,9 +52,10 @@ describe("part filter (the original viewer's rules)", () => {
   });
 
   it("shows reasoning, files, agents and unknown types", () => {
-    for (const type of ["reasoning", "file", "agent", "subtask", "retry", "compaction", "x-new"]) {
+    for (const type of ["file", "agent", "subtask", "retry", "compaction", "x-new"]) {
       expect(isVisiblePart({ type }, 2)).toBe(true);
     }
+    expect(isVisiblePart({ type: "reasoning", text: "why" }, 2)).toBe(true);
     expect(isVisiblePart({}, 0)).toBe(true);
   });
 });
@@ -88,7 +96,13 @@ describe("buildSessionView", () => {
   it("applies the filter by position in the id-sorted parts", () => {
     const view = buildSessionView(
       state({
-        [msgKey("m1")]: { id: "m1", role: "assistant", time: { created: 1 } },
+        [msgKey("m1")]: {
+          id: "m1",
+          role: "assistant",
+          time: { created: 1 },
+          providerID: "anthropic",
+          modelID: "claude",
+        },
         ...part("m1", "p1", { type: "step-start" }),
         ...part("m1", "p2", { type: "text", text: "hello" }),
         ...part("m1", "p3", { type: "step-finish", reason: "stop" }),
@@ -104,9 +118,21 @@ describe("buildSessionView", () => {
         }),
         ...part("m1", "pa", { type: "tool", tool: "bash", state: { status: "completed" } }),
         ...part("m1", "pb", { type: "mystery", value: 1 }),
+        ...part("m1", "pc", { type: "tool", tool: "todoread", state: { status: "completed" } }),
       }),
     );
     expect(view.messages[0]?.parts.map((p) => p.id)).toEqual(["p1", "p2", "pa", "pb"]);
+  });
+
+  it("drops a first step-start whose message names no model: never a bare step label", () => {
+    const view = buildSessionView(
+      state({
+        [msgKey("m1")]: { id: "m1", role: "assistant", time: { created: 1 } },
+        ...part("m1", "p1", { type: "step-start" }),
+        ...part("m1", "p2", { type: "text", text: "hello" }),
+      }),
+    );
+    expect(view.messages[0]?.parts.map((p) => p.id)).toEqual(["p2"]);
   });
 
   it("sums cost and tokens over assistant messages only and lists the models used", () => {

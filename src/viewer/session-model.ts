@@ -170,6 +170,10 @@ function messageView(
 ): MessageView {
   const sorted = parts.sort((a, b) => compareIds(a.id, b.id));
   const time = data?.time;
+  const model = data ? modelOf(data) : undefined;
+  // A step marker names the model that answered; without one it would be a bare label.
+  const shown = (part: PartEntry, index: number) =>
+    isVisiblePart(part.data, index) && (part.type !== "step-start" || model !== undefined);
   return {
     key,
     id,
@@ -177,8 +181,8 @@ function messageView(
     data,
     created: isObject(time) ? finite(time.created) : finite(time),
     completed: isObject(time) ? finite(time.completed) : undefined,
-    model: data ? modelOf(data) : undefined,
-    parts: sorted.filter((part, index) => isVisiblePart(part.data, index)),
+    model,
+    parts: sorted.filter(shown),
   };
 }
 

@@ -1,7 +1,9 @@
-// The page: a status bar, the session, and the clear page of an unknown or deleted share. Live
-// updates re-render only what changed: a part's element is kept while its stored content is the
-// same object, a message's while its content and visible parts are (so an open <details> stays
-// open); the header is rebuilt on every render (it is small).
+// The page: a sticky bar (the session's title, the live status, "Retry now" while reconnecting),
+// the session, and the clear page of an unknown or deleted share. Live updates re-render only
+// what changed: a part's element is kept while its stored content is the same object and it is
+// still (or still not) the session's last part, a message's while its content and visible parts
+// are (so an open <details> stays open); the header is rebuilt on every render (it is small).
+// New content is followed only when the reader is at the bottom already.
 
 import type { ViewerStatus } from "../share/client/viewer-client.js";
 import { h, replaceChildren } from "./dom.js";
@@ -31,8 +33,15 @@ export interface ViewerPage {
   setStatus(status: PageStatus): void;
 }
 
+/** What the page's controls do. */
+export interface ViewerPageActions {
+  /** "Retry now" (shown while reconnecting). */
+  readonly retryNow?: () => void;
+}
+
 interface CachedPart {
   readonly data: unknown;
+  readonly last: boolean;
   readonly node: HTMLElement;
 }
 
@@ -42,17 +51,25 @@ interface CachedMessage {
 }
 
 /** Mounts the page in `root` (its children are replaced). */
-export function createViewerPage(root: HTMLElement, shareId: string): ViewerPage {
+export function createViewerPage(
+  root: HTMLElement,
+  shareId: string,
+  actions: ViewerPageActions = {},
+): ViewerPage {
   const status = h("span", {
     className: "status",
     attrs: { role: "status", "aria-live": "polite" },
   });
+  const retry = h("button", { className: "retry-now", attrs: { type: "button" } }, "Retry now");
+  retry.hidden = true;
+  retry.addEventListener("click", () => actions.retryNow?.());
+  const barTitle = h("span", "bar-title", "Syncline share");
   const bar = h(
-    "div",
+    "header",
     "status-bar",
-    h("span", "brand", "Syncline share"),
-    h("code", "share-id", shareId),
+    h("span", "bar-heading", barTitle, h("code", "share-id", shareId)),
     status,
+    retry,
   );
   const header = h("div", "header-slot");
   const messages = h("div", "messages");
@@ -69,15 +86,17 @@ export function createViewerPage(root: HTMLElement, shareId: string): ViewerPage
   let renders = 0;
   let gone = false;
 
-  const renderMessageNode = (message: MessageView): HTMLElement => {
-    const signature = [message.data, ...message.parts.map((part) => part.data)];
+  const renderMessageNode = (message: MessageView, lastPart: string | undefined): HTMLElement => {
+    const holdsLast = message.parts.some((part) => part.key === lastPart);
+    const signature = [message.data, holdsLast, ...message.parts.map((part) => part.data)];
     const cached = rendered.get(message.key);
     if (cached && sameItems(cached.signature, signature)) return cached.node;
     const partNodes = message.parts.map((part) => {
+      const last = part.key === lastPart;
       const hit = parts.get(part.key);
-      if (hit && hit.data === part.data) return hit.node;
-      const node = renderPart(part);
-      parts.set(part.key, { data: part.data, node });
+      if (hit && hit.data === part.data && hit.last === last) return hit.node;
+      const node = renderPart(part, { role: message.role, model: message.model, last });
+      parts.set(part.key, { data: part.data, last, node });
       return node;
     });
     const node = renderMessage(message, partNodes);
@@ -92,8 +111,10 @@ export function createViewerPage(root: HTMLElement, shareId: string): ViewerPage
     renders++;
     const view = buildSessionView(state);
     document.title = `${view.title} · Syncline`;
+    barTitle.textContent = view.title;
     replaceChildren(header, renderHeader(view));
-    const nodes = view.messages.map(renderMessageNode);
+    const lastPart = view.messages.at(-1)?.parts.at(-1)?.key;
+    const nodes = view.messages.map((message) => renderMessageNode(message, lastPart));
     placeInOrder(messages, nodes);
     forgetExcept(rendered, new Set(view.messages.map((message) => message.key)));
     forgetExcept(parts, new Set(view.messages.flatMap((m) => m.parts.map((part) => part.key))));
@@ -120,8 +141,10 @@ export function createViewerPage(root: HTMLElement, shareId: string): ViewerPage
       status.textContent = statusLabels[next];
       status.className = `status status-${next}`;
       document.body.dataset.status = next;
+      retry.hidden = next !== "reconnecting";
       if (next === "deleted" || next === "not-found") {
         gone = true;
+        barTitle.textContent = statusLabels[next];
         replaceChildren(session, renderGone(next, shareId));
         document.title = `${statusLabels[next]} · Syncline`;
       }

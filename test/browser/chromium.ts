@@ -3,7 +3,7 @@
 // per launch, and whether a missing browser skips (locally) or fails (CI=true).
 
 import { existsSync } from "node:fs";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, type BrowserContextOptions, chromium } from "playwright-core";
 import { createTempDir } from "../helpers/temp-dir.js";
 
 /**
@@ -42,8 +42,13 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launches Chromium on a fresh user-data dir (launchPersistentContext). */
-export async function launchChromium(): Promise<TestBrowser> {
+/**
+ * Launches Chromium on a fresh user-data dir (launchPersistentContext); `options` adds context
+ * options (a time zone, a locale, a colour scheme).
+ */
+export async function launchChromium(
+  options: Pick<BrowserContextOptions, "timezoneId" | "locale" | "colorScheme"> = {},
+): Promise<TestBrowser> {
   const profile = await createTempDir("syncline-chromium-");
   try {
     const context = await chromium.launchPersistentContext(profile.path, {
@@ -51,6 +56,7 @@ export async function launchChromium(): Promise<TestBrowser> {
       headless: true,
       args: chromiumFlags,
       viewport: { width: 1000, height: 900 },
+      ...options,
     });
     return {
       context,

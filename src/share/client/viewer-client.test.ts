@@ -312,6 +312,76 @@ describe("viewer client state machine", () => {
     expect(client.status).toBe("deleted");
   });
 
+  it("a share/deleted frame ends with status deleted at once, before any close", () => {
+    const { client, statuses, updates } = setup();
+    client.connect();
+    last().open();
+    last().sendState(1, { "session/info/s1": { title: "t" } });
+    const socket = last();
+    socket.send({ key: "share/deleted", content: { id: "abcdEFGH", deletedAt: 1 } });
+    expect(statuses).toEqual(["connecting", "live", "deleted"]);
+    expect(updates).toEqual([]);
+    expect(client.state.has("share/deleted")).toBe(false);
+    expect(socket.closedWith?.code).toBe(1000);
+    socket.serverClose(4410);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
+  it("skips control frames it does not know, counting their seq, and goes on", () => {
+    const { client, updates, errors } = setup();
+    client.connect();
+    last().open();
+    last().send({ key: "share/future", content: { x: 1 } }); // inside the full state
+    last().sendState(1, { "session/info/s1": { title: "t" } });
+    last().send({ key: "share/future", content: { x: 2 }, seq: 2 });
+    last().send({ key: "session/info/s1", content: { title: "u" }, seq: 3 });
+    expect(updates).toEqual([{ key: "session/info/s1", content: { title: "u" }, seq: 3 }]);
+    expect([...client.state.keys()]).toEqual(["session/info/s1"]);
+    expect([client.status, client.seq, errors]).toEqual(["live", 3, []]);
+  });
+
+  it("a refused upgrade with 410, or a 410 probe, ends with status deleted", async () => {
+    const a = setup();
+    a.client.connect();
+    last().fail("Unexpected server response: 410");
+    expect(a.client.status).toBe("deleted");
+    const fetch = vi.fn(async (_url: string) => ({ status: 410 }));
+    const b = setup({ fetch });
+    b.client.connect(); // never saw the share: still "deleted", the server says so
+    last().fail("");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.client.status).toBe("deleted");
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(FakeSocket.instances).toHaveLength(2);
+  });
+
+  it("retryNow() tries again at once while waiting, and is a no-op otherwise", () => {
+    const { client } = setup({ backoff: { initialMs: 10_000, maxMs: 10_000 } });
+    client.retryNow(); // not started
+    expect(FakeSocket.instances).toHaveLength(0);
+    client.connect();
+    client.retryNow(); // an attempt is open
+    expect(FakeSocket.instances).toHaveLength(1);
+    last().open();
+    last().sendState(4);
+    client.retryNow(); // live
+    expect(FakeSocket.instances).toHaveLength(1);
+    last().serverClose(1006);
+    last().fail("ECONNREFUSED"); // ignored: the socket is gone
+    expect(client.status).toBe("reconnecting");
+    client.retryNow();
+    expect(FakeSocket.instances).toHaveLength(2);
+    expect(last().url).toContain("since=4");
+    client.retryNow(); // this attempt is still open: no second socket
+    expect(FakeSocket.instances).toHaveLength(2);
+    last().fail("ECONNREFUSED");
+    vi.advanceTimersByTime(9_999); // the backoff started over (random() = 1: its full ceiling)
+    expect(FakeSocket.instances).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.instances).toHaveLength(3);
+  });
+
   it("a share seen before and not found on a reconnect ends with status deleted", async () => {
     const fetch = vi.fn(async (_url: string) => ({ status: 404 }));
     const a = setup({ fetch });

@@ -16,128 +16,30 @@ import {
   type StateFrame,
   type UpdateFrame,
 } from "../../protocol/share-frames.js";
-import { type BackoffOptions, createBackoff } from "../../util/backoff.js";
+import { createBackoff } from "../../util/backoff.js";
 import { TypedEmitter } from "../../util/typed-emitter.js";
+import {
+  finalViewerStatuses,
+  type ViewerClient,
+  type ViewerClientEvents,
+  type ViewerClientOptions,
+  type ViewerSocket,
+  type ViewerSocketConstructor,
+  type ViewerStatus,
+} from "./viewer-client-api.js";
+import { frameKeyKind, isGoneStatus } from "./viewer-control-frames.js";
 import { shareDataUrl, viewerSocketUrl } from "./viewer-urls.js";
 
-/**
- * Where the client stands. `connecting`: first connection in progress; `live`: the state is known
- * and updates arrive; `reconnecting`: the connection dropped, waiting to reconnect with catch-up;
- * `deleted`, `not-found`, `closed`: final, the client will not connect again.
- */
-export type ViewerStatus =
-  | "connecting"
-  | "live"
-  | "reconnecting"
-  | "deleted"
-  | "not-found"
-  | "closed";
-
-/** The final statuses: after one of them the client never reconnects. */
-export const finalViewerStatuses: readonly ViewerStatus[] = ["deleted", "not-found", "closed"];
-
-/** The events of a viewer client. */
-export interface ViewerClientEvents {
-  /**
-   * The whole state replaced: on the first connection, or after a reconnect when the server could
-   * no longer catch up from our sequence number. `seq` is the last write the state includes.
-   */
-  snapshot: (state: ReadonlyMap<string, unknown>, seq: number) => void;
-  /** One live write, already applied to `state`; frames come in the server's durable order. */
-  update: (frame: UpdateFrame, state: ReadonlyMap<string, unknown>) => void;
-  /** The status changed (emitted only on a change). */
-  status: (status: ViewerStatus, previous: ViewerStatus) => void;
-  /**
-   * Something went wrong that the client handles itself: a failed connection (ERR_CONNECT,
-   * ERR_CONNECTION_CLOSED), a malformed frame or a gap in sequence numbers (ERR_SHARE_FRAME);
-   * informational, for logs and the UI.
-   */
-  error: (error: SynclineError) => void;
-  /** The connection failed or was lost; the next attempt starts after `delayMs`. */
-  retry: (info: ViewerRetry) => void;
-}
-
-/** A reconnect about to happen: which attempt comes next, after how long, and why. */
-export interface ViewerRetry {
-  /** Connections that failed in a row since the client was last `live`, this one included. */
-  readonly attempt: number;
-  readonly delayMs: number;
-  /** The last error reported before it. */
-  readonly error: SynclineError | undefined;
-}
-
-/** The part of a WebSocket the client uses: the DOM API, which `ws` implements as well. */
-export interface ViewerSocket {
-  readonly readyState: number;
-  onopen: Handler<unknown> | null;
-  onmessage: Handler<{ readonly data: unknown }> | null;
-  onclose: Handler<{ readonly code: number; readonly reason: string }> | null;
-  onerror: Handler<unknown> | null;
-  close(code?: number, reason?: string): void;
-}
-
-// Declared as a method so both the DOM's and ws's event types fit (parameter bivariance).
-type Handler<E> = { bivarianceHack(event: E): void }["bivarianceHack"];
-
-/** A WebSocket constructor: `globalThis.WebSocket` in browsers, `ws`'s `WebSocket` in Node. */
-export type ViewerSocketConstructor = new (url: string) => ViewerSocket;
-
-/** Options of `createViewerClient`. */
-export interface ViewerClientOptions {
-  /**
-   * The server's base URL: `http(s)://host:port` (e.g. `location.origin`) or `ws(s)://…`; a
-   * path prefix is kept (`https://example.org/sync` → `wss://example.org/sync/share_poll`).
-   */
-  server: string;
-  /** The share id (8 characters) to watch. */
-  id: string;
-  /** WebSocket constructor. Default `globalThis.WebSocket` (Node 20 has none: pass `ws`'s). */
-  WebSocket?: ViewerSocketConstructor;
-  /**
-   * Used only when a connection fails before it opens, to tell "no such share" (HTTP 404 on
-   * `GET /api/share/<id>/data`) from a server that is down; browsers hide the upgrade's status.
-   * Default `globalThis.fetch`; pass `null` to never probe.
-   */
-  fetch?: ((url: string) => Promise<{ readonly status: number }>) | null;
-  /** Reconnect backoff (full jitter). Default 500 ms doubling up to 15 s. */
-  backoff?: Partial<BackoffOptions>;
-  /** Randomness for the jitter. Default Math.random. */
-  random?: () => number;
-  /** Timers. Default the global setTimeout/clearTimeout. */
-  setTimeout?: (callback: () => void, ms: number) => unknown;
-  clearTimeout?: (handle: unknown) => void;
-}
-
-/** A viewer client; create with `createViewerClient`, then add listeners, then `connect()`. */
-export interface ViewerClient {
-  /** The current status. */
-  readonly status: ViewerStatus;
-  /** The share's state as last received: key → content. */
-  readonly state: ReadonlyMap<string, unknown>;
-  /** The sequence number of the last write applied to `state`; 0 before the first snapshot. */
-  readonly seq: number;
-  /**
-   * The share's epoch from the last snapshot (its `state` frame), or undefined before one or when
-   * the server sent none. Sent with `since` on reconnect: a share deleted and created again under
-   * the same id has another epoch, and the server then sends its full state.
-   */
-  readonly epoch: string | undefined;
-  /**
-   * The URL the next connection will use (with `&since=` once a sequence number is known, and
-   * `&epoch=` when the snapshot carried one).
-   */
-  readonly url: string;
-  /** Connections that ended (or failed to open) since the client was last `live`. */
-  readonly failures: number;
-  /** Adds a listener; returns its remover. */
-  on<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): () => void;
-  /** Removes a listener. */
-  off<K extends keyof ViewerClientEvents>(event: K, listener: ViewerClientEvents[K]): void;
-  /** Opens the first connection (status `connecting`); a no-op once started or final. */
-  connect(): void;
-  /** Closes the connection for good (status `closed`); a no-op when already final. */
-  close(): void;
-}
+export {
+  finalViewerStatuses,
+  type ViewerClient,
+  type ViewerClientEvents,
+  type ViewerClientOptions,
+  type ViewerRetry,
+  type ViewerSocket,
+  type ViewerSocketConstructor,
+  type ViewerStatus,
+} from "./viewer-client-api.js";
 
 /** Creates a viewer client for share `options.id` on `options.server`; nothing opens until `connect()`. */
 export function createViewerClient(options: ViewerClientOptions): ViewerClient {
@@ -236,6 +138,13 @@ class ShareViewerClient implements ViewerClient {
     this.#finish("closed");
   }
 
+  retryNow(): void {
+    if (this.#status !== "reconnecting" || this.#timer === undefined) return;
+    this.#clearTimeout(this.#timer);
+    this.#backoff.reset();
+    this.#open();
+  }
+
   #isFinal(): boolean {
     return (finalViewerStatuses as readonly string[]).includes(this.#status);
   }
@@ -301,10 +210,13 @@ class ShareViewerClient implements ViewerClient {
       return;
     }
     const state = parseStateFrame(frame);
+    const keyKind = isKeyFrame(frame) ? frameKeyKind(frame.key) : undefined;
     if (state !== undefined) this.#onSnapshot(state);
-    else if (isUpdateFrame(frame)) this.#onUpdate(frame);
-    else if (isKeyFrame(frame)) this.#onSnapshotKey(frame);
-    else {
+    else if (keyKind === "deleted") this.#finish("deleted");
+    else if (isUpdateFrame(frame)) this.#onUpdate(frame, keyKind === "content");
+    else if (isKeyFrame(frame)) {
+      if (keyKind === "content") this.#onSnapshotKey(frame);
+    } else {
       this.#emitError(
         "ERR_SHARE_FRAME",
         `viewer client: unexpected frame ${JSON.stringify(frame).slice(0, 100)}`,
@@ -331,7 +243,8 @@ class ShareViewerClient implements ViewerClient {
     this.#live();
   }
 
-  #onUpdate(frame: UpdateFrame): void {
+  /** A live write; `store` false for a control frame this client does not know (seq counts). */
+  #onUpdate(frame: UpdateFrame, store: boolean): void {
     const { seq } = frame;
     // A frame we already have (catch-up overlapping what we saw): skip it.
     if (this.#hasSnapshot && seq <= this.#seq && this.#incoming === undefined) return;
@@ -349,6 +262,7 @@ class ShareViewerClient implements ViewerClient {
       return;
     }
     this.#seq = seq;
+    if (!store) return;
     this.#state.set(frame.key, frame.content);
     this.#emitter.emit(
       "update",
@@ -361,7 +275,8 @@ class ShareViewerClient implements ViewerClient {
     if (this.#isFinal()) return;
     // ws reports a refused upgrade's status in its error ("Unexpected server response: 404").
     const refused404 = !opened && errorText !== undefined && /\b404\b/.test(errorText);
-    if (code === ShareCloseCode.deleted) this.#finish("deleted");
+    const refused410 = !opened && errorText !== undefined && /\b410\b/.test(errorText);
+    if (code === ShareCloseCode.deleted || refused410) this.#finish("deleted");
     else if (code === ShareCloseCode.notFound || refused404) this.#gone();
     if (this.#isFinal()) return;
     const why = `code ${code}${reason ? ` (${reason})` : ""}${errorText ? `: ${errorText}` : ""}`;
@@ -386,7 +301,7 @@ class ShareViewerClient implements ViewerClient {
     });
   }
 
-  /** After a failed connection: is the share gone (404), rather than the server unreachable? */
+  /** After a failed connection: is the share deleted (410) or unknown (404), not the server down? */
   async #probe(): Promise<void> {
     const fetchFn =
       this.#options.fetch === null
@@ -395,7 +310,8 @@ class ShareViewerClient implements ViewerClient {
     if (!fetchFn) return;
     try {
       const response = await fetchFn(shareDataUrl(this.#options.server, this.#options.id));
-      if (response.status === 404) this.#gone();
+      if (isGoneStatus(response.status)) this.#finish("deleted");
+      else if (response.status === 404) this.#gone();
     } catch {
       // Unreachable: the reconnect already scheduled will try again.
     }
