@@ -464,6 +464,21 @@ export const errorTable = {
     close: AutomergeCloseCode.deleted,
     exit: exitCodes.documentUnavailable,
   },
+
+  // OpenCode drop-in: live shares as OpenCode's clients and viewer expect them.
+  ERR_UPGRADE_REQUIRED: {
+    meaning:
+      "a plain HTTP request reached a WebSocket-only endpoint (`GET /share_poll` without `Upgrade: websocket`); HTTP 426",
+    status: 426,
+    exit: exitCodes.protocol,
+  },
+  ERR_SHARE_DELETED: {
+    meaning:
+      "the share was deleted (by its owner, the admin API or expiry) and its id has not been created again: HTTP 410 for a viewer's upgrade, `GET /api/share/:id/data`, `GET /share_data` and syncs, so a client can tell a deleted share apart from one that never existed (404); remembered for `share_tombstone_ms` (default 30 days), at most `share_tombstone_max` ids",
+    status: 410,
+    close: ShareCloseCode.deleted,
+    exit: exitCodes.documentUnavailable,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code, `ERR_…`. */

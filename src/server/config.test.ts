@@ -66,6 +66,8 @@ describe("resolveServerConfig", () => {
       shareMaxJsonDepth: 256,
       shareTotalMaxBytes: 0,
       shareExpireAfterMs: 0,
+      shareTombstoneMs: 30 * 86_400_000,
+      shareTombstoneMax: 100_000,
     });
   });
 

@@ -42,6 +42,10 @@ export interface ShareSettings {
   readonly shareTotalMaxBytes: number;
   /** A share not written for this long is deleted, its viewers closed 4410, ms (0: never). */
   readonly shareExpireAfterMs: number;
+  /** How long a deleted share's id is answered 410 (ERR_SHARE_DELETED) rather than 404, ms. */
+  readonly shareTombstoneMs: number;
+  /** Most deleted share ids remembered; past it the oldest are forgotten. */
+  readonly shareTombstoneMax: number;
 }
 
 /** What the hub reports (metrics, logs). */

@@ -4,18 +4,19 @@
 // and WebSocket wiring live in server/share-endpoint.ts.
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
-import { isSynclineError } from "../protocol/errors.js";
-import type { ViewerVersion } from "../protocol/share-frames.js";
+import { isSynclineError, type SynclineError } from "../protocol/errors.js";
+import { encodeDeletedFrame, type ViewerVersion } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
 import type { StreamedBody } from "../util/streamed-body.js";
+import { EncodedFrame } from "./encoded-frame.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import { LoadedShares } from "./loaded-shares.js";
 import {
   badRequest,
   badSecret,
+  shareDeleted,
   shareDeleting,
-  shareExists,
   shareNotFound,
   storageFailed,
   storeOperation,
@@ -31,8 +32,9 @@ import {
   type ShareMeta,
   sharePrefix,
 } from "./share-storage.js";
+import { clearTombstoneOp, ShareTombstones } from "./share-tombstones.js";
 import { ShareUsage } from "./share-usage.js";
-import { prepareItems, prepareKeyWrite } from "./sync-items.js";
+import { prepareItems, prepareKeyWrite, refuseTooLargeAlone } from "./sync-items.js";
 import type { ViewerSocket } from "./viewer-fanout.js";
 
 /** A share's state as an HTTP body, held for its reader while it is streamed. */
@@ -41,6 +43,17 @@ export interface ShareBody extends StreamedBody {
   readonly seq: number;
   /** Ends the reader's hold on the share (idempotent). */
   finished(): void;
+}
+
+/** A create's answer: the share, and its secret only when it is new or the caller proved it. */
+export interface CreatedShare {
+  readonly id: ShareId;
+  /** The secret: a new share's, or the one the caller sent for an existing share when it matches. */
+  readonly secret?: string;
+  /** True when this request created the share. */
+  readonly created: boolean;
+  /** True when the caller sent a secret for an existing share and it did not match. */
+  readonly secretRefused: boolean;
 }
 
 /** What a joining viewer asked for (the viewer endpoint's query). */
@@ -90,6 +103,8 @@ export class ShareHub {
   readonly #locks = new Map<ShareId, Promise<unknown>>();
   /** Sizes and write times of all stored shares, kept when a quota or expiry needs them. */
   readonly #usage: ShareUsage | undefined;
+  /** Deleted share ids, answered 410 until created again or forgotten. */
+  readonly #tombstones: ShareTombstones;
   readonly #observer: ShareHubOptions["observer"] & {};
   #expirySweep: NodeJS.Timeout | undefined;
 
@@ -101,6 +116,7 @@ export class ShareHub {
     this.#settings = settings;
     const counted = settings.shareTotalMaxBytes > 0 || settings.shareExpireAfterMs > 0;
     this.#usage = counted ? new ShareUsage((bytes) => observer.storedBytes?.(bytes)) : undefined;
+    this.#tombstones = new ShareTombstones(options.store, settings);
     const usage = this.#usage;
     this.#loaded = new LoadedShares({ store: options.store, settings, observer, usage });
     this.#publisher = new SharePublisher({
@@ -118,6 +134,7 @@ export class ShareHub {
    * the shares in the store) and starts the expiry sweep. Call once before serving.
    */
   async start(): Promise<void> {
+    await this.#tombstones.load(Date.now());
     if (!this.#usage) return;
     await this.#usage.scan(this.#store, Date.now());
     const ttl = this.#settings.shareExpireAfterMs;
@@ -142,8 +159,18 @@ export class ShareHub {
     return this.#loaded.bytes;
   }
 
-  /** Creates the share of `sessionID`: its id is the session's last 8 characters. */
-  async create(sessionID: unknown): Promise<{ id: ShareId; secret: string }> {
+  /** Deleted shares remembered now (410 until created again). */
+  get tombstones(): number {
+    return this.#tombstones.size;
+  }
+
+  /**
+   * Creates the share of `sessionID`: its id is the session's last 8 characters. When it exists
+   * already, answers it without a secret (only its hash is stored), unless `presented` is its
+   * secret: a caller that proved it gets it back. It never makes a new secret for an existing
+   * share, so a create can never take a share from its owner.
+   */
+  async create(sessionID: unknown, presented?: unknown): Promise<CreatedShare> {
     if (typeof sessionID !== "string") {
       throw badRequest(
         `share create: sessionID must be a string, got ${JSON.stringify(sessionID) ?? "undefined"}`,
@@ -159,7 +186,13 @@ export class ShareHub {
       const existing =
         this.#loaded.peek(id)?.meta ??
         (await storeOperation("share create", id, () => this.#readMeta(id)));
-      if (existing) throw shareExists(id, sessionID);
+      if (existing) {
+        const proved = presented !== undefined && verifySecret(presented, existing.secretHash);
+        const secretRefused = presented !== undefined && !proved;
+        return proved
+          ? { id, secret: presented as string, created: false, secretRefused }
+          : { id, created: false, secretRefused };
+      }
       const secret = generateSecret();
       const meta: ShareMeta = {
         sessionID,
@@ -167,9 +200,11 @@ export class ShareHub {
         createdAt: Date.now(),
         epoch: generateEpoch(),
       };
-      await storeOperation("share create", id, () => this.#store.write(createOps(id, meta)));
+      const ops = [...createOps(id, meta), clearTombstoneOp(id)];
+      await storeOperation("share create", id, () => this.#store.write(ops));
+      this.#tombstones.cleared(id);
       this.#usage?.created(id, meta.createdAt);
-      return { id, secret };
+      return { id, secret, created: true, secretRefused: false };
     });
   }
 
@@ -180,7 +215,9 @@ export class ShareHub {
       (share) =>
         this.#publisher.publish(
           share,
-          prepareItems(data, share.meta.sessionID, this.#settings.shareMaxItemBytes),
+          refuseTooLargeAlone(
+            prepareItems(data, share.meta.sessionID, this.#settings.shareMaxItemBytes),
+          ),
         ),
     );
   }
@@ -212,14 +249,14 @@ export class ShareHub {
 
   /**
    * The durable state of a share now as an HTTP body (`data`: `GET /api/share/:id/data`,
-   * `fields`: `GET /share_data`), encoded once per seq for all readers. The share counts as in use
+   * `session`: `GET /share_data`), encoded once per seq for all readers. The share counts as in use
    * (it does not leave memory, so its content stays within the memory budget) until the body's
    * `finished` is called, which whoever streams it must do once it is done, whole or not.
    */
-  async readBody(id: string, form: "data" | "fields"): Promise<ShareBody> {
+  async readBody(id: string, form: "data" | "session"): Promise<ShareBody> {
     const share = await this.#require("share data", id);
     const snapshot = share.state.snapshot();
-    const body = form === "data" ? snapshot.dataBody() : snapshot.fieldsBody();
+    const body = form === "data" ? snapshot.dataBody() : snapshot.sessionBody();
     share.readers++;
     let finished = false;
     return {
@@ -253,6 +290,17 @@ export class ShareHub {
     return this.#remove(context, id, undefined);
   }
 
+  /**
+   * The error for a share that is not there: ERR_SHARE_DELETED (410) while its tombstone is
+   * remembered, else ERR_SHARE_NOT_FOUND (404).
+   */
+  missing(context: string, id: string): SynclineError {
+    const deletedAt = isShareId(id) ? this.#tombstones.deletedAt(id, Date.now()) : undefined;
+    return deletedAt === undefined
+      ? shareNotFound(context, id)
+      : shareDeleted(context, id, deletedAt);
+  }
+
   async #remove(context: string, id: string, owner: { secret: unknown } | undefined) {
     if (!isShareId(id)) throw shareNotFound(context, id);
     await this.#locked(id, async () => {
@@ -277,10 +325,18 @@ export class ShareHub {
       } finally {
         share.inFlight--;
       }
+      const deletedAt = Date.now();
+      // Remembered in memory at once (before any later request runs), durably soon after.
+      const remembered = this.#tombstones.add(id, deletedAt);
       this.#usage?.deleted(id);
       moveShare(share, { name: "deleted" });
+      // A last frame says why, with a string key (OpenCode's viewer splits every frame's key).
+      share.fanout.broadcast([new EncodedFrame(Buffer.from(encodeDeletedFrame(id, deletedAt)))]);
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#loaded.drop(share);
+      await remembered.catch((error: unknown) => {
+        this.#observer.error?.(error, `share ${id} tombstone write`);
+      });
     });
   }
 
@@ -304,6 +360,8 @@ export class ShareHub {
         // deleted one will not.
         if (share?.phase.name === "failed" || share?.phase.name === "deleting") {
           socket.close(reloadCloseCode, reloadCloseReason);
+        } else if (this.missing("share viewer", id).code === "ERR_SHARE_DELETED") {
+          socket.close(ShareCloseCode.deleted, "share deleted");
         } else socket.close(ShareCloseCode.notFound, "no such share");
         return undefined;
       }
@@ -357,7 +415,7 @@ export class ShareHub {
   ): Promise<LiveShare> {
     if (!this.#loaded.peek(id)) {
       const meta = await storeOperation(context, id, () => this.#readMeta(id));
-      if (!meta) throw shareNotFound(context, id);
+      if (!meta) throw this.missing(context, id);
       if (owner && !verifySecret(owner.secret, meta.secretHash)) {
         throw badSecret(context, id, owner.secret);
       }
@@ -376,7 +434,10 @@ export class ShareHub {
         this.#observer.expired?.(id);
       } catch (error) {
         // Gone already (deleted meanwhile), or the store failed: the next sweep tries again.
-        if (isSynclineError(error, "ERR_SHARE_NOT_FOUND")) this.#usage?.deleted(id);
+        const gone =
+          isSynclineError(error, "ERR_SHARE_NOT_FOUND") ||
+          isSynclineError(error, "ERR_SHARE_DELETED");
+        if (gone) this.#usage?.deleted(id);
         else this.#observer.error?.(error, `expiring share ${id}`);
       }
     }
@@ -384,7 +445,7 @@ export class ShareHub {
 
   async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {
     const share = isShareId(id) ? await this.#loaded.load(id, overBudget) : undefined;
-    if (!share || share.phase.name === "deleted") throw shareNotFound(context, id);
+    if (!share || share.phase.name === "deleted") throw this.missing(context, id);
     if (share.phase.name === "deleting") throw shareDeleting(context, id);
     return share;
   }

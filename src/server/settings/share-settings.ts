@@ -158,7 +158,7 @@ export const shareSettings = defineSettings({
       .transform((url) => url.replace(/\/+$/, ""))
       .optional(),
     defaultText: "the request's host",
-    help: "base of share links (<base>/s/<id>) behind a proxy, e.g. https://share.example.com",
+    help: "base of share links (<base>/share/<id>) behind a proxy, e.g. https://share.example.com",
   },
   shareCreateToken: {
     flag: "--share-create-token",
@@ -198,6 +198,30 @@ export const shareSettings = defineSettings({
     limit: {
       whenHit: "the share is deleted: viewers closed with 4410, the publisher's next sync 404",
       metric: "syncline_share_expired_total",
+    },
+  },
+  shareTombstoneMs: {
+    flag: "--share-tombstone",
+    value: "MS",
+    env: "SYNCLINE_SHARE_TOMBSTONE_MS",
+    key: "share_tombstone_ms",
+    kind: "integer",
+    schema: milliseconds(0, 2 ** 45),
+    default: 30 * 86_400_000,
+    defaultText: "2592000000 (30 days)",
+    help: "how long a deleted share's id is answered 410 Gone (ERR_SHARE_DELETED) rather than 404, ms (0: never)",
+  },
+  shareTombstoneMax: {
+    flag: "--share-tombstone-max",
+    value: "N",
+    env: "SYNCLINE_SHARE_TOMBSTONE_MAX",
+    key: "share_tombstone_max",
+    kind: "integer",
+    schema: integer(0, 10_000_000),
+    default: 100_000,
+    help: "most deleted share ids remembered (for 410); past it the oldest are forgotten (answered 404)",
+    limit: {
+      whenHit: "the oldest deleted share ids are forgotten: 404 instead of 410 for them",
     },
   },
 });

@@ -40,6 +40,11 @@ export interface NamedItem {
   readonly key?: string;
   /** Why, when the server said. */
   readonly reason?: string;
+  /**
+   * The error code of an item refused on its own while the rest of its batch was applied
+   * (ERR_SHARE_TOO_LARGE: over the server's item limit); absent for one off the key schema.
+   */
+  readonly code?: string;
 }
 
 /**
@@ -316,8 +321,9 @@ function namedItems(value: unknown): NamedItem[] {
     if (typeof entry === "number" && Number.isSafeInteger(entry)) return [{ index: entry }];
     if (typeof entry === "string") return [{ key: entry }];
     if (typeof entry !== "object" || entry === null) return [];
-    const { index, key, reason, message } = entry as Record<string, unknown>;
-    const named: { index?: number; key?: string; reason?: string } = {};
+    const { index, key, reason, message, code } = entry as Record<string, unknown>;
+    const named: { index?: number; key?: string; reason?: string; code?: string } = {};
+    if (typeof code === "string") named.code = code;
     if (typeof index === "number" && Number.isSafeInteger(index)) named.index = index;
     if (typeof key === "string") named.key = key;
     if (typeof reason === "string") named.reason = reason;
