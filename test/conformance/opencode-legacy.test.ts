@@ -49,9 +49,9 @@ describe("OpenCode's older client", () => {
     expect(created.status).toBe(201);
     expect(created.contentType).toMatch(/^application\/json/);
     const body = created.body as { url: string; secret: string };
-    expect(body.url).toBe(`${base}/share/${id}`);
-    expect(body.secret).toEqual(expect.any(String));
     secret = body.secret;
+    expect(body.secret).toEqual(expect.any(String));
+    expect(body.url).toBe(`${base}/share/${id}`);
   });
 
   it("syncs its keys one request at a time, each answered 200 with JSON", async () => {

@@ -39,13 +39,13 @@ describe("OpenCode's current client", () => {
 
   it("creates a share and gets {id, url, secret}, all strings, url /share/<id>", async () => {
     const created = await call(base, "POST", "/api/share", { sessionID });
+    secret = created.body.secret;
     expect([200, 201]).toContain(created.status);
     expect(created.body).toEqual({
       id,
       url: `${base}/share/${id}`,
       secret: expect.any(String),
     });
-    secret = created.body.secret;
   });
 
   it("applies a window with a 1.2 MB session_diff and a part: both stored", async () => {
