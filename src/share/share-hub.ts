@@ -4,11 +4,11 @@
 // and WebSocket wiring live in server/share-endpoint.ts.
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
-import { isSynclineError, type SynclineError } from "../protocol/errors.js";
-import { encodeDeletedFrame, type ViewerVersion } from "../protocol/share-frames.js";
+import type { SynclineError } from "../protocol/errors.js";
+import { encodeDeletedFrame } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
-import type { StreamedBody } from "../util/streamed-body.js";
+import { KeyedQueue } from "../util/keyed-queue.js";
 import { EncodedFrame } from "./encoded-frame.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import { LoadedShares } from "./loaded-shares.js";
@@ -21,6 +21,11 @@ import {
   storageFailed,
   storeOperation,
 } from "./share-errors.js";
+import { expireUnwritten } from "./share-expiry.js";
+import type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js";
+
+export type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js";
+
 import type { ShareHubOptions, ShareSettings } from "./share-hub-options.js";
 import { type PublishResult, SharePublisher } from "./share-publisher.js";
 import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
@@ -37,35 +42,6 @@ import { ShareUsage } from "./share-usage.js";
 import { prepareItems, prepareKeyWrite, refuseTooLargeAlone } from "./sync-items.js";
 import type { ViewerSocket } from "./viewer-fanout.js";
 
-/** A share's state as an HTTP body, held for its reader while it is streamed. */
-export interface ShareBody extends StreamedBody {
-  /** The seq of the last write it includes. */
-  readonly seq: number;
-  /** Ends the reader's hold on the share (idempotent). */
-  finished(): void;
-}
-
-/** A create's answer: the share, and its secret only when it is new or the caller proved it. */
-export interface CreatedShare {
-  readonly id: ShareId;
-  /** The secret: a new share's, or the one the caller sent for an existing share when it matches. */
-  readonly secret?: string;
-  /** True when this request created the share. */
-  readonly created: boolean;
-  /** True when the caller sent a secret for an existing share and it did not match. */
-  readonly secretRefused: boolean;
-}
-
-/** What a joining viewer asked for (the viewer endpoint's query). */
-export interface ViewerJoin {
-  /** Catch up from this seq: only the frames after it, when the log still holds them. */
-  readonly since?: number | undefined;
-  /** The epoch `since` belongs to; when it is not the share's, the full state is sent. */
-  readonly epoch?: string | undefined;
-  /** The form of the full state (docs/protocol.md); default 1, OpenCode's. */
-  readonly version?: ViewerVersion | undefined;
-}
-
 /**
  * Creates the hub; `close()` it on shutdown. A loaded share has one phase (live-share.ts):
  * `live`, then `deleting` → `deleted`, `failed` (a write or a delete failed), or `evicted` (it
@@ -80,7 +56,7 @@ export interface ViewerJoin {
  *    broadcast one after another on the share's tail, and ShareState.commit refuses a gap.
  * 3. Only a `live` share takes a new write or viewer: a `deleting` or `failed` one is answered
  *    "retry" (503, or close 1011; a failed one's viewers were closed with 1011), a `deleted` one
- *    "not found" (404, or close 4404).
+ *    "deleted" (410 while its tombstone is kept, else 404; or close 4410/4404).
  * 4. A delete waits for every write issued before it; its viewers are closed with 4410 only
  *    once the store's delete succeeded, and a failed delete leaves the stored share as it was.
  * 5. A share is `live` only while it is the copy the registry holds under its id, and no write,
@@ -100,7 +76,7 @@ export class ShareHub {
   readonly #loaded: LoadedShares;
   readonly #publisher: SharePublisher;
   /** Tail of the create and delete of each share id, which must not interleave. */
-  readonly #locks = new Map<ShareId, Promise<unknown>>();
+  readonly #locks = new KeyedQueue<ShareId>();
   /** Sizes and write times of all stored shares, kept when a quota or expiry needs them. */
   readonly #usage: ShareUsage | undefined;
   /** Deleted share ids, answered 410 until created again or forgotten. */
@@ -140,7 +116,12 @@ export class ShareHub {
     const ttl = this.#settings.shareExpireAfterMs;
     if (ttl === 0) return;
     const period = Math.max(250, Math.min(ttl / 4, 60_000));
-    this.#expirySweep = setInterval(() => void this.#expire(ttl), period);
+    const usage = this.#usage;
+    const remove = (id: ShareId) => this.removeWithoutSecret(id, "share expiry");
+    this.#expirySweep = setInterval(
+      () => void expireUnwritten(usage, ttl, remove, this.#observer),
+      period,
+    );
     this.#expirySweep.unref();
   }
 
@@ -182,7 +163,7 @@ export class ShareHub {
         `share create: sessionID ${JSON.stringify(sessionID)} is not a session id (8–200 of A-Z a-z 0-9 _ . : -, ending in 8 of A-Z a-z 0-9 _ -)`,
       );
     }
-    return this.#locked(id, async () => {
+    return this.#locks.run(id, async () => {
       const existing =
         this.#loaded.peek(id)?.meta ??
         (await storeOperation("share create", id, () => this.#readMeta(id)));
@@ -303,7 +284,7 @@ export class ShareHub {
 
   async #remove(context: string, id: string, owner: { secret: unknown } | undefined) {
     if (!isShareId(id)) throw shareNotFound(context, id);
-    await this.#locked(id, async () => {
+    await this.#locks.run(id, async () => {
       const share = await this.#loaded.use(
         () => this.#authorizedDelete(context, id, owner),
         (share) => {
@@ -424,25 +405,6 @@ export class ShareHub {
     return this.#authorized(context, id, owner.secret, true);
   }
 
-  /** Deletes the shares not written for `ttl` ms, one after another (viewers get 4410). */
-  async #expire(ttl: number): Promise<void> {
-    for (const id of this.#usage?.writtenBefore(Date.now() - ttl) ?? []) {
-      // Written while earlier ones were being deleted: not expired any more.
-      if (!this.#usage?.isWrittenBefore(id, Date.now() - ttl)) continue;
-      try {
-        await this.removeWithoutSecret(id, "share expiry");
-        this.#observer.expired?.(id);
-      } catch (error) {
-        // Gone already (deleted meanwhile), or the store failed: the next sweep tries again.
-        const gone =
-          isSynclineError(error, "ERR_SHARE_NOT_FOUND") ||
-          isSynclineError(error, "ERR_SHARE_DELETED");
-        if (gone) this.#usage?.deleted(id);
-        else this.#observer.error?.(error, `expiring share ${id}`);
-      }
-    }
-  }
-
   async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {
     const share = isShareId(id) ? await this.#loaded.load(id, overBudget) : undefined;
     if (!share || share.phase.name === "deleted") throw this.missing(context, id);
@@ -452,17 +414,5 @@ export class ShareHub {
 
   #readMeta(id: ShareId): Promise<ShareMeta | undefined> {
     return readMeta((key) => this.#store.get(key), id);
-  }
-
-  /** Runs `task` after every earlier locked task of the same share id (create and delete). */
-  async #locked<T>(id: ShareId, task: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(id) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const settled = run.catch(() => undefined);
-    this.#locks.set(id, settled);
-    void settled.then(() => {
-      if (this.#locks.get(id) === settled) this.#locks.delete(id);
-    });
-    return run;
   }
 }

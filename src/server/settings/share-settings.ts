@@ -196,7 +196,8 @@ export const shareSettings = defineSettings({
     defaultText: "0 (never)",
     help: "a share not written this long is deleted (viewers closed 4410), ms",
     limit: {
-      whenHit: "the share is deleted: viewers closed with 4410, the publisher's next sync 404",
+      whenHit:
+        "the share is deleted: viewers closed with 4410, the publisher's next sync 410 (then 404 once its tombstone is forgotten)",
       metric: "syncline_share_expired_total",
     },
   },
