@@ -76,6 +76,7 @@ export function createShareEndpoint(
       broadcast: (seconds) => metrics.publishToBroadcast.observe(seconds),
       slowViewer: () => metrics.slowViewers.inc(),
       storedBytes: (bytes) => metrics.storedBytes.set(bytes),
+      tombstones: (count) => metrics.tombstones.set(count),
       expired(share) {
         metrics.expired.inc();
         logger.info({ share }, "share expired: not written within share_expire_after_ms");

@@ -61,6 +61,8 @@ export interface ShareObserver {
   slowViewer?(): void;
   /** The content bytes of all stored shares changed (tracked with a quota or expiry). */
   storedBytes?(bytes: number): void;
+  /** Deleted share ids remembered now (tombstones). */
+  tombstones?(count: number): void;
   /** A share was deleted for not being written within `shareExpireAfterMs`. */
   expired?(id: string): void;
   error?(error: unknown, context: string): void;

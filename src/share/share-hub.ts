@@ -92,7 +92,9 @@ export class ShareHub {
     this.#settings = settings;
     const counted = settings.shareTotalMaxBytes > 0 || settings.shareExpireAfterMs > 0;
     this.#usage = counted ? new ShareUsage((bytes) => observer.storedBytes?.(bytes)) : undefined;
-    this.#tombstones = new ShareTombstones(options.store, settings);
+    this.#tombstones = new ShareTombstones(options.store, settings, (count) =>
+      observer.tombstones?.(count),
+    );
     const usage = this.#usage;
     this.#loaded = new LoadedShares({ store: options.store, settings, observer, usage });
     this.#publisher = new SharePublisher({

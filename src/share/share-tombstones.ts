@@ -36,9 +36,12 @@ export class ShareTombstones {
   readonly #store: Store;
   readonly #limits: TombstoneLimits;
 
-  constructor(store: Store, limits: TombstoneLimits) {
+  readonly #onCount: (count: number) => void;
+
+  constructor(store: Store, limits: TombstoneLimits, onCount: (count: number) => void = () => {}) {
     this.#store = store;
     this.#limits = limits;
+    this.#onCount = onCount;
   }
 
   /** How many are remembered now. */
@@ -58,6 +61,7 @@ export class ShareTombstones {
     this.#deleted.clear();
     for (const [id, at] of found) this.#deleted.set(id, at);
     const forgotten = this.#trim(now);
+    this.#onCount(this.#deleted.size);
     if (forgotten.length > 0) await this.#store.write(forgotten);
   }
 
@@ -80,12 +84,13 @@ export class ShareTombstones {
       ops.push({ type: "put", key: tombstoneKey(id), value: encoder.encode(String(now)) });
     }
     ops.push(...this.#trim(now));
+    this.#onCount(this.#deleted.size);
     if (ops.length > 0) await this.#store.write(ops);
   }
 
   /** The share was created again: forgotten here (the create's batch deletes the record). */
   cleared(id: ShareId): void {
-    this.#deleted.delete(id);
+    if (this.#deleted.delete(id)) this.#onCount(this.#deleted.size);
   }
 
   /** Forgets the oldest tombstones while expired or over the cap; returns their store deletes. */

@@ -95,6 +95,8 @@ describe("a client creating and deleting shares in a loop", () => {
     const base = test.server.url;
     const ids = await churn(base, 300, "a");
     expect(await storedTombstones(test)).toBe(max);
+    const metrics = await call(base, "GET", "/metrics");
+    expect(metrics.text).toMatch(new RegExp(`^syncline_share_tombstones ${max}$`, "m"));
     // The newest are still told apart from never-created ones; the oldest were let go.
     const newest = await call(base, "GET", `/api/share/${ids.at(-1)}/data`);
     expect(newest.status).toBe(410);

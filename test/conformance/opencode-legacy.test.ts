@@ -70,6 +70,23 @@ describe("OpenCode's older client", () => {
     }
   });
 
+  it("can never store a key outside session/ (share/deleted is the server's own frame)", async () => {
+    for (const key of [
+      "share/deleted",
+      `share/deleted/${sessionID}`,
+      `session/share/${sessionID}`,
+    ]) {
+      const answer = await legacyPost(base, "/share_sync", {
+        sessionID,
+        secret,
+        key,
+        content: { id, deletedAt: 1 },
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ accepted: 0, ignoredCount: 1 });
+    }
+  });
+
   it("is told the share's link, without a secret, when it creates the share again", async () => {
     const again = await legacyPost(base, "/share_create", { sessionID });
     expect(again.status).toBe(200);

@@ -223,6 +223,7 @@ export const shareSettings = defineSettings({
     help: "most deleted share ids remembered (for 410); past it the oldest are forgotten (answered 404)",
     limit: {
       whenHit: "the oldest deleted share ids are forgotten: 404 instead of 410 for them",
+      metric: "syncline_share_tombstones",
     },
   },
 });
