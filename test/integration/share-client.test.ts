@@ -1,6 +1,6 @@
 // The share client library against a real server: the viewer client (initial state, live order,
 // reconnect with catch-up after a server restart, delete) and the publisher queue (delivery,
-// 401 and 404, 413 dropping only the oversized item).
+// 401 and 410, an oversized item refused alone in a 200).
 
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -200,7 +200,7 @@ describe("publisher queue against a real server", () => {
     await queue.close();
   });
 
-  it("a wrong secret (401) clears the record; a deleted share (404) stops", async () => {
+  it("a wrong secret (401) clears the record; a deleted share (410) stops", async () => {
     const { base, http, share } = await setup();
     const wrong = queueFor(base, { id: share.id, secret: "not-the-secret" });
     wrong.queue.sync(sessionID, [part(1)]);
