@@ -100,7 +100,10 @@ export interface ShareHttpOptions {
 export interface ShareHttp {
   /** The base URL requests go to (http(s)://, no trailing slash). */
   readonly baseUrl: string;
-  /** `POST /api/share`; throws ERR_SHARE_EXISTS (409), ERR_CONNECT, or the server's error. */
+  /**
+   * `POST /api/share`; throws ERR_SHARE_EXISTS (a 200 without a secret: the session was shared
+   * already; or an older server's 409), ERR_CONNECT, or the server's error.
+   */
   create(sessionID: string, signal?: AbortSignal): Promise<CreatedShare>;
   /** `POST /api/share/:id/sync`; never throws: the answer is classified. */
   sync(
@@ -242,6 +245,15 @@ function createdShareOf(answer: Answer, baseUrl: string, sessionID: string): Cre
     typeof share.url === "string"
   ) {
     return { id: share.id, secret: share.secret, url: share.url };
+  }
+  if (status === 200 && typeof share?.id === "string" && typeof share.url === "string") {
+    // The session was shared already: the server keeps only the secret's hash and never
+    // returns it to a caller that did not send it.
+    throw createError(
+      "ERR_SHARE_EXISTS",
+      `share create: session ${JSON.stringify(sessionID)} is already shared on ${baseUrl} as ${share.id} (${share.url}); the server returns its secret only to whoever sends it`,
+      { status },
+    );
   }
   throw createError(
     "ERR_UNEXPECTED",
