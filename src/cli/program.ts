@@ -141,7 +141,7 @@ export function createProgram(io: CliIo): Command {
     share
       .command("watch")
       .description("print a share's state, then every live update until Ctrl-C")
-      .argument("<id>", "share id, session id, or viewer link http(s)://host/s/<id>"),
+      .argument("<id>", "share id, session id, or viewer link http(s)://host/share/<id>"),
     shareSettings,
     "share",
     'one object per line: {type:"snapshot"|"update"|"status", …}',

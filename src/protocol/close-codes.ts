@@ -105,11 +105,11 @@ const share = {
   },
   deleted: {
     code: 4410,
-    when: "the share was deleted by its owner, by the admin API, or expired (`share_expire_after_ms`): stop, it will not come back",
+    when: 'the share was deleted by its owner, by the admin API, or expired (`share_expire_after_ms`); the last frame before it is `{"key":"share/deleted","content":{"id","deletedAt"}}`: stop, it will not come back (a reconnect gets 410)',
   },
   tooSlow: {
     code: 4429,
-    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 4 MiB) of updates still queued for it when the next came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",
+    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 32 MiB) of updates still queued for it when the next came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",
   },
 } as const satisfies Record<string, CloseCodeSpec>;
 

@@ -343,14 +343,14 @@ export const errorTable = {
   },
   ERR_SHARE_NOT_FOUND: {
     meaning:
-      "no live share with that id (never created, or deleted); HTTP 404, and the viewer WebSocket is refused with 404 before the upgrade (close 4404 if it vanishes during the upgrade)",
+      "no live share with that id (never created, or deleted and no longer remembered: see `ERR_SHARE_DELETED`); HTTP 404, and the viewer WebSocket is refused with 404 before the upgrade (close 4404 if it vanishes during the upgrade)",
     status: 404,
     close: ShareCloseCode.notFound,
     exit: exitCodes.documentUnavailable,
   },
   ERR_SHARE_EXISTS: {
     meaning:
-      "`POST /api/share` for a session whose share id (its last 8 characters) is already taken; the existing secret is never returned",
+      "the CLI already has a share record for that session on that server (`syncline share create`); a server answering 409 (older syncline servers, for an id already taken) is read as this code. Current servers answer a create for a shared session 200 with `{id, url}` and no secret (only its hash is stored)",
     status: 409,
     exit: exitCodes.usage,
   },
@@ -368,7 +368,7 @@ export const errorTable = {
   },
   ERR_SHARE_TOO_LARGE: {
     meaning:
-      "a share request body exceeds `share_max_body_bytes` (default 8 MiB), a sync has more than 10,000 items, items exceed `share_max_item_bytes` (default 1 MiB), or the sync would take the share over `share_max_bytes` (default 64 MiB of content JSON); an item problem lists the offending items (`items: [{index, key, reason}]`) and nothing of the request was applied",
+      "a share request body exceeds `share_max_body_bytes` (default 64 MiB), a sync has more than 10,000 items, or the sync would take the share over `share_max_bytes` (default 256 MiB of content JSON): HTTP 413, nothing of the request applied. An item over `share_max_item_bytes` (default 16 MiB) is refused alone: `POST /api/share/:id/sync` answers 200 and names it in `ignored` with this code (`{index, key, code, reason}`), the rest applied; `/share_sync`, whose request is that one item, answers 413 with `items: [{index, key, reason}]`",
     status: 413,
     exit: exitCodes.usage,
   },
@@ -462,6 +462,21 @@ export const errorTable = {
     meaning:
       "an automerge document this socket syncs was deleted through the admin API; the socket is closed with 4410 (a client that still holds the document may push it again)",
     close: AutomergeCloseCode.deleted,
+    exit: exitCodes.documentUnavailable,
+  },
+
+  // OpenCode drop-in: live shares as OpenCode's clients and viewer expect them.
+  ERR_UPGRADE_REQUIRED: {
+    meaning:
+      "a plain HTTP request reached a WebSocket-only endpoint (`GET /share_poll` without `Upgrade: websocket`); HTTP 426",
+    status: 426,
+    exit: exitCodes.protocol,
+  },
+  ERR_SHARE_DELETED: {
+    meaning:
+      "the share was deleted (by its owner, the admin API or expiry) and its id has not been created again: HTTP 410 for a viewer's upgrade, `GET /api/share/:id/data`, `GET /share_data` and syncs, so a client can tell a deleted share apart from one that never existed (404); remembered for `share_tombstone_ms` (default 30 days), at most `share_tombstone_max` ids",
+    status: 410,
+    close: ShareCloseCode.deleted,
     exit: exitCodes.documentUnavailable,
   },
 } as const satisfies Record<string, ErrorSpec>;

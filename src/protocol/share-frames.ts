@@ -111,3 +111,16 @@ export function encodeStateFrame(seq: number, epoch: string | undefined): string
     epoch === undefined ? { type: "state", seq } : { type: "state", seq, epoch },
   );
 }
+
+/**
+ * The key of the last frame a viewer of a deleted share gets before the close 4410. It is a
+ * string (OpenCode's viewer splits every frame's key) whose root is not "session", so viewers
+ * that keep only session keys ignore it; no stored key can take it (the key schema's root is
+ * always "session").
+ */
+export const deletedFrameKey = "share/deleted";
+
+/** `{"key":"share/deleted","content":{"id","deletedAt"}}`: the share is gone, since `deletedAt` ms. */
+export function encodeDeletedFrame(id: string, deletedAt: number): string {
+  return JSON.stringify({ key: deletedFrameKey, content: { id, deletedAt } });
+}

@@ -106,12 +106,23 @@ describe("keyOfItem", () => {
     expect("key" in result && itemTypeOfKey(result.key)).toBe("part");
   });
 
+  it("keeps an item of an unknown type under session/other/<session>/<type>", () => {
+    const result = keyOfItem({ type: "public_transcript_v2", data: { a: 1 } }, session);
+    expect(result).toEqual({ key: `session/other/${session}/public_transcript_v2` });
+    expect(itemTypeOfKey(`session/other/${session}/public_transcript_v2`)).toBe(
+      "public_transcript_v2",
+    );
+    expect(parseShareKey("share/deleted")).toBeUndefined();
+  });
+
   it("explains why an item has no key, naming the bad value", () => {
     const reason = (item: { type: string; data: unknown }) => {
       const result = keyOfItem(item, session);
       return "reason" in result ? result.reason : undefined;
     };
-    expect(reason({ type: "bogus", data: {} })).toMatch(/item type "bogus" is not one of/);
+    expect(reason({ type: "bogus/type", data: {} })).toMatch(
+      /item type "bogus\/type" is not one of/,
+    );
     expect(reason({ type: "session", data: { id: "a/b" } })).toMatch(/id "a\/b" is not a valid id/);
     expect(reason({ type: "session", data: null })).toMatch(/id null is not a valid id/);
     expect(reason({ type: "session", data: { id: "other" } })).toMatch(

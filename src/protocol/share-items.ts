@@ -47,7 +47,9 @@ export type ShareKey =
       readonly partID: string;
     }
   | { readonly kind: "diff"; readonly sessionID: string }
-  | { readonly kind: "model"; readonly sessionID: string };
+  | { readonly kind: "model"; readonly sessionID: string }
+  /** An item of a type this server does not know, kept as sent (one value per type). */
+  | { readonly kind: "other"; readonly sessionID: string; readonly type: string };
 
 /** Parses a key of the schema, or returns undefined for any other string. */
 export function parseShareKey(key: string): ShareKey | undefined {
@@ -61,6 +63,8 @@ export function parseShareKey(key: string): ShareKey | undefined {
       return ids.length === 1 ? { kind, sessionID } : undefined;
     case "message":
       return ids.length === 2 ? { kind, sessionID, messageID: messageID as string } : undefined;
+    case "other":
+      return ids.length === 2 ? { kind, sessionID, type: messageID as string } : undefined;
     case "part":
       return ids.length === 3
         ? { kind, sessionID, messageID: messageID as string, partID: partID as string }
@@ -122,9 +126,13 @@ export function keyOfItem(item: ShareItem, sessionID: string): ItemKey {
         ? { key: `session/model/${sessionID}` }
         : { reason: "item model: data must be an array" };
     default:
-      return {
-        reason: `item type ${JSON.stringify(item.type)} is not one of ${shareItemTypes.join(", ")}`,
-      };
+      // A newer publisher's type (OpenCode adds some): kept, one value per type, so that nothing
+      // of a batch is lost to a type this server has not heard of.
+      return isIdSegment(item.type)
+        ? { key: `session/other/${sessionID}/${item.type}` }
+        : {
+            reason: `item type ${JSON.stringify(item.type)} is not one of ${shareItemTypes.join(", ")} nor an id-like name (1–${maxIdSegmentLength} of A-Z a-z 0-9 _ . : -)`,
+          };
   }
 }
 
@@ -141,10 +149,11 @@ const itemTypeOfKind = {
   part: "part",
   diff: "session_diff",
   model: "model",
-} as const satisfies Record<ShareKey["kind"], (typeof shareItemTypes)[number]>;
+} as const satisfies Record<Exclude<ShareKey["kind"], "other">, (typeof shareItemTypes)[number]>;
 
 /** The item type whose content is stored under `key`, or undefined for a key off the schema. */
-export function itemTypeOfKey(key: string): (typeof shareItemTypes)[number] | undefined {
+export function itemTypeOfKey(key: string): string | undefined {
   const parsed = parseShareKey(key);
-  return parsed && itemTypeOfKind[parsed.kind];
+  if (parsed === undefined) return undefined;
+  return parsed.kind === "other" ? parsed.type : itemTypeOfKind[parsed.kind];
 }

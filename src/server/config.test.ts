@@ -29,11 +29,11 @@ describe("resolveServerConfig", () => {
       automergeMaxMessageBytes: 64 * 1024 * 1024,
       automergeMaxDocumentBytes: 256 * 1024 * 1024,
       automergeWorkerThreshold: 256 * 1024,
-      shareMaxBodyBytes: 8 * 1024 * 1024,
-      shareMaxItemBytes: 1024 * 1024,
-      shareMaxBytes: 64 * 1024 * 1024,
+      shareMaxBodyBytes: 64 * 1024 * 1024,
+      shareMaxItemBytes: 16 * 1024 * 1024,
+      shareMaxBytes: 256 * 1024 * 1024,
       shareMemoryBudget: 512 * 1024 * 1024,
-      shareViewerMaxBufferedBytes: 4 * 1024 * 1024,
+      shareViewerMaxBufferedBytes: 32 * 1024 * 1024,
       shareViewerFlushMs: 0,
       shareIdleEvictMs: 60_000,
       shareCatchupFrames: 1000,
@@ -66,6 +66,8 @@ describe("resolveServerConfig", () => {
       shareMaxJsonDepth: 256,
       shareTotalMaxBytes: 0,
       shareExpireAfterMs: 0,
+      shareTombstoneMs: 30 * 86_400_000,
+      shareTombstoneMax: 100_000,
     });
   });
 
@@ -126,7 +128,7 @@ describe("resolveServerConfig", () => {
     );
     expect(error.code).toBe("ERR_INVALID_CONFIG");
     expect(error.message).toBe(
-      "config: share_memory_budget 1048576 (from environment variable SYNCLINE_SHARE_MEMORY_BUDGET) is less than share_max_bytes 67108864 (from the default of --share-max-bytes): a share of the largest size could never be loaded; raise the budget or lower the limit",
+      "config: share_memory_budget 1048576 (from environment variable SYNCLINE_SHARE_MEMORY_BUDGET) is less than share_max_bytes 268435456 (from the default of --share-max-bytes): a share of the largest size could never be loaded; raise the budget or lower the limit",
     );
     expect(() =>
       resolveServerConfig({ flags: {}, env: { SYNCLINE_SHARE_MEMORY_BUDGET: "lots" } }),

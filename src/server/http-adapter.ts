@@ -66,7 +66,7 @@ async function answer(
       "http route failed",
     );
   }
-  return { route: handled.route, result: errorResponse(error) };
+  return { route: handled.route, result: errorResponse(error, handled.headers) };
 }
 
 function writeResponse(request: IncomingMessage, response: ServerResponse, result: HttpResponse) {

@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createError } from "../protocol/errors.js";
 import type { StreamedBody } from "../util/streamed-body.js";
+import { crossOriginHeaders, preflightHeaders } from "./cors.js";
 import { errorResponse } from "./http-errors.js";
 
 /** What a route handler sees of a request. */
@@ -45,16 +46,25 @@ interface Route {
   readonly pattern: string;
   readonly segments: readonly string[];
   readonly handler: RouteHandler;
+  /** True when other origins may call it (cors.ts): its answers carry the CORS headers. */
+  readonly crossOrigin: boolean;
+}
+
+/** How a route is added. */
+export interface RouteOptions {
+  /** Other origins may call it: CORS headers on every answer, `OPTIONS` preflight 204. */
+  readonly crossOrigin?: boolean;
 }
 
 /**
  * What `handle` did: the route's answer, or what it threw (the host answers it, see
  * http-errors.ts). `route` is the matched pattern, or "unmatched".
  */
-export type Routed = { readonly route: string } & (
-  | { readonly response: HttpResponse }
-  | { readonly error: unknown }
-);
+export type Routed = {
+  readonly route: string;
+  /** Headers the answer carries whatever it is, a thrown error's included (CORS). */
+  readonly headers?: Readonly<Record<string, string>>;
+} & ({ readonly response: HttpResponse } | { readonly error: unknown });
 
 /** A request before routing: the host fills this from node's IncomingMessage. */
 export type UnroutedRequest = Omit<HttpRequest, "params">;
@@ -64,12 +74,13 @@ export class HttpRouter {
   readonly #routes: Route[] = [];
 
   /** Adds a route; `pattern` is a path such as `/healthz` or `/api/share/:id/sync`. */
-  add(method: string, pattern: string, handler: RouteHandler): this {
+  add(method: string, pattern: string, handler: RouteHandler, options: RouteOptions = {}): this {
     this.#routes.push({
       method: method.toUpperCase(),
       pattern,
       segments: splitPath(pattern),
       handler,
+      crossOrigin: options.crossOrigin === true,
     });
     return this;
   }
@@ -86,21 +97,30 @@ export class HttpRouter {
   async handle(request: UnroutedRequest): Promise<Routed> {
     const segments = splitPath(request.path);
     const allowed = new Set<string>();
+    let crossOrigin = false;
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, segments);
       if (params === undefined) continue;
       const method = request.method === "HEAD" ? "GET" : request.method;
       if (route.method === method) {
+        const headers = route.crossOrigin ? crossOriginHeaders : undefined;
         try {
-          return { route: route.pattern, response: await route.handler({ ...request, params }) };
+          const response = await route.handler({ ...request, params });
+          return { route: route.pattern, headers, response: withHeaders(response, headers) };
         } catch (error) {
-          return { route: route.pattern, error };
+          return { route: route.pattern, headers, error };
         }
       }
       allowed.add(route.method);
+      crossOrigin ||= route.crossOrigin;
+    }
+    if (allowed.has("GET")) allowed.add("HEAD");
+    // A preflight only where another origin may call: elsewhere OPTIONS stays a 405 (or 404).
+    if (crossOrigin && request.method === "OPTIONS") {
+      const response = { status: 204, headers: preflightHeaders([...allowed]) };
+      return { route: "preflight", response };
     }
     if (allowed.size > 0) {
-      if (allowed.has("GET")) allowed.add("HEAD");
       const message = `method ${request.method} is not allowed on ${request.path}`;
       const response = errorResponse(createError("ERR_METHOD_NOT_ALLOWED", message), {
         allow: [...allowed].join(", "),
@@ -110,6 +130,15 @@ export class HttpRouter {
     const message = `no route for ${request.path}`;
     return { route: "unmatched", response: errorResponse(createError("ERR_NOT_FOUND", message)) };
   }
+}
+
+function withHeaders(
+  response: HttpResponse,
+  headers: Readonly<Record<string, string>> | undefined,
+): HttpResponse {
+  return headers === undefined
+    ? response
+    : { ...response, headers: { ...response.headers, ...headers } };
 }
 
 /** The client address limits count a request under (`in-process` for one built without). */

@@ -84,6 +84,8 @@ export interface ShareMetrics {
   readonly storedBytes: Gauge;
   /** Shares deleted for not being written within share_expire_after_ms. */
   readonly expired: Counter;
+  /** Deleted share ids remembered (answered 410), at most share_tombstone_max. */
+  readonly tombstones: Gauge;
 }
 
 /** What the automerge endpoint reports. */
@@ -318,6 +320,11 @@ function createShareMetrics(registry: Registry): ShareMetrics {
     expired: new Counter({
       name: "syncline_share_expired_total",
       help: "Shares deleted because they were not written within share_expire_after_ms.",
+      registers,
+    }),
+    tombstones: new Gauge({
+      name: "syncline_share_tombstones",
+      help: "Deleted share ids remembered, answered 410 until created again (at most share_tombstone_max).",
       registers,
     }),
   };

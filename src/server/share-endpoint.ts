@@ -1,6 +1,7 @@
 // Mounts live shares: the share hub on the store, its HTTP API, the viewer WebSocket at
 // `/share_poll?id=<id>[&since=<seq>[&epoch=<epoch>]][&v=2]` (or `?sessionID=<full id>`), keepalive
-// pings for viewers, and metrics. Unknown shares are refused with 404 before the upgrade.
+// pings for viewers, and metrics. Unknown shares are refused with 404 before the upgrade, deleted
+// ones with 410.
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
@@ -14,7 +15,7 @@ import {
   viewerVersions,
 } from "../protocol/share-frames.js";
 import { isShareId, shareIdOfSession } from "../protocol/share-items.js";
-import { badRequest, shareNotFound } from "../share/share-errors.js";
+import { badRequest } from "../share/share-errors.js";
 import { ShareHub } from "../share/share-hub.js";
 import { wsViewerSocket } from "../share/ws-viewer.js";
 import type { Store } from "../storage/store.js";
@@ -75,6 +76,7 @@ export function createShareEndpoint(
       broadcast: (seconds) => metrics.publishToBroadcast.observe(seconds),
       slowViewer: () => metrics.slowViewers.inc(),
       storedBytes: (bytes) => metrics.storedBytes.set(bytes),
+      tombstones: (count) => metrics.tombstones.set(count),
       expired(share) {
         metrics.expired.inc();
         logger.info({ share }, "share expired: not written within share_expire_after_ms");
@@ -153,7 +155,8 @@ async function decideViewer(
   }
   const { id } = viewer;
   try {
-    if (!(await hub.exists(id))) return refuse(shareNotFound("share viewer", id));
+    // A deleted share is refused 410 (ERR_SHARE_DELETED) while remembered, an unknown one 404.
+    if (!(await hub.exists(id))) return refuse(hub.missing("share viewer", id));
   } catch (error) {
     // Over the memory budget the viewer learns why; a storage failure stays in the server's log.
     if (isSynclineError(error, "ERR_SHARE_MEMORY_BUDGET")) return refuse(error);

@@ -1,7 +1,9 @@
 // The live-share HTTP API on the router: the current API under /api/share and the older OpenCode
 // endpoints (/share_create, /share_sync, /share_delete, /share_data). Every answer carries
 // `Cache-Control: no-store`; errors are thrown and answered by the HTTP adapter like every
-// route's (`{error: {code, message[, items]}}` with the error's status).
+// route's (`{error: {code, message[, items]}}` with the error's status). Other origins may call
+// every one of them (cors.ts), as they may OpenCode's share API. Bodies are read as JSON whatever
+// their Content-Type says: OpenCode's older client sends none (so fetch labels it text/plain).
 
 import { z } from "zod";
 import { createError, describeError, isSynclineError } from "../protocol/errors.js";
@@ -38,7 +40,8 @@ export interface ShareRouteOptions {
   readonly rateLimits: RateLimits;
 }
 
-const createBody = z.object({ sessionID: z.string() });
+const createBody = z.object({ sessionID: z.string(), secret: z.unknown().optional() });
+const crossOrigin = { crossOrigin: true } as const;
 const syncBody = z.object({ secret: z.unknown().optional(), data: z.array(z.unknown()) });
 const deleteBody = z.object({ secret: z.unknown().optional() });
 const legacySyncBody = z.object({
@@ -53,65 +56,101 @@ const legacyDeleteBody = z.object({ sessionID: z.string(), secret: z.unknown().o
 export function addShareRoutes(router: HttpRouter, options: ShareRouteOptions): HttpRouter {
   addCurrentApi(router, options);
   addOlderApi(router, options);
+  // The viewer socket's path, asked without an upgrade: say so, as OpenCode's server does.
+  router.get("/share_poll", () => {
+    throw createError(
+      "ERR_UPGRADE_REQUIRED",
+      "share viewer: /share_poll is a WebSocket; send Upgrade: websocket",
+    );
+  });
   return router;
 }
 
 /** `/api/share…`: the share id in the path, items as a `data` list. */
 function addCurrentApi(router: HttpRouter, options: ShareRouteOptions): void {
   const { hub } = options;
-  router.add("POST", "/api/share", (request) => create(request, options));
-  router.add("POST", "/api/share/:id/sync", async (request) => {
-    const { secret, data } = await parseBody(request, syncBody, "share sync", options);
-    checkItemCount(data.length, options.maxSyncItems ?? maxSyncItems);
-    const id = request.params.id as string;
-    const result = await withSecret(request, options, "share sync", () =>
-      hub.sync(id, secret, data),
-    );
-    return json(200, capIgnored(result));
-  });
-  router.add("GET", "/api/share/:id/data", (request) =>
-    stateOf(hub, request.params.id as string, "data"),
+  router.add("POST", "/api/share", (request) => create(request, options), crossOrigin);
+  router.add(
+    "POST",
+    "/api/share/:id/sync",
+    async (request) => {
+      const { secret, data } = await parseBody(request, syncBody, "share sync", options);
+      checkItemCount(data.length, options.maxSyncItems ?? maxSyncItems);
+      const id = request.params.id as string;
+      const result = await withSecret(request, options, "share sync", () =>
+        hub.sync(id, secret, data),
+      );
+      return json(200, capIgnored(result));
+    },
+    crossOrigin,
   );
-  router.add("DELETE", "/api/share/:id", async (request) => {
-    const id = request.params.id as string;
-    const { secret } = await parseBody(request, deleteBody, "share delete", options);
-    await withSecret(request, options, "share delete", () => hub.remove(id, secret));
-    return json(200, { id, deleted: true });
-  });
+  router.add(
+    "GET",
+    "/api/share/:id/data",
+    (request) => stateOf(hub, request.params.id as string, "data"),
+    crossOrigin,
+  );
+  router.add(
+    "DELETE",
+    "/api/share/:id",
+    async (request) => {
+      const id = request.params.id as string;
+      const { secret } = await parseBody(request, deleteBody, "share delete", options);
+      await withSecret(request, options, "share delete", () => hub.remove(id, secret));
+      return json(200, { id, deleted: true });
+    },
+    crossOrigin,
+  );
 }
 
 /** The older OpenCode endpoints: the share named by `sessionID`, one `{key, content}` per sync. */
 function addOlderApi(router: HttpRouter, options: ShareRouteOptions): void {
   const { hub } = options;
-  router.add("POST", "/share_create", (request) => create(request, options));
-  router.add("POST", "/share_sync", async (request) => {
-    const body = await parseBody(request, legacySyncBody, "share sync", options);
-    const { sessionID, secret, key, content } = body;
-    const id = idOfSession(sessionID);
-    const result = await withSecret(request, options, "share sync", () =>
-      hub.syncKey(id, secret, key, content),
-    );
-    return json(200, capIgnored(result));
-  });
-  router.add("GET", "/share_data", async (request) => {
-    const sessionID = request.query.get("sessionID");
-    const id = request.query.get("id") ?? (sessionID === null ? undefined : idOfSession(sessionID));
-    if (id === undefined) throw badRequest("share data: ?id=<share id> or ?sessionID= is required");
-    return stateOf(hub, id, "fields");
-  });
-  router.add("POST", "/share_delete", async (request) => {
-    const body = await parseBody(request, legacyDeleteBody, "share delete", options);
-    const id = idOfSession(body.sessionID);
-    await withSecret(request, options, "share delete", () => hub.remove(id, body.secret));
-    return json(200, { id, deleted: true });
-  });
+  router.add("POST", "/share_create", (request) => create(request, options), crossOrigin);
+  router.add("POST", "/share_sync", (request) => legacySync(request, options), crossOrigin);
+  router.add(
+    "GET",
+    "/share_data",
+    async (request) => {
+      const sessionID = request.query.get("sessionID");
+      const id =
+        request.query.get("id") ?? (sessionID === null ? undefined : idOfSession(sessionID));
+      if (id === undefined) {
+        throw badRequest("share data: ?id=<share id> or ?sessionID= is required");
+      }
+      return stateOf(hub, id, "session");
+    },
+    crossOrigin,
+  );
+  router.add(
+    "POST",
+    "/share_delete",
+    async (request) => {
+      const body = await parseBody(request, legacyDeleteBody, "share delete", options);
+      const id = idOfSession(body.sessionID);
+      await withSecret(request, options, "share delete", () => hub.remove(id, body.secret));
+      return json(200, { id, deleted: true });
+    },
+    crossOrigin,
+  );
+}
+
+/** `POST /share_sync {sessionID, secret, key, content}`: one key; over the item limit → 413. */
+async function legacySync(request: HttpRequest, options: ShareRouteOptions) {
+  const body = await parseBody(request, legacySyncBody, "share sync", options);
+  const { sessionID, secret, key, content } = body;
+  const id = idOfSession(sessionID);
+  const result = await withSecret(request, options, "share sync", () =>
+    options.hub.syncKey(id, secret, key, content),
+  );
+  return json(200, capIgnored(result));
 }
 
 /**
  * A share's state as a data route answers it, with its seq: encoded once per seq and streamed to
  * each reader as it reads (share-snapshot.ts), the share held in memory until it is done.
  */
-async function stateOf(hub: ShareHub, id: string, form: "data" | "fields"): Promise<HttpResponse> {
+async function stateOf(hub: ShareHub, id: string, form: "data" | "session"): Promise<HttpResponse> {
   const body = await hub.readBody(id, form);
   return {
     status: 200,
@@ -126,7 +165,10 @@ async function stateOf(hub: ShareHub, id: string, form: "data" | "fields"): Prom
 
 /**
  * Both APIs create a share the same way: the create token first (when one is set), then the
- * address's creation budget, then the body.
+ * address's creation budget, then the body. A new share is answered 201 `{id, url, secret}`; an
+ * existing one 200 `{id, url}`, with `secret` only when the request sent the share's secret (its
+ * hash is all the server keeps, and a create never replaces it). The link is `/share/<id>`, the
+ * form OpenCode's servers hand out and `opencode import` reads.
  */
 async function create(request: HttpRequest, options: ShareRouteOptions): Promise<HttpResponse> {
   const address = clientAddressOf(request);
@@ -141,9 +183,16 @@ async function create(request: HttpRequest, options: ShareRouteOptions): Promise
     }
   }
   options.rateLimits.takeShareCreate(address, "share create");
-  const { sessionID } = await parseBody(request, createBody, "share create", options);
-  const { id, secret } = await options.hub.create(sessionID);
-  return json(201, { id, secret, url: `${baseUrl(request, options)}/s/${id}` });
+  const body = await parseBody(request, createBody, "share create", options);
+  const share = await options.hub.create(body.sessionID, body.secret);
+  // A wrong secret sent for an existing share counts as a failed authentication.
+  if (share.secretRefused) options.rateLimits.authFailed(address);
+  const url = `${baseUrl(request, options)}/share/${share.id}`;
+  return json(share.created ? 201 : 200, {
+    id: share.id,
+    url,
+    ...(share.secret === undefined ? {} : { secret: share.secret }),
+  });
 }
 
 /**

@@ -51,6 +51,14 @@ describe("viewer page routes", () => {
     expect(String(unknown.body)).toBe(String(known.body));
   });
 
+  it("serve the same page at /share/<id>, the link form creates hand out", async () => {
+    const known = (await get(router, "/share/known123")).response;
+    expect(known.status).toBe(200);
+    expect(known.headers?.["content-security-policy"]).toContain("default-src 'none'");
+    expect(String(known.body)).toBe(String((await get(router, "/s/known123")).response.body));
+    expect((await get(router, "/share/nosuch99")).response.status).toBe(404);
+  });
+
   it("serve assets with their content type", async () => {
     const js = (await get(router, "/s/assets/viewer.js")).response;
     expect(js.status).toBe(200);

@@ -1,5 +1,5 @@
 // Serves the share viewer page built into <package>/dist/viewer/ (index.html, viewer.js,
-// viewer.css): `GET /s/<id>` answers the page (status 404 for an unknown share; the page shows
+// viewer.css): `GET /s/<id>` and `GET /share/<id>` answer the page (status 404 for an unknown share; the page shows
 // its own message) and `GET /s/assets/<file>` its files. Nothing else on disk is reachable, and
 // no answer names a path on disk; errors are thrown and answered like every route's.
 
@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createError } from "../protocol/errors.js";
-import type { HttpRouter } from "./http-router.js";
+import type { HttpRequest, HttpResponse, HttpRouter } from "./http-router.js";
 
 /** Where the built viewer lives: the same relative place from src/server and dist/server. */
 export const viewerDir = new URL("../../dist/viewer/", import.meta.url);
@@ -32,7 +32,7 @@ const contentSecurityPolicy =
 const assetName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /**
- * Adds `GET /s/:id` and `GET /s/assets/:file`; `exists` tells known shares from unknown ones.
+ * Adds `GET /s/:id`, `GET /share/:id` and `GET /s/assets/:file`; `exists` tells known shares from unknown ones.
  * `warn` gets the absolute path of a missing page (default: a process warning, once per path).
  */
 export function addViewerPageRoutes(
@@ -54,9 +54,14 @@ export function addViewerPageRoutes(
     }
     return { status: 200, headers: { "content-type": type, "cache-control": "no-cache" }, body };
   });
-  router.get("/s/:id", async (request) => {
-    const page = await readOptional(new URL("index.html", dir));
-    if (page === undefined) {
+  // `/share/<id>` is the form OpenCode's servers hand out (and `opencode import` reads); `/s/<id>`
+  // is ours from before. The page loads its files from /s/assets/ by absolute path either way.
+  for (const path of ["/s/:id", "/share/:id"]) router.get(path, (request) => page(request));
+  return router;
+
+  async function page(request: HttpRequest): Promise<HttpResponse> {
+    const html = await readOptional(new URL("index.html", dir));
+    if (html === undefined) {
       const path = fileURLToPath(new URL("index.html", dir));
       warn(`share viewer: the page is not built (${path} is missing); run npm run build`);
       const message =
@@ -73,10 +78,9 @@ export function addViewerPageRoutes(
         "referrer-policy": "no-referrer",
         "x-content-type-options": "nosniff",
       },
-      body: page,
+      body: html,
     };
-  });
-  return router;
+  }
 }
 
 async function readOptional(url: URL): Promise<Buffer | undefined> {

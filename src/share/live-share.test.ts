@@ -14,6 +14,8 @@ const settings: ShareSettings = {
   shareMemoryBudget: 2 ** 40, // no budget to speak of
   shareTotalMaxBytes: 0,
   shareExpireAfterMs: 0,
+  shareTombstoneMs: 0,
+  shareTombstoneMax: 0,
 };
 
 const loaded = (): LiveShare =>

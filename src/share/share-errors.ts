@@ -11,10 +11,11 @@ export function shareNotFound(context: string, id: string): SynclineError {
   return createError("ERR_SHARE_NOT_FOUND", `${context}: no share ${JSON.stringify(id)}`);
 }
 
-export function shareExists(id: string, sessionID: string): SynclineError {
+/** A share that was deleted at `deletedAt` (ms) and not created again since. */
+export function shareDeleted(context: string, id: string, deletedAt: number): SynclineError {
   return createError(
-    "ERR_SHARE_EXISTS",
-    `share create: share ${JSON.stringify(id)} (the last 8 characters of session ${JSON.stringify(sessionID)}) already exists; delete it with its secret first`,
+    "ERR_SHARE_DELETED",
+    `${context}: share ${JSON.stringify(id)} was deleted at ${new Date(deletedAt).toISOString()}`,
   );
 }
 

@@ -42,6 +42,10 @@ export interface ShareSettings {
   readonly shareTotalMaxBytes: number;
   /** A share not written for this long is deleted, its viewers closed 4410, ms (0: never). */
   readonly shareExpireAfterMs: number;
+  /** How long a deleted share's id is answered 410 (ERR_SHARE_DELETED) rather than 404, ms. */
+  readonly shareTombstoneMs: number;
+  /** Most deleted share ids remembered; past it the oldest are forgotten. */
+  readonly shareTombstoneMax: number;
 }
 
 /** What the hub reports (metrics, logs). */
@@ -57,6 +61,8 @@ export interface ShareObserver {
   slowViewer?(): void;
   /** The content bytes of all stored shares changed (tracked with a quota or expiry). */
   storedBytes?(bytes: number): void;
+  /** Deleted share ids remembered now (tombstones). */
+  tombstones?(count: number): void;
   /** A share was deleted for not being written within `shareExpireAfterMs`. */
   expired?(id: string): void;
   error?(error: unknown, context: string): void;

@@ -4,22 +4,28 @@
 // and WebSocket wiring live in server/share-endpoint.ts.
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
-import { isSynclineError } from "../protocol/errors.js";
-import type { ViewerVersion } from "../protocol/share-frames.js";
+import type { SynclineError } from "../protocol/errors.js";
+import { encodeDeletedFrame } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
-import type { StreamedBody } from "../util/streamed-body.js";
+import { KeyedQueue } from "../util/keyed-queue.js";
+import { EncodedFrame } from "./encoded-frame.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import { LoadedShares } from "./loaded-shares.js";
 import {
   badRequest,
   badSecret,
+  shareDeleted,
   shareDeleting,
-  shareExists,
   shareNotFound,
   storageFailed,
   storeOperation,
 } from "./share-errors.js";
+import { expireUnwritten } from "./share-expiry.js";
+import type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js";
+
+export type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js";
+
 import type { ShareHubOptions, ShareSettings } from "./share-hub-options.js";
 import { type PublishResult, SharePublisher } from "./share-publisher.js";
 import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
@@ -31,27 +37,10 @@ import {
   type ShareMeta,
   sharePrefix,
 } from "./share-storage.js";
+import { clearTombstoneOp, ShareTombstones } from "./share-tombstones.js";
 import { ShareUsage } from "./share-usage.js";
-import { prepareItems, prepareKeyWrite } from "./sync-items.js";
+import { prepareItems, prepareKeyWrite, refuseTooLargeAlone } from "./sync-items.js";
 import type { ViewerSocket } from "./viewer-fanout.js";
-
-/** A share's state as an HTTP body, held for its reader while it is streamed. */
-export interface ShareBody extends StreamedBody {
-  /** The seq of the last write it includes. */
-  readonly seq: number;
-  /** Ends the reader's hold on the share (idempotent). */
-  finished(): void;
-}
-
-/** What a joining viewer asked for (the viewer endpoint's query). */
-export interface ViewerJoin {
-  /** Catch up from this seq: only the frames after it, when the log still holds them. */
-  readonly since?: number | undefined;
-  /** The epoch `since` belongs to; when it is not the share's, the full state is sent. */
-  readonly epoch?: string | undefined;
-  /** The form of the full state (docs/protocol.md); default 1, OpenCode's. */
-  readonly version?: ViewerVersion | undefined;
-}
 
 /**
  * Creates the hub; `close()` it on shutdown. A loaded share has one phase (live-share.ts):
@@ -67,7 +56,7 @@ export interface ViewerJoin {
  *    broadcast one after another on the share's tail, and ShareState.commit refuses a gap.
  * 3. Only a `live` share takes a new write or viewer: a `deleting` or `failed` one is answered
  *    "retry" (503, or close 1011; a failed one's viewers were closed with 1011), a `deleted` one
- *    "not found" (404, or close 4404).
+ *    "deleted" (410 while its tombstone is kept, else 404; or close 4410/4404).
  * 4. A delete waits for every write issued before it; its viewers are closed with 4410 only
  *    once the store's delete succeeded, and a failed delete leaves the stored share as it was.
  * 5. A share is `live` only while it is the copy the registry holds under its id, and no write,
@@ -87,9 +76,11 @@ export class ShareHub {
   readonly #loaded: LoadedShares;
   readonly #publisher: SharePublisher;
   /** Tail of the create and delete of each share id, which must not interleave. */
-  readonly #locks = new Map<ShareId, Promise<unknown>>();
+  readonly #locks = new KeyedQueue<ShareId>();
   /** Sizes and write times of all stored shares, kept when a quota or expiry needs them. */
   readonly #usage: ShareUsage | undefined;
+  /** Deleted share ids, answered 410 until created again or forgotten. */
+  readonly #tombstones: ShareTombstones;
   readonly #observer: ShareHubOptions["observer"] & {};
   #expirySweep: NodeJS.Timeout | undefined;
 
@@ -101,6 +92,9 @@ export class ShareHub {
     this.#settings = settings;
     const counted = settings.shareTotalMaxBytes > 0 || settings.shareExpireAfterMs > 0;
     this.#usage = counted ? new ShareUsage((bytes) => observer.storedBytes?.(bytes)) : undefined;
+    this.#tombstones = new ShareTombstones(options.store, settings, (count) =>
+      observer.tombstones?.(count),
+    );
     const usage = this.#usage;
     this.#loaded = new LoadedShares({ store: options.store, settings, observer, usage });
     this.#publisher = new SharePublisher({
@@ -118,12 +112,18 @@ export class ShareHub {
    * the shares in the store) and starts the expiry sweep. Call once before serving.
    */
   async start(): Promise<void> {
+    await this.#tombstones.load(Date.now());
     if (!this.#usage) return;
     await this.#usage.scan(this.#store, Date.now());
     const ttl = this.#settings.shareExpireAfterMs;
     if (ttl === 0) return;
     const period = Math.max(250, Math.min(ttl / 4, 60_000));
-    this.#expirySweep = setInterval(() => void this.#expire(ttl), period);
+    const usage = this.#usage;
+    const remove = (id: ShareId) => this.removeWithoutSecret(id, "share expiry");
+    this.#expirySweep = setInterval(
+      () => void expireUnwritten(usage, ttl, remove, this.#observer),
+      period,
+    );
     this.#expirySweep.unref();
   }
 
@@ -142,8 +142,18 @@ export class ShareHub {
     return this.#loaded.bytes;
   }
 
-  /** Creates the share of `sessionID`: its id is the session's last 8 characters. */
-  async create(sessionID: unknown): Promise<{ id: ShareId; secret: string }> {
+  /** Deleted shares remembered now (410 until created again). */
+  get tombstones(): number {
+    return this.#tombstones.size;
+  }
+
+  /**
+   * Creates the share of `sessionID`: its id is the session's last 8 characters. When it exists
+   * already, answers it without a secret (only its hash is stored), unless `presented` is its
+   * secret: a caller that proved it gets it back. It never makes a new secret for an existing
+   * share, so a create can never take a share from its owner.
+   */
+  async create(sessionID: unknown, presented?: unknown): Promise<CreatedShare> {
     if (typeof sessionID !== "string") {
       throw badRequest(
         `share create: sessionID must be a string, got ${JSON.stringify(sessionID) ?? "undefined"}`,
@@ -155,11 +165,17 @@ export class ShareHub {
         `share create: sessionID ${JSON.stringify(sessionID)} is not a session id (8–200 of A-Z a-z 0-9 _ . : -, ending in 8 of A-Z a-z 0-9 _ -)`,
       );
     }
-    return this.#locked(id, async () => {
+    return this.#locks.run(id, async () => {
       const existing =
         this.#loaded.peek(id)?.meta ??
         (await storeOperation("share create", id, () => this.#readMeta(id)));
-      if (existing) throw shareExists(id, sessionID);
+      if (existing) {
+        const proved = presented !== undefined && verifySecret(presented, existing.secretHash);
+        const secretRefused = presented !== undefined && !proved;
+        return proved
+          ? { id, secret: presented as string, created: false, secretRefused }
+          : { id, created: false, secretRefused };
+      }
       const secret = generateSecret();
       const meta: ShareMeta = {
         sessionID,
@@ -167,9 +183,11 @@ export class ShareHub {
         createdAt: Date.now(),
         epoch: generateEpoch(),
       };
-      await storeOperation("share create", id, () => this.#store.write(createOps(id, meta)));
+      const ops = [...createOps(id, meta), clearTombstoneOp(id)];
+      await storeOperation("share create", id, () => this.#store.write(ops));
+      this.#tombstones.cleared(id);
       this.#usage?.created(id, meta.createdAt);
-      return { id, secret };
+      return { id, secret, created: true, secretRefused: false };
     });
   }
 
@@ -180,7 +198,9 @@ export class ShareHub {
       (share) =>
         this.#publisher.publish(
           share,
-          prepareItems(data, share.meta.sessionID, this.#settings.shareMaxItemBytes),
+          refuseTooLargeAlone(
+            prepareItems(data, share.meta.sessionID, this.#settings.shareMaxItemBytes),
+          ),
         ),
     );
   }
@@ -212,14 +232,14 @@ export class ShareHub {
 
   /**
    * The durable state of a share now as an HTTP body (`data`: `GET /api/share/:id/data`,
-   * `fields`: `GET /share_data`), encoded once per seq for all readers. The share counts as in use
+   * `session`: `GET /share_data`), encoded once per seq for all readers. The share counts as in use
    * (it does not leave memory, so its content stays within the memory budget) until the body's
    * `finished` is called, which whoever streams it must do once it is done, whole or not.
    */
-  async readBody(id: string, form: "data" | "fields"): Promise<ShareBody> {
+  async readBody(id: string, form: "data" | "session"): Promise<ShareBody> {
     const share = await this.#require("share data", id);
     const snapshot = share.state.snapshot();
-    const body = form === "data" ? snapshot.dataBody() : snapshot.fieldsBody();
+    const body = form === "data" ? snapshot.dataBody() : snapshot.sessionBody();
     share.readers++;
     let finished = false;
     return {
@@ -253,9 +273,20 @@ export class ShareHub {
     return this.#remove(context, id, undefined);
   }
 
+  /**
+   * The error for a share that is not there: ERR_SHARE_DELETED (410) while its tombstone is
+   * remembered, else ERR_SHARE_NOT_FOUND (404).
+   */
+  missing(context: string, id: string): SynclineError {
+    const deletedAt = isShareId(id) ? this.#tombstones.deletedAt(id, Date.now()) : undefined;
+    return deletedAt === undefined
+      ? shareNotFound(context, id)
+      : shareDeleted(context, id, deletedAt);
+  }
+
   async #remove(context: string, id: string, owner: { secret: unknown } | undefined) {
     if (!isShareId(id)) throw shareNotFound(context, id);
-    await this.#locked(id, async () => {
+    await this.#locks.run(id, async () => {
       const share = await this.#loaded.use(
         () => this.#authorizedDelete(context, id, owner),
         (share) => {
@@ -277,10 +308,18 @@ export class ShareHub {
       } finally {
         share.inFlight--;
       }
+      const deletedAt = Date.now();
+      // Remembered in memory at once (before any later request runs), durably soon after.
+      const remembered = this.#tombstones.add(id, deletedAt);
       this.#usage?.deleted(id);
       moveShare(share, { name: "deleted" });
+      // A last frame says why, with a string key (OpenCode's viewer splits every frame's key).
+      share.fanout.broadcast([new EncodedFrame(Buffer.from(encodeDeletedFrame(id, deletedAt)))]);
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#loaded.drop(share);
+      await remembered.catch((error: unknown) => {
+        this.#observer.error?.(error, `share ${id} tombstone write`);
+      });
     });
   }
 
@@ -304,6 +343,8 @@ export class ShareHub {
         // deleted one will not.
         if (share?.phase.name === "failed" || share?.phase.name === "deleting") {
           socket.close(reloadCloseCode, reloadCloseReason);
+        } else if (this.missing("share viewer", id).code === "ERR_SHARE_DELETED") {
+          socket.close(ShareCloseCode.deleted, "share deleted");
         } else socket.close(ShareCloseCode.notFound, "no such share");
         return undefined;
       }
@@ -357,7 +398,7 @@ export class ShareHub {
   ): Promise<LiveShare> {
     if (!this.#loaded.peek(id)) {
       const meta = await storeOperation(context, id, () => this.#readMeta(id));
-      if (!meta) throw shareNotFound(context, id);
+      if (!meta) throw this.missing(context, id);
       if (owner && !verifySecret(owner.secret, meta.secretHash)) {
         throw badSecret(context, id, owner.secret);
       }
@@ -366,42 +407,14 @@ export class ShareHub {
     return this.#authorized(context, id, owner.secret, true);
   }
 
-  /** Deletes the shares not written for `ttl` ms, one after another (viewers get 4410). */
-  async #expire(ttl: number): Promise<void> {
-    for (const id of this.#usage?.writtenBefore(Date.now() - ttl) ?? []) {
-      // Written while earlier ones were being deleted: not expired any more.
-      if (!this.#usage?.isWrittenBefore(id, Date.now() - ttl)) continue;
-      try {
-        await this.removeWithoutSecret(id, "share expiry");
-        this.#observer.expired?.(id);
-      } catch (error) {
-        // Gone already (deleted meanwhile), or the store failed: the next sweep tries again.
-        if (isSynclineError(error, "ERR_SHARE_NOT_FOUND")) this.#usage?.deleted(id);
-        else this.#observer.error?.(error, `expiring share ${id}`);
-      }
-    }
-  }
-
   async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {
     const share = isShareId(id) ? await this.#loaded.load(id, overBudget) : undefined;
-    if (!share || share.phase.name === "deleted") throw shareNotFound(context, id);
+    if (!share || share.phase.name === "deleted") throw this.missing(context, id);
     if (share.phase.name === "deleting") throw shareDeleting(context, id);
     return share;
   }
 
   #readMeta(id: ShareId): Promise<ShareMeta | undefined> {
     return readMeta((key) => this.#store.get(key), id);
-  }
-
-  /** Runs `task` after every earlier locked task of the same share id (create and delete). */
-  async #locked<T>(id: ShareId, task: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(id) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const settled = run.catch(() => undefined);
-    this.#locks.set(id, settled);
-    void settled.then(() => {
-      if (this.#locks.get(id) === settled) this.#locks.delete(id);
-    });
-    return run;
   }
 }

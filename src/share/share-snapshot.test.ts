@@ -61,19 +61,47 @@ describe("ShareSnapshot", () => {
     expect(new ShareSnapshot(0, undefined, []).viewerStart(1).frames).toBe(0);
   });
 
-  it("answers /api/share/:id/data as [{type, key, data}] and /share_data as {key: content}", () => {
+  it("answers /api/share/:id/data as [{type, key, data}]", () => {
     const snapshot = new ShareSnapshot(3, undefined, items);
     expect(JSON.parse(bytesOf(snapshot.dataBody()).toString())).toEqual([
       { type: "session", key: items[0]?.key, data: { id: "s", title: "é 😀" } },
       { type: "part", key: items[1]?.key, data: { id: "p", text: "x".repeat(70_000) } },
       { type: null, key: 'weird/"key"', data: null },
     ]);
-    expect(JSON.parse(bytesOf(snapshot.fieldsBody()).toString())).toEqual(
-      Object.fromEntries(items.map((s) => [s.key, JSON.parse(s.content.toString())])),
-    );
     const empty = new ShareSnapshot(0, undefined, []);
     expect(bytesOf(empty.dataBody()).toString()).toBe("[]");
-    expect(bytesOf(empty.fieldsBody()).toString()).toBe("{}");
+  });
+
+  it("answers /share_data as {info, messages: {id: {...message, parts}}}, parts by id", () => {
+    const session = [
+      item("session/info/s", { id: "s", title: "t" }),
+      item("session/message/s/m1", { id: "m1", role: "user" }),
+      item("session/message/s/m2", {}),
+      item("session/message/s/v1", { id: "v1", parts: [{ type: "text" }] }),
+      item("session/model/s", [{ id: "x" }]),
+      item("session/part/s/m1/p1", { id: "p1", messageID: "m1" }),
+      item("session/part/s/m1/p2", { id: "p2", messageID: "m1" }),
+      item("session/part/s/orphan/p3", { id: "p3", messageID: "orphan" }),
+    ];
+    expect(
+      JSON.parse(bytesOf(new ShareSnapshot(8, undefined, session).sessionBody()).toString()),
+    ).toEqual({
+      info: { id: "s", title: "t" },
+      messages: {
+        m1: {
+          id: "m1",
+          role: "user",
+          parts: [
+            { id: "p1", messageID: "m1" },
+            { id: "p2", messageID: "m1" },
+          ],
+        },
+        m2: { parts: [] },
+        v1: { id: "v1", parts: [{ type: "text" }] },
+      },
+    });
+    const empty = new ShareSnapshot(0, undefined, []);
+    expect(JSON.parse(bytesOf(empty.sessionBody()).toString())).toEqual({ messages: {} });
   });
 
   it("encodes each form once and hands every reader the content's own bytes", () => {
@@ -82,7 +110,8 @@ describe("ShareSnapshot", () => {
     expect(snapshot.viewerStart(1).body).toBe(snapshot.viewerStart(1).body);
     const parts = [...snapshot.viewerStart(2).body.units()].flat();
     for (const stored of items) expect(parts).toContain(stored.content);
-    expect([...snapshot.fieldsBody().units()].flat()).toContain(items[1]?.content);
+    expect(snapshot.sessionBody()).toBe(snapshot.sessionBody());
+    expect([...snapshot.sessionBody().units()].flat()).toContain(items[0]?.content);
   });
 
   it("streams catch-up frames as their prebuilt wire bytes", () => {

@@ -12,12 +12,11 @@ import {
 import { itemTypeOfKey } from "../protocol/share-items.js";
 import type { StreamedBody } from "../util/streamed-body.js";
 import { type EncodedFrame, serverTextFrame, textFrameHeader } from "./encoded-frame.js";
+import { sessionBody } from "./session-body.js";
 
 const openBracket = Buffer.from("[");
 const closeBracket = Buffer.from("]");
-const openBrace = Buffer.from("{");
 const closeBrace = Buffer.from("}");
-const comma = Buffer.from(",");
 const braceComma = Buffer.from("},");
 
 /**
@@ -27,7 +26,6 @@ const braceComma = Buffer.from("},");
 export class StoredItem {
   #viewerHead: Buffer | undefined;
   #dataHead: Buffer | undefined;
-  #fieldHead: Buffer | undefined;
 
   constructor(
     readonly key: string,
@@ -52,12 +50,6 @@ export class StoredItem {
     );
     return this.#dataHead;
   }
-
-  /** `"<key>":` of this key's field in `GET /share_data`. */
-  fieldHead(): Buffer {
-    this.#fieldHead ??= Buffer.from(`${JSON.stringify(this.key)}:`);
-    return this.#fieldHead;
-  }
 }
 
 /** What a viewer is sent when it joins, streamed before any live frame: and how many frames. */
@@ -71,7 +63,7 @@ export class ShareSnapshot {
   #viewer: StreamedBody | undefined;
   #stateFrame: Buffer | undefined;
   #data: StreamedBody | undefined;
-  #fields: StreamedBody | undefined;
+  #session: StreamedBody | undefined;
 
   constructor(
     /** The seq of the last write it includes. */
@@ -114,14 +106,10 @@ export class ShareSnapshot {
     return this.#data;
   }
 
-  /** `GET /share_data`'s body: `{key: content, …}`. */
-  fieldsBody(): StreamedBody {
-    this.#fields ??= streamed(
-      this.items,
-      (item, index) => [index === 0 ? openBrace : comma, item.fieldHead(), item.content],
-      this.items.length === 0 ? [openBrace, closeBrace] : [closeBrace],
-    );
-    return this.#fields;
+  /** `GET /share_data`'s body: `{info, messages: {<id>: {...message, parts}}}` (session-body.ts). */
+  sessionBody(): StreamedBody {
+    this.#session ??= sessionBody(this.items);
+    return this.#session;
   }
 }
 

@@ -6,6 +6,7 @@ import {
   maxSyncItems,
   prepareItems,
   prepareKeyWrite,
+  refuseTooLargeAlone,
 } from "./sync-items.js";
 
 const session = "ses_items_abcdefgh";
@@ -32,30 +33,36 @@ describe("prepareItems", () => {
     expect(prepared.tooLarge).toEqual([]);
   });
 
-  it("keeps the last value of a key, at the position of its last write", () => {
+  it("keeps the last value of a key, and orders writes by key: messages before parts", () => {
     const part = (text: string) => ({ type: "part", data: { id: "p", messageID: "m", text } });
     const prepared = prepareItems(
-      [part("a"), { type: "session", data: { id: session } }, part("b")],
+      [
+        part("a"),
+        { type: "message", data: { id: "m" } },
+        { type: "session", data: { id: session } },
+        part("b"),
+      ],
       session,
       limit,
     );
     expect(prepared.writes.map((w) => w.key)).toEqual([
       `session/info/${session}`,
+      `session/message/${session}/m`,
       `session/part/${session}/m/p`,
     ]);
-    expect(JSON.parse(prepared.writes[1]?.json ?? "").text).toBe("b");
+    expect(JSON.parse(prepared.writes[2]?.json ?? "").text).toBe("b");
   });
 
   it("ignores what is not an item or has no key, with its index and the reason", () => {
     const prepared = prepareItems(
-      [null, 7, [], { data: {} }, { type: "nope", data: {} }, { type: "model", data: {} }],
+      [null, 7, [], { data: {} }, { type: "no pe", data: {} }, { type: "model", data: {} }],
       session,
       limit,
     );
     expect(prepared.writes).toEqual([]);
     expect(prepared.ignored.map((i) => i.index)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(prepared.ignored[0]?.reason).toBe("item 0: must be an object {type, data}");
-    expect(prepared.ignored[4]?.reason).toMatch(/^item 4: item type "nope"/);
+    expect(prepared.ignored[4]?.reason).toMatch(/^item 4: item type "no pe"/);
     expect(prepared.ignored[5]?.reason).toBe("item 5: item model: data must be an array");
   });
 
@@ -75,11 +82,33 @@ describe("prepareItems", () => {
       {
         index: 1,
         key: `session/part/${session}/m/b`,
+        code: "ERR_SHARE_TOO_LARGE",
         reason: expect.stringMatching(
           /^item 1 \(.*\/b\) is 12\d\d bytes of JSON, more than the limit of 1024$/,
         ),
       },
     ]);
+  });
+});
+
+describe("refuseTooLargeAlone (a batch of POST /api/share/:id/sync)", () => {
+  it("lists items over the limit among the ignored, in order, and keeps the rest", () => {
+    const part = (id: string, t: string) => ({ type: "part", data: { id, messageID: "m", t } });
+    const prepared = refuseTooLargeAlone(
+      prepareItems(
+        [part("a", "x".repeat(2000)), 5, part("b", "ok"), part("b", "y".repeat(2000))],
+        session,
+        limit,
+      ),
+    );
+    expect(prepared.tooLarge).toEqual([]);
+    expect(prepared.ignored.map((i) => [i.index, i.code])).toEqual([
+      [0, "ERR_SHARE_TOO_LARGE"],
+      [1, undefined],
+      [3, "ERR_SHARE_TOO_LARGE"],
+    ]);
+    // The last item of key b was refused: its earlier value is stale, not written either.
+    expect(prepared.writes).toEqual([]);
   });
 });
 

@@ -39,12 +39,18 @@ export interface ItemProblem {
   readonly index: number;
   /** Its key, when it has one. */
   readonly key?: string;
+  /** ERR_SHARE_TOO_LARGE for an item refused for its size; absent for one off the key schema. */
+  readonly code?: "ERR_SHARE_TOO_LARGE";
   readonly reason: string;
 }
 
 /** The outcome of checking a request's items. */
 export interface PreparedItems {
-  /** Valid writes in request order, one per key (the last value of a key wins). */
+  /**
+   * Valid writes in key order, one per key (the last value of a key wins). Key order puts a
+   * session's info before its messages and every message before the parts of the same request,
+   * so a viewer that files a part under its message (OpenCode's) never gets the part first.
+   */
   readonly writes: ItemWrite[];
   /** Items not stored and not broadcast, reported back in the 200 answer. */
   readonly ignored: ItemProblem[];
@@ -120,17 +126,32 @@ class ItemCollector {
       this.#tooLarge.push({
         index,
         key,
+        code: "ERR_SHARE_TOO_LARGE",
         reason: `item ${index} (${key}) is ${bytes} bytes of JSON, more than the limit of ${this.#maxItemBytes}`,
       });
+      // The last item of a key wins even when refused: an earlier value of it would be stale.
+      this.#byKey.delete(key);
       return;
     }
-    this.#byKey.delete(key); // re-inserted: a key written twice keeps the position of its last write
     this.#byKey.set(key, { key, json });
   }
 
   result(): PreparedItems {
-    return { writes: [...this.#byKey.values()], ignored: this.#ignored, tooLarge: this.#tooLarge };
+    const writes = [...this.#byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    return { writes, ignored: this.#ignored, tooLarge: this.#tooLarge };
   }
+}
+
+/**
+ * The items of a batch with those over the item limit refused alone: listed among the ignored
+ * (in request order, with their code) while the others are applied. A publisher that sends a
+ * window of updates in one request (OpenCode's clients) neither retries nor splits it, so one
+ * oversized item must not take the rest of its batch with it.
+ */
+export function refuseTooLargeAlone(prepared: PreparedItems): PreparedItems {
+  if (prepared.tooLarge.length === 0) return prepared;
+  const ignored = [...prepared.ignored, ...prepared.tooLarge].sort((a, b) => a.index - b.index);
+  return { writes: prepared.writes, ignored, tooLarge: [] };
 }
 
 function isItem(value: unknown): value is ShareItem {

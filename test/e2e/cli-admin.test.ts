@@ -71,7 +71,7 @@ describe("syncline admin", () => {
       id: "adminone",
       server: base,
     });
-    expect((await call(base, "GET", "/api/share/adminone/data")).status).toBe(404);
+    expect((await call(base, "GET", "/api/share/adminone/data")).status).toBe(410);
     await share("admintwo");
     const configured = device(`[admin]\nserver = "${base}"\ntoken = "owner-token"\n`);
     const byConfig = await runCliProcess(["admin", "delete-share", "admintwo"], {

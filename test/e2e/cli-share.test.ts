@@ -96,13 +96,13 @@ describe("syncline share", () => {
     expect(created.code, created.stderr).toBe(0);
     const secret = /^secret: (\S+)$/m.exec(created.stdout)?.[1] as string;
     expect(secret.length).toBeGreaterThanOrEqual(22); // ≥ 128 bits
-    expect(created.stdout).toContain(`${server}/s/${id}`);
+    expect(created.stdout).toContain(`${server}/share/${id}`);
     expect(created.stdout.split(secret)).toHaveLength(2); // printed exactly once
     const recordsPath = join(env.XDG_CONFIG_HOME as string, "syncline", "shares.json");
     expect(statSync(recordsPath).mode & 0o777).toBe(0o600);
     const records = JSON.parse(readFileSync(recordsPath, "utf8"));
     expect(records.shares).toEqual([
-      expect.objectContaining({ sessionID, id, secret, server, url: `${server}/s/${id}` }),
+      expect.objectContaining({ sessionID, id, secret, server, url: `${server}/share/${id}` }),
     ]);
 
     const file = join(dir.path, `${id}.jsonl`);
@@ -218,14 +218,14 @@ describe("syncline share", () => {
     const input = [
       items(sessionID).trim(),
       "not json",
-      '{"type":"bogus","data":{}}',
+      '{"type":"bo gus","data":{}}',
       '{"data":{}}',
       JSON.stringify({ type: "message", data: { id: "msg_x", sessionID: "ses_someoneElse1" } }),
     ].join("\n");
     const result = await share(["push", sessionID], env, input);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/line 5: not JSON/);
-    expect(result.stderr).toMatch(/line 6: item type "bogus"/);
+    expect(result.stderr).toMatch(/line 6: item type "bo gus"/);
     expect(result.stderr).toMatch(/line 7: "type" must be a string/);
     expect(result.stderr).toMatch(/line 8: item message: sessionID "ses_someoneElse1"/);
     expect(result.stderr).toMatch(/4 bad input line\(s\) skipped/);

@@ -123,7 +123,7 @@ describe("share expiry", () => {
     } finally {
       clearInterval(keepWriting);
     }
-    expect((await call(base, "GET", `/api/share/${idle.id}/data`)).status).toBe(404);
+    expect((await call(base, "GET", `/api/share/${idle.id}/data`)).status).toBe(410);
     expect((await call(base, "GET", `/api/share/${busy.id}/data`)).status).toBe(200);
     const metrics = await call(base, "GET", "/metrics");
     expect(metricValue(metrics.text, "syncline_share_expired_total")).toBe(1);
@@ -146,9 +146,9 @@ describe("admin API", () => {
     const deleted = await authorized(base, "DELETE", `/admin/share/${share.id}`, "owner");
     expect(deleted).toEqual({ status: 200, body: { id: share.id, deleted: true } });
     expect((await viewer.closed).code).toBe(4410);
-    expect((await call(base, "GET", `/api/share/${share.id}/data`)).status).toBe(404);
+    expect((await call(base, "GET", `/api/share/${share.id}/data`)).status).toBe(410);
     const again = await authorized(base, "DELETE", `/admin/share/${share.id}`, "owner");
-    expect([again.status, again.body.error.code]).toEqual([404, "ERR_SHARE_NOT_FOUND"]);
+    expect([again.status, again.body.error.code]).toEqual([410, "ERR_SHARE_DELETED"]);
   });
 
   it("deletes an automerge document: its peers are closed 4410 and the store forgets it", async () => {

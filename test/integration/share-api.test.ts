@@ -34,18 +34,22 @@ describe("POST /api/share", () => {
     const { id, created } = await newShare();
     expect(created.body.id).toBe(id);
     expect(created.body.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(created.body.url).toBe(`${base}/s/${id}`);
+    expect(created.body.url).toBe(`${base}/share/${id}`);
     expect(created.headers.get("cache-control")).toBe("no-store");
   });
 
-  it("answers 409 for a taken id and never returns the existing secret", async () => {
-    const { sessionID, secret } = await newShare();
+  it("answers 200 {id, url} without a secret for a taken id, never rotating it", async () => {
+    const { id, sessionID, secret } = await newShare();
     const again = await call(base, "POST", "/api/share", { sessionID });
-    expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe("ERR_SHARE_EXISTS");
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ id, url: `${base}/share/${id}` });
     expect(again.text).not.toContain(secret);
     const other = await call(base, "POST", "/api/share", { sessionID: `other_${sessionID}` });
-    expect(other.status).toBe(409);
+    expect(other.status).toBe(200);
+    expect(other.body.secret).toBeUndefined();
+    // The secret still works: nothing was rotated.
+    const synced = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: [] });
+    expect(synced.status).toBe(200);
   });
 
   it("gives only one of two concurrent creates of the same id", async () => {
@@ -53,7 +57,8 @@ describe("POST /api/share", () => {
     const answers = await Promise.all(
       Array.from({ length: 5 }, () => call(base, "POST", "/api/share", { sessionID })),
     );
-    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 201]);
+    expect(answers.filter((a) => a.body.secret !== undefined)).toHaveLength(1);
   });
 
   it("answers 400 naming the bad value for a bad session id or body", async () => {
@@ -97,7 +102,7 @@ describe("POST /api/share/:id/sync", () => {
     const { id, sessionID, secret } = await newShare();
     const data = [
       { type: "session", data: { id: sessionID } },
-      { type: "bogus", data: {} },
+      { type: "bogus type", data: {} },
       { type: "part", data: { id: "p/1", messageID: "m" } },
       { type: "message", data: { id: "m", sessionID: "someone_else" } },
       "not an item",
@@ -106,7 +111,7 @@ describe("POST /api/share/:id/sync", () => {
     expect(synced.status).toBe(200);
     expect(synced.body.accepted).toBe(1);
     expect(synced.body.ignored.map((i: { index: number }) => i.index)).toEqual([1, 2, 3, 4]);
-    expect(synced.body.ignored[0].reason).toMatch(/item type "bogus"/);
+    expect(synced.body.ignored[0].reason).toMatch(/item type "bogus type"/);
     expect(synced.body.ignored[1].reason).toMatch(/id "p\/1" is not a valid id/);
     expect(synced.body.ignored[2].reason).toMatch(/"someone_else" is not the share's session/);
     const stored = await call(base, "GET", `/api/share/${id}/data`);
@@ -233,26 +238,35 @@ describe("POST /api/share/:id/sync", () => {
       data.map((item) => item.data.text),
     );
     const legacy = await call(base, "GET", `/share_data?id=${id}`);
-    expect(Object.keys(legacy.body)).toHaveLength(8);
+    expect(legacy.body).toEqual({ messages: {} }); // parts without their message are left out
     const head = await fetch(`${base}/share_data?id=${id}`, { method: "HEAD" });
     expect(Number(head.headers.get("content-length"))).toBe(Buffer.byteLength(legacy.text));
     expect(await head.text()).toBe("");
   });
 
-  it("answers 413 for an item over the item limit, naming it, and applies nothing", async () => {
+  it("refuses an item over the item limit alone, naming it, and applies the rest (200)", async () => {
     const { id, sessionID, secret } = await newShare();
     const data = [
       { type: "session", data: { id: sessionID } },
       { type: "part", data: { id: "huge", messageID: "m", text: "x".repeat(1024 * 1024 + 1) } },
     ];
     const answer = await call(base, "POST", `/api/share/${id}/sync`, { secret, data });
-    expect(answer.status).toBe(413);
-    expect(answer.body.error.code).toBe("ERR_SHARE_TOO_LARGE");
-    expect(answer.body.error.items).toEqual([
-      expect.objectContaining({ index: 1, key: `session/part/${sessionID}/m/huge` }),
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ accepted: 1, written: 1, ignoredCount: 1 });
+    expect(answer.body.ignored).toEqual([
+      {
+        index: 1,
+        key: `session/part/${sessionID}/m/huge`,
+        code: "ERR_SHARE_TOO_LARGE",
+        reason: expect.stringMatching(
+          /item 1 .* is 1048\d{3} bytes of JSON, more than the limit of 1048576/,
+        ),
+      },
     ]);
-    expect(answer.body.error.message).toMatch(/item 1 .* more than the limit of 1048576/);
-    expect((await call(base, "GET", `/api/share/${id}/data`)).body).toEqual([]);
+    const stored = await call(base, "GET", `/api/share/${id}/data`);
+    expect(stored.body.map((item: { key: string }) => item.key)).toEqual([
+      `session/info/${sessionID}`,
+    ]);
   });
 
   it("answers 413 for more than 10,000 items, naming the count and the limit, quickly", async () => {
@@ -305,25 +319,30 @@ describe("POST /api/share/:id/sync", () => {
 });
 
 describe("DELETE /api/share/:id", () => {
-  it("needs the secret, removes the share and frees its id", async () => {
+  it("needs the secret, removes the share (410 after) and frees its id", async () => {
     const { id, sessionID, secret } = await newShare();
     await call(base, "POST", `/api/share/${id}/sync`, { secret, data: sessionItems(sessionID) });
     expect((await call(base, "DELETE", `/api/share/${id}`, { secret: "wrong" })).status).toBe(401);
     const deleted = await call(base, "DELETE", `/api/share/${id}`, { secret });
     expect(deleted.status).toBe(200);
     expect(deleted.headers.get("cache-control")).toBe("no-store");
-    expect((await call(base, "GET", `/api/share/${id}/data`)).status).toBe(404);
-    expect((await call(base, "DELETE", `/api/share/${id}`, { secret })).status).toBe(404);
+    const gone = await call(base, "GET", `/api/share/${id}/data`);
+    expect(gone.status).toBe(410);
+    expect(gone.body.error.code).toBe("ERR_SHARE_DELETED");
+    expect((await call(base, "DELETE", `/api/share/${id}`, { secret })).status).toBe(410);
     const sync = await call(base, "POST", `/api/share/${id}/sync`, { secret, data: [] });
-    expect(sync.status).toBe(404);
+    expect(sync.status).toBe(410);
     // Nothing of it is left in the store.
     const left: unknown[] = [];
     for await (const entry of test.server.store.range(["share", id])) left.push(entry.key);
     expect(left).toEqual([]);
+    // … but its tombstone, until it is created again.
+    expect(await test.server.store.get(["share-tombstone", id])).toBeDefined();
     const again = await call(base, "POST", "/api/share", { sessionID });
     expect(again.status).toBe(201);
     expect(again.body.secret).not.toBe(secret);
     expect((await call(base, "GET", `/api/share/${id}/data`)).body).toEqual([]);
+    expect(await test.server.store.get(["share-tombstone", id])).toBeUndefined();
   });
 });
 
@@ -359,13 +378,14 @@ describe("the older OpenCode endpoints", () => {
     expect(share.body.accepted).toBe(0);
     const data = await call(base, "GET", "/share_data?id=legacy01");
     expect(data.status).toBe(200);
-    expect(data.body).toEqual({ [key]: { id: sessionID, title: "t" } });
+    expect(data.body).toEqual({ info: { id: sessionID, title: "t" }, messages: {} });
     expect(data.headers.get("cache-control")).toBe("no-store");
     expect((await call(base, "POST", "/share_delete", { sessionID, secret: "bad" })).status).toBe(
       401,
     );
     expect((await call(base, "POST", "/share_delete", { sessionID, secret })).status).toBe(200);
-    expect((await call(base, "GET", "/share_data?id=legacy01")).status).toBe(404);
+    expect((await call(base, "GET", "/share_data?id=legacy01")).status).toBe(410);
+    expect((await call(base, "GET", "/share_data?id=never001")).status).toBe(404);
   });
 });
 

@@ -21,6 +21,8 @@ const settings = {
   shareMemoryBudget: 2 ** 40, // no budget to speak of
   shareTotalMaxBytes: 0,
   shareExpireAfterMs: 0,
+  shareTombstoneMs: 0,
+  shareTombstoneMax: 0,
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

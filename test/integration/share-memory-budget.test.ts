@@ -24,6 +24,8 @@ const settings = {
   shareIdleEvictMs: 60_000,
   shareTotalMaxBytes: 0,
   shareExpireAfterMs: 0,
+  shareTombstoneMs: 0,
+  shareTombstoneMax: 0,
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

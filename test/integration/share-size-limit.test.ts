@@ -30,6 +30,8 @@ const settings = {
   shareMemoryBudget: 2 ** 40, // no budget to speak of
   shareTotalMaxBytes: 0,
   shareExpireAfterMs: 0,
+  shareTombstoneMs: 0,
+  shareTombstoneMax: 0,
 };
 
 let hub: ShareHub | undefined;

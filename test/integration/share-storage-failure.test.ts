@@ -207,7 +207,7 @@ describe("share storage failure", () => {
     const deleted = await call(base, "DELETE", "/api/share/failing3", { secret });
     expect(deleted.status).toBe(200);
     expect((await within(again.closed)).code).toBe(4410);
-    expect((await call(base, "GET", "/api/share/failing3/data")).status).toBe(404);
-    expect((await sync(3)).status).toBe(404);
+    expect((await call(base, "GET", "/api/share/failing3/data")).status).toBe(410);
+    expect((await sync(3)).status).toBe(410);
   });
 });

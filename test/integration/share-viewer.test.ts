@@ -222,7 +222,7 @@ describe("the viewer WebSocket", () => {
     await expect(view("sessionID=x")).rejects.toMatchObject({ status: 400 });
   });
 
-  it("tells viewers of a delete with 4410 and closes them", async () => {
+  it("tells viewers of a delete with a share/deleted frame and 4410; later viewers get 410", async () => {
     const { base, id, secret, view } = await setup();
     const a = await view();
     const b = await view();
@@ -231,7 +231,13 @@ describe("the viewer WebSocket", () => {
     expect((await call(base, "DELETE", `/api/share/${id}`, { secret })).status).toBe(200);
     expect((await a.closed).code).toBe(4410);
     expect((await b.closed).code).toBe(4410);
-    await expect(view()).rejects.toMatchObject({ status: 404 });
+    for (const viewer of [a, b]) {
+      expect(viewer.frames.at(-1)).toEqual({
+        key: "share/deleted",
+        content: { id, deletedAt: expect.any(Number) },
+      });
+    }
+    await expect(view()).rejects.toMatchObject({ status: 410 });
   });
 
   it("closes a viewer that stops reading with 4429 while the others keep getting frames", async () => {

@@ -188,7 +188,7 @@ function watchServer(id: string, chosen: ShareServer, io: CliIo): string {
   return servers.size === 1 ? ([...servers][0] as string) : chosen.server;
 }
 
-/** `http(s)://host/s/<id>` (a viewer link) → its server and id. */
+/** `http(s)://host/share/<id>` or `…/s/<id>` (a viewer link) → its server and id. */
 function viewerUrlTarget(target: string): { server: string; id: string } | undefined {
   if (!/^https?:\/\//.test(target)) return undefined;
   let url: URL;
@@ -197,7 +197,7 @@ function viewerUrlTarget(target: string): { server: string; id: string } | undef
   } catch {
     return undefined;
   }
-  const match = /^(.*)\/s\/([^/]+)\/?$/.exec(url.pathname);
+  const match = /^(.*)\/(?:share|s)\/([^/]+)\/?$/.exec(url.pathname);
   if (!match) return undefined;
   return {
     server: `${url.origin}${match[1]}`,
@@ -212,7 +212,7 @@ function shareIdOf(target: string): string {
   if (id !== undefined) return id;
   throw createError(
     "ERR_USAGE",
-    `share watch: ${JSON.stringify(target)} is not a share id (8 of A-Z a-z 0-9 _ -), a session id or a viewer link http(s)://host/s/<id>`,
+    `share watch: ${JSON.stringify(target)} is not a share id (8 of A-Z a-z 0-9 _ -), a session id or a viewer link http(s)://host/share/<id>`,
   );
 }
 

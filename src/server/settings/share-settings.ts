@@ -18,9 +18,9 @@ export const shareSettings = defineSettings({
     key: "share_max_body_bytes",
     kind: "integer",
     schema: bytes(1024, GiB),
-    default: 8 * MiB,
-    defaultText: "8388608 (8 MiB)",
-    help: "largest body of a share request, bytes; larger → 413",
+    default: 64 * MiB,
+    defaultText: "67108864 (64 MiB)",
+    help: "largest body of a share request, bytes (the first sync after a create carries the whole session); larger → 413",
     limit: {
       whenHit: "413 `ERR_SHARE_TOO_LARGE`, nothing applied",
       metric: 'syncline_http_requests_total{status="413"}',
@@ -33,12 +33,12 @@ export const shareSettings = defineSettings({
     key: "share_max_item_bytes",
     kind: "integer",
     schema: bytes(1024, GiB),
-    default: MiB,
-    defaultText: "1048576 (1 MiB)",
-    help: "largest content of one share item, bytes of JSON; larger → 413 naming the item",
+    default: 16 * MiB,
+    defaultText: "16777216 (16 MiB)",
+    help: "largest content of one share item, bytes of JSON; a larger one is refused alone (named in the 200's ignored; /share_sync: 413)",
     limit: {
-      whenHit: "413 `ERR_SHARE_TOO_LARGE` naming the item, nothing applied",
-      metric: 'syncline_http_requests_total{status="413"}',
+      whenHit:
+        "that item alone is refused: 200 with it in `ignored` (`code: ERR_SHARE_TOO_LARGE`), the rest applied; `/share_sync` (one item): 413",
     },
   },
   shareMaxBytes: {
@@ -48,8 +48,8 @@ export const shareSettings = defineSettings({
     key: "share_max_bytes",
     kind: "integer",
     schema: bytes(1024, 2 ** 40),
-    default: 64 * MiB,
-    defaultText: "67108864 (64 MiB)",
+    default: 256 * MiB,
+    defaultText: "268435456 (256 MiB)",
     help: "largest share: bytes of JSON of all its keys' content; a sync growing it beyond → 413",
     limit: {
       whenHit: "413 `ERR_SHARE_TOO_LARGE`, nothing applied",
@@ -92,8 +92,8 @@ export const shareSettings = defineSettings({
     key: "share_viewer_max_buffered_bytes",
     kind: "integer",
     schema: bytes(1024, GiB),
-    default: 4 * MiB,
-    defaultText: "4194304 (4 MiB)",
+    default: 32 * MiB,
+    defaultText: "33554432 (32 MiB: two of the largest items)",
     help: "bytes of live updates still queued for a share viewer (its full state streams as it reads, apart) past which it is closed 4429",
     limit: {
       whenHit: "the viewer is closed with 4429; it reconnects with `since`",
@@ -158,7 +158,7 @@ export const shareSettings = defineSettings({
       .transform((url) => url.replace(/\/+$/, ""))
       .optional(),
     defaultText: "the request's host",
-    help: "base of share links (<base>/s/<id>) behind a proxy, e.g. https://share.example.com",
+    help: "base of share links (<base>/share/<id>) behind a proxy, e.g. https://share.example.com",
   },
   shareCreateToken: {
     flag: "--share-create-token",
@@ -196,8 +196,34 @@ export const shareSettings = defineSettings({
     defaultText: "0 (never)",
     help: "a share not written this long is deleted (viewers closed 4410), ms",
     limit: {
-      whenHit: "the share is deleted: viewers closed with 4410, the publisher's next sync 404",
+      whenHit:
+        "the share is deleted: viewers closed with 4410, the publisher's next sync 410 (then 404 once its tombstone is forgotten)",
       metric: "syncline_share_expired_total",
+    },
+  },
+  shareTombstoneMs: {
+    flag: "--share-tombstone",
+    value: "MS",
+    env: "SYNCLINE_SHARE_TOMBSTONE_MS",
+    key: "share_tombstone_ms",
+    kind: "integer",
+    schema: milliseconds(0, 2 ** 45),
+    default: 30 * 86_400_000,
+    defaultText: "2592000000 (30 days)",
+    help: "how long a deleted share's id is answered 410 Gone (ERR_SHARE_DELETED) rather than 404, ms (0: never)",
+  },
+  shareTombstoneMax: {
+    flag: "--share-tombstone-max",
+    value: "N",
+    env: "SYNCLINE_SHARE_TOMBSTONE_MAX",
+    key: "share_tombstone_max",
+    kind: "integer",
+    schema: integer(0, 10_000_000),
+    default: 100_000,
+    help: "most deleted share ids remembered (for 410); past it the oldest are forgotten (answered 404)",
+    limit: {
+      whenHit: "the oldest deleted share ids are forgotten: 404 instead of 410 for them",
+      metric: "syncline_share_tombstones",
     },
   },
 });

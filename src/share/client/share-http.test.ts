@@ -96,6 +96,15 @@ describe("share http", () => {
       message: expect.stringMatching(/409: taken/),
     });
     await expect(
+      createShareHttp({
+        server: "http://h",
+        fetch: answer(200, { id: "abcdefgh", url: "http://h/share/abcdefgh" }),
+      }).create("ses_abcdefgh"),
+    ).rejects.toMatchObject({
+      code: "ERR_SHARE_EXISTS",
+      message: expect.stringMatching(/already shared on http:\/\/h as abcdefgh/),
+    });
+    await expect(
       createShareHttp({ server: "http://h", fetch: answer(401, {}) }).remove("abcdefgh", "s"),
     ).rejects.toMatchObject({ code: "ERR_SHARE_SECRET" });
     await expect(

@@ -40,6 +40,11 @@ export interface NamedItem {
   readonly key?: string;
   /** Why, when the server said. */
   readonly reason?: string;
+  /**
+   * The error code of an item refused on its own while the rest of its batch was applied
+   * (ERR_SHARE_TOO_LARGE: over the server's item limit); absent for one off the key schema.
+   */
+  readonly code?: string;
 }
 
 /**
@@ -95,7 +100,10 @@ export interface ShareHttpOptions {
 export interface ShareHttp {
   /** The base URL requests go to (http(s)://, no trailing slash). */
   readonly baseUrl: string;
-  /** `POST /api/share`; throws ERR_SHARE_EXISTS (409), ERR_CONNECT, or the server's error. */
+  /**
+   * `POST /api/share`; throws ERR_SHARE_EXISTS (a 200 without a secret: the session was shared
+   * already; or an older server's 409), ERR_CONNECT, or the server's error.
+   */
   create(sessionID: string, signal?: AbortSignal): Promise<CreatedShare>;
   /** `POST /api/share/:id/sync`; never throws: the answer is classified. */
   sync(
@@ -238,6 +246,15 @@ function createdShareOf(answer: Answer, baseUrl: string, sessionID: string): Cre
   ) {
     return { id: share.id, secret: share.secret, url: share.url };
   }
+  if (status === 200 && typeof share?.id === "string" && typeof share.url === "string") {
+    // The session was shared already: the server keeps only the secret's hash and never
+    // returns it to a caller that did not send it.
+    throw createError(
+      "ERR_SHARE_EXISTS",
+      `share create: session ${JSON.stringify(sessionID)} is already shared on ${baseUrl} as ${share.id} (${share.url}); the server returns its secret only to whoever sends it`,
+      { status },
+    );
+  }
   throw createError(
     "ERR_UNEXPECTED",
     `share create: ${baseUrl} answered ${status} without {id, secret, url}: ${text.slice(0, 200)}`,
@@ -316,8 +333,9 @@ function namedItems(value: unknown): NamedItem[] {
     if (typeof entry === "number" && Number.isSafeInteger(entry)) return [{ index: entry }];
     if (typeof entry === "string") return [{ key: entry }];
     if (typeof entry !== "object" || entry === null) return [];
-    const { index, key, reason, message } = entry as Record<string, unknown>;
-    const named: { index?: number; key?: string; reason?: string } = {};
+    const { index, key, reason, message, code } = entry as Record<string, unknown>;
+    const named: { index?: number; key?: string; reason?: string; code?: string } = {};
+    if (typeof code === "string") named.code = code;
     if (typeof index === "number" && Number.isSafeInteger(index)) named.index = index;
     if (typeof key === "string") named.key = key;
     if (typeof reason === "string") named.reason = reason;

@@ -13,9 +13,11 @@ import type { NamedItem } from "./share-http.js";
  */
 export interface ShareQueueEvents {
   /**
-   * A batch is durable on the server. `ignored` lists what the server ignored (off-schema) as far
-   * as it listed them (at most 100); `ignoredCount` counts every item it ignored, so
-   * `ignoredCount > ignored.length` means some went unlisted.
+   * A batch is durable on the server. `ignored` lists what the server did not store, as far as it
+   * listed them (at most 100): items off the key schema, and items refused on their own for their
+   * size (`code: "ERR_SHARE_TOO_LARGE"`, while the rest of the batch was applied; they are not
+   * sent again). `ignoredCount` counts every item it ignored, so `ignoredCount > ignored.length`
+   * means some went unlisted.
    */
   synced: (event: {
     sessionID: string;

@@ -354,12 +354,12 @@ describe("share queue", () => {
     const { queue } = setup();
     const result = queue.sync(sessionA, [
       part("p1", "a"),
-      { type: "nonsense", data: {} },
+      { type: "non sense", data: {} },
       { type: "part", data: { id: "x" } },
     ]);
     expect(result.queued).toBe(1);
     expect(result.invalid.map((i) => [i.index, i.reason])).toEqual([
-      [1, expect.stringMatching(/"nonsense"/)],
+      [1, expect.stringMatching(/"non sense"/)],
       [2, expect.stringMatching(/messageID/)],
     ]);
   });
