@@ -150,7 +150,10 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       options.share,
     );
     upgrades.route("/share_poll", share.endpoint);
-    addViewerPageRoutes(http, (id) => (share as ShareEndpoint).hub.exists(id));
+    const hub = (share as ShareEndpoint).hub;
+    addViewerPageRoutes(http, async (id) =>
+      (await hub.exists(id)) ? 200 : hub.missing("share viewer", id).status === 410 ? 410 : 404,
+    );
     wire = await createWireEndpoint(config, store, metrics.wire, logger, output, guards);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);

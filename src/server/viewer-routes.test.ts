@@ -36,7 +36,7 @@ const get = async (router: HttpRouter, path: string) => {
 describe("viewer page routes", () => {
   const router = addViewerPageRoutes(
     new HttpRouter(),
-    async (id) => id === "known123",
+    async (id) => (id === "known123" ? 200 : id === "deleted1" ? 410 : 404),
     dirUrl(built),
   );
 
@@ -57,6 +57,12 @@ describe("viewer page routes", () => {
     expect(known.headers?.["content-security-policy"]).toContain("default-src 'none'");
     expect(String(known.body)).toBe(String((await get(router, "/s/known123")).response.body));
     expect((await get(router, "/share/nosuch99")).response.status).toBe(404);
+  });
+
+  it("serve the page with 410 for a deleted share, which the page then says", async () => {
+    const deleted = (await get(router, "/share/deleted1")).response;
+    expect(deleted.status).toBe(410);
+    expect(String(deleted.body)).toBe(String((await get(router, "/s/known123")).response.body));
   });
 
   it("serve assets with their content type", async () => {
@@ -92,7 +98,7 @@ describe("viewer page routes", () => {
     const dir = join(root, "nope");
     const missing = addViewerPageRoutes(
       new HttpRouter(),
-      async () => true,
+      async () => 200 as const,
       dirUrl(dir),
       (message) => warnings.push(message),
     );

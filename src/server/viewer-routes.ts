@@ -1,7 +1,8 @@
 // Serves the share viewer page built into <package>/dist/viewer/ (index.html, viewer.js,
-// viewer.css): `GET /s/<id>` and `GET /share/<id>` answer the page (status 404 for an unknown share; the page shows
-// its own message) and `GET /s/assets/<file>` its files. Nothing else on disk is reachable, and
-// no answer names a path on disk; errors are thrown and answered like every route's.
+// viewer.css): `GET /s/<id>` and `GET /share/<id>` answer the page (status 404 for an unknown
+// share, 410 for a deleted one; the page shows its own message) and `GET /s/assets/<file>` its
+// files. Nothing else on disk is reachable, and no answer names a path on disk; errors are thrown
+// and answered like every route's.
 
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
@@ -32,12 +33,13 @@ const contentSecurityPolicy =
 const assetName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /**
- * Adds `GET /s/:id`, `GET /share/:id` and `GET /s/assets/:file`; `exists` tells known shares from unknown ones.
+ * Adds `GET /s/:id`, `GET /share/:id` and `GET /s/assets/:file`; `statusOf` answers a share's
+ * page status: 200 for a share that exists, 410 for a deleted one, 404 for an unknown one.
  * `warn` gets the absolute path of a missing page (default: a process warning, once per path).
  */
 export function addViewerPageRoutes(
   router: HttpRouter,
-  exists: (id: string) => Promise<boolean>,
+  statusOf: (id: string) => Promise<200 | 404 | 410>,
   dir: URL = viewerDir,
   warn: (message: string) => void = warnOnce,
 ): HttpRouter {
@@ -68,9 +70,9 @@ export function addViewerPageRoutes(
         "share viewer: the page is not built on this server; the server log names the missing file";
       throw createError("ERR_VIEWER_NOT_BUILT", message);
     }
-    const known = await exists(request.params.id as string).catch(() => false);
+    const status = await statusOf(request.params.id as string).catch(() => 404);
     return {
-      status: known ? 200 : 404,
+      status,
       headers: {
         "content-type": "text/html; charset=utf-8",
         "cache-control": "no-store",
