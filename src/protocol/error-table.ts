@@ -446,6 +446,13 @@ export const errorTable = {
     exit: exitCodes.cannotConnect,
     retryable: true,
   },
+  ERR_SERVER_BUSY: {
+    meaning:
+      "the request bodies the server holds at once (being read, parsed or applied, over every connection) would pass `http_body_total_bytes` (default 256 MiB); HTTP 503 with `Retry-After`, nothing read or applied; retry shortly",
+    status: 503,
+    exit: exitCodes.unexpected,
+    retryable: true,
+  },
   ERR_SHARE_QUOTA: {
     meaning:
       "a share sync would take the content of all stored shares over `share_total_max_bytes`; nothing was applied (delete shares, or raise the quota); HTTP 507",

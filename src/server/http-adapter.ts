@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { createError, isSynclineError } from "../protocol/errors.js";
 import { type BodySink, writeStreamed } from "../util/streamed-body.js";
+import type { BodyBudget } from "./body-budget.js";
 import { asHttpError, errorResponse, httpStatusOf } from "./http-errors.js";
 import type { HttpResponse, HttpRouter } from "./http-router.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -21,11 +22,15 @@ export function createRequestListener(
   logger: Logger,
   output: OutputBudget,
   addresses: ClientAddresses,
+  bodies?: BodyBudget,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     trackResponse(output, response);
     const started = performance.now();
-    void answer(router, request, logger, addresses).then(({ route, result }) => {
+    const body = bodies && { budget: bodies, account: bodies.account() };
+    // A body's bytes count until its answer is finished: the route parses and applies them.
+    if (body) response.once("close", () => body.account.release());
+    void answer(router, request, logger, addresses, body).then(({ route, result }) => {
       writeResponse(request, response, result);
       metrics.httpRequests.inc({ route, status: String(result.status) });
       metrics.httpDuration.observe({ route }, (performance.now() - started) / 1000);
@@ -38,6 +43,7 @@ async function answer(
   request: IncomingMessage,
   logger: Logger,
   addresses: ClientAddresses,
+  body: Parameters<typeof readBody>[3],
 ): Promise<{ route: string; result: HttpResponse }> {
   let url: URL;
   try {
@@ -52,7 +58,7 @@ async function answer(
     query: url.searchParams,
     headers: request.headers,
     clientAddress: addresses.of(request),
-    readBody: (maxBytes, context) => readBody(request, maxBytes, context),
+    readBody: (maxBytes, context) => readBody(request, maxBytes, context, body),
   });
   if ("response" in handled) return { route: handled.route, result: handled.response };
   const thrown = handled.error;

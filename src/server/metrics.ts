@@ -11,6 +11,8 @@ export interface ServerMetrics {
   readonly httpRequests: Counter<"route" | "status">;
   /** Time to answer HTTP requests, by route kind. */
   readonly httpDuration: Histogram<"route">;
+  /** Bytes of request bodies held now, over every connection (http_body_total_bytes bounds it). */
+  readonly httpBodyBytes: Gauge;
   /** Open WebSocket connections, by endpoint. */
   readonly wsConnections: Gauge<"endpoint">;
   /** WebSocket upgrades refused before the handshake, by endpoint and HTTP status. */
@@ -145,6 +147,11 @@ export function createServerMetrics(options: { processMetrics?: boolean } = {}):
       help: "Time to answer an HTTP request, by route.",
       labelNames: ["route"],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    httpBodyBytes: new Gauge({
+      name: "syncline_http_body_bytes",
+      help: "Bytes of request bodies held now (read, parsed or applied), over every connection.",
       registers: [registry],
     }),
     wsConnections: new Gauge({

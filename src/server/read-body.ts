@@ -4,6 +4,7 @@
 
 import type { IncomingMessage } from "node:http";
 import { createError, type SynclineError } from "../protocol/errors.js";
+import type { BodyAccount, BodyBudget } from "./body-budget.js";
 
 /** Thrown (rejected) when the body is larger than allowed: HTTP 413. */
 export function bodyTooLarge(context: string, bytes: number, maxBytes: number): SynclineError {
@@ -13,11 +14,15 @@ export function bodyTooLarge(context: string, bytes: number, maxBytes: number): 
   );
 }
 
-/** The whole body of `request`, or a 413 SynclineError once it passes `maxBytes`. */
+/**
+ * The whole body of `request`, or a 413 SynclineError once it passes `maxBytes`, or a 503 once
+ * the server's bodies together would pass its budget (`account` counts this one's bytes).
+ */
 export function readBody(
   request: IncomingMessage,
   maxBytes: number,
   context: string,
+  budget?: { readonly budget: BodyBudget; readonly account: BodyAccount },
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers["content-length"]);
@@ -36,6 +41,13 @@ export function readBody(
         failed = true;
         chunks.length = 0;
         reject(bodyTooLarge(context, length, maxBytes));
+        return;
+      }
+      if (budget && !budget.account.take(chunk.length)) {
+        failed = true;
+        chunks.length = 0;
+        budget.account.release();
+        reject(budget.budget.refusal(context));
         return;
       }
       chunks.push(chunk);

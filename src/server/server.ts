@@ -13,6 +13,7 @@ import {
   createAutomergeEndpoint,
 } from "./automerge-endpoint.js";
 import { addBaseRoutes, addMetricsRoute } from "./base-routes.js";
+import { BodyBudget } from "./body-budget.js";
 import type { ServerConfig } from "./config.js";
 import { ConnectionLimits } from "./connection-limits.js";
 import { parseHostPort } from "./host-port.js";
@@ -85,6 +86,9 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     options.store ?? (await openLmdbStore({ path: config.dataDir, durability: config.durability })),
     metrics,
     logger,
+  );
+  const bodies = new BodyBudget(config.httpBodyTotalBytes, (held) =>
+    metrics.httpBodyBytes.set(held),
   );
   const output = new OutputBudget({
     perConnectionBytes: config.outputMaxBufferedBytes,
@@ -179,7 +183,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     listeners = await openListeners(
       config,
       {
-        request: createRequestListener(http, metrics, logger, output, guards.addresses),
+        request: createRequestListener(http, metrics, logger, output, guards.addresses, bodies),
         upgrade: upgrades.handleUpgrade,
       },
       gate,

@@ -46,6 +46,22 @@ export const limitSettings = defineSettings({
       metric: "syncline_slow_reader_cuts_total{endpoint}",
     },
   },
+  httpBodyTotalBytes: {
+    flag: "--http-body-total",
+    value: "N",
+    env: "SYNCLINE_HTTP_BODY_TOTAL_BYTES",
+    key: "http_body_total_bytes",
+    kind: "integer",
+    schema: bytes(MiB, 2 ** 40),
+    default: 256 * MiB,
+    defaultText: "268435456 (256 MiB)",
+    help: "bytes of request bodies the server holds at once, over every connection (one body always fits); more → 503",
+    limit: {
+      whenHit:
+        "503 `ERR_SERVER_BUSY` with `Retry-After`, the body not read further, nothing applied",
+      metric: "syncline_http_body_bytes",
+    },
+  },
   outputGraceMs: {
     flag: "--output-grace",
     value: "MS",
