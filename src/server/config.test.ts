@@ -48,6 +48,7 @@ describe("resolveServerConfig", () => {
       resumeTtlMs: 600_000,
       relayStallMs: 60_000,
       automergeMaxEphemeralBytes: 64 * 1024,
+      httpBodyTotalBytes: 256 * 1024 * 1024,
       httpHeadersTimeoutMs: 10_000,
       httpRequestTimeoutMs: 60_000,
       httpKeepAliveTimeoutMs: 5000,

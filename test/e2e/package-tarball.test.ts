@@ -360,7 +360,7 @@ describe("the packed package, installed from its tarball", () => {
       const server = start([script("server")], dir, env);
       try {
         await server.waitFor(new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
-        expect(await example("publish")).toMatch(/viewers open http:\/\/\S+\/s\/abcdefgh/);
+        expect(await example("publish")).toMatch(/viewers open http:\/\/\S+\/share\/abcdefgh/);
         const watch = start([script("watch")], dir, env);
         try {
           await watch.waitFor(/'session\/info\/ses_01HXYZabcdefgh'[\s\S]*title: 'hello'/);
