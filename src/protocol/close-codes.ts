@@ -109,7 +109,7 @@ const share = {
   },
   tooSlow: {
     code: 4429,
-    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 32 MiB) of updates still queued for it when the next came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",
+    when: "the viewer fell behind: more than `share_viewer_max_buffered_bytes` (default 34 MiB) of updates still queued for it when the next came, or it read nothing of what it was sent for `--output-grace` (`ERR_SLOW_READER`): reconnect with `since`",
   },
 } as const satisfies Record<string, CloseCodeSpec>;
 

@@ -448,7 +448,7 @@ export const errorTable = {
   },
   ERR_SERVER_BUSY: {
     meaning:
-      "the request bodies the server holds at once (being read, parsed or applied, over every connection) would pass `http_body_total_bytes` (default 256 MiB); HTTP 503 with `Retry-After`, nothing read or applied; retry shortly",
+      "the request bodies the server holds at once (being read, parsed or applied, over every connection) would pass `http_body_total_bytes` (default 256 MiB); HTTP 503 with `Retry-After`, nothing kept or applied; retry shortly",
     status: 503,
     exit: exitCodes.unexpected,
     retryable: true,

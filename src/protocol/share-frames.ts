@@ -120,6 +120,9 @@ export function encodeStateFrame(seq: number, epoch: string | undefined): string
  */
 export const deletedFrameKey = "share/deleted";
 
+/** The key root of control frames: frames about the share itself, never stored content. */
+export const controlKeyRoot = "share";
+
 /** `{"key":"share/deleted","content":{"id","deletedAt"}}`: the share is gone, since `deletedAt` ms. */
 export function encodeDeletedFrame(id: string, deletedAt: number): string {
   return JSON.stringify({ key: deletedFrameKey, content: { id, deletedAt } });

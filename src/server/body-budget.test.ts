@@ -18,6 +18,14 @@ describe("BodyBudget", () => {
     expect(changes).toEqual([150, 0, 60, 100]);
   });
 
+  it("never counts a body against its own earlier chunks", () => {
+    const budget = new BodyBudget(100);
+    const alone = budget.account();
+    for (let chunk = 0; chunk < 5; chunk++) expect(alone.take(40)).toBe(true);
+    expect(budget.heldBytes).toBe(200);
+    expect(budget.account().take(1)).toBe(false);
+  });
+
   it("refuses with ERR_SERVER_BUSY, its figures and a Retry-After", () => {
     const budget = new BodyBudget(10);
     budget.account().take(8);

@@ -1,8 +1,9 @@
 // What the request bodies being read or handled hold in memory, across every connection: each
 // route bounds one body (share_max_body_bytes), this bounds their sum (http_body_total_bytes), so
 // many clients posting large bodies at once cannot together take the server's memory. A body
-// that does not fit is refused before more of it is kept (503 ERR_SERVER_BUSY with Retry-After);
-// its bytes stay counted until its response is finished, since the route parses and applies them.
+// that does not fit is refused (503 ERR_SERVER_BUSY with Retry-After) and the rest of it is read
+// and dropped, not kept; a body's bytes stay counted until its route is done with them, since the
+// route parses and applies them.
 
 import { createError, type SynclineError } from "../protocol/errors.js";
 
@@ -39,8 +40,10 @@ export class BodyBudget {
     let mine = 0;
     return {
       take: (bytes) => {
-        // The only body held always fits, so a budget below one body's limit still serves one.
-        if (this.#held > 0 && this.#held + bytes > this.#totalBytes) return false;
+        // A body alone always fits (its own earlier chunks aside, nothing is held), so a budget
+        // below one body's limit still serves one at a time.
+        const others = this.#held - mine;
+        if (others > 0 && this.#held + bytes > this.#totalBytes) return false;
         this.#held += bytes;
         mine += bytes;
         this.#onChange(this.#held);

@@ -33,7 +33,7 @@ describe("resolveServerConfig", () => {
       shareMaxItemBytes: 16 * 1024 * 1024,
       shareMaxBytes: 256 * 1024 * 1024,
       shareMemoryBudget: 512 * 1024 * 1024,
-      shareViewerMaxBufferedBytes: 32 * 1024 * 1024,
+      shareViewerMaxBufferedBytes: 34 * 1024 * 1024,
       shareViewerFlushMs: 0,
       shareIdleEvictMs: 60_000,
       shareCatchupFrames: 1000,

@@ -28,13 +28,15 @@ export function createRequestListener(
     trackResponse(output, response);
     const started = performance.now();
     const body = bodies && { budget: bodies, account: bodies.account() };
-    // A body's bytes count until its answer is finished: the route parses and applies them.
-    if (body) response.once("close", () => body.account.release());
-    void answer(router, request, logger, addresses, body).then(({ route, result }) => {
-      writeResponse(request, response, result);
-      metrics.httpRequests.inc({ route, status: String(result.status) });
-      metrics.httpDuration.observe({ route }, (performance.now() - started) / 1000);
-    });
+    // A body's bytes count until its route is done with them (parsed and applied), whether or
+    // not the client is still there: a closed socket does not free what the route holds.
+    void answer(router, request, logger, addresses, body)
+      .finally(() => body?.account.release())
+      .then(({ route, result }) => {
+        writeResponse(request, response, result);
+        metrics.httpRequests.inc({ route, status: String(result.status) });
+        metrics.httpDuration.observe({ route }, (performance.now() - started) / 1000);
+      });
   };
 }
 
@@ -64,7 +66,8 @@ async function answer(
   const thrown = handled.error;
   const error = asHttpError(thrown, `${request.method} ${url.pathname}`);
   // A client's mistake (4xx) is its answer; a server-side failure is also worth a log line.
-  if (httpStatusOf(error) >= 500) {
+  // A full body budget is load, not a fault: counted (the 503s), not logged per request.
+  if (httpStatusOf(error) >= 500 && error.code !== "ERR_SERVER_BUSY") {
     const level = isSynclineError(thrown) ? "warn" : "error";
     const client = addresses.of(request);
     logger[level](

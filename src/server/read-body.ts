@@ -66,10 +66,15 @@ export function readBody(
         ),
       );
     });
-    request.once("aborted", () => {
+    const aborted = () => {
       if (failed) return;
       failed = true;
       reject(createError("ERR_SHARE_REQUEST", `${context}: the client aborted the request body`));
+    };
+    request.once("aborted", aborted);
+    // A connection closed before the body ended: the route's promise must settle all the same.
+    request.once("close", () => {
+      if (!request.complete) aborted();
     });
   });
 }

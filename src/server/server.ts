@@ -155,9 +155,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     );
     upgrades.route("/share_poll", share.endpoint);
     const hub = (share as ShareEndpoint).hub;
-    addViewerPageRoutes(http, async (id) =>
-      (await hub.exists(id)) ? 200 : hub.missing("share viewer", id).status === 410 ? 410 : 404,
-    );
+    addViewerPageRoutes(http, (id) => hub.pageStatus(id));
     wire = await createWireEndpoint(config, store, metrics.wire, logger, output, guards);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);

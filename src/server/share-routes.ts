@@ -184,6 +184,8 @@ async function create(request: HttpRequest, options: ShareRouteOptions): Promise
   }
   options.rateLimits.takeShareCreate(address, "share create");
   const body = await parseBody(request, createBody, "share create", options);
+  // A secret sent with a create is a guess like any other: not even checked past the limit.
+  if (body.secret !== undefined) options.rateLimits.checkAuthAllowed(address, "share create");
   const share = await options.hub.create(body.sessionID, body.secret);
   // A wrong secret sent for an existing share counts as a failed authentication.
   if (share.secretRefused) options.rateLimits.authFailed(address);

@@ -70,7 +70,8 @@ export function addViewerPageRoutes(
         "share viewer: the page is not built on this server; the server log names the missing file";
       throw createError("ERR_VIEWER_NOT_BUILT", message);
     }
-    const status = await statusOf(request.params.id as string).catch(() => 404);
+    // A store that cannot be read is its error (503), not a "not found" page.
+    const status = await statusOf(request.params.id as string);
     return {
       status,
       headers: {

@@ -18,13 +18,13 @@ import { parsePublicKey } from "../transport/auth/public-key.js";
 import { acceptWireConnection, defaultWireMaxFrameBytes } from "../transport/wire-server.js";
 import { watchAuthorizedKeys } from "./authorized-keys-file.js";
 import type { ServerConfig } from "./config.js";
-import type { WireMetrics } from "./metrics.js";
 import type { OutputBudget } from "./output-budget.js";
 import { trackWebSocket } from "./output-streams.js";
 import type { RequestGuards } from "./request-guards.js";
 import { unixPeer } from "./trusted-proxies.js";
 import type { UnauthenticatedSlot } from "./unauthenticated-sockets.js";
 import type { UpgradeDecision, WebSocketEndpoint } from "./upgrade-router.js";
+import type { WireMetrics } from "./wire-metrics.js";
 
 /** What an accepted `/wire` socket carries: its client, counted unauthenticated until WELCOME. */
 export interface WireClient {

@@ -112,7 +112,9 @@ export class ShareHub {
    * the shares in the store) and starts the expiry sweep. Call once before serving.
    */
   async start(): Promise<void> {
-    await this.#tombstones.load(Date.now());
+    await this.#tombstones.load(Date.now(), (error) =>
+      this.#observer.error?.(error, "share tombstones: forgetting expired ones"),
+    );
     if (!this.#usage) return;
     await this.#usage.scan(this.#store, Date.now());
     const ttl = this.#settings.shareExpireAfterMs;
@@ -260,6 +262,19 @@ export class ShareHub {
     return isShareId(id) && (await this.#loaded.load(id)) !== undefined;
   }
 
+  /**
+   * The viewer page's status for `id`: 200 for a share that exists, 410 for a deleted one, 404
+   * otherwise. Reads only the share's record, never its content: a page view loads nothing.
+   */
+  async pageStatus(id: string): Promise<200 | 404 | 410> {
+    if (!isShareId(id)) return 404;
+    const meta =
+      this.#loaded.peek(id)?.meta ??
+      (await storeOperation("share viewer", id, () => this.#readMeta(id)));
+    if (meta !== undefined) return 200;
+    return this.missing("share viewer", id).status === 410 ? 410 : 404;
+  }
+
   /** Deletes a share: storage removed, its viewers closed with 4410. */
   remove(id: string, secret: unknown): Promise<void> {
     return this.#remove("share delete", id, { secret });
@@ -296,11 +311,19 @@ export class ShareHub {
           return share;
         },
       );
+      const deletedAt = Date.now();
+      let remembered: Promise<void> | undefined;
       try {
         await share.tail;
+        // The tombstone is written in the same turn as the delete, so the store commits the two
+        // together: a crash cannot leave the share gone without its 410.
+        remembered = this.#tombstones.add(id, deletedAt);
         await this.#store.deletePrefix(sharePrefix(id));
       } catch (error) {
-        // Nothing was deleted: viewers reconnect, and the next request reloads the share.
+        // Nothing was deleted: viewers reconnect, and the next request reloads the share. A
+        // tombstone of a share that exists is never consulted, and its create clears it.
+        this.#tombstones.cleared(id);
+        void remembered?.catch(() => {});
         moveShare(share, { name: "failed" });
         share.fanout.closeAll(reloadCloseCode, reloadCloseReason);
         this.#loaded.drop(share);
@@ -308,16 +331,13 @@ export class ShareHub {
       } finally {
         share.inFlight--;
       }
-      const deletedAt = Date.now();
-      // Remembered in memory at once (before any later request runs), durably soon after.
-      const remembered = this.#tombstones.add(id, deletedAt);
       this.#usage?.deleted(id);
       moveShare(share, { name: "deleted" });
       // A last frame says why, with a string key (OpenCode's viewer splits every frame's key).
       share.fanout.broadcast([new EncodedFrame(Buffer.from(encodeDeletedFrame(id, deletedAt)))]);
       share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
       this.#loaded.drop(share);
-      await remembered.catch((error: unknown) => {
+      await remembered?.catch((error: unknown) => {
         this.#observer.error?.(error, `share ${id} tombstone write`);
       });
     });

@@ -49,8 +49,12 @@ export class ShareTombstones {
     return this.#deleted.size;
   }
 
-  /** Reads the stored tombstones (oldest first), forgetting those expired or over the cap. */
-  async load(now: number): Promise<void> {
+  /**
+   * Reads the stored tombstones (oldest first), forgetting those expired or over the cap. Writing
+   * that down is best effort (`onTrimFailed`): a store that refuses writes (a full disk) must not
+   * keep the server from starting, and the next delete's write trims again.
+   */
+  async load(now: number, onTrimFailed: (error: unknown) => void): Promise<void> {
     const found: [ShareId, number][] = [];
     for await (const { key, value } of this.#store.range([tombstoneRoot])) {
       const id = key[1] as ShareId | undefined;
@@ -62,7 +66,7 @@ export class ShareTombstones {
     for (const [id, at] of found) this.#deleted.set(id, at);
     const forgotten = this.#trim(now);
     this.#onCount(this.#deleted.size);
-    if (forgotten.length > 0) await this.#store.write(forgotten);
+    if (forgotten.length > 0) await this.#store.write(forgotten).catch(onTrimFailed);
   }
 
   /** When share `id` was deleted, if it is remembered (not expired) now. */

@@ -42,3 +42,11 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   while (parent.firstChild) parent.removeChild(parent.firstChild);
   append(parent, ...children);
 }
+
+/**
+ * `table[key]` when `key` is the table's own entry: a share's strings pick renderers and labels,
+ * and "constructor" or "toString" must not find Object.prototype's.
+ */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

@@ -5,7 +5,7 @@
 // Share content becomes text nodes, or sanitized markdown (markdown.ts), nothing else.
 
 import { clamp } from "./collapse.js";
-import { h } from "./dom.js";
+import { h, ownEntry } from "./dom.js";
 import { formatDuration, formatValue, truncateText } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
 import { errorText, renderTool } from "./render-tools.js";
@@ -45,7 +45,7 @@ export function renderPart(part: PartEntry, place: PartPlace): HTMLElement {
     body = renderUnknown(part);
   }
   body.dataset.partId = part.id;
-  const extra = extraFields(part.data, knownFields[part.type]);
+  const extra = extraFields(part.data, ownEntry(knownFields, part.type));
   if (extra) body.appendChild(extra);
   return body;
 }

@@ -1,7 +1,7 @@
 // The todo list a `todowrite` call sets, as OpenCode's page orders it: what is in progress
 // first, then what is pending, then what is done (cancelled last); each with its status marked.
 
-import { h } from "./dom.js";
+import { h, ownEntry } from "./dom.js";
 import { isObject } from "./session-model.js";
 
 const statusOrder: Readonly<Record<string, number>> = {
@@ -20,7 +20,7 @@ const statusMarks: Readonly<Record<string, string>> = {
 
 /** The todos in reading order (stable within one status). */
 export function sortTodos<T extends { readonly status?: unknown }>(todos: readonly T[]): T[] {
-  const rank = (todo: T) => statusOrder[String(todo.status)] ?? 1;
+  const rank = (todo: T) => ownEntry(statusOrder, String(todo.status)) ?? 1;
   return [...todos].sort((a, b) => rank(a) - rank(b));
 }
 
@@ -37,7 +37,7 @@ export function renderTodos(todos: unknown): HTMLElement | undefined {
       h(
         "span",
         { className: "todo-mark", attrs: { "aria-label": status.replace("_", " ") } },
-        statusMarks[status] ?? "○",
+        ownEntry(statusMarks, status) ?? "○",
       ),
       h("span", "todo-text", typeof todo.content === "string" ? todo.content : ""),
     );

@@ -5,7 +5,7 @@
 // nothing: an empty output is not shown.
 
 import { clamp, results } from "./collapse.js";
-import { h } from "./dom.js";
+import { h, ownEntry } from "./dom.js";
 import { formatDuration, formatValue } from "./format.js";
 import { codeBlock, languageForPath } from "./highlight.js";
 import { renderMarkdown } from "./markdown.js";
@@ -79,11 +79,12 @@ export function renderTool(data: Loose, context: PartContext): HTMLElement {
     state,
   };
   const failure = status === "error" ? errorOf(state.error) : metadataError(call);
-  const shown = failure === undefined ? (kinds[tool] ?? renderGeneric)(call, context) : {};
+  const shown =
+    failure === undefined ? (ownEntry(kinds, tool) ?? renderGeneric)(call, context) : {};
   const subject = shown.subject ?? (failure !== undefined ? subjectOf(call) : undefined);
   const element = h(
     "div",
-    `part part-tool tool-${status} tool-kind-${/^[a-z0-9_-]+$/.test(tool) ? tool : "other"}`,
+    `part part-tool tool-${/^[a-z_-]+$/.test(status) ? status : "other"} tool-kind-${/^[a-z0-9_-]+$/.test(tool) ? tool : "other"}`,
     toolHeader(tool, subject, shown.note, durationOf(state)),
     failure !== undefined ? renderError(failure) : shown.body,
   );
@@ -100,7 +101,7 @@ function toolHeader(
   return h(
     "div",
     "tool-header",
-    h("span", "tool-name", toolLabels[tool] ?? tool),
+    h("span", "tool-name", ownEntry(toolLabels, tool) ?? tool),
     subject ? h("span", "tool-subject", subject) : null,
     note ? h("span", "tool-note", note) : null,
     duration ? h("span", "tool-duration", duration) : null,

@@ -397,6 +397,10 @@ describe("rate limits", () => {
     const legacy = await post(server, "/share_delete", { sessionID: "ses_test_secrets1", secret });
     expect(legacy.status).toBe(429);
     expect((await sync(secret, "127.0.0.2")).status).toBe(200);
+    // A create that presents a secret (to get it echoed for an existing share) is a guess too:
+    // past the limit it is not even checked.
+    const guess = await post(server, "/api/share", { sessionID: "ses_test_secrets1", secret });
+    expect([guess.status, codeOf(guess)]).toEqual([429, "ERR_RATE_LIMITED"]);
   });
 
   it("locks out an address that keeps failing the automerge token", async () => {

@@ -304,6 +304,40 @@ describe.skipIf(chromiumMissing !== undefined)("web viewer rendering in Chromium
     await page.screenshot({ path: join(artifacts, "older-shape-part-kinds.png"), fullPage: true });
   });
 
+  it("renders parts whose type, tool or status is a name from Object.prototype or a class list", async () => {
+    const odd = "ses_browser0proto003";
+    const oddId = odd.slice(-8);
+    const base = server.server.url;
+    const created = await post(`${base}/api/share`, { sessionID: odd });
+    const oddSecret = ((await created.json()) as { secret: string }).secret;
+    const part = (id: string, data: object) => ({
+      type: "part",
+      data: { id, sessionID: odd, messageID: "msg_01", ...data },
+    });
+    const synced = await post(`${base}/api/share/${oddId}/sync`, {
+      secret: oddSecret,
+      data: [
+        { type: "session", data: { id: odd, title: "odd names" } },
+        { type: "message", data: { id: "msg_01", sessionID: odd, role: "assistant" } },
+        part("prt_01", { type: "constructor", text: "proto type" }),
+        part("prt_02", {
+          type: "tool",
+          tool: "toString",
+          state: { status: "completed gone deleted", input: {}, output: "tool output" },
+        }),
+        part("prt_03", { type: "text", text: "still shown after them" }),
+      ],
+    });
+    expect(synced.status).toBe(200);
+    await page.goto(`${base}/s/${oddId}`);
+    await page.waitForSelector('body[data-status="live"]');
+    await expect.poll(() => text(page.locator(".message"))).toContain("still shown after them");
+    expect(await text(page.locator(".message"))).toContain("proto type");
+    // A status is a class only when it is one word; it never borrows the page's own classes.
+    expect(await page.locator(".message .gone, .message .deleted").count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
   it("made no request outside the server and threw no page error", () => {
     const base = server.server.url;
     expect(

@@ -58,7 +58,7 @@ export const limitSettings = defineSettings({
     help: "bytes of request bodies the server holds at once, over every connection (one body always fits); more → 503",
     limit: {
       whenHit:
-        "503 `ERR_SERVER_BUSY` with `Retry-After`, the body not read further, nothing applied",
+        "503 `ERR_SERVER_BUSY` with `Retry-After`, the rest of the body read and dropped, nothing applied",
       metric: "syncline_http_body_bytes",
     },
   },

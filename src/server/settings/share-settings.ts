@@ -92,8 +92,8 @@ export const shareSettings = defineSettings({
     key: "share_viewer_max_buffered_bytes",
     kind: "integer",
     schema: bytes(1024, GiB),
-    default: 32 * MiB,
-    defaultText: "33554432 (32 MiB: two of the largest items)",
+    default: 34 * MiB,
+    defaultText: "35651584 (34 MiB: two of the largest items and their frames)",
     help: "bytes of live updates still queued for a share viewer (its full state streams as it reads, apart) past which it is closed 4429",
     limit: {
       whenHit: "the viewer is closed with 4429; it reconnects with `since`",

@@ -27,7 +27,7 @@ import {
   type ViewerSocketConstructor,
   type ViewerStatus,
 } from "./viewer-client-api.js";
-import { frameKeyKind, isGoneStatus } from "./viewer-control-frames.js";
+import { frameKeyKind, isDeletedStatus } from "./viewer-control-frames.js";
 import { shareDataUrl, viewerSocketUrl } from "./viewer-urls.js";
 
 export {
@@ -277,7 +277,7 @@ class ShareViewerClient implements ViewerClient {
     const refused404 = !opened && errorText !== undefined && /\b404\b/.test(errorText);
     const refused410 = !opened && errorText !== undefined && /\b410\b/.test(errorText);
     if (code === ShareCloseCode.deleted || refused410) this.#finish("deleted");
-    else if (code === ShareCloseCode.notFound || refused404) this.#gone();
+    else if (code === ShareCloseCode.notFound || refused404) this.#notFound();
     if (this.#isFinal()) return;
     const why = `code ${code}${reason ? ` (${reason})` : ""}${errorText ? `: ${errorText}` : ""}`;
     this.#emitError(
@@ -310,8 +310,8 @@ class ShareViewerClient implements ViewerClient {
     if (!fetchFn) return;
     try {
       const response = await fetchFn(shareDataUrl(this.#options.server, this.#options.id));
-      if (isGoneStatus(response.status)) this.#finish("deleted");
-      else if (response.status === 404) this.#gone();
+      if (isDeletedStatus(response.status)) this.#finish("deleted");
+      else if (response.status === 404) this.#notFound();
     } catch {
       // Unreachable: the reconnect already scheduled will try again.
     }
@@ -321,7 +321,7 @@ class ShareViewerClient implements ViewerClient {
    * The server has no such share. One this client has seen was deleted while it was away (e.g.
    * cut with 1011 during the delete, then 404 on the reconnect); otherwise it never existed here.
    */
-  #gone(): void {
+  #notFound(): void {
     this.#finish(this.#hasSnapshot ? "deleted" : "not-found");
   }
 

@@ -4,22 +4,18 @@
 // other `share/` key is one a newer server knows and this client does not, and is skipped (its
 // `seq`, when it has one, still counts, so the sequence stays gapless). Pure.
 
-/** The key root of control frames. */
-export const controlKeyRoot = "share";
-
-/** The key of the frame that says the share was deleted (final). */
-export const shareDeletedKey = "share/deleted";
+import { controlKeyRoot, deletedFrameKey } from "../../protocol/share-frames.js";
 
 /** What a frame's key asks of the client: keep its content, end as deleted, or skip it. */
 export type FrameKeyKind = "content" | "deleted" | "skipped";
 
 /** Classifies a frame's key (see the file comment). */
 export function frameKeyKind(key: string): FrameKeyKind {
-  if (key === shareDeletedKey) return "deleted";
+  if (key === deletedFrameKey) return "deleted";
   return key.split("/", 1)[0] === controlKeyRoot ? "skipped" : "content";
 }
 
 /** True when an HTTP status (of a refused upgrade or of the data probe) means "deleted for good". */
-export function isGoneStatus(status: number): boolean {
+export function isDeletedStatus(status: number): boolean {
   return status === 410;
 }
