@@ -8,8 +8,8 @@ export type { ErrorCode } from "./protocol/error-table.js";
 export { isSynclineError, SynclineError } from "./protocol/errors.js";
 export type { SnapshotFrame, StateFrame, UpdateFrame } from "./protocol/share-frames.js";
 export type { ShareId, ShareItem, ShareKey } from "./protocol/share-items.js";
+export { createViewerClient } from "./share/client/viewer-client.js";
 export {
-  createViewerClient,
   finalViewerStatuses,
   type ViewerClient,
   type ViewerClientEvents,
@@ -18,5 +18,5 @@ export {
   type ViewerSocket,
   type ViewerSocketConstructor,
   type ViewerStatus,
-} from "./share/client/viewer-client.js";
+} from "./share/client/viewer-client-api.js";
 export { viewerSocketUrl } from "./share/client/viewer-urls.js";

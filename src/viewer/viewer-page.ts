@@ -5,7 +5,7 @@
 // are (so an open <details> stays open); the header is rebuilt on every render (it is small).
 // New content is followed only when the reader is at the bottom already.
 
-import type { ViewerStatus } from "../share/client/viewer-client.js";
+import type { ViewerStatus } from "../share/client/viewer-client-api.js";
 import { h, replaceChildren } from "./dom.js";
 import { renderDiffSection } from "./render-diff.js";
 import { renderPart } from "./render-parts.js";

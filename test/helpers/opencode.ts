@@ -4,7 +4,7 @@
 // `/share_poll` frames — every frame's key split on "/", messages by the key's 4th segment, parts
 // filed under `content.messageID` (a part whose message it has not seen throws and is lost).
 
-import { WebSocket } from "ws";
+import { openViewer } from "./share.js";
 
 /** A request as OpenCode's older client sends it: `body` stringified, no headers set. */
 export async function legacyPost(
@@ -93,50 +93,20 @@ export interface OpenCodeViewer {
 }
 
 /** Connects as OpenCode's viewer does; rejects with the status when the upgrade is refused. */
-export function openOpenCodeViewer(base: string, id: string): Promise<OpenCodeViewer> {
-  const socket = new WebSocket(`${base.replace(/^http/, "ws")}/share_poll?id=${id}`);
+export async function openOpenCodeViewer(base: string, id: string): Promise<OpenCodeViewer> {
   const store = openCodeViewerStore();
   const frames: string[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on("message", (data) => {
-    const text = data.toString();
+  const viewer = await openViewer(base, `id=${id}`, (text) => {
     frames.push(text);
     store.receive(text);
-    for (const wake of waiters.splice(0)) wake();
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() }));
-  });
-  const viewer: OpenCodeViewer = {
+  return {
     store,
     frames,
-    closed,
-    close: () => socket.close(),
-    waitFrames(count, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`got ${frames.length} frames, waited for ${count}`)),
-          timeoutMs,
-        );
-        const check = () => {
-          if (frames.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          } else waiters.push(check);
-        };
-        check();
-      });
+    closed: viewer.closed,
+    close: () => viewer.socket.close(),
+    waitFrames: async (count, timeoutMs) => {
+      await viewer.waitFrames(count, timeoutMs);
     },
   };
-  return new Promise((resolve, reject) => {
-    socket.once("open", () => resolve(viewer));
-    socket.once("unexpected-response", (_request, response) => {
-      reject(
-        Object.assign(new Error(`upgrade refused: ${response.statusCode}`), {
-          status: response.statusCode,
-        }),
-      );
-    });
-    socket.once("error", reject);
-  });
 }

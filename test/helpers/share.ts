@@ -58,14 +58,23 @@ export interface TestViewer {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Opens `/share_poll?<query>` and records every frame. */
-export function openViewer(base: string, query: string): Promise<TestViewer> {
+/**
+ * Opens `/share_poll?<query>` and records every frame; `onText` is also told each frame's text as
+ * it arrives (before any waiter wakes).
+ */
+export function openViewer(
+  base: string,
+  query: string,
+  onText?: (text: string) => void,
+): Promise<TestViewer> {
   const socket = new WebSocket(`${base.replace(/^http/, "ws")}/share_poll?${query}`);
   // biome-ignore lint/suspicious/noExplicitAny: frames are arbitrary JSON
   const frames: any[] = [];
   const waiters: (() => void)[] = [];
   socket.on("message", (data) => {
-    frames.push(JSON.parse(data.toString()));
+    const text = data.toString();
+    onText?.(text);
+    frames.push(JSON.parse(text));
     for (const wake of waiters.splice(0)) wake();
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {

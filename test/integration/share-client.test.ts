@@ -9,12 +9,12 @@ import type { ShareItem } from "../../src/protocol/share-items.js";
 import { createShareHttp } from "../../src/share/client/share-http.js";
 import { createShareQueue } from "../../src/share/client/share-queue.js";
 import type { ShareCredentials } from "../../src/share/client/share-queue-options.js";
-import {
-  createViewerClient,
-  type ViewerClient,
-  type ViewerSocketConstructor,
-  type ViewerStatus,
-} from "../../src/share/client/viewer-client.js";
+import { createViewerClient } from "../../src/share/client/viewer-client.js";
+import type {
+  ViewerClient,
+  ViewerSocketConstructor,
+  ViewerStatus,
+} from "../../src/share/client/viewer-client-api.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 let test: TestServer | undefined;

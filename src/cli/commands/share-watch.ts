@@ -5,11 +5,8 @@
 
 import { createError, type SynclineError } from "../../protocol/errors.js";
 import { isShareId, parseShareKey, shareIdOfSession } from "../../protocol/share-items.js";
-import {
-  createViewerClient,
-  type ViewerClient,
-  type ViewerStatus,
-} from "../../share/client/viewer-client.js";
+import { createViewerClient } from "../../share/client/viewer-client.js";
+import type { ViewerClient, ViewerStatus } from "../../share/client/viewer-client-api.js";
 import { webSocketClassFor } from "../../transport/dial-websocket.js";
 import { createHttpFetch } from "../../transport/http-fetch.js";
 import { httpUrl, parseServerAddress } from "../../transport/server-address.js";

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WebSocket as NodeWebSocket } from "ws";
-import {
-  createViewerClient,
-  type ViewerClientOptions,
-  type ViewerSocket,
-  type ViewerSocketConstructor,
-  type ViewerStatus,
-} from "./viewer-client.js";
+import { createViewerClient } from "./viewer-client.js";
+import type {
+  ViewerClientOptions,
+  ViewerSocket,
+  ViewerSocketConstructor,
+  ViewerStatus,
+} from "./viewer-client-api.js";
 import { shareDataUrl, viewerSocketUrl } from "./viewer-urls.js";
 
 /** A scripted WebSocket: tests open, send frames to and close each instance by hand. */

@@ -30,17 +30,6 @@ import {
 import { frameKeyKind, isDeletedStatus } from "./viewer-control-frames.js";
 import { shareDataUrl, viewerSocketUrl } from "./viewer-urls.js";
 
-export {
-  finalViewerStatuses,
-  type ViewerClient,
-  type ViewerClientEvents,
-  type ViewerClientOptions,
-  type ViewerRetry,
-  type ViewerSocket,
-  type ViewerSocketConstructor,
-  type ViewerStatus,
-} from "./viewer-client-api.js";
-
 /** Creates a viewer client for share `options.id` on `options.server`; nothing opens until `connect()`. */
 export function createViewerClient(options: ViewerClientOptions): ViewerClient {
   return new ShareViewerClient(options);
