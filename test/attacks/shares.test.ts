@@ -9,11 +9,11 @@
 
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { serveEnv, startServe, stopServe } from "../helpers/cli.js";
+import { sampleRss, settledRss } from "../helpers/process-memory.js";
 import { call, sessionOf } from "../helpers/share.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 
@@ -64,40 +64,6 @@ async function serverWithShare() {
     expect((await call(base, "POST", `/api/share/${id}/sync`, { secret, data })).status).toBe(200);
   };
   return { base, id, sync, pid: started.child.pid as number };
-}
-
-/** The server's resident memory, bytes. */
-function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  if (kib === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(kib) * 1024;
-}
-
-/** The RSS once it stopped moving by more than 1 MiB over half a second (at most 5 s). */
-async function settledRss(pid: number): Promise<number> {
-  let last = rssOf(pid);
-  for (let i = 0; i < 10; i++) {
-    await sleep(500);
-    const now = rssOf(pid);
-    if (Math.abs(now - last) < MiB) return now;
-    last = now;
-  }
-  return last;
-}
-
-/** Samples the server's RSS every 50 ms until `stop()`; `peak` is the highest seen. */
-function watchRss(pid: number) {
-  let peak = rssOf(pid);
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssOf(pid));
-  }, 50);
-  return {
-    get peak() {
-      return Math.max(peak, rssOf(pid));
-    },
-    stop: () => clearInterval(timer),
-  };
 }
 
 /** A TCP connection that sends `request` and never reads a byte of the answer. */
@@ -151,8 +117,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe(`slow readers of a ${shareMiB} MiB share (server in its own process)`, () => {
   it("20 viewers that never read, a write before each: memory grows by less than 2× the share, all cut", async () => {
     const { base, id, sync, pid } = await serverWithShare();
-    const baseline = await settledRss(pid);
-    const rss = watchRss(pid);
+    const baseline = await settledRss(pid, { everyMs: 500 });
+    const rss = sampleRss(pid, 50);
     try {
       let lastOpened = Date.now();
       for (let n = 0; n < 20; n++) {
@@ -161,7 +127,7 @@ describe(`slow readers of a ${shareMiB} MiB share (server in its own process)`, 
         lastOpened = Date.now();
       }
       await sleep(500); // every stream has stalled
-      const grown = rss.peak - baseline;
+      const grown = rss.stop() - baseline;
       expect(grown, `RSS grew by ${(grown / MiB).toFixed(0)} MiB`).toBeLessThan(2 * shareMiB * MiB);
       const took = await allCut(base, "share", 20, lastOpened);
       expect(took).toBeLessThan(graceMs + cutSlackMs);
@@ -173,15 +139,15 @@ describe(`slow readers of a ${shareMiB} MiB share (server in its own process)`, 
 
   it("15 GET /api/share/:id/data that never read: memory grows by less than 2× the share, all cut", async () => {
     const { base, id, pid } = await serverWithShare();
-    const baseline = await settledRss(pid);
-    const rss = watchRss(pid);
+    const baseline = await settledRss(pid, { everyMs: 500 });
+    const rss = sampleRss(pid, 50);
     try {
       for (let n = 0; n < 15; n++) {
         await stalledRequest(base, `GET /api/share/${id}/data HTTP/1.1\r\nHost: x\r\n\r\n`);
       }
       const lastOpened = Date.now();
       await sleep(500);
-      const grown = rss.peak - baseline;
+      const grown = rss.stop() - baseline;
       expect(grown, `RSS grew by ${(grown / MiB).toFixed(0)} MiB`).toBeLessThan(2 * shareMiB * MiB);
       const took = await allCut(base, "http", 15, lastOpened);
       expect(took).toBeLessThan(graceMs + cutSlackMs);

@@ -1,18 +1,7 @@
 // The resident memory of another process (a `syncline serve` child), read from /proc (Linux) by
 // the test, so that measuring does not disturb the measured process; sampled to find its peak.
 
-import { readFileSync } from "node:fs";
-
-/** The resident set size of `pid` in bytes (0 once the process is gone). */
-export function rssOf(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
+import { rssOf } from "../../bench/lib/rss.js";
 
 /** Samples the RSS of `pid` every `everyMs` until stopped; `stop()` returns the peak. */
 export function sampleRss(pid: number, everyMs = 20): { stop(): number } {
