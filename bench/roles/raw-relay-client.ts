@@ -6,6 +6,8 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { WebSocket } from "ws";
+import { maskOptionsFor } from "../../src/transport/frame-masking.js";
+import { parseServerAddress } from "../../src/transport/server-address.js";
 import { roleChannel } from "../lib/child.js";
 import { patternBytes } from "../lib/pattern.js";
 
@@ -46,7 +48,11 @@ if (mode === "recv") {
   });
 } else {
   const chunkSize = Number(chunkArg);
-  const socket = new WebSocket(`${url}/send`, { perMessageDeflate: false });
+  // The same masking as our client's (a zero key on loopback), so the peer is as fast as it can be.
+  const socket = new WebSocket(`${url}/send`, {
+    perMessageDeflate: false,
+    ...maskOptionsFor(parseServerAddress(url as string)),
+  });
   socket.on("open", () => parent.send({ type: "ready" }));
   parent.on("go", (message) => {
     const total = Number(message.bytes);

@@ -4,6 +4,7 @@
 
 import { randomUUID } from "node:crypto";
 import { createError, isSynclineError } from "../protocol/errors.js";
+import { frameHeaderBytes } from "../protocol/wire-frame.js";
 import type { OpenMessage } from "../protocol/wire-messages.js";
 import { OfflineQueue, type OfflineQueueLimits } from "../transport/offline-queue.js";
 import type { PayloadHash } from "../transport/stream/payload-hash.js";
@@ -76,8 +77,14 @@ export interface SendReceipt {
   readonly kept: boolean | undefined;
 }
 
-/** Default transfer chunk size: 64 KiB. */
-export const defaultChunkSize = 64 * 1024;
+/**
+ * Default transfer chunk size: 1 MiB, or the largest DATA payload the server accepts if that is
+ * less. Every chunk costs each of the three processes a frame, a credit turn and a few promises;
+ * at 64 KiB that per-chunk work was a third of a large transfer's time (stream-throughput: 1 MiB
+ * chunks 258 MiB/s, 64 KiB 194 MiB/s, same run), while progress and resume stay fine-grained
+ * enough at 1 MiB.
+ */
+export const defaultChunkSize = 1024 * 1024;
 
 /** Publishes and receives payloads over a reconnecting wire client. */
 export class ChannelClient {
@@ -130,12 +137,13 @@ export class ChannelClient {
     options: { chunkSize?: number; onProgress?: (bytes: number, size: number) => void } = {},
   ): Promise<SendReceipt> {
     parseChannelName(channel);
-    const chunkSize = options.chunkSize ?? defaultChunkSize;
+    const askedChunkSize = options.chunkSize ?? defaultChunkSize;
     // Checked before waiting for a connection, so a bad call fails at once, not after a reconnect.
-    checkSend(source, chunkSize, options.onProgress);
+    checkSend(source, askedChunkSize, options.onProgress);
     const transferId = randomUUID();
     for (;;) {
       const { connection } = await this.#connection(source.size);
+      const chunkSize = Math.min(askedChunkSize, connection.maxFrameBytes - frameHeaderBytes);
       const streamId = connection.allocateStreamId();
       connection.send({
         type: "open",

@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import { WebSocket } from "ws";
 import { createError, type SynclineError } from "../protocol/errors.js";
 import { connectError, refusalError } from "./connect-errors.js";
+import { maskOptionsFor } from "./frame-masking.js";
 import {
   describeAddress,
   parseServerAddress,
@@ -46,6 +47,7 @@ export function dialWebSocket(options: DialWebSocketOptions): Promise<DialedWebS
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(webSocketUrl(options.address, options.path), {
       perMessageDeflate: false,
+      ...maskOptionsFor(options.address),
       maxPayload: options.maxPayload,
       handshakeTimeout: Math.max(1, Math.round(options.timeoutMs)),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
@@ -119,6 +121,7 @@ export function webSocketClassFor(
       const path = `${target.pathname}${target.search}`;
       super(address.kind === "unix" ? webSocketUrl(address, path) : target.toString(), {
         perMessageDeflate: false,
+        ...maskOptionsFor(address),
         ...(ca === undefined ? {} : { ca }),
       });
     }

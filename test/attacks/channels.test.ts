@@ -144,7 +144,10 @@ describe("the keep limits count announced sizes", () => {
             return source.read(offset, length);
           },
         };
-        const sending = new ChannelClient(publisher, { origin: `p${i}` }).send(`half-${i}`, gated);
+        // 64 KiB chunks, so the publisher stops with half its payload sent.
+        const sending = new ChannelClient(publisher, { origin: `p${i}` }).send(`half-${i}`, gated, {
+          chunkSize: 64 * 1024,
+        });
         sending.catch(() => {});
         await waitUntil(() => halfway, `publisher ${i} to send half its payload`);
         return publisher;

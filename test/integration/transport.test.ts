@@ -272,7 +272,8 @@ describe("channels", () => {
     };
     const received = receiveOne(receiver, "clip-into");
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const sha = await sender.send("clip-into", source);
+    // 64 KiB chunks (not the 1 MiB default), so the frame buffers are recycled many times over.
+    const sha = await sender.send("clip-into", source, { chunkSize: 64 * 1024 });
     const got = await received;
     expect(got.bytes.equals(bytes)).toBe(true);
     expect(Buffer.from(sha).toString("hex")).toBe(createHash("sha256").update(bytes).digest("hex"));
