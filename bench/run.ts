@@ -3,6 +3,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { attackMemory } from "./attack-memory.js";
+import { automergeMany } from "./automerge-many.js";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
 import { type FanoutContender, shareFanout } from "./share-fanout.js";
 import { streamThroughput } from "./stream-throughput.js";
@@ -30,6 +31,13 @@ const benchmarks: Record<string, () => Promise<object>> = {
   "stream-throughput": () => streamThroughput((quick ? 256 : 1024) * 1024 * 1024, 3),
   "automerge-sync": () => automergeSync(automerge),
   "automerge-memory": () => automergeMemory(automerge),
+  // 10,000 documents × 1 change (2,000 with --quick; `--documents N` for other sizes).
+  "automerge-many": () =>
+    automergeMany({
+      documents: numberArg("--documents") ?? (quick ? 2000 : 10_000),
+      repetitions: quick ? 2 : 3,
+      servers: automerge.servers,
+    }),
   // 1,000 viewers either way; --quick measures 5 s instead of 10 and repeats twice.
   // `--rate N` / `--viewers N` change the load (for finding where a contender keeps up);
   // `--contenders syncline,rawWs` runs only those.

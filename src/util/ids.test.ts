@@ -64,6 +64,19 @@ describe("document ids", () => {
     expect(ids.size).toBe(500);
   });
 
+  it("checks an id seen before as strictly as a new one (the memo holds only valid ids)", () => {
+    const ids = Array.from({ length: 25_000 }, () => generateDocumentId());
+    // More than the memo keeps: the first ones are checked afresh on the second pass.
+    for (const pass of [1, 2]) {
+      for (const id of ids) expect(isValidDocumentId(id), `pass ${pass}`).toBe(true);
+    }
+    const id = ids[0] as string;
+    const last = id.at(-1) === "2" ? "3" : "2";
+    expect(isValidDocumentId(`${id.slice(0, -1)}${last}`)).toBe(false);
+    expect(isValidDocumentId(`${id}x`)).toBe(false);
+    expect(isValidDocumentId(id)).toBe(true);
+  });
+
   it("accepts automerge-repo's ids", () => {
     expect(isValidDocumentId(repoDocumentId)).toBe(true);
     expect(parseDocumentId(repoDocumentId)).toBe(repoDocumentId);

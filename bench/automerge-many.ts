@@ -1,0 +1,129 @@
+// automerge-many: the scale workload. One real `Repo` client creates N documents × 1 change
+// offline and goes online; the clock runs until the client sees the server acknowledge every
+// document's heads (its own `getSyncInfo`). Then a fresh client finds all N at once; the clock
+// runs until every find resolved or was rejected, and the found count is reported beside it.
+// Syncline's server against the reference `automerge-repo-sync-server`, each in its own
+// process, alternating, with the servers' CPU seconds and RSS for both phases.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ServerKind } from "./automerge-sync.js";
+import { type RoleProcess, startRole } from "./lib/child.js";
+import { cpuOf } from "./lib/cpu.js";
+import { rssOf } from "./lib/rss.js";
+import { median, mib } from "./lib/stats.js";
+
+/** Size of the workload. */
+export interface AutomergeManyOptions {
+  readonly documents: number;
+  readonly repetitions: number;
+  readonly servers?: readonly ServerKind[];
+}
+
+/** One run against one server. */
+interface Run {
+  readonly ackSeconds: number;
+  readonly findSeconds: number;
+  readonly found: number;
+  readonly failed: number;
+  readonly cpuSeconds: { push: number; find: number };
+  readonly rssMiB: { idle: number; afterPush: number; afterFind: number };
+  /** Acknowledged documents about once a second during the push (to see stalls). */
+  readonly ackProgress: readonly { at: number; acknowledged: number }[];
+}
+
+const roles = new URL("./roles/", import.meta.url);
+const role = (name: string) => new URL(`${name}.js`, roles).pathname;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const phaseTimeoutMs = 900_000;
+
+/** Runs the workload; medians per server, and the runs themselves (stalls show as outliers). */
+export async function automergeMany(options: AutomergeManyOptions) {
+  const dir = mkdtempSync(join(tmpdir(), "syncline-bench-many-"));
+  const runs: Record<ServerKind, Run[]> = { syncline: [], reference: [] };
+  try {
+    for (let i = 0; i < options.repetitions; i++) {
+      const order: ServerKind[] =
+        i % 2 === 0 ? ["syncline", "reference"] : ["reference", "syncline"];
+      for (const kind of order.filter((k) => options.servers?.includes(k) ?? true)) {
+        const run = await runOnce(kind, join(dir, `${kind}-${i}`), options.documents);
+        process.stderr.write(
+          `automerge-many: ${kind} run ${i + 1}: ack ${run.ackSeconds} s, find ${run.findSeconds} s ` +
+            `(${run.found} found, ${run.failed} failed), server CPU ${JSON.stringify(run.cpuSeconds)}\n`,
+        );
+        runs[kind].push(run);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const summary = (list: Run[]) => ({
+    ackSeconds: median(list.map((r) => r.ackSeconds)),
+    findSeconds: median(list.map((r) => r.findSeconds)),
+    found: median(list.map((r) => r.found)),
+    failed: Math.max(0, ...list.map((r) => r.failed)),
+    serverCpuSeconds: median(list.map((r) => r.cpuSeconds.push + r.cpuSeconds.find)),
+    /** Slowest over fastest acknowledgement among the runs: a stall shows as a large spread. */
+    ackSpread: list.length > 0 ? max(list, "ackSeconds") / min(list, "ackSeconds") : Number.NaN,
+    runs: list,
+  });
+  return {
+    name: "automerge-many",
+    ...options,
+    syncline: summary(runs.syncline),
+    reference: summary(runs.reference),
+  };
+}
+
+async function runOnce(kind: ServerKind, dataDir: string, documents: number): Promise<Run> {
+  const started: RoleProcess[] = [];
+  const start = (name: string, args: string[]) => {
+    const p = startRole(role(name), args);
+    started.push(p);
+    return p;
+  };
+  try {
+    const server =
+      kind === "syncline"
+        ? start("syncline-server", [dataDir])
+        : start("automerge-reference-server", [dataDir]);
+    const url = String((await server.next("ready", 30_000)).url);
+    const pid = server.child.pid as number;
+    await sleep(1000);
+    const idle = rssOf(pid);
+    const pusher = start("automerge-ack-client", ["push", url, String(documents), "1"]);
+    await pusher.next("ready", 30_000);
+    const cpuBefore = cpuOf(pid);
+    pusher.send({ type: "go" });
+    const acked = await pusher.next("acknowledged", phaseTimeoutMs);
+    const cpuPushed = cpuOf(pid);
+    const afterPush = rssOf(pid);
+    await pusher.stop();
+    const finder = start("automerge-ack-client", ["find", url]);
+    await finder.next("ready", 30_000);
+    const cpuFindStart = cpuOf(pid);
+    finder.send({ type: "find", ids: acked.ids });
+    const found = await finder.next("found", phaseTimeoutMs);
+    const cpuFound = cpuOf(pid);
+    const afterFind = rssOf(pid);
+    return {
+      ackSeconds: Number(acked.seconds),
+      findSeconds: Number(found.seconds),
+      found: Number(found.found),
+      failed: Number(found.failed),
+      cpuSeconds: {
+        push: round(cpuPushed - cpuBefore),
+        find: round(cpuFound - cpuFindStart),
+      },
+      rssMiB: { idle: mib(idle), afterPush: mib(afterPush), afterFind: mib(afterFind) },
+      ackProgress: acked.progress as Run["ackProgress"],
+    };
+  } finally {
+    await Promise.all(started.map((p) => p.stop()));
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const max = (list: Run[], key: "ackSeconds") => Math.max(...list.map((r) => r[key]));
+const min = (list: Run[], key: "ackSeconds") => Math.min(...list.map((r) => r[key]));

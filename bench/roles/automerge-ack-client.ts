@@ -1,0 +1,107 @@
+// An automerge-sync client for the many-documents workloads: a real `Repo` (no storage) with
+// `WebSocketClientAdapter`, in its own process.
+// `push <url> N C`: creates N documents × C changes offline, goes online and reports when the
+// server has acknowledged every document's heads, as the client itself sees it
+// (`DocHandle.getSyncInfo(server storage id)`, which automerge-repo updates from the server's
+// sync messages).
+// `find <url>`: a fresh Repo that finds the documents the parent names, all at once, and reports
+// how long until every one was found or rejected, with the counts.
+
+import { type DocHandle, type DocumentId, Repo, type StorageId } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { roleChannel } from "../lib/child.js";
+
+interface Items {
+  items: number[];
+}
+
+const [mode, url, count, changes] = process.argv.slice(2);
+const parent = roleChannel();
+
+if (mode === "push") {
+  parent.on("go", () => void push(Number(count), Number(changes ?? 1), url as string));
+  parent.send({ type: "ready" });
+} else {
+  const repo = new Repo({ network: [new WebSocketClientAdapter(url as string)] });
+  await repo.networkSubsystem.whenReady();
+  let disconnects = 0;
+  repo.networkSubsystem.on("peer-disconnected", () => disconnects++);
+  parent.on("find", (message) => void find(repo, message.ids as DocumentId[], () => disconnects));
+  parent.send({ type: "ready" });
+}
+
+async function push(n: number, changesEach: number, serverUrl: string): Promise<void> {
+  const repo = new Repo({ network: [] });
+  const handles: DocHandle<Items>[] = [];
+  for (let i = 0; i < n; i++) {
+    const handle = repo.create<Items>({ items: [] });
+    for (let c = 0; c < changesEach; c++) handle.change((doc) => void doc.items.push(c));
+    handles.push(handle);
+  }
+  // The heads as automerge-repo encodes them in sync info (base58 URL heads, not hex).
+  const heads = handles.map((h) => h.heads().join(","));
+  const onlineAt = Date.now();
+  repo.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(serverUrl));
+  const storageId = await serverStorageId(repo);
+  // Polled, not evented: 10,000 listeners would cost the client more than the server's work.
+  const pending = new Set(handles.keys());
+  const progress: { at: number; acknowledged: number }[] = [];
+  while (pending.size > 0) {
+    for (const i of pending) {
+      const info = handles[i]?.getSyncInfo(storageId);
+      if (info && info.lastHeads.join(",") === heads[i]) pending.delete(i);
+    }
+    progress.push({ at: Date.now() - onlineAt, acknowledged: n - pending.size });
+    if (process.env.BENCH_ACK_DEBUG && progress.length % 100 === 0) {
+      const sample = [...pending].slice(0, 3).map((i) => ({
+        id: handles[i]?.documentId,
+        info: handles[i]?.getSyncInfo(storageId),
+        heads: heads[i],
+      }));
+      process.stderr.write(`ack: ${n - pending.size}/${n} ${JSON.stringify(sample)}\n`);
+    }
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const ackAt = Date.now();
+  // Progress every ~second, to see stalls: long flat stretches between bursts.
+  const perSecond = progress.filter((_, i) => i === progress.length - 1 || i % 20 === 0);
+  parent.send({
+    type: "acknowledged",
+    seconds: (ackAt - onlineAt) / 1000,
+    ids: handles.map((h) => h.documentId),
+    progress: perSecond,
+  });
+}
+
+/** The storage id the server announced when it peered. */
+async function serverStorageId(repo: Repo): Promise<StorageId> {
+  for (;;) {
+    for (const metadata of Object.values(repo.peerMetadataByPeerId)) {
+      if (metadata?.storageId) return metadata.storageId;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function find(repo: Repo, ids: readonly DocumentId[], disconnects: () => number) {
+  const started = Date.now();
+  let found = 0;
+  let failed = 0;
+  await Promise.all(
+    ids.map(async (id) => {
+      try {
+        await repo.find<Items>(id);
+        found++;
+      } catch {
+        failed++;
+      }
+    }),
+  );
+  parent.send({
+    type: "found",
+    seconds: (Date.now() - started) / 1000,
+    found,
+    failed,
+    disconnects: disconnects(),
+  });
+}
