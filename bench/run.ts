@@ -1,11 +1,15 @@
-// `npm run bench [-- --quick] [-- --only NAME|PREFIX]`: runs the benchmarks side by side with their
-// peers and prints, and saves under bench-results/, medians and ratios.
+// `npm run bench [-- --quick] [-- --only NAME|PREFIX] [-- --json]`: runs the benchmarks side by
+// side with their peers and prints, and saves under bench-results/, medians and ratios; with
+// `--json`, only the target rows (bench/rows.ts) are printed.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { attackMemory } from "./attack-memory.js";
 import { automergeMany } from "./automerge-many.js";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
+import { type Results, rowSources, rowsOf } from "./rows.js";
+import { sendRecvCli } from "./send-recv-cli.js";
 import { type FanoutContender, shareFanout } from "./share-fanout.js";
+import { smallItem } from "./small-item.js";
 import { streamThroughput } from "./stream-throughput.js";
 import { tcpFloor } from "./tcp-floor.js";
 
@@ -29,6 +33,10 @@ const automerge = {
 
 const benchmarks: Record<string, () => Promise<object>> = {
   "stream-throughput": () => streamThroughput((quick ? 256 : 1024) * 1024 * 1024, 3),
+  // `syncline send FILE` → `syncline recv -o FILE` on tmpfs against the library path.
+  "send-recv-cli": () => sendRecvCli((quick ? 256 : 1024) * 1024 * 1024, 3),
+  // 1,000 items of 1 KiB one after another, through the server and through the raw relay.
+  "small-item": () => smallItem(1000, 1024, quick ? 2 : 3),
   "automerge-sync": () => automergeSync(automerge),
   "automerge-memory": () => automergeMemory(automerge),
   // 10,000 documents × 1 change (2,000 with --quick; `--documents N` for other sizes).
@@ -65,17 +73,27 @@ const benchmarks: Record<string, () => Promise<object>> = {
     }),
 };
 
+// `--json`: the benchmarks behind the target rows (bench/rows.ts), printing only the rows.
+const json = args.includes("--json");
+const selected = (name: string) =>
+  only === undefined
+    ? !json || (rowSources as readonly string[]).includes(name)
+    : // `--only automerge` runs every automerge-… benchmark.
+      only === name || name.startsWith(`${only}-`);
+
 mkdirSync("bench-results", { recursive: true });
+const results: Results = {};
 for (const [name, run] of Object.entries(benchmarks)) {
-  // `--only automerge` runs every automerge-… benchmark.
-  if (only !== undefined && only !== name && !name.startsWith(`${only}-`)) continue;
+  if (!selected(name)) continue;
   process.stderr.write(`bench: ${name}${quick ? " (quick)" : ""}...\n`);
-  const result = await run();
-  const text = JSON.stringify(
-    { ...result, node: process.version, date: new Date().toISOString() },
-    null,
-    2,
-  );
+  const result = { ...(await run()), node: process.version, date: new Date().toISOString() };
+  results[name] = result;
+  const text = JSON.stringify(result, null, 2);
   writeFileSync(`bench-results/${name}.json`, `${text}\n`);
+  if (!json) process.stdout.write(`${text}\n`);
+}
+if (json) {
+  const text = JSON.stringify(rowsOf(results), null, 2);
+  writeFileSync("bench-results/rows.json", `${text}\n`);
   process.stdout.write(`${text}\n`);
 }

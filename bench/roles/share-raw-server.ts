@@ -1,50 +1,59 @@
-// The share-fanout loopback limit: the publisher's HTTP calls answered without validation,
-// secret or storage (lib/share-peer-http.ts), and each frame — the same JSON text syncline
-// sends, `{"key":…,"content":…,"seq":…}` — broadcast as one string with a plain loop of
-// `socket.send` to every WebSocket connected on /share_poll (`ws`, perMessageDeflate off, no
-// slow-viewer bound). `cork` as the first argument: the frame is encoded to a Buffer once and
-// every socket is corked for the loop and uncorked on the next tick (what syncline's fan-out
-// does), so a burst leaves in one write per socket instead of one write per frame per socket.
+// The share-fanout peer: the strongest broadcaster we could write on `ws` in a few dozen lines,
+// with none of syncline's work (the publisher's HTTP calls answered by lib/share-peer-http.ts:
+// no validation, secret or storage). Each update — the same JSON text syncline sends,
+// `{"key":…,"content":…,"seq":…}` — is encoded once into a complete WebSocket text frame; the
+// frames of one event-loop turn are joined into one batch; the batch goes to every viewer in one
+// write, straight to its TCP socket; a socket with more than `bound` bytes unwritten is paused:
+// its batches wait in a backlog of its own and are written, joined, when it drains.
 // Reports its URL to the parent.
 
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { serverTextFrame } from "../../src/share/encoded-frame.js";
 import { roleChannel } from "../lib/child.js";
 import { sharePeerHttp } from "../lib/share-peer-http.js";
 
-const cork = process.argv[2] === "cork";
+/** Unwritten bytes past which a viewer's socket is paused until it drains. */
+const bound = 1024 * 1024;
+
+interface Viewer {
+  readonly tcp: Duplex;
+  /** Batches held while paused; undefined while writing directly. */
+  backlog: Buffer[] | undefined;
+}
+
 const parent = roleChannel();
-const viewers = new Set<WebSocket>();
-const tcp = (socket: WebSocket) => (socket as unknown as { _socket: Duplex })._socket;
-const textFrame = { binary: false } as const;
-let uncorkScheduled = false;
+const viewers = new Map<WebSocket, Viewer>();
+let batch: Buffer[] = [];
 
 const http = sharePeerHttp((frame) => {
-  const text = JSON.stringify(frame);
-  if (!cork) {
-    for (const socket of viewers) socket.send(text);
-    return;
-  }
-  const bytes = Buffer.from(text);
-  const scheduleUncork = !uncorkScheduled;
-  for (const socket of viewers) {
-    if (scheduleUncork) tcp(socket).cork();
-    socket.send(bytes, textFrame);
-  }
-  if (scheduleUncork) {
-    uncorkScheduled = true;
-    process.nextTick(() => {
-      uncorkScheduled = false;
-      for (const socket of viewers) {
-        const raw = tcp(socket);
-        if (raw.writableCorked > 0) raw.uncork();
-      }
-    });
-  }
+  batch.push(serverTextFrame(Buffer.from(JSON.stringify(frame))));
+  if (batch.length === 1) setImmediate(flush);
 });
+
+function flush(): void {
+  const bytes = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch);
+  batch = [];
+  for (const viewer of viewers.values()) {
+    if (viewer.backlog) viewer.backlog.push(bytes);
+    else write(viewer, bytes);
+  }
+}
+
+function write(viewer: Viewer, bytes: Buffer): void {
+  viewer.tcp.write(bytes);
+  if (viewer.tcp.writableLength <= bound) return;
+  viewer.backlog = [];
+  viewer.tcp.once("drain", () => {
+    const held = viewer.backlog ?? [];
+    viewer.backlog = undefined;
+    if (held.length > 0) write(viewer, Buffer.concat(held));
+  });
+}
+
 const wss = new WebSocketServer({ server: http, path: "/share_poll", perMessageDeflate: false });
-wss.on("connection", (socket) => {
-  viewers.add(socket);
+wss.on("connection", (socket, request) => {
+  viewers.set(socket, { tcp: request.socket, backlog: undefined });
   socket.on("close", () => viewers.delete(socket));
 });
 

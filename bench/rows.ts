@@ -1,0 +1,165 @@
+// `npm run bench -- --json`: one row per target, `{name, unit, ours, peer, peerName, better}`,
+// made from the benchmarks' full results, so a reader sees at a glance where we stand. `better`
+// says which way is good for `ours` against `peer`; `goal` restates the target as a ratio.
+// A row whose peer could not be measured here has `peer: null` and says why in `note`.
+
+/** One target's figures. */
+export interface Row {
+  readonly name: string;
+  readonly unit: string;
+  readonly ours: number | null;
+  readonly peer: number | null;
+  readonly peerName: string;
+  readonly better: "lower" | "higher";
+  readonly goal: string;
+  readonly note?: string;
+}
+
+/** The benchmark results the rows are made from, by benchmark name. */
+export type Results = Record<string, Record<string, unknown>>;
+
+/** The benchmarks `--json` runs to fill every row. */
+export const rowSources = [
+  "automerge-sync",
+  "automerge-memory",
+  "automerge-many",
+  "share-fanout",
+  "stream-throughput",
+  "send-recv-cli",
+  "small-item",
+] as const;
+
+/** Rows from `results`; a missing benchmark leaves its rows out. */
+export function rowsOf(results: Results): Row[] {
+  const rows: Row[] = [];
+  const at = (name: string, path: string): number | null => {
+    let value: unknown = results[name];
+    for (const key of path.split("."))
+      value = (value as Record<string, unknown> | undefined)?.[key];
+    return typeof value === "number" && Number.isFinite(value) ? value : null;
+  };
+  const add = (source: string, row: Row) => {
+    if (results[source]) rows.push(row);
+  };
+  const reference = "automerge-repo-sync-server (reference)";
+  const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
+  add("automerge-sync", {
+    name: "automerge-server-cpu",
+    unit: `server CPU s, push + fresh find, ${at("automerge-sync", "documents")} docs × 10 changes`,
+    ours: sum(
+      at("automerge-sync", "syncline.cpuSeconds.durable.server"),
+      at("automerge-sync", "syncline.cpuSeconds.find.server"),
+    ),
+    peer: sum(
+      at("automerge-sync", "reference.cpuSeconds.durable.server"),
+      at("automerge-sync", "reference.cpuSeconds.find.server"),
+    ),
+    peerName: reference,
+    better: "lower",
+    goal: "peer/ours >= 5",
+  });
+  const many = at("automerge-many", "documents");
+  const manyRow = (name: string, unit: string, path: string, goal: string) =>
+    add("automerge-many", {
+      name,
+      unit: `${unit}, ${many} docs × 1 change`,
+      ours: at("automerge-many", `syncline.${path}`),
+      peer: at("automerge-many", `reference.${path}`),
+      peerName: reference,
+      better: "lower",
+      goal,
+    });
+  manyRow(
+    "automerge-server-cpu-many",
+    "server CPU s, push + fresh find",
+    "serverCpuSeconds",
+    "peer/ours >= 5",
+  );
+  manyRow(
+    "automerge-ack-many",
+    "s until the client saw every doc acknowledged",
+    "ackSeconds",
+    "peer/ours >= 1",
+  );
+  manyRow(
+    "automerge-find-many",
+    "s for a fresh client to find all (found or rejected)",
+    "findSeconds",
+    "peer/ours >= 1",
+  );
+  manyRow("automerge-find-failures-many", "finds rejected, worst run", "failed", "ours = 0");
+  const growth = (side: string) => {
+    const load = at("automerge-memory", `${side}.afterLoadMiB`);
+    const idle = at("automerge-memory", `${side}.idleMiB`);
+    return load === null || idle === null ? null : Math.round((load - idle) * 10) / 10;
+  };
+  add("automerge-memory", {
+    name: "automerge-rss-growth",
+    unit: `MiB of RSS over idle after the load, ${at("automerge-memory", "documents")} docs × 10`,
+    ours: growth("syncline"),
+    peer: growth("reference"),
+    peerName: reference,
+    better: "lower",
+    goal: "peer/ours >= 4",
+  });
+  const fanoutUnit = `${at("share-fanout", "rate")} syncs/s × ${at("share-fanout", "viewers")} viewers`;
+  const strongLoop = "raw ws broadcast loop (encode once, batch per turn, pause slow sockets)";
+  add("share-fanout", {
+    name: "share-fanout-deliveries",
+    unit: `deliveries/s, ${fanoutUnit}`,
+    ours: at("share-fanout", "syncline.deliveriesPerSecond"),
+    peer: at("share-fanout", "rawWs.deliveriesPerSecond"),
+    peerName: strongLoop,
+    better: "higher",
+    goal: "ours/peer >= 0.98",
+  });
+  add("share-fanout", {
+    name: "share-fanout-p99",
+    unit: `ms publish → viewer, p99, ${fanoutUnit}`,
+    ours: at("share-fanout", "syncline.latencyMs.p99"),
+    peer: at("share-fanout", "rawWs.latencyMs.p99"),
+    peerName: strongLoop,
+    better: "lower",
+    goal: "peer/ours >= 0.8",
+  });
+  add("stream-throughput", {
+    name: "stream-throughput-sha256",
+    unit: `MiB/s, ${at("stream-throughput", "payloadMiB")} MiB sender → server → receiver`,
+    ours: at("stream-throughput", "syncline.mibPerSecond"),
+    peer: at("stream-throughput", "rawRelaySha256.mibPerSecond"),
+    peerName: "raw ws relay, SHA-256 at both ends",
+    better: "higher",
+    goal: "ours/peer >= 0.9",
+  });
+  add("send-recv-cli", {
+    name: "send-recv-cli",
+    unit: `MiB/s, send FILE → recv -o FILE on tmpfs, ${at("send-recv-cli", "payloadMiB")} MiB`,
+    ours: at("send-recv-cli", "cli.mibPerSecond"),
+    peer: at("send-recv-cli", "library.mibPerSecond"),
+    peerName: "our library path (ChannelClient)",
+    better: "higher",
+    goal: "ours/peer >= 0.9",
+  });
+  for (const quantile of ["p50", "p99"] as const) {
+    add("small-item", {
+      name: `small-item-${quantile}`,
+      unit: `ms, 1 KiB sender → server → receiver, ${quantile} of ${at("small-item", "items")}`,
+      ours: at("small-item", `syncline.${quantile}Ms`),
+      peer: at("small-item", `rawRelay.${quantile}Ms`),
+      peerName: "raw ws relay",
+      better: "lower",
+      goal: "peer/ours >= 0.67",
+    });
+  }
+  add("send-recv-cli", {
+    name: "send-recv-vs-wormhole",
+    unit: "MiB/s, send FILE → recv -o FILE through a relay",
+    ours: at("send-recv-cli", "cli.mibPerSecond"),
+    peer: null,
+    peerName: "magic-wormhole via its transit relay",
+    better: "higher",
+    goal: "ours/peer >= 1.3",
+    note: "not measured yet: the wormhole side (its mailbox server and transit relay) is not in the bench",
+  });
+  return rows;
+}
