@@ -39,7 +39,7 @@ export function rowsOf(results: Results): Row[] {
     return typeof value === "number" && Number.isFinite(value) ? value : null;
   };
   const add = (source: string, row: Row) => {
-    if (results[source]) rows.push(row);
+    if (results[source]) rows.push({ ...row, ours: round(row.ours), peer: round(row.peer) });
   };
   const reference = "automerge-repo-sync-server (reference)";
   const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
@@ -162,4 +162,8 @@ export function rowsOf(results: Results): Row[] {
     note: "not measured yet: the wormhole side (its mailbox server and transit relay) is not in the bench",
   });
   return rows;
+}
+
+function round(value: number | null): number | null {
+  return value === null ? null : Math.round(value * 100) / 100;
 }

@@ -71,20 +71,46 @@ export async function streamThroughput(bytes: number, repetitions: number) {
   }
 }
 
-/** One transfer of `bytes` through the library path (fresh processes, warmed up), MiB/s. */
-export async function librarySpeed(dir: string, key: string, bytes: number, i: number) {
-  return (await runSyncline(dir, key, bytes, i)).mibPerSecond;
+/**
+ * One transfer of `bytes` through the library path (fresh processes, warmed up), MiB/s. With
+ * `files`, the sender reads `files.input` and the receiver writes into a new file in
+ * `files.outputDir`, as the CLI does; without, both ends work in memory.
+ */
+export async function librarySpeed(
+  dir: string,
+  key: string,
+  bytes: number,
+  i: number,
+  files?: { input: string; outputDir: string },
+) {
+  return (await runSyncline(dir, key, bytes, i, files)).mibPerSecond;
 }
 
-async function runSyncline(dir: string, key: string, bytes: number, i: number): Promise<Run> {
+async function runSyncline(
+  dir: string,
+  key: string,
+  bytes: number,
+  i: number,
+  files?: { input: string; outputDir: string },
+): Promise<Run> {
   const server = startRole(role("syncline-server"), [
     join(dir, `data-${i}`),
     join(dir, "authorized_keys"),
   ]);
   const url = String((await server.next("ready")).url);
-  const receiver = startRole(role("syncline-client"), ["recv", url, key]);
+  const receiver = startRole(role("syncline-client"), [
+    "recv",
+    url,
+    key,
+    ...(files ? [files.outputDir] : []),
+  ]);
   await receiver.next("ready");
-  const sender = startRole(role("syncline-client"), ["send", url, key]);
+  const sender = startRole(role("syncline-client"), [
+    "send",
+    url,
+    key,
+    ...(files ? [files.input] : []),
+  ]);
   await sender.next("ready");
   return measure(server, sender, receiver, bytes);
 }
