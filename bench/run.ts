@@ -8,6 +8,7 @@ import { automergeMany } from "./automerge-many.js";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
 import { type Results, rowSources, rowsOf } from "./rows.js";
 import { sendRecvCli } from "./send-recv-cli.js";
+import { sendRecvWormhole } from "./send-recv-wormhole.js";
 import { type FanoutContender, shareFanout } from "./share-fanout.js";
 import { smallItem } from "./small-item.js";
 import { streamThroughput } from "./stream-throughput.js";
@@ -35,6 +36,8 @@ const benchmarks: Record<string, () => Promise<object>> = {
   "stream-throughput": () => streamThroughput((quick ? 256 : 1024) * 1024 * 1024, 3),
   // `syncline send FILE` → `syncline recv -o FILE` on tmpfs against the library path.
   "send-recv-cli": () => sendRecvCli((quick ? 256 : 1024) * 1024 * 1024, 3),
+  // The same commands against magic-wormhole through its relay (when it is installed).
+  "send-recv-vs-wormhole": () => sendRecvWormhole((quick ? 256 : 1024) * 1024 * 1024, 3),
   // 1,000 items of 1 KiB one after another, through the server and through the raw relay.
   "small-item": () => smallItem(1000, 1024, quick ? 2 : 3),
   "automerge-sync": () => automergeSync(automerge),

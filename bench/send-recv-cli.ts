@@ -16,28 +16,43 @@ import { librarySpeed } from "./stream-throughput.js";
 
 const roles = new URL("./roles/", import.meta.url);
 const cli = new URL("../src/cli/index.js", import.meta.url).pathname;
-/** The warm-up payload's file (80 MiB, as stream-throughput's warm-up). */
-let warmUp = "";
+
+/** Files and keys a CLI transfer needs, in a folder on tmpfs. */
+export interface CliBench {
+  readonly dir: string;
+  readonly key: string;
+  /** The payload's file. */
+  readonly input: string;
+  /** The warm-up payload's file (80 MiB, as stream-throughput's warm-up). */
+  readonly warmUp: string;
+  readonly bytes: number;
+}
+
+/** Makes a folder on tmpfs (/dev/shm where there is one) with a key, authorized_keys and files. */
+export function prepareCliBench(bytes: number): CliBench {
+  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const dir = mkdtempSync(join(base, "syncline-bench-cli-"));
+  const key = join(dir, "id_ed25519");
+  execFileSync("ssh-keygen", ["-t", "ed25519", "-q", "-N", "", "-f", key]);
+  writeFileSync(join(dir, "authorized_keys"), execFileSync("ssh-keygen", ["-y", "-f", key]));
+  const input = join(dir, "payload.bin");
+  writeFileSync(input, patternBytes(0, bytes));
+  const warmUp = join(dir, "warm-up.bin");
+  writeFileSync(warmUp, patternBytes(0, 80 * 1024 * 1024));
+  return { dir, key, input, warmUp, bytes };
+}
 
 /** Runs the benchmark with a payload of `bytes`, `repetitions` per path. */
 export async function sendRecvCli(bytes: number, repetitions: number) {
-  // tmpfs, so the disk is not what is measured; /dev/shm where there is one.
-  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
-  const dir = mkdtempSync(join(base, "syncline-bench-cli-"));
+  const bench = prepareCliBench(bytes);
+  const { dir, key, input } = bench;
   try {
-    const key = join(dir, "id_ed25519");
-    execFileSync("ssh-keygen", ["-t", "ed25519", "-q", "-N", "", "-f", key]);
-    writeFileSync(join(dir, "authorized_keys"), execFileSync("ssh-keygen", ["-y", "-f", key]));
-    const input = join(dir, "payload.bin");
-    writeFileSync(input, patternBytes(0, bytes));
-    warmUp = join(dir, "warm-up.bin");
-    writeFileSync(warmUp, patternBytes(0, 80 * 1024 * 1024));
     const cliRuns: number[] = [];
     const libraryRuns: number[] = [];
     const libraryFileRuns: number[] = [];
     const files = { input, outputDir: dir };
     for (let i = 0; i < repetitions; i++) {
-      cliRuns.push(await cliSpeed(dir, key, input, bytes, i));
+      cliRuns.push(await cliSpeed(bench, i));
       libraryRuns.push(await librarySpeed(dir, key, bytes, i));
       libraryFileRuns.push(await librarySpeed(dir, key, bytes, i + repetitions, files));
     }
@@ -67,8 +82,9 @@ export async function sendRecvCli(bytes: number, repetitions: number) {
   }
 }
 
-/** One `send FILE` → `recv -o FILE` through a fresh server; MiB/s from send's start. */
-async function cliSpeed(dir: string, key: string, input: string, bytes: number, i: number) {
+/** One `send FILE` → `recv -o FILE` through a fresh server, warmed up; MiB/s from send's start. */
+export async function cliSpeed(bench: CliBench, i: number): Promise<number> {
+  const { dir, key, input, warmUp, bytes } = bench;
   const server = startRole(new URL("syncline-server.js", roles).pathname, [
     join(dir, `cli-data-${i}`),
     join(dir, "authorized_keys"),
