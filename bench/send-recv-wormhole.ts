@@ -24,8 +24,9 @@ export async function sendRecvWormhole(bytes: number, repetitions: number) {
     let endpoints: { mailbox: string; transit: string } | undefined;
     if (missing.length === 0) {
       const [mailboxPort, transitPort] = [await freePort(), await freePort()];
-      relays.push(twist(["wormhole-mailbox", `--port=tcp:${mailboxPort}:interface=127.0.0.1`]));
-      relays.push(twist(["transitrelay", `--port=tcp:${transitPort}:interface=127.0.0.1`]));
+      const ports = (port: number) => `--port=tcp:${port}:interface=127.0.0.1`;
+      relays.push(twist(["wormhole-mailbox", ports(mailboxPort)], bench.dir));
+      relays.push(twist(["transitrelay", ports(transitPort)], bench.dir));
       endpoints = {
         mailbox: `ws://127.0.0.1:${mailboxPort}/v1`,
         transit: `tcp:127.0.0.1:${transitPort}`,
@@ -88,8 +89,9 @@ async function wormholeSpeed(
   return bytes / 1024 / 1024 / seconds;
 }
 
-function twist(args: string[]): ChildProcess {
-  return spawn("twist3", args, { stdio: "ignore" });
+/** A twisted server; `cwd` is where it keeps its database (the relays write one there). */
+function twist(args: string[], cwd: string): ChildProcess {
+  return spawn("twist3", args, { stdio: "ignore", cwd });
 }
 
 function exited(child: ChildProcess): Promise<void> {
