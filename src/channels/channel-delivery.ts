@@ -13,8 +13,9 @@ import type { Publication } from "./publication.js";
 /**
  * The DATA chunk size of deliveries that copy the payload into their frames: at least the
  * publisher's (1 MiB by default, smaller from older clients or when asked), so the server writes
- * (and the subscriber handles) few frames; capped by the connection's frame limit. The one delivery that takes the publisher's
- * frames (the first to start while the payload is still arriving) uses the publisher's chunk
+ * (and the subscriber handles) few frames; capped by the connection's frame limit. The one
+ * delivery that takes the publisher's frames (the first to start while the payload is still
+ * arriving) uses the publisher's chunk
  * size instead, so each of its chunks is one of the publisher's frames, sent on as it arrived with
  * its header rewritten: on a relay of one big payload to one subscriber, that copy was the
  * server's largest cost after the kernel's. (When the publisher's chunks are this big already, a

@@ -46,6 +46,14 @@ export function generateDocumentId(): DocumentId {
 }
 
 /**
+ * Ids that passed the check lately, oldest first. The server checks the id of every sync message,
+ * and each check is a base58 decode plus a double SHA-256 in JavaScript: 2–3% of its CPU while a
+ * client pushes thousands of documents. Only valid ids are kept, and at most this many (~2 MiB).
+ */
+const recentlyValid = new Set<string>();
+const recentlyValidLimit = 20_000;
+
+/**
  * True when `value` is a document id: bs58check (valid checksum) of exactly 16 bytes. Like current
  * automerge-repo, any 16 bytes are accepted, not only UUID-shaped ones.
  */
@@ -59,14 +67,6 @@ export function isValidDocumentId(value: unknown): value is DocumentId {
   recentlyValid.add(value);
   return true;
 }
-
-/**
- * Ids that passed the check lately, oldest first. The server checks the id of every sync message,
- * and each check is a base58 decode plus a double SHA-256 in JavaScript: 2–3% of its CPU while a
- * client pushes thousands of documents. Only valid ids are kept, and at most this many (~2 MiB).
- */
-const recentlyValid = new Set<string>();
-const recentlyValidLimit = 20_000;
 
 /** Returns `input` as a DocumentId, or throws ERR_INVALID_DOCUMENT_ID. */
 export function parseDocumentId(input: string): DocumentId {
