@@ -53,9 +53,8 @@ export async function createAutomergeEndpoint(
     settings: config,
     observer: {
       documentLoaded(seconds) {
-        metrics.documentsLoaded.inc();
+        metrics.tally.load(seconds);
         metrics.documentsInMemory.inc();
-        metrics.loadDuration.observe(seconds);
       },
       documentEvicted() {
         metrics.documentsEvicted.inc();
@@ -65,14 +64,8 @@ export async function createAutomergeEndpoint(
       peerAttached: () => metrics.peers.inc(),
       freshAnswerReused: () => metrics.freshAnswersReused.inc(),
       peerDetached: () => metrics.peers.dec(),
-      syncIn(bytes) {
-        metrics.syncMessages.inc({ direction: "in" });
-        metrics.syncBytes.inc({ direction: "in" }, bytes);
-      },
-      syncOut(bytes) {
-        metrics.syncMessages.inc({ direction: "out" });
-        metrics.syncBytes.inc({ direction: "out" }, bytes);
-      },
+      syncIn: (bytes) => metrics.tally.sync("in", bytes),
+      syncOut: (bytes) => metrics.tally.sync("out", bytes),
       ephemeralDropped: (reason) => metrics.ephemeralDropped.inc({ reason }),
       ephemeralSessions(entries, bytes) {
         metrics.ephemeralSessions.set(entries);

@@ -2,6 +2,7 @@
 // per server instance, so several servers in one process (tests) never share counters.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { AutomergeTally } from "./automerge-tally.js";
 import { createLimitMetrics, type LimitMetrics } from "./limit-metrics.js";
 import { createWireMetrics, type WireMetrics } from "./wire-metrics.js";
 
@@ -71,6 +72,8 @@ export interface ShareMetrics {
 
 /** What the automerge endpoint reports. */
 export interface AutomergeMetrics {
+  /** Sync messages and document loads are counted here; the metrics below take them at scrapes. */
+  readonly tally: AutomergeTally;
   /** Documents loaded into memory (from the store or new). */
   readonly documentsLoaded: Counter;
   /** Documents evicted from memory. */
@@ -260,11 +263,16 @@ function createShareMetrics(registry: Registry): ShareMetrics {
 function createAutomergeMetrics(registry: Registry): AutomergeMetrics {
   const registers = [registry];
   const seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
-  return {
+  // The tallied metrics take what was summed since the last scrape when they are collected.
+  const tally = new AutomergeTally(() => metrics);
+  const collect = () => tally.flush();
+  const metrics: AutomergeMetrics = {
+    tally,
     documentsLoaded: new Counter({
       name: "syncline_automerge_documents_loaded_total",
       help: "Automerge documents loaded into memory.",
       registers,
+      collect,
     }),
     documentsEvicted: new Counter({
       name: "syncline_automerge_documents_evicted_total",
@@ -286,12 +294,14 @@ function createAutomergeMetrics(registry: Registry): AutomergeMetrics {
       help: "Automerge sync messages, by direction.",
       labelNames: ["direction"],
       registers,
+      collect,
     }),
     syncBytes: new Counter({
       name: "syncline_automerge_sync_bytes_total",
       help: "Bytes of Automerge sync data, by direction.",
       labelNames: ["direction"],
       registers,
+      collect,
     }),
     saveDuration: new Histogram({
       name: "syncline_automerge_save_duration_seconds",
@@ -309,6 +319,7 @@ function createAutomergeMetrics(registry: Registry): AutomergeMetrics {
       help: "Time to load an Automerge document from the store.",
       buckets: seconds,
       registers,
+      collect,
     }),
     ephemeralDropped: new Counter({
       name: "syncline_automerge_ephemeral_dropped_total",
@@ -327,4 +338,5 @@ function createAutomergeMetrics(registry: Registry): AutomergeMetrics {
       registers,
     }),
   };
+  return metrics;
 }
