@@ -1,9 +1,9 @@
 // The write path of a wire connection: control frames go to the socket at once; bulk frames
 // (stream data) only while the bytes we have handed to the socket and not yet seen flushed stay
 // under a cap, so a control frame never waits behind more than that cap of bulk data and memory
-// stays bounded whatever the payload size. A burst of bulk frames is corked for the rest of the
-// tick, so it leaves in one write system call (a corked frame counts as buffered until flushed,
-// so the cap still bounds what a control frame can wait behind).
+// stays bounded whatever the payload size. The frames of one tick are corked, so they leave in
+// one write system call (a corked frame counts as buffered until flushed, so the cap still
+// bounds what a control frame can wait behind).
 
 import { createError } from "../protocol/errors.js";
 
@@ -45,9 +45,14 @@ export class FrameWriter {
     return this.#buffered;
   }
 
-  /** Sends a control frame now; it is never queued behind bulk frames. */
+  /**
+   * Sends a control frame now; it is never queued behind bulk frames. It is corked for the rest
+   * of the tick like bulk frames, so the frames one event produces (a delivery's OPEN, DATA and
+   * END, an ACK beside them) leave in one system call rather than one each.
+   */
   sendControl(frame: Uint8Array): void {
     if (this.#closedWith) return;
+    this.#corkForTick();
     this.#write(frame);
   }
 
