@@ -7,6 +7,7 @@ import { createError, isSynclineError } from "../protocol/errors.js";
 import { frameHeaderBytes } from "../protocol/wire-frame.js";
 import type { OpenMessage } from "../protocol/wire-messages.js";
 import { OfflineQueue, type OfflineQueueLimits } from "../transport/offline-queue.js";
+import { acceptEagerOpen, takeEager } from "../transport/stream/open-credit.js";
 import type { PayloadHash } from "../transport/stream/payload-hash.js";
 import type { ReadBytes } from "../transport/stream/payload-source.js";
 import { StreamReceiver } from "../transport/stream/stream-receiver.js";
@@ -145,6 +146,9 @@ export class ChannelClient {
       const { connection } = await this.#connection(source.size);
       const chunkSize = Math.min(askedChunkSize, connection.maxFrameBytes - frameHeaderBytes);
       const streamId = connection.allocateStreamId();
+      // A small payload goes whole with its OPEN when the server offered room for it: one trip
+      // to the server instead of two (OPEN, then RESUME and CREDIT back, then DATA).
+      const eager = takeEager(connection.eagerSendCredit, source.size, chunkSize);
       connection.send({
         type: "open",
         streamId,
@@ -154,16 +158,18 @@ export class ChannelClient {
         origin: this.origin,
         ...(source.name === undefined ? {} : { name: source.name }),
         chunkSize,
+        ...(eager ? { eager } : {}),
       });
       const sender = new StreamSender({
         transferId,
         size: source.size,
         chunkSize,
         readChunk: readChunkOf(source, connection),
+        ...(eager ? { initialCredit: source.size } : {}),
       });
       if (options.onProgress) sender.on("progress", options.onProgress);
       try {
-        const ack = await runSenderForAck(connection, streamId, sender);
+        const ack = await runSenderForAck(connection, streamId, sender, { eager });
         return { sha256: ack.sha256, delivered: ack.delivered, kept: ack.kept };
       } catch (error) {
         if (!isConnectionLoss(error)) throw error;
@@ -241,7 +247,12 @@ export class ChannelClient {
       origin: open.origin,
       name: open.name,
     };
-    const held = partial.get(open.transferId);
+    const eager = open.eager === true;
+    if (eager) acceptEagerOpen(connection.eagerReceiveCredit, open);
+    const partlyHeld = partial.get(open.transferId);
+    // An eager payload comes whole from byte 0: a sink left holding part of it is reused only
+    // when it holds nothing yet.
+    const held = eager && partlyHeld && partlyHeld.offset > 0 ? undefined : partlyHeld;
     const own = open.origin === this.origin && options.takeOwn !== true;
     const skip = seen.has(open.transferId) || own;
     const sink = held?.sink ?? (skip ? undefined : options.accept(incoming));
@@ -254,6 +265,7 @@ export class ChannelClient {
         code: "ERR_STREAM_CANCELLED",
         message: why,
       });
+      if (eager) connection.eagerReceiveCredit.release(open.size);
       return undefined;
     }
     partial.delete(open.transferId);
@@ -261,12 +273,13 @@ export class ChannelClient {
       transferId: open.transferId,
       size: open.size,
       writeChunk: (offset, bytes) => sink.writeChunk(offset, bytes),
-      ...(held ? { initialOffset: held.offset, hash: held.hash } : {}),
+      ...(held && !eager ? { initialOffset: held.offset, hash: held.hash } : {}),
+      ...(eager ? { eager } : {}),
     });
     if (options.onProgress)
       receiver.on("progress", (bytes) => options.onProgress?.(incoming, bytes));
     try {
-      const sha256 = await runReceiver(connection, open.streamId, receiver);
+      const sha256 = await runReceiver(connection, open.streamId, receiver, { eager });
       seen.add(open.transferId);
       return { ...incoming, sha256 };
     } catch (error) {

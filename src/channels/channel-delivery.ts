@@ -3,6 +3,7 @@
 
 import { describeError } from "../protocol/errors.js";
 import { frameHeaderBytes } from "../protocol/wire-frame.js";
+import { takeEager } from "../transport/stream/open-credit.js";
 import { StreamSender } from "../transport/stream/stream-sender.js";
 import { runSenderForAck } from "../transport/stream-link.js";
 import type { WireConnection } from "../transport/wire-connection.js";
@@ -46,6 +47,8 @@ export function deliver(
         meta.chunkSize,
         Math.min(copiedChunkBytes, connection.maxFrameBytes - frameHeaderBytes),
       );
+  // A small payload goes whole with its OPEN when the subscriber offered room for it.
+  const eager = takeEager(connection.eagerSendCredit, meta.size, chunkSize);
   connection.send({
     type: "open",
     streamId,
@@ -55,11 +58,13 @@ export function deliver(
     origin: meta.origin,
     ...(meta.name === undefined ? {} : { name: meta.name }),
     chunkSize,
+    ...(eager ? { eager } : {}),
   });
   const sender = new StreamSender({
     transferId: meta.transferId,
     size: meta.size,
     chunkSize,
+    ...(eager ? { initialCredit: meta.size } : {}),
     // One of the publisher's frames when the read is exactly one (sent on as it is, if no
     // other delivery took it), else a view or a copy straight into the outgoing frame.
     readChunk: (offset, length) =>
@@ -69,7 +74,7 @@ export function deliver(
     knownDigest: () => publication.digest.promise,
   });
   observer.transfer?.("delivery", "started");
-  const run = runSenderForAck(connection, streamId, sender, stop.signal).then(
+  const run = runSenderForAck(connection, streamId, sender, { signal: stop.signal, eager }).then(
     () => true,
     (error: unknown) => {
       logger.info(

@@ -95,7 +95,7 @@ export class ChannelHub {
   attach(session: WireSession): void {
     const { connection } = session;
     const user = session.user ?? defaultUserSegment;
-    const streams: UploadStreams = { inbound: new Set(), pending: new Map() };
+    const streams: UploadStreams = { inbound: new Set(), pending: new Map(), eager: new Set() };
     const followed = new Set<Channel>();
     connection.on("message", (message) => {
       try {

@@ -5,6 +5,7 @@
 
 import { createError, describeError, isSynclineError } from "../protocol/errors.js";
 import type { OpenMessage, WireMessage } from "../protocol/wire-messages.js";
+import { acceptEagerOpen } from "../transport/stream/open-credit.js";
 import type { StreamReceiver } from "../transport/stream/stream-receiver.js";
 import { runReceiver } from "../transport/stream-link.js";
 import type { WireConnection } from "../transport/wire-connection.js";
@@ -21,6 +22,11 @@ export interface UploadStreams {
   readonly inbound: Set<number>;
   /** OPENed streams the server is still looking up, with the messages that came meanwhile. */
   readonly pending: Map<number, WireMessage[]>;
+  /**
+   * Eager streams (OPEN's `eager`) not yet handed to their receiver: their DATA may come before
+   * the server has looked the channel up, and their bytes are held in the open credit.
+   */
+  readonly eager: Set<number>;
 }
 
 /** What uploads work with. */
@@ -40,7 +46,10 @@ interface Upload {
   settled: Promise<void>;
 }
 
-/** Messages a client may send on a stream before the server's RESUME: END (empty), CANCEL. */
+/**
+ * Messages a client may send on a stream before the server's RESUME: END (empty), CANCEL; on an
+ * eager stream also its one DATA frame.
+ */
 const maxEarlyMessages = 4;
 
 /** The uploads of one hub. */
@@ -66,6 +75,10 @@ export class ChannelUploads {
       );
     }
     const key = { user, name: parseChannelName(open.channel) };
+    if (open.eager) {
+      acceptEagerOpen(session.connection.eagerReceiveCredit, open);
+      streams.eager.add(id);
+    }
     streams.pending.set(id, []);
     this.#enqueue(session, key, open, streams);
   }
@@ -78,7 +91,8 @@ export class ChannelUploads {
     if (!("streamId" in message) || message.streamId % 2 !== 1) return;
     const early = streams.pending.get(message.streamId);
     if (early) {
-      if (message.type === "data" || early.length >= maxEarlyMessages) {
+      const dataTooSoon = message.type === "data" && !streams.eager.has(message.streamId);
+      if (dataTooSoon || early.length >= maxEarlyMessages) {
         throw createError(
           "ERR_STREAM_PROTOCOL",
           `wire: ${message.type} on stream ${message.streamId} before the server's RESUME and CREDIT`,
@@ -146,7 +160,7 @@ export class ChannelUploads {
     channel
       .run(() => this.#begin(session, channel, open, streams))
       .catch((error: unknown) => {
-        streams.pending.delete(open.streamId);
+        forgetPending(session.connection, open, streams);
         failConnection(session.connection, error);
       })
       .finally(() => registry.forgetIfIdle(channel));
@@ -159,7 +173,7 @@ export class ChannelUploads {
     streams: UploadStreams,
   ): Promise<void> {
     if (!session.connection.isOpen) {
-      streams.pending.delete(open.streamId);
+      forgetPending(session.connection, open, streams);
       return;
     }
     const uploadKey = `${channel.key.user}\n${session.peerId}\n${open.transferId}`;
@@ -169,8 +183,11 @@ export class ChannelUploads {
       return;
     }
     await this.#context.items.load(channel);
+    // An eager OPEN carries its whole payload from byte 0: never a resume, even of its own
+    // transfer (a publisher sending again after losing the ACK); what was left of that goes.
+    if (open.eager) this.#forgetSuspended(uploadKey);
     const publication =
-      this.#resumable(uploadKey, channel, open, session.peerId) ??
+      (open.eager ? undefined : this.#resumable(uploadKey, channel, open, session.peerId)) ??
       (await this.#start(channel, open, session.peerId));
     this.#receive(session, uploadKey, open, streams, publication);
   }
@@ -203,6 +220,16 @@ export class ChannelUploads {
     );
     running.connection.terminate();
     void running.settled.then(() => this.#enqueue(session, key, open, streams));
+  }
+
+  /** Fails an upload interrupted in this process, now that its publisher sent it afresh. */
+  #forgetSuspended(uploadKey: string): void {
+    const suspended = this.#interrupted.get(uploadKey);
+    if (!suspended) return;
+    clearTimeout(suspended.timer);
+    this.#interrupted.delete(uploadKey);
+    const reason = `channel ${suspended.publication.meta.channel}: sent again from the start`;
+    this.fail(suspended.publication, createError("ERR_STREAM_CANCELLED", reason));
   }
 
   /** The upload this OPEN resumes: interrupted in this process, or unfinished in the store. */
@@ -274,13 +301,17 @@ export class ChannelUploads {
     const { connection } = session;
     const earlier = streams.pending.get(open.streamId) ?? [];
     streams.pending.delete(open.streamId);
+    // From here runReceiver gives the eager stream's open credit back.
+    streams.eager.delete(open.streamId);
     streams.inbound.add(open.streamId);
-    const receiver = publication.createReceiver();
+    const eager = open.eager === true;
+    const receiver = publication.createReceiver({ eager });
     publication.uploading = true;
     const upload: Upload = { connection, settled: Promise.resolve() };
     upload.settled = runReceiver(connection, open.streamId, receiver, {
       earlier,
       acknowledge: (sha256) => this.#acknowledge(publication, sha256),
+      eager,
     })
       .then(
         () =>
@@ -350,6 +381,12 @@ export class ChannelUploads {
     timer.unref();
     this.#interrupted.set(uploadKey, { publication, timer });
   }
+}
+
+/** Drops a stream OPENed but never received, giving an eager one's open credit back. */
+function forgetPending(connection: WireConnection, open: OpenMessage, streams: UploadStreams) {
+  streams.pending.delete(open.streamId);
+  if (streams.eager.delete(open.streamId)) connection.eagerReceiveCredit.release(open.size);
 }
 
 /** Ends `connection` for a failure while serving it: its own close code, else 1011. */

@@ -167,7 +167,17 @@ export class Publication {
    * the stream handed over in this process, else from the kept copy (after a restart; the
    * receiver then reads that prefix back to hash it).
    */
-  createReceiver(): StreamReceiver {
+  createReceiver(options: { eager?: boolean } = {}): StreamReceiver {
+    if (options.eager) {
+      // A new publication of a payload sent whole with its OPEN (see channel-uploads.ts).
+      return new StreamReceiver({
+        transferId: this.meta.transferId,
+        size: this.meta.size,
+        writeChunk: (offset, bytes) => this.buffer.append(offset, bytes),
+        checkDigest: this.copy !== undefined,
+        eager: true,
+      });
+    }
     const prior = this.#handedOver;
     this.#handedOver = undefined;
     const kept = this.copy !== undefined;

@@ -198,7 +198,7 @@ export const errorTable = {
   },
   ERR_STREAM_PROTOCOL: {
     meaning:
-      "a stream peer broke flow control or framing: DATA beyond the granted credit or the size, DATA after FIN/END, an empty DATA frame, a FIN not at the end, an END whose size differs from OPEN's or that comes early, a RESUME offset outside what was sent, an ACK before END",
+      "a stream peer broke flow control or framing: DATA beyond the granted credit or the size, DATA after FIN/END, an empty DATA frame, a FIN not at the end, an END whose size differs from OPEN's or that comes early, a RESUME offset outside what was sent, an ACK before END, an eager OPEN beyond the open credit offered or bigger than its chunk size",
     close: WireCloseCode.malformed,
     exit: exitCodes.protocol,
   },

@@ -37,6 +37,20 @@ const sampleMessages: readonly WireMessage[] = [
   },
   { type: "auth", publicKey: "ssh-ed25519 AAAAC3Nza me@laptop", signature: filled(83, 5) },
   { type: "welcome", peerId: "peer-7", heartbeatMs: 20_000, maxFrameBytes: 1_048_576 },
+  {
+    type: "welcome",
+    peerId: "peer-8",
+    heartbeatMs: 20_000,
+    maxFrameBytes: 1_048_576,
+    openCredit: 65_536,
+  },
+  {
+    type: "hello",
+    versions: { min: 1, max: 1 },
+    clientNonce: filled(32, 8),
+    agent: "syncline/0.2.0",
+    openCredit: 0,
+  },
   { type: "error", streamId: 0, code: "ERR_WIRE_VERSION", message: "wire version: no overlap" },
   { type: "error", streamId: 9, code: "ERR_STREAM_TOO_LARGE", message: "" },
   {
@@ -50,6 +64,16 @@ const sampleMessages: readonly WireMessage[] = [
     chunkSize: 65_536,
   },
   { type: "open", streamId: 2, transferId: "t", channel: "c", size: 0, origin: "o", chunkSize: 1 },
+  {
+    type: "open",
+    streamId: 3,
+    transferId: "t2",
+    channel: "c",
+    size: 1024,
+    origin: "o",
+    chunkSize: 1_048_576,
+    eager: true,
+  },
   { type: "data", streamId: 1, bytes: new Uint8Array([1, 2, 3]), fin: false },
   { type: "data", streamId: 1, bytes: new Uint8Array(0), fin: true },
   { type: "end", streamId: 1, size: 2 ** 40, sha256: filled(32, 6) },
@@ -150,6 +174,15 @@ describe("encodeMessage / decodeMessage", () => {
     const decoded = decodeMessage(frameWithBody(FrameType.open, { ...open, name: null }, 1));
     expect(decoded).toEqual({ type: "open", streamId: 1, ...open });
     expect(Object.hasOwn(decoded, "name")).toBe(false);
+  });
+
+  it("leaves out an OPEN's eager flag when it is false (the usual stream)", () => {
+    const open = { transferId: "t", channel: "c", size: 1, origin: "o", chunkSize: 1 };
+    const decoded = decodeMessage(frameWithBody(FrameType.open, { ...open, eager: false }, 1));
+    expect(decoded).toEqual({ type: "open", streamId: 1, ...open });
+    expect(() => decodeMessage(frameWithBody(FrameType.open, { ...open, eager: 1 }, 1))).toThrow(
+      /eager/,
+    );
   });
 
   it("accepts integers that arrive as integral CBOR floats", () => {

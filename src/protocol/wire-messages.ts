@@ -27,6 +27,11 @@ export interface HelloMessage {
   readonly clientNonce: Uint8Array;
   /** The client software, e.g. `syncline/0.1.0` (for logs; at most 256 characters). */
   readonly agent: string;
+  /**
+   * Bytes the server may send on streams it opens eagerly (see OPEN's `eager`), across all of
+   * them until each is acknowledged. Absent (older clients): 0, no eager streams to this client.
+   */
+  readonly openCredit?: number;
 }
 
 /** CHALLENGE (s→c, stream 0): the chosen version and what the client must sign. */
@@ -66,6 +71,8 @@ export interface WelcomeMessage {
   readonly heartbeatMs: number;
   /** The largest frame (header included) the server accepts after authentication. */
   readonly maxFrameBytes: number;
+  /** The server's open credit for the client's eager streams, as HELLO's; absent: 0. */
+  readonly openCredit?: number;
 }
 
 /** ERROR (both, any stream): a failure; on stream 0 it precedes a close. */
@@ -95,6 +102,12 @@ export interface OpenMessage {
   readonly name?: string;
   /** The largest DATA payload on this stream, at least 1. */
   readonly chunkSize: number;
+  /**
+   * True: the sender does not wait for RESUME and CREDIT; the whole payload (at most `chunkSize`
+   * bytes, within the open credit the receiver announced) follows at once as one DATA frame and
+   * END, always from byte 0. The receiver sends neither RESUME nor CREDIT, only ACK or CANCEL.
+   */
+  readonly eager?: boolean;
 }
 
 /** DATA (both, a stream): raw payload bytes; `fin` marks the last chunk. */
@@ -220,11 +233,15 @@ const digest = { length: 32 };
 // One validator per control message: it reads and checks every field and returns the body with
 // only the known fields, so unknown extras (a newer minor revision) are dropped, never passed on.
 const bodyReaders: { readonly [T in ControlType]: (fields: FieldReader) => BodyOf<T> } = {
-  hello: (f) => ({
-    versions: readVersionRange(f.map("versions")),
-    clientNonce: f.bytes("clientNonce", { length: 32 }),
-    agent: f.text("agent", { max: shortText }),
-  }),
+  hello: (f) => {
+    const openCredit = f.optionalUint("openCredit");
+    return {
+      versions: readVersionRange(f.map("versions")),
+      clientNonce: f.bytes("clientNonce", { length: 32 }),
+      agent: f.text("agent", { max: shortText }),
+      ...(openCredit === undefined ? {} : { openCredit }),
+    };
+  },
   challenge: (f) => ({
     version: f.uint("version", 1),
     serverId: f.text("serverId", idText),
@@ -238,14 +255,19 @@ const bodyReaders: { readonly [T in ControlType]: (fields: FieldReader) => BodyO
     publicKey: f.text("publicKey", keyText),
     signature: f.bytes("signature", { min: 1, max: key }),
   }),
-  welcome: (f) => ({
-    peerId: f.text("peerId", idText),
-    heartbeatMs: f.uint("heartbeatMs", 1),
-    maxFrameBytes: f.uint("maxFrameBytes", frameHeaderBytes),
-  }),
+  welcome: (f) => {
+    const openCredit = f.optionalUint("openCredit");
+    return {
+      peerId: f.text("peerId", idText),
+      heartbeatMs: f.uint("heartbeatMs", 1),
+      maxFrameBytes: f.uint("maxFrameBytes", frameHeaderBytes),
+      ...(openCredit === undefined ? {} : { openCredit }),
+    };
+  },
   error: (f) => ({ code: f.text("code", codeText), message: f.text("message", messageText) }),
   open: (f) => {
     const name = f.optionalText("name", { min: 1, max: longText });
+    const eager = f.optionalBool("eager");
     return {
       transferId: f.text("transferId", idText),
       channel: f.text("channel", idText),
@@ -253,6 +275,7 @@ const bodyReaders: { readonly [T in ControlType]: (fields: FieldReader) => BodyO
       origin: f.text("origin", idText),
       ...(name === undefined ? {} : { name }),
       chunkSize: f.uint("chunkSize", 1),
+      ...(eager === true ? { eager } : {}),
     };
   },
   end: (f) => ({ size: f.uint("size"), sha256: f.bytes("sha256", digest) }),

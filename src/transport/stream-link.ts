@@ -64,17 +64,32 @@ export async function runSender(
   return (await runSenderForAck(connection, streamId, sender)).sha256;
 }
 
+/** Options of `runSenderForAck`. */
+export interface SenderOptions {
+  /**
+   * Aborting it gives the stream up as a CANCEL carrying the abort reason (a SynclineError's
+   * code, else ERR_STREAM_CANCELLED).
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * The OPEN was eager (its bytes taken from `connection.eagerSendCredit`, see takeEager): they
+   * are given back once the receiver has answered for the stream (ACK, CANCEL or ERROR) or the
+   * connection closed; not when this end gave up first, as the receiver may still hold them.
+   */
+  readonly eager?: boolean;
+}
+
 /**
  * `runSender`, resolving with the whole ACK (a server's ACK to a publisher says how many
- * subscribers got the payload and whether it is kept). Aborting `signal` gives the stream up as
- * a CANCEL carrying the abort reason (a SynclineError's code, else ERR_STREAM_CANCELLED).
+ * subscribers got the payload and whether it is kept).
  */
 export async function runSenderForAck(
   connection: WireConnection,
   streamId: number,
   sender: StreamSender,
-  signal?: AbortSignal,
+  options: SenderOptions = {},
 ): Promise<AckMessage> {
+  const { signal } = options;
   let wake = createDeferred<void>();
   const done = createDeferred<AckMessage>();
   // The loop below may leave through a failed send or read instead of awaiting `done`, e.g. a
@@ -128,6 +143,7 @@ export async function runSenderForAck(
     signal?.removeEventListener("abort", onAbort);
     offMessages();
     offClose();
+    if (options.eager && !signal?.aborted) connection.eagerSendCredit.release(sender.size);
   }
 }
 
@@ -168,6 +184,12 @@ export interface ReceiverOptions {
    * payload up first), handled in order before any later one.
    */
   readonly earlier?: readonly WireMessage[];
+  /**
+   * The OPEN was eager (its bytes taken from `connection.eagerReceiveCredit` with
+   * acceptEagerOpen, the receiver built with `eager`): no RESUME is sent, and the bytes are given
+   * back once the stream ends here, whichever way.
+   */
+  readonly eager?: boolean;
 }
 
 /**
@@ -194,12 +216,15 @@ export async function runReceiver(
   const offClose = connection.on("close", (code, reason, error) =>
     done.reject(closedError(code, reason, error)),
   );
-  connection.send({
-    type: "resume",
-    streamId,
-    transferId: receiver.transferId,
-    offset: receiver.offset,
-  });
+  // An eager stream's sender sent everything with its OPEN: nothing to resume or grant.
+  if (!options.eager) {
+    connection.send({
+      type: "resume",
+      streamId,
+      transferId: receiver.transferId,
+      offset: receiver.offset,
+    });
+  }
   const initial = receiver.initialGrant();
   if (initial > 0) connection.send({ type: "credit", streamId, bytes: initial });
   for (const message of options.earlier ?? []) handle(message);
@@ -220,6 +245,7 @@ export async function runReceiver(
   } finally {
     offMessages();
     offClose();
+    if (options.eager) connection.eagerReceiveCredit.release(receiver.size);
   }
 }
 

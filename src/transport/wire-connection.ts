@@ -26,6 +26,7 @@ import {
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { type FrameSink, FrameWriter } from "./frame-writer.js";
 import { rememberReceivedFrame, takeReceivedFrame } from "./received-frames.js";
+import { OpenCredit } from "./stream/open-credit.js";
 
 /**
  * Most bytes of recycled DATA frame buffers kept per connection: the 4 MiB socket buffer cap plus
@@ -88,6 +89,10 @@ export interface WireConnectionEvents {
 /** A framed connection; owns its socket from construction on. */
 export class WireConnection extends TypedEmitter<WireConnectionEvents> {
   readonly role: WireRole;
+  /** What the peer offered for streams this end opens eagerly (set by the handshake). */
+  readonly eagerSendCredit = new OpenCredit();
+  /** What this end offered for the peer's eager streams (set by the handshake). */
+  readonly eagerReceiveCredit = new OpenCredit();
   readonly #socket: WebSocket;
   readonly #writer: FrameWriter;
   #maxFrameBytes: number;

@@ -15,6 +15,7 @@ import { formatPublicKey, parsePublicKey } from "./auth/public-key.js";
 import type { Signer } from "./auth/signer.js";
 import { dialWebSocket } from "./dial-websocket.js";
 import type { ServerAddress } from "./server-address.js";
+import { defaultOpenCredit } from "./stream/open-credit.js";
 import { wirePath } from "./wire-address.js";
 import { WireConnection } from "./wire-connection.js";
 import { channelBindingOf, nextMessage } from "./wire-handshake.js";
@@ -125,7 +126,9 @@ async function handshake(
     versions: supportedWireVersions,
     clientNonce,
     agent: options.agent ?? "syncline",
+    openCredit: defaultOpenCredit,
   });
+  connection.eagerReceiveCredit.setLimit(defaultOpenCredit);
   const challenge = await nextMessage(connection, "challenge", deadline);
   checkChosenWireVersion(challenge.version, supportedWireVersions);
   const fields = {
@@ -151,6 +154,7 @@ async function handshake(
   connection.send({ type: "auth", ...(await signClientAuth(options.signer, fields)) });
   const welcome = await nextMessage(connection, "welcome", deadline);
   connection.setMaxFrameBytes(welcome.maxFrameBytes);
+  connection.eagerSendCredit.setLimit(welcome.openCredit ?? 0);
   return {
     connection,
     peerId: welcome.peerId,

@@ -13,6 +13,7 @@ import { type ChallengeIssuer, verifyClientAuth } from "./auth/challenge.js";
 import { signHostTranscript } from "./auth/host-signature.js";
 import type { Signer } from "./auth/signer.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { defaultOpenCredit } from "./stream/open-credit.js";
 import { WireConnection, type WireTraffic } from "./wire-connection.js";
 import { channelBindingOf, nextMessage } from "./wire-handshake.js";
 
@@ -197,7 +198,15 @@ async function handshake(
   const maxFrameBytes = options.maxFrameBytes ?? defaultWireMaxFrameBytes;
   connection.setMaxFrameBytes(maxFrameBytes);
   const heartbeatMs = options.heartbeatMs ?? 20_000;
-  connection.send({ type: "welcome", peerId: result.fingerprint, heartbeatMs, maxFrameBytes });
+  connection.eagerSendCredit.setLimit(hello.openCredit ?? 0);
+  connection.eagerReceiveCredit.setLimit(defaultOpenCredit);
+  connection.send({
+    type: "welcome",
+    peerId: result.fingerprint,
+    heartbeatMs,
+    maxFrameBytes,
+    openCredit: defaultOpenCredit,
+  });
   return {
     connection,
     peerId: result.fingerprint,

@@ -115,10 +115,16 @@ export interface RawChallenge {
   readonly fields: TranscriptFields;
 }
 
-/** Sends HELLO and waits for CHALLENGE. */
-export async function rawHello(raw: RawWire): Promise<RawChallenge> {
+/** Sends HELLO (offering `openCredit` when given, as newer clients do) and waits for CHALLENGE. */
+export async function rawHello(raw: RawWire, openCredit?: number): Promise<RawChallenge> {
   const clientNonce = randomBytes(32);
-  raw.send({ type: "hello", versions: { min: 1, max: 1 }, clientNonce, agent: "raw-test" });
+  raw.send({
+    type: "hello",
+    versions: { min: 1, max: 1 },
+    clientNonce,
+    agent: "raw-test",
+    ...(openCredit === undefined ? {} : { openCredit }),
+  });
   const challenge = await raw.next("challenge");
   return {
     fields: {

@@ -39,6 +39,22 @@ describe("StreamReceiver", () => {
     ]);
   });
 
+  it("eager: the whole payload was granted with the OPEN, so nothing is announced or granted", async () => {
+    const payload = randomBytes(3000);
+    const { receiver, sink } = receiverFor(3000, { eager: true });
+    expect(receiver.initialGrant()).toBe(0);
+    expect(receiver.credit).toBe(3000);
+    expect(await receiver.onData(payload, true)).toBe(0);
+    expect(await receiver.onEnd(3000, sha256(payload))).toEqual(sha256(payload));
+    expect(Buffer.from(sink).equals(payload)).toBe(true);
+  });
+
+  it("eager: refuses bytes beyond the size, and a payload that does not fit the window", async () => {
+    const { receiver } = receiverFor(100, { eager: true });
+    await expect(receiver.onData(randomBytes(101), true)).rejects.toMatchObject(protocolError);
+    expect(() => receiverFor(5000, { eager: true, window: 4096 })).toThrow(RangeError);
+  });
+
   it("grants a window at start and credit back in batches of a quarter window", async () => {
     const { receiver } = receiverFor(100_000, { window: 1000 });
     expect(receiver.initialGrant()).toBe(1000);

@@ -37,6 +37,12 @@ export interface StreamReceiverOptions {
    * Default true.
    */
   readonly checkDigest?: boolean;
+  /**
+   * True for an eager stream (OPEN's `eager`): the whole payload was granted with the OPEN, so
+   * there is no credit to announce (`initialGrant()` is 0) and none to grant back. It starts at
+   * byte 0, and the payload must fit in the window.
+   */
+  readonly eager?: boolean;
 }
 
 /**
@@ -139,6 +145,15 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
     this.#write = options.writeChunk;
     this.#readHeld = options.readHeld;
     this.#readSize = readSize;
+    if (options.eager) {
+      if (initialOffset !== 0 || size > window) {
+        throw new RangeError(
+          `stream receiver: an eager stream starts at 0 and fits the window (offset ${initialOffset}, size ${size})`,
+        );
+      }
+      // Granted with the OPEN: taken here, so nothing is announced.
+      this.#credit.initialGrant();
+    }
   }
 
   /** The current state; see `StreamReceiverState`. */
