@@ -24,7 +24,10 @@ export const rowSources = [
   "automerge-memory",
   "automerge-many",
   "share-fanout",
+  "share-fanout-max-rate",
+  "share-catchup",
   "stream-throughput",
+  "stream-throughput-wss",
   "send-recv-cli",
   "send-recv-vs-wormhole",
   "small-item",
@@ -123,6 +126,17 @@ export function rowsOf(results: Results): Row[] {
     better: "lower",
     goal: "peer/ours >= 0.8",
   });
+  const catchup = (path: string) => at("share-catchup", path);
+  add("share-catchup", {
+    name: "share-catchup-p99",
+    unit: `ms reconnect → caught up, p99, ${catchup("viewers")} viewers, ${catchup("items")} items, ${catchup("updates")} missed`,
+    ours: catchup("since.caughtUpMs.p99"),
+    peer: catchup("full.caughtUpMs.p99"),
+    peerName: "the same viewers reconnecting without since (full re-dump)",
+    better: "lower",
+    // The issue sets no figure beyond being faster than the re-dump.
+    goal: "peer/ours >= 1",
+  });
   add("stream-throughput", {
     name: "stream-throughput-sha256",
     unit: `MiB/s, ${at("stream-throughput", "payloadMiB")} MiB sender → server → receiver`,
@@ -131,6 +145,31 @@ export function rowsOf(results: Results): Row[] {
     peerName: "raw ws relay, SHA-256 at both ends",
     better: "higher",
     goal: "ours/peer >= 0.9",
+  });
+  // Probes the search had to keep although other work was using the shared machine.
+  const busyProbes = sum(
+    at("share-fanout-max-rate", "syncline.probesUnderOtherWork"),
+    at("share-fanout-max-rate", "rawWs.probesUnderOtherWork"),
+  );
+  add("share-fanout-max-rate", {
+    name: "share-fanout-max-rate",
+    unit: `syncs/s with p99 ≤ ${at("share-fanout-max-rate", "p99LimitMs")} ms, ${at("share-fanout-max-rate", "viewers")} viewers`,
+    ours: at("share-fanout-max-rate", "syncline.maxRate"),
+    peer: at("share-fanout-max-rate", "rawWs.maxRate"),
+    peerName: strongLoop,
+    better: "higher",
+    goal: "ours/peer >= 0.9",
+    ...(busyProbes ? { note: `probes kept while other work used the machine: ${busyProbes}` } : {}),
+  });
+  add("stream-throughput-wss", {
+    name: "stream-throughput-wss",
+    unit: `MiB/s over wss://, ${at("stream-throughput-wss", "payloadMiB")} MiB sender → server → receiver`,
+    ours: at("stream-throughput-wss", "syncline.mibPerSecond"),
+    peer: at("stream-throughput-wss", "rawTlsRelaySha256.mibPerSecond"),
+    peerName: "raw ws relay over TLS (node:https), SHA-256 at both ends",
+    better: "higher",
+    goal: "ours/peer >= 0.9",
+    note: "the issue asks for this ratio over wss:// but sets no number for it; the goal is the ws:// one",
   });
   add("send-recv-cli", {
     name: "send-recv-cli",

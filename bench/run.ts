@@ -9,9 +9,12 @@ import { automergeMemory, automergeSync, type ServerKind } from "./automerge-syn
 import { type Results, rowSources, rowsOf } from "./rows.js";
 import { sendRecvCli } from "./send-recv-cli.js";
 import { sendRecvWormhole } from "./send-recv-wormhole.js";
+import { shareCatchup } from "./share-catchup.js";
 import { type FanoutContender, shareFanout } from "./share-fanout.js";
+import { shareFanoutMaxRate } from "./share-fanout-max-rate.js";
 import { smallItem } from "./small-item.js";
 import { streamThroughput } from "./stream-throughput.js";
+import { streamThroughputWss } from "./stream-throughput-wss.js";
 import { tcpFloor } from "./tcp-floor.js";
 
 const args = process.argv.slice(2);
@@ -34,6 +37,9 @@ const automerge = {
 
 const benchmarks: Record<string, () => Promise<object>> = {
   "stream-throughput": () => streamThroughput((quick ? 256 : 1024) * 1024 * 1024, 3),
+  // The same over wss:// (a throwaway self-signed certificate), against the raw relay over TLS
+  // with SHA-256 at both ends.
+  "stream-throughput-wss": () => streamThroughputWss((quick ? 256 : 1024) * 1024 * 1024, 3),
   // `syncline send FILE` → `syncline recv -o FILE` on tmpfs against the library path.
   "send-recv-cli": () => sendRecvCli((quick ? 256 : 1024) * 1024 * 1024, 3),
   // The same commands against magic-wormhole through its relay (when it is installed).
@@ -64,6 +70,32 @@ const benchmarks: Record<string, () => Promise<object>> = {
         ? (args[args.indexOf("--contenders") + 1]?.split(",") as FanoutContender[])
         : undefined,
     }),
+  // The highest syncs/s to 1,000 viewers with p99 <= 100 ms, syncline and the raw loop: short
+  // probes (3 s after 1 s of warm-up with --quick, 5 s after 2 s) up a ladder, then bisected.
+  "share-fanout-max-rate": () =>
+    shareFanoutMaxRate({
+      viewers: 1000,
+      partBytes: 200,
+      warmUpSeconds: quick ? 1 : 2,
+      seconds: quick ? 3 : 5,
+      p99LimitMs: 100,
+      ladder: [25, 50, 100, 150, 200, 300, 400, 600, 800, 1200, 1600],
+      resolution: 0.1,
+      tries: 2,
+      maxOtherCores: 0.25,
+      reruns: 8,
+    }),
+  // 1,000 viewers of a share of 10,000 keys reconnect at once after missing 100 writes, with
+  // since and without (a full re-dump). Full size with --quick too (it takes ~40 s), 2 runs
+  // instead of 3. `--viewers N` / `--items N` for other sizes.
+  "share-catchup": () =>
+    shareCatchup({
+      viewers: numberArg("--viewers") ?? 1000,
+      items: numberArg("--items") ?? 10_000,
+      updates: 100,
+      itemBytes: 200,
+      repetitions: quick ? 2 : 3,
+    }),
   // The machine's floor under share-fanout: plain TCP writes to 1,000 sockets, no server logic.
   "tcp-floor": () => tcpFloor(1000, quick ? 3 : 5, quick ? 2 : 3),
   // A peer that stops reading while another floods the relay: thirty 16 MiB ephemeral messages
@@ -81,8 +113,9 @@ const json = args.includes("--json");
 const selected = (name: string) =>
   only === undefined
     ? !json || (rowSources as readonly string[]).includes(name)
-    : // `--only automerge` runs every automerge-… benchmark.
-      only === name || name.startsWith(`${only}-`);
+    : // `--only automerge` runs every automerge-… benchmark; a benchmark's full name runs it
+      // alone (`--only share-fanout` is not also share-fanout-max-rate).
+      only === name || (!Object.hasOwn(benchmarks, only) && name.startsWith(`${only}-`));
 
 mkdirSync("bench-results", { recursive: true });
 const results: Results = {};

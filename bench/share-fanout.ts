@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RoleProcess, startRole } from "./lib/child.js";
 import { monotonicMs } from "./lib/clock.js";
-import { cpuOf } from "./lib/cpu.js";
+import { cpuOf, machineCpu } from "./lib/cpu.js";
 import { rssOf, sampleRss } from "./lib/rss.js";
 import { median, mib } from "./lib/stats.js";
 
@@ -36,7 +36,7 @@ export interface ShareFanoutOptions {
 export type FanoutContender = "syncline" | "rawWs" | "socketIo";
 
 /** One measured run. */
-interface Run {
+export interface Run {
   readonly deliveriesPerSecond: number;
   /** Over every measured frame expected; one missing at the end counts as Infinity. */
   readonly latencyMs: {
@@ -51,8 +51,11 @@ interface Run {
   /** Measured frames received / (measured syncs sent × viewers). */
   readonly delivered: number;
   readonly serverRss: { connectedMiB: number; peakMiB: number };
-  /** CPU seconds of each process during the measured window. */
-  readonly cpuSeconds: { server: number; viewers: number; publisher: number };
+  /**
+   * CPU seconds of each process during the measured window; `others`: the rest of the machine's
+   * (other work on the shared machine, and kernel work charged to no process).
+   */
+  readonly cpuSeconds: { server: number; viewers: number; publisher: number; others: number };
   readonly publisher: Record<string, unknown>;
   readonly viewers: Record<string, unknown>;
 }
@@ -142,7 +145,8 @@ function round(value: number, digits = 2): number {
   return Math.round(value * scale) / scale;
 }
 
-function describe(run: Run, options: ShareFanoutOptions): string {
+/** One line on a run, for stderr. */
+export function describe(run: Run, options: ShareFanoutOptions): string {
   const offered = options.rate * options.viewers;
   return (
     `${Math.round(run.deliveriesPerSecond)} deliveries/s of ${offered} offered, ` +
@@ -177,7 +181,11 @@ async function startServerRole(
   return { server, base, viewerUrl };
 }
 
-async function runOne(
+/**
+ * One run of `kind` at `options`' load (its `repetitions` and `only` are not read): fresh server,
+ * publisher and viewers' processes, stopped at the end; syncline's data under `${dataDir}-kind`.
+ */
+export async function runOne(
   kind: FanoutContender,
   options: ShareFanoutOptions,
   dataDir: string,
@@ -221,7 +229,7 @@ async function runOne(
       drainMs: 10_000,
     });
     // CPU of each process over the measured window, read at its edges.
-    const cpuAt = () => pids.map(cpuOf);
+    const cpuAt = () => [...pids.map(cpuOf), machineCpu()];
     const at = (time: number) =>
       new Promise<number[]>((resolve) =>
         setTimeout(() => resolve(cpuAt()), Math.max(0, time - monotonicMs())),
@@ -248,7 +256,12 @@ async function runOne(
       ) as unknown as Run["latencyMs"],
       delivered: expected === 0 ? 0 : Number(received.measuredReceived) / expected,
       serverRss: { connectedMiB: mib(connectedRss), peakMiB: mib(peak) },
-      cpuSeconds: { server: cpu(0), publisher: cpu(1), viewers: cpu(2) },
+      cpuSeconds: {
+        server: cpu(0),
+        publisher: cpu(1),
+        viewers: cpu(2),
+        others: round(cpu(3) - cpu(0) - cpu(1) - cpu(2)),
+      },
       publisher: publisherReport,
       viewers: { ...viewersReport, connectMs: ready.connectMs },
     };

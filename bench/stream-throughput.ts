@@ -10,13 +10,25 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RoleProcess, startRole } from "./lib/child.js";
+import { cpuOf } from "./lib/cpu.js";
 import { rssOf, sampleRss } from "./lib/rss.js";
 import { median, mib } from "./lib/stats.js";
 
 /** One measured transfer. */
-interface Run {
+export interface Run {
   readonly mibPerSecond: number;
   readonly rssGrowth: { server: number; sender: number; receiver: number };
+  /** User + system CPU seconds of each process during the measured transfer. */
+  readonly cpuSeconds: { server: number; sender: number; receiver: number };
+}
+
+/**
+ * TLS for the wss:// variant (stream-throughput-wss): the server's certificate and key files; the
+ * certificate is self-signed, and the clients trust it as their CA.
+ */
+export interface StreamTls {
+  readonly cert: string;
+  readonly key: string;
 }
 
 const roles = new URL("./roles/", import.meta.url);
@@ -86,23 +98,36 @@ export async function librarySpeed(
   return (await runSyncline(dir, key, bytes, i, files)).mibPerSecond;
 }
 
-async function runSyncline(
+/**
+ * One transfer through syncline's server and the library path (see librarySpeed); with `tls`,
+ * the server serves wss:// (set through its environment, as `syncline serve` reads it) and the
+ * clients trust its certificate.
+ */
+export async function runSyncline(
   dir: string,
   key: string,
   bytes: number,
   i: number,
   files?: { input: string; outputDir: string },
+  tls?: StreamTls,
 ): Promise<Run> {
-  const server = startRole(role("syncline-server"), [
-    join(dir, `data-${i}`),
-    join(dir, "authorized_keys"),
-  ]);
+  const env = tls
+    ? { ...process.env, SYNCLINE_TLS_CERT: tls.cert, SYNCLINE_TLS_KEY: tls.key }
+    : undefined;
+  const server = startRole(
+    role("syncline-server"),
+    [join(dir, `data-${i}`), join(dir, "authorized_keys")],
+    { env },
+  );
   const url = String((await server.next("ready")).url);
+  if (tls && !url.startsWith("wss://")) throw new Error(`stream-throughput: ${url} is not TLS`);
+  const trust = tls ? ["--ca", tls.cert] : [];
   const receiver = startRole(role("syncline-client"), [
     "recv",
     url,
     key,
     ...(files ? [files.outputDir] : []),
+    ...trust,
   ]);
   await receiver.next("ready");
   const sender = startRole(role("syncline-client"), [
@@ -110,19 +135,24 @@ async function runSyncline(
     url,
     key,
     ...(files ? [files.input] : []),
+    ...trust,
   ]);
   await sender.next("ready");
   return measure(server, sender, receiver, bytes);
 }
 
-/** The raw relay; `sha256`: its sender and receiver also hash every byte. */
-async function runRaw(bytes: number, sha256: boolean): Promise<Run> {
+/**
+ * The raw relay; `sha256`: its sender and receiver also hash every byte; `tls`: over wss://, the
+ * clients trusting the certificate.
+ */
+export async function runRaw(bytes: number, sha256: boolean, tls?: StreamTls): Promise<Run> {
   const hashing = sha256 ? ["--sha256"] : [];
-  const server = startRole(role("raw-relay-server"));
+  const server = startRole(role("raw-relay-server"), tls ? ["--tls", tls.cert, tls.key] : []);
   const url = String((await server.next("ready")).url);
-  const receiver = startRole(role("raw-relay-client"), ["recv", url, ...hashing]);
+  const options = [...hashing, ...(tls ? ["--ca", tls.cert] : [])];
+  const receiver = startRole(role("raw-relay-client"), ["recv", url, ...options]);
   await receiver.next("ready");
-  const sender = startRole(role("raw-relay-client"), ["send", url, String(64 * 1024), ...hashing]);
+  const sender = startRole(role("raw-relay-client"), ["send", url, String(64 * 1024), ...options]);
   await sender.next("ready");
   return measure(server, sender, receiver, bytes);
 }
@@ -161,7 +191,9 @@ async function measure(
     const baseline = pids.map(rssOf);
     const sampler = sampleRss(pids);
     await transfer(processes, warmUpBytes);
+    const cpuBefore = pids.map(cpuOf);
     const seconds = await transfer(processes, bytes);
+    const cpu = pids.map((pid, i) => cpuOf(pid) - (cpuBefore[i] as number));
     const peaks = sampler.stop();
     const growth = peaks.map((peak, i) => Math.max(0, peak - (baseline[i] as number)));
     return {
@@ -170,6 +202,11 @@ async function measure(
         server: growth[0] as number,
         sender: growth[1] as number,
         receiver: growth[2] as number,
+      },
+      cpuSeconds: {
+        server: cpu[0] as number,
+        sender: cpu[1] as number,
+        receiver: cpu[2] as number,
       },
     };
   } finally {

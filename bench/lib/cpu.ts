@@ -17,3 +17,18 @@ export function cpuOf(pid: number): number {
     return 0;
   }
 }
+
+/**
+ * Busy CPU seconds of the whole machine so far, all cores (user, nice, system, irq, softirq,
+ * steal from /proc/stat): less the processes under test, what else ran beside them.
+ */
+export function machineCpu(): number {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]?.trim().split(/\s+/) ?? [];
+    // cpu user nice system idle iowait irq softirq steal …
+    const busy = [1, 2, 3, 6, 7, 8].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+    return busy / ticksPerSecond;
+  } catch {
+    return 0;
+  }
+}

@@ -3,15 +3,21 @@
 // counts bytes and reports "done" each time the size announced by the parent's "expect" arrived.
 // With `--sha256` both ends also hash every byte (the sender as it sends, the receiver as it
 // counts): the raw relay plus the two SHA-256 passes an end-to-end checked transfer cannot skip.
+// `--ca FILE`: trust FILE's certificate for a wss:// relay (a self-signed one).
 
 import { createHash, type Hash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { WebSocket } from "ws";
 import { maskOptionsFor } from "../../src/transport/frame-masking.js";
 import { parseServerAddress } from "../../src/transport/server-address.js";
 import { roleChannel } from "../lib/child.js";
 import { patternBytes } from "../lib/pattern.js";
 
-const [mode, url, chunkArg] = process.argv.slice(2).filter((arg) => arg !== "--sha256");
+const caAt = process.argv.indexOf("--ca");
+const tls = caAt === -1 ? {} : { ca: readFileSync(process.argv[caAt + 1] as string) };
+const [mode, url, chunkArg] = process.argv
+  .slice(2)
+  .filter((arg, i, args) => arg !== "--sha256" && arg !== "--ca" && args[i - 1] !== "--ca");
 const hashing = process.argv.includes("--sha256");
 const parent = roleChannel();
 const maxBuffered = 4 * 1024 * 1024;
@@ -20,6 +26,7 @@ if (mode === "recv") {
   const socket = new WebSocket(`${url}/recv`, {
     perMessageDeflate: false,
     maxPayload: 64 * 1024 * 1024,
+    ...tls,
   });
   // Bytes are counted from the end of the previous payload, not from the parent's "expect": the
   // first bytes of a payload can arrive before that IPC message does, and must still count.
@@ -52,6 +59,7 @@ if (mode === "recv") {
   const socket = new WebSocket(`${url}/send`, {
     perMessageDeflate: false,
     ...maskOptionsFor(parseServerAddress(url as string)),
+    ...tls,
   });
   socket.on("open", () => parent.send({ type: "ready" }));
   parent.on("go", (message) => {

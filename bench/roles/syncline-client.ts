@@ -4,8 +4,10 @@
 // read straight into the outgoing frames as `syncline send` reads. `recv <server> <key> [DIR]`
 // follows the channel and reports "done" after each payload; with DIR it writes each payload to
 // a new file there (deleted once reported), as `syncline recv -o` writes. One set of processes
-// can so do a warm-up transfer and then the measured one.
+// can so do a warm-up transfer and then the measured one. `--ca FILE`: trust FILE's certificate
+// for a wss:// server (a self-signed one), as the CLI's `--ca` does.
 
+import { readFileSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ChannelClient } from "../../src/channels/channel-client.js";
@@ -15,10 +17,18 @@ import { WireClient } from "../../src/transport/wire-client.js";
 import { roleChannel } from "../lib/child.js";
 import { patternBytes } from "../lib/pattern.js";
 
-const [mode, server, keyPath, path] = process.argv.slice(2);
+const caAt = process.argv.indexOf("--ca");
+const ca = caAt === -1 ? undefined : readFileSync(process.argv[caAt + 1] as string);
+const [mode, server, keyPath, path] = process.argv
+  .slice(2)
+  .filter((arg, i, args) => arg !== "--ca" && args[i - 1] !== "--ca");
 const parent = roleChannel();
 const signer = await loadPrivateKey(keyPath as string);
-const client = new WireClient({ address: parseServerAddress(server as string), signer });
+const client = new WireClient({
+  address: parseServerAddress(server as string),
+  signer,
+  ...(ca ? { ca } : {}),
+});
 const channels = new ChannelClient(client, { origin: mode as string });
 await client.whenOpen();
 
