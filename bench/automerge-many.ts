@@ -1,7 +1,8 @@
-// automerge-many: the scale workload. One real `Repo` client creates N documents × 1 change
-// offline and goes online; the clock runs until the client sees the server acknowledge every
-// document's heads (its own `getSyncInfo`). Then a fresh client finds all N at once; the clock
-// runs until every find resolved or was rejected, and the found count is reported beside it.
+// automerge-many: the scale workload. Real `Repo` clients, one process per 2,000 documents,
+// create N documents × 1 change offline and go online together; the clock runs until they see
+// the server acknowledge every document's heads (their own `getSyncInfo`). Then as many fresh
+// clients find all N at once; the clock runs until every find resolved or was rejected, and the
+// found count is reported beside it.
 // Syncline's server against the reference `automerge-repo-sync-server`, each in its own
 // process, alternating, with the servers' CPU seconds and RSS for both phases.
 
@@ -17,6 +18,8 @@ import { median, mib } from "./lib/stats.js";
 /** Size of the workload. */
 export interface AutomergeManyOptions {
   readonly documents: number;
+  /** Documents per client process (default 2,000; see roles/automerge-ack-client.ts). */
+  readonly perClient?: number;
   readonly repetitions: number;
   readonly servers?: readonly ServerKind[];
 }
@@ -37,6 +40,7 @@ const roles = new URL("./roles/", import.meta.url);
 const role = (name: string) => new URL(`${name}.js`, roles).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const phaseTimeoutMs = 900_000;
+const defaultPerClient = 2000;
 
 /** Runs the workload; medians per server, and the runs themselves (stalls show as outliers). */
 export async function automergeMany(options: AutomergeManyOptions) {
@@ -47,7 +51,8 @@ export async function automergeMany(options: AutomergeManyOptions) {
       const order: ServerKind[] =
         i % 2 === 0 ? ["syncline", "reference"] : ["reference", "syncline"];
       for (const kind of order.filter((k) => options.servers?.includes(k) ?? true)) {
-        const run = await runOnce(kind, join(dir, `${kind}-${i}`), options.documents);
+        const perClient = options.perClient ?? defaultPerClient;
+        const run = await runOnce(kind, join(dir, `${kind}-${i}`), options.documents, perClient);
         process.stderr.write(
           `automerge-many: ${kind} run ${i + 1}: ack ${run.ackSeconds} s, find ${run.findSeconds} s ` +
             `(${run.found} found, ${run.failed} failed), server CPU ${JSON.stringify(run.cpuSeconds)}\n`,
@@ -71,18 +76,27 @@ export async function automergeMany(options: AutomergeManyOptions) {
   return {
     name: "automerge-many",
     ...options,
+    clients: Math.ceil(options.documents / (options.perClient ?? defaultPerClient)),
     syncline: summary(runs.syncline),
     reference: summary(runs.reference),
   };
 }
 
-async function runOnce(kind: ServerKind, dataDir: string, documents: number): Promise<Run> {
+async function runOnce(
+  kind: ServerKind,
+  dataDir: string,
+  documents: number,
+  perClient: number,
+): Promise<Run> {
   const started: RoleProcess[] = [];
   const start = (name: string, args: string[]) => {
     const p = startRole(role(name), args);
     started.push(p);
     return p;
   };
+  const shares = Array.from({ length: Math.ceil(documents / perClient) }, (_, i) =>
+    Math.min(perClient, documents - i * perClient),
+  );
   try {
     const server =
       kind === "syncline"
@@ -92,32 +106,40 @@ async function runOnce(kind: ServerKind, dataDir: string, documents: number): Pr
     const pid = server.child.pid as number;
     await sleep(1000);
     const idle = rssOf(pid);
-    const pusher = start("automerge-ack-client", ["push", url, String(documents), "1"]);
-    await pusher.next("ready", 30_000);
+    const pushers = shares.map((n) => start("automerge-ack-client", ["push", url, String(n), "1"]));
+    await Promise.all(pushers.map((p) => p.next("ready", 30_000)));
+    for (const pusher of pushers) pusher.send({ type: "go" });
+    await Promise.all(pushers.map((p) => p.next("created", phaseTimeoutMs)));
     const cpuBefore = cpuOf(pid);
-    pusher.send({ type: "go" });
-    const acked = await pusher.next("acknowledged", phaseTimeoutMs);
+    const onlineAt = Date.now();
+    for (const pusher of pushers) pusher.send({ type: "online" });
+    const acks = await Promise.all(pushers.map((p) => p.next("acknowledged", phaseTimeoutMs)));
     const cpuPushed = cpuOf(pid);
     const afterPush = rssOf(pid);
-    await pusher.stop();
-    const finder = start("automerge-ack-client", ["find", url]);
-    await finder.next("ready", 30_000);
+    await Promise.all(pushers.map((p) => p.stop()));
+    const ids = acks.map((ack) => ack.ids as string[]);
+    const finders = ids.map(() => start("automerge-ack-client", ["find", url]));
+    await Promise.all(finders.map((f) => f.next("ready", 30_000)));
     const cpuFindStart = cpuOf(pid);
-    finder.send({ type: "find", ids: acked.ids });
-    const found = await finder.next("found", phaseTimeoutMs);
+    const findAt = Date.now();
+    for (const [i, finder] of finders.entries()) finder.send({ type: "find", ids: ids[i] });
+    const founds = await Promise.all(finders.map((f) => f.next("found", phaseTimeoutMs)));
     const cpuFound = cpuOf(pid);
     const afterFind = rssOf(pid);
+    const sum = (list: readonly { [key: string]: unknown }[], key: string) =>
+      list.reduce((total, item) => total + Number(item[key]), 0);
     return {
-      ackSeconds: Number(acked.seconds),
-      findSeconds: Number(found.seconds),
-      found: Number(found.found),
-      failed: Number(found.failed),
+      ackSeconds: (Math.max(...acks.map((ack) => Number(ack.at))) - onlineAt) / 1000,
+      findSeconds: (Math.max(...founds.map((found) => Number(found.at))) - findAt) / 1000,
+      found: sum(founds, "found"),
+      failed: sum(founds, "failed"),
       cpuSeconds: {
         push: round(cpuPushed - cpuBefore),
         find: round(cpuFound - cpuFindStart),
       },
       rssMiB: { idle: mib(idle), afterPush: mib(afterPush), afterFind: mib(afterFind) },
-      ackProgress: acked.progress as Run["ackProgress"],
+      // The first client's progress (the others' are alike).
+      ackProgress: acks[0]?.progress as Run["ackProgress"],
     };
   } finally {
     await Promise.all(started.map((p) => p.stop()));

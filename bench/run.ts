@@ -52,6 +52,8 @@ const benchmarks: Record<string, () => Promise<object>> = {
   "automerge-many": () =>
     automergeMany({
       documents: numberArg("--documents") ?? (quick ? 2000 : 10_000),
+      // Documents per client process (default 2,000).
+      perClient: numberArg("--per-client"),
       repetitions: quick ? 2 : 3,
       servers: automerge.servers,
     }),
