@@ -105,7 +105,12 @@ export async function runSenderForAck(
     done.reject(error);
     wake.resolve();
   };
+  /** The receiver answered for the stream (ACK, CANCEL, ERROR) or the connection closed. */
+  let answered = false;
   const offMessages = onStream(connection, streamId, (message) => {
+    if (message.type === "ack" || message.type === "cancel" || message.type === "error") {
+      answered = true;
+    }
     try {
       handleSenderMessage(message, sender, done, fail);
     } catch (error) {
@@ -113,9 +118,10 @@ export async function runSenderForAck(
     }
     wake.resolve();
   });
-  const offClose = connection.on("close", (code, reason, error) =>
-    fail(closedError(code, reason, error)),
-  );
+  const offClose = connection.on("close", (code, reason, error) => {
+    answered = true;
+    fail(closedError(code, reason, error));
+  });
   const onAbort = () => fail(signal?.reason);
   if (signal?.aborted) onAbort();
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -143,7 +149,9 @@ export async function runSenderForAck(
     signal?.removeEventListener("abort", onAbort);
     offMessages();
     offClose();
-    if (options.eager && !signal?.aborted) connection.eagerSendCredit.release(sender.size);
+    // Only then has the receiver let go of them too: released any earlier (this end failing a
+    // read and cancelling), a next eager OPEN could reach a receiver still counting them.
+    if (options.eager && answered) connection.eagerSendCredit.release(sender.size);
   }
 }
 

@@ -139,6 +139,32 @@ describe("eager streams", () => {
     expect(receiver.connection.eagerReceiveCredit.inUse).toBe(0);
   });
 
+  it("a send that fails on this side keeps its credit until the connection ends, and the next send still goes", async () => {
+    const sender = await watchedClient();
+    const publisher = new ChannelClient(sender.client, { origin: "sender" });
+    const size = 40 * 1024;
+    const failing = {
+      size,
+      read: async () => {
+        throw new Error("disk gone");
+      },
+    };
+    await expect(publisher.send("eager-failing", failing)).rejects.toThrow(/disk gone/);
+    // The server may still count those bytes (its CANCEL is on the way), so they stay taken here.
+    expect(sender.connection.eagerSendCredit.inUse).toBe(size);
+    const { bytes, source } = payloadOf(size);
+    const receipt = await publisher.sendWithReceipt("eager-failing", source);
+    expect(receipt.kept).toBe(true);
+    // 40 + 40 KiB do not fit 64 KiB: the second went the usual way, and the connection stayed.
+    expect(ofType(sender.sent, "open")[1]).not.toHaveProperty("eager");
+    const later = await watchedClient();
+    const got = await receiveOne(
+      new ChannelClient(later.client, { origin: "later" }),
+      "eager-failing",
+    );
+    expect(got.bytes.equals(bytes)).toBe(true);
+  });
+
   it("a kept eager payload is the channel's latest for a receiver that comes later", async () => {
     const { source, bytes } = payloadOf(2000);
     const sender = await watchedClient();
