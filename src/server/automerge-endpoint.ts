@@ -33,7 +33,7 @@ export interface AutomergeEndpoint {
 
 /** Options beyond the config, mostly for tests. */
 export interface AutomergeEndpointOptions {
-  /** Ping period; a socket that did not answer the previous ping is terminated. Default 5000. */
+  /** Ping period, overriding `--ws-keepalive` (tests: a short one). */
   readonly keepaliveMs?: number;
 }
 
@@ -75,7 +75,7 @@ export async function createAutomergeEndpoint(
     },
   });
   const storageId = await hub.storageId();
-  const keepalive = createWsKeepalive(options.keepaliveMs ?? 5000);
+  const keepalive = createWsKeepalive(options.keepaliveMs ?? config.wsKeepaliveMs);
 
   const token = config.automergeToken;
   const endpoint: WebSocketEndpoint<AutomergePeerContext> = {

@@ -49,7 +49,7 @@ export interface ShareEndpoint {
 
 /** Options beyond the config (tests). */
 export interface ShareEndpointOptions {
-  /** Ping period for viewers; one that missed the previous ping is cut. Default 30000. */
+  /** Ping period for viewers, overriding `--ws-keepalive` (tests: a short one). */
   readonly keepaliveMs?: number;
 }
 
@@ -94,7 +94,7 @@ export function createShareEndpoint(
     rateLimits: guards.rateLimits,
   });
 
-  const keepalive = createWsKeepalive(options.keepaliveMs ?? 30_000);
+  const keepalive = createWsKeepalive(options.keepaliveMs ?? config.wsKeepaliveMs);
 
   const endpoint: WebSocketEndpoint<ViewerRequest> = {
     name: "share",

@@ -44,14 +44,39 @@ describe("createWsKeepalive", () => {
     keepalive.stop();
   });
 
-  it("a socket that missed a pong is terminated at the next interval", () => {
+  it("a socket silent for two whole periods is terminated at the next interval", () => {
     const keepalive = createWsKeepalive(1000);
     const socket = fakeSocket();
     keepalive.add(asWs(socket));
-    vi.advanceTimersByTime(1000);
+    vi.advanceTimersByTime(2000);
     expect(socket.terminated).toBe(false);
     vi.advanceTimersByTime(1000);
     expect(socket.terminated).toBe(true);
+    expect(socket.pings).toBe(2);
+    keepalive.stop();
+  });
+
+  it("one late pong is forgiven: a busy peer that answers within two periods is kept", () => {
+    const keepalive = createWsKeepalive(1000);
+    const socket = fakeSocket();
+    keepalive.add(asWs(socket));
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(2000); // two pings go unanswered...
+      socket.pong(); // ...then the peer catches up
+    }
+    expect(socket.terminated).toBe(false);
+    keepalive.stop();
+  });
+
+  it("a message counts as a sign of life, like a pong", () => {
+    const keepalive = createWsKeepalive(1000);
+    const socket = fakeSocket();
+    keepalive.add(asWs(socket));
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(1000);
+      socket.emit("message", Buffer.from("x"));
+    }
+    expect(socket.terminated).toBe(false);
     keepalive.stop();
   });
 

@@ -128,6 +128,29 @@ describe("automerge keepalive", () => {
   });
 });
 
+describe("automerge keepalive forgives a busy client", () => {
+  it("keeps a socket that misses one ping and answers the next", async () => {
+    const keepServer = await startTestServer({}, { automerge: { keepaliveMs: 200 } });
+    try {
+      const url = wsUrl(keepServer.server.url);
+      // Pongs by hand, each answering the ping before last: always one period late, as a client
+      // whose event loop is busy for a whole period answers.
+      const late = await openWireClient(url, { autoPong: false });
+      let pending: Buffer | undefined;
+      late.socket.on("ping", (data: Buffer) => {
+        if (pending) late.socket.pong(pending);
+        pending = data;
+      });
+      await late.join("late");
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(late.socket.readyState).toBe(late.socket.OPEN);
+      late.close();
+    } finally {
+      await keepServer.stop();
+    }
+  });
+});
+
 describe("automerge close reasons", () => {
   it("closes a socket whose multi-byte peer id makes the error message long", async () => {
     const local = await startTestServer();

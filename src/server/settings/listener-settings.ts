@@ -88,6 +88,16 @@ export const listenerSettings = defineSettings({
     default: "flush",
     help: "acknowledge a write once flushed to disk (flush, survives power loss) or once committed (commit, survives a crash of the server)",
   },
+  wsKeepaliveMs: {
+    flag: "--ws-keepalive",
+    value: "MS",
+    env: "SYNCLINE_WS_KEEPALIVE_MS",
+    key: "ws_keepalive_ms",
+    kind: "integer",
+    schema: milliseconds(1000, 600_000),
+    default: 10_000,
+    help: "how often automerge and share WebSockets are pinged, ms; one from which nothing (pong or message) arrived for two such periods is closed",
+  },
   shutdownTimeoutMs: {
     flag: "--shutdown-timeout",
     value: "MS",
