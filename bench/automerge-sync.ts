@@ -24,6 +24,11 @@ export interface AutomergeBenchOptions {
   readonly leaveWaitMs: number;
   /** Whether to wait `leaveWaitMs` (automerge-memory) or skip it (automerge-sync alone). */
   readonly memory: boolean;
+  /**
+   * Our server's idle eviction in memory mode, ms (`--automerge-idle-evict`); both servers' RSS is
+   * read again this long plus 30 s after the last client left (`afterIdleEvict`).
+   */
+  readonly idleEvictMs: number;
   /** Only these servers (for investigating one); default both. */
   readonly servers?: readonly ServerKind[];
 }
@@ -50,8 +55,8 @@ interface Run {
     peakFind: number;
     afterLoad: number;
     afterLeave: number | undefined;
-    /** Half the wait again later: whether memory keeps coming down. */
-    afterLeaveLater: number | undefined;
+    /** Idle eviction + 30 s after the last client left: what eviction gave back. */
+    afterIdleEvict: number | undefined;
   };
   /** CPU seconds each process used during (a) (from the last change) and during (b). */
   readonly cpu: {
@@ -73,6 +78,8 @@ const roles = new URL("./roles/", import.meta.url);
 const role = (name: string) => new URL(`${name}.js`, roles).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const phaseTimeoutMs = 300_000;
+/** How long after idle eviction is due the RSS is read (the target's "idle-evict time + 30 s"). */
+const afterEvictionMs = 30_000;
 
 let shared: Promise<Results> | undefined;
 
@@ -92,7 +99,13 @@ function results(options: AutomergeBenchOptions): Promise<Results> {
 
 async function runAll(options: AutomergeBenchOptions): Promise<Results> {
   const dir = mkdtempSync(join(tmpdir(), "syncline-bench-am-"));
-  const out: Results = { options, syncline: [], reference: [], floor: [], notes: [] };
+  const out: Results = {
+    options,
+    syncline: [],
+    reference: [],
+    floor: [],
+    notes: [],
+  };
   try {
     for (let i = 0; i < options.repetitions; i++) {
       // Alternate (and swap who goes first), so drift in the shared machine's load hits both.
@@ -139,8 +152,8 @@ async function runOnce(
   options: AutomergeBenchOptions,
 ): Promise<Run> {
   const started: RoleProcess[] = [];
-  const start = (name: string, args: string[]) => {
-    const p = exitAware(startRole(role(name), args));
+  const start = (name: string, args: string[], env?: NodeJS.ProcessEnv) => {
+    const p = exitAware(startRole(role(name), args, { env }));
     started.push(p);
     return p;
   };
@@ -152,7 +165,13 @@ async function runOnce(
     await sleep(500);
     const server =
       kind === "syncline"
-        ? start("syncline-server", [dataDir])
+        ? start(
+            "syncline-server",
+            [dataDir],
+            options.memory
+              ? { ...process.env, SYNCLINE_AUTOMERGE_IDLE_EVICT_MS: String(options.idleEvictMs) }
+              : undefined,
+          )
         : start("automerge-reference-server", [dataDir]);
     const url = String((await server.next("ready", 30_000)).url);
     if (kind === "syncline") await probeJoin(url);
@@ -201,12 +220,13 @@ async function runOnce(
     const [peakFind] = findSampler.stop();
     await finder.stop();
     let afterLeave: number | undefined;
-    let afterLeaveLater: number | undefined;
+    let afterIdleEvict: number | undefined;
     if (options.memory) {
+      const left = Date.now();
       await sleep(options.leaveWaitMs);
       afterLeave = rssOf(pid);
-      await sleep(options.leaveWaitMs / 2);
-      afterLeaveLater = rssOf(pid);
+      await sleep(left + options.idleEvictMs + afterEvictionMs - Date.now());
+      afterIdleEvict = rssOf(pid);
     }
     await server.stop();
     const run: Run = {
@@ -222,7 +242,7 @@ async function runOnce(
         peakFind: peakFind as number,
         afterLoad,
         afterLeave,
-        afterLeaveLater,
+        afterIdleEvict,
       },
       cpu: {
         durable: {
@@ -417,7 +437,11 @@ function rssSummary(runs: Run[]) {
     peakFindMiB: m((r) => r.rss.peakFind),
     afterLoadMiB: m((r) => r.rss.afterLoad),
     afterLeaveMiB: m((r) => r.rss.afterLeave),
-    afterLeaveLaterMiB: m((r) => r.rss.afterLeaveLater),
+    afterIdleEvictMiB: m((r) => r.rss.afterIdleEvict),
+    /** What idle eviction did not give back: RSS over idle, idle-evict + 30 s after leaving. */
+    keptAfterIdleEvictMiB: m((r) =>
+      r.rss.afterIdleEvict === undefined ? undefined : r.rss.afterIdleEvict - r.rss.idle,
+    ),
     diskMiB: m((r) => r.diskBytes),
   };
 }
@@ -434,15 +458,17 @@ export async function automergeMemory(options: AutomergeBenchOptions) {
     documents: options.documents,
     repetitions: options.repetitions,
     leaveWaitSeconds: options.memory ? options.leaveWaitMs / 1000 : undefined,
-    leaveWaitLaterSeconds: options.memory ? (options.leaveWaitMs * 1.5) / 1000 : undefined,
+    idleEvictSeconds: options.idleEvictMs / 1000,
+    afterIdleEvictSeconds: (options.idleEvictMs + afterEvictionMs) / 1000,
     syncline: ours,
     reference,
     ratio: {
       afterLoad: ratioOf(ours.afterLoadMiB, reference.afterLoadMiB),
       afterLeave: ratioOf(ours.afterLeaveMiB, reference.afterLeaveMiB),
-      afterLeaveLater: ratioOf(ours.afterLeaveLaterMiB, reference.afterLeaveLaterMiB),
+      afterIdleEvict: ratioOf(ours.afterIdleEvictMiB, reference.afterIdleEvictMiB),
     },
-    target: "syncline / reference RSS after the load <= 0.25; back near idle after clients leave",
+    target:
+      "RSS growth after the load <= 1/4 of the reference's; idle-evict + 30 s after the last client left, <= idle + 16 MiB",
     notes: r.notes,
   };
 }

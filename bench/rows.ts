@@ -106,6 +106,16 @@ export function rowsOf(results: Results): Row[] {
     better: "lower",
     goal: "peer/ours >= 4",
   });
+  const afterEviction = at("automerge-memory", "afterIdleEvictSeconds");
+  add("automerge-memory", {
+    name: "automerge-rss-after-idle-evict",
+    unit: `MiB of RSS over idle ${afterEviction} s after the last client left (idle eviction + 30 s)`,
+    ours: at("automerge-memory", "syncline.keptAfterIdleEvictMiB"),
+    peer: at("automerge-memory", "reference.keptAfterIdleEvictMiB"),
+    peerName: reference,
+    better: "lower",
+    goal: "ours <= 16",
+  });
   const fanoutUnit = `${at("share-fanout", "rate")} syncs/s × ${at("share-fanout", "viewers")} viewers`;
   const strongLoop = "raw ws broadcast loop (encode once, batch per turn, pause slow sockets)";
   add("share-fanout", {
