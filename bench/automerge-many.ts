@@ -46,13 +46,26 @@ const defaultPerClient = 2000;
 export async function automergeMany(options: AutomergeManyOptions) {
   const dir = mkdtempSync(join(tmpdir(), "syncline-bench-many-"));
   const runs: Record<ServerKind, Run[]> = { syncline: [], reference: [] };
+  /** Runs in which the server process died (left out of the medians). */
+  const crashes: Record<ServerKind, string[]> = { syncline: [], reference: [] };
   try {
     for (let i = 0; i < options.repetitions; i++) {
       const order: ServerKind[] =
         i % 2 === 0 ? ["syncline", "reference"] : ["reference", "syncline"];
       for (const kind of order.filter((k) => options.servers?.includes(k) ?? true)) {
         const perClient = options.perClient ?? defaultPerClient;
-        const run = await runOnce(kind, join(dir, `${kind}-${i}`), options.documents, perClient);
+        const run = await runOnce(
+          kind,
+          join(dir, `${kind}-${i}`),
+          options.documents,
+          perClient,
+        ).catch((error: Error) => {
+          if (!(error instanceof ServerDied)) throw error;
+          crashes[kind].push(`run ${i + 1}: ${error.message}`);
+          process.stderr.write(`automerge-many: ${kind} run ${i + 1}: ${error.message}\n`);
+          return undefined;
+        });
+        if (run === undefined) continue;
         process.stderr.write(
           `automerge-many: ${kind} run ${i + 1}: ack ${run.ackSeconds} s, find ${run.findSeconds} s ` +
             `(${run.found} found, ${run.failed} failed), server CPU ${JSON.stringify(run.cpuSeconds)}\n`,
@@ -73,12 +86,13 @@ export async function automergeMany(options: AutomergeManyOptions) {
     ackSpread: list.length > 0 ? max(list, "ackSeconds") / min(list, "ackSeconds") : Number.NaN,
     runs: list,
   });
+  const withCrashes = (kind: ServerKind) => ({ ...summary(runs[kind]), crashes: crashes[kind] });
   return {
     name: "automerge-many",
     ...options,
     clients: Math.ceil(options.documents / (options.perClient ?? defaultPerClient)),
-    syncline: summary(runs.syncline),
-    reference: summary(runs.reference),
+    syncline: withCrashes("syncline"),
+    reference: withCrashes("reference"),
   };
 }
 
@@ -104,16 +118,23 @@ async function runOnce(
         : start("automerge-reference-server", [dataDir]);
     const url = String((await server.next("ready", 30_000)).url);
     const pid = server.child.pid as number;
+    // Every wait below ends at once if the server dies (both servers have, once each, at
+    // 10,000 documents); otherwise the clients would wait out the phase timeout for nothing.
+    const died = server.exited.catch((error: Error) => {
+      throw new ServerDied(error.message);
+    });
+    died.catch(() => {}); // the server's stop at the end is not a death to report
+    const phase = <T>(waits: Promise<T>[]) => Promise.race([Promise.all(waits), died]);
     await sleep(1000);
     const idle = rssOf(pid);
     const pushers = shares.map((n) => start("automerge-ack-client", ["push", url, String(n), "1"]));
     await Promise.all(pushers.map((p) => p.next("ready", 30_000)));
     for (const pusher of pushers) pusher.send({ type: "go" });
-    await Promise.all(pushers.map((p) => p.next("created", phaseTimeoutMs)));
+    await phase(pushers.map((p) => p.next("created", phaseTimeoutMs)));
     const cpuBefore = cpuOf(pid);
     const onlineAt = Date.now();
     for (const pusher of pushers) pusher.send({ type: "online" });
-    const acks = await Promise.all(pushers.map((p) => p.next("acknowledged", phaseTimeoutMs)));
+    const acks = await phase(pushers.map((p) => p.next("acknowledged", phaseTimeoutMs)));
     const cpuPushed = cpuOf(pid);
     const afterPush = rssOf(pid);
     await Promise.all(pushers.map((p) => p.stop()));
@@ -123,7 +144,7 @@ async function runOnce(
     const cpuFindStart = cpuOf(pid);
     const findAt = Date.now();
     for (const [i, finder] of finders.entries()) finder.send({ type: "find", ids: ids[i] });
-    const founds = await Promise.all(finders.map((f) => f.next("found", phaseTimeoutMs)));
+    const founds = await phase(finders.map((f) => f.next("found", phaseTimeoutMs)));
     const cpuFound = cpuOf(pid);
     const afterFind = rssOf(pid);
     const sum = (list: readonly { [key: string]: unknown }[], key: string) =>
@@ -145,6 +166,9 @@ async function runOnce(
     await Promise.all(started.map((p) => p.stop()));
   }
 }
+
+/** The server process exited during a run. */
+class ServerDied extends Error {}
 
 const round = (x: number) => Math.round(x * 100) / 100;
 const max = (list: Run[], key: "ackSeconds") => Math.max(...list.map((r) => r[key]));
