@@ -65,7 +65,8 @@ export const errorTable = {
     exit: exitCodes.cannotStart,
   },
   ERR_STORE_OPEN: {
-    meaning: "the store cannot be opened (permissions, not a directory, corrupt files)",
+    meaning:
+      "the store cannot be opened (permissions, not a directory, corrupt files; for Postgres: the database cannot be reached or refused the login, or its schema is newer than this release)",
     status: 503,
     exit: exitCodes.cannotStart,
   },
@@ -82,11 +83,37 @@ export const errorTable = {
     exit: exitCodes.unexpected,
     retryable: true,
   },
+  ERR_STORE_READ: {
+    meaning:
+      "the store could not be read (for Postgres: the connection to the database was lost or timed out); nothing was changed",
+    status: 503,
+    close: AutomergeCloseCode.internalError,
+    exit: exitCodes.unexpected,
+    retryable: true,
+  },
   ERR_INVALID_STORE_KEY: {
     meaning:
       "a store key is empty or has a segment that is not a non-empty string (a programming error)",
     status: 500,
     exit: exitCodes.unexpected,
+  },
+  ERR_BUS_UNAVAILABLE: {
+    meaning:
+      "the cross-node bus cannot reach Redis (not reachable within `connectTimeoutMs`, default 5 s, at start; or the connection was lost and is being re-established): a publish or subscribe is refused at once rather than queued, and nothing was sent. The message names the Redis URL without its password",
+    status: 503,
+    exit: exitCodes.unexpected,
+    retryable: true,
+  },
+  ERR_BUS_CLOSED: {
+    meaning: "the cross-node bus was used after it was closed (during shutdown)",
+    status: 503,
+    exit: exitCodes.unexpected,
+    retryable: true,
+  },
+  ERR_BUS_MESSAGE: {
+    meaning:
+      "a message on the cross-node bus was dropped unread: its envelope is malformed (truncated, no sender) or has a newer version than this release reads (during a rolling upgrade); reported to the bus's `onError`, the bus goes on",
+    exit: exitCodes.protocol,
   },
   ERR_INVALID_DOCUMENT_ID: {
     meaning: "a string is not an Automerge document id (bs58check of 16 bytes)",

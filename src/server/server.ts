@@ -77,16 +77,27 @@ export interface SynclineServer {
   close(): Promise<void>;
 }
 
+/**
+ * The configured store: Postgres when `--postgres` is set (its driver loaded only then), else
+ * the embedded LMDB store in the data directory.
+ */
+async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
+  if (config.postgres === undefined) {
+    return openLmdbStore({ path: config.dataDir, durability: config.durability });
+  }
+  const { openPostgresStore } = await import("../storage/postgres-store.js");
+  return openPostgresStore({
+    url: config.postgres,
+    onError: (error) => logger.warn({ err: error }, "postgres: an idle connection failed"),
+  });
+}
+
 /** Opens the store and the listeners; rejects (having released everything) if either fails. */
 export async function startServer(options: ServerOptions): Promise<SynclineServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createServerMetrics();
-  const store = watchHealth(
-    options.store ?? (await openLmdbStore({ path: config.dataDir, durability: config.durability })),
-    metrics,
-    logger,
-  );
+  const store = watchHealth(options.store ?? (await openStore(config, logger)), metrics, logger);
   const bodies = new BodyBudget(config.httpBodyTotalBytes, (held) =>
     metrics.httpBodyBytes.set(held),
   );

@@ -8,6 +8,7 @@ export {
   openLmdbStore,
 } from "./lmdb-store.js";
 export { createMemoryStore } from "./memory-store.js";
+export { openPostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 export type {
   RangeOptions,
   Store,

@@ -78,6 +78,17 @@ export const listenerSettings = defineSettings({
     default: "info",
     help: `structured JSON logs on stderr at this level: ${logLevels.join(", ")}`,
   },
+  postgres: {
+    flag: "--postgres",
+    value: "URL",
+    env: "DATABASE_URL",
+    key: "postgres",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "– (the embedded LMDB store in --data)",
+    help: "store documents, shares and payloads in this Postgres database (postgres://USER:PASSWORD@HOST:PORT/DB) instead of the embedded store; several nodes share it",
+    doc: "store documents, shares and retained payloads in this Postgres database (`postgres://USER:PASSWORD@HOST:PORT/DB`, libpq's URL form, `?sslmode=…` included) instead of the embedded LMDB store; several nodes share one. The schema is created and migrated on start. Writes are acknowledged once committed (with Postgres's default `synchronous_commit = on`, once its WAL is on disk), and `--durability` does not apply",
+  },
   durability: {
     flag: "--durability",
     value: "D",

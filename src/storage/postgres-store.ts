@@ -1,0 +1,269 @@
+// The shared Store on Postgres (node-postgres), for several nodes on one database: entries in
+// one bytea-keyed table, writes of one event turn in one transaction, each acknowledged once
+// committed. With Postgres's default `synchronous_commit = on` a commit returns after its WAL is
+// flushed to disk, so an acknowledged write survives a crash of the database server too.
+
+import pg from "pg";
+import { createError, describeError } from "../protocol/errors.js";
+import { entriesTable, migrate } from "./postgres-schema.js";
+import { statementsOf, type WriteStep } from "./postgres-write-steps.js";
+import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
+import { encodeBatch } from "./store-batch.js";
+import {
+  type ByteRange,
+  decodeKey,
+  encodeKey,
+  prefixRangeBounds,
+  rangeLimit,
+} from "./store-key.js";
+
+/** Options of the Postgres store. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database?sslmode=…` (libpq's URL form). */
+  readonly url: string;
+  /** Connections at most. Default 10. */
+  readonly poolSize?: number;
+  /** How long to wait for a connection, ms; then the call fails. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** How long one statement may take, ms; then it fails (a hung database never hangs a client). Default 30000. */
+  readonly queryTimeoutMs?: number;
+  /** Errors of idle connections (the database restarted), which no call is waiting on. */
+  readonly onError?: (error: Error) => void;
+}
+
+/** Entries read per query in a scan. */
+const scanPageSize = 256;
+
+/** The URL with its password masked, for messages and logs. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(a URL that cannot be parsed)";
+  }
+}
+
+/**
+ * Connects, migrates the schema (see postgres-schema.ts) and returns the store. Rejects with
+ * ERR_STORE_OPEN when the database cannot be reached, refuses the login, or is newer.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const { url, poolSize = 10, connectTimeoutMs = 5000, queryTimeoutMs = 30_000 } = options;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: connectTimeoutMs,
+    query_timeout: queryTimeoutMs,
+    statement_timeout: queryTimeoutMs,
+    application_name: "syncline",
+  });
+  // An idle connection's error (the server restarted) is emitted here; without a listener it
+  // would be thrown as an uncaught exception. The pool replaces the connection on next use.
+  pool.on("error", (error) => options.onError?.(error));
+  let client: pg.PoolClient | undefined;
+  try {
+    client = await pool.connect();
+    await migrate(client);
+  } catch (error) {
+    client?.release(true);
+    client = undefined;
+    await pool.end().catch(() => {});
+    if ((error as { code?: string }).code === "ERR_STORE_OPEN") throw error;
+    throw createError(
+      "ERR_STORE_OPEN",
+      `store: cannot open Postgres at ${redactedUrl(url)}: ${describeError(error)}`,
+      { cause: error },
+    );
+  } finally {
+    client?.release();
+  }
+  return new PostgresStore(pool);
+}
+
+/** Writes waiting for the next group transaction. */
+interface QueuedWrite {
+  readonly step: WriteStep;
+  readonly what: string;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  #state: StoreStatus["state"] = "open";
+  /** Writes of this turn, committed together once the turn ends. */
+  #queued: QueuedWrite[] = [];
+  /** The group transaction running now; the next one starts after it (call order holds). */
+  #running: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async get(key: StoreKey): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    const encoded = encodeKey(key);
+    const result = await this.#read(`SELECT value FROM ${entriesTable} WHERE key = $1`, [encoded]);
+    const row = result.rows[0] as { value: Buffer } | undefined;
+    return row === undefined ? undefined : new Uint8Array(row.value);
+  }
+
+  write(ops: readonly StoreOp[]): Promise<void> {
+    try {
+      this.#assertOpen();
+      const batch = encodeBatch(ops);
+      if (batch.length === 0) return Promise.resolve();
+      return this.#enqueue({ type: "ops", ops: batch }, "write");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async *range(prefix: StoreKey, options: RangeOptions = {}): AsyncIterable<StoreEntry> {
+    this.#assertOpen();
+    const bounds = prefixRangeBounds(prefix, options);
+    const reverse = options.reverse === true;
+    let remaining = rangeLimit(options);
+    let after: Buffer | undefined;
+    while (remaining > 0) {
+      const size = Math.min(scanPageSize, remaining);
+      const rows = await this.#readPage(bounds, reverse, after, size);
+      for (const row of rows) {
+        this.#assertOpen(); // a page read before close is not handed out after it
+        yield { key: decodeKey(row.key), value: new Uint8Array(row.value) };
+      }
+      if (rows.length < size) return;
+      remaining -= rows.length;
+      after = rows[rows.length - 1]?.key;
+    }
+  }
+
+  deletePrefix(prefix: StoreKey): Promise<void> {
+    try {
+      this.#assertOpen();
+      if (prefix.length === 0) {
+        throw createError("ERR_INVALID_STORE_KEY", "store: deletePrefix needs a non-empty prefix");
+      }
+      return this.#enqueue(
+        { type: "deletePrefix", range: prefixRangeBounds(prefix) },
+        "deletePrefix",
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  status(): StoreStatus {
+    return { driver: "postgres", state: this.#state };
+  }
+
+  #enqueue(step: WriteStep, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queued.push({ step, what, resolve, reject });
+      // The first write of a turn schedules the group; the others of the turn join it.
+      if (this.#queued.length === 1 && this.#running === undefined)
+        setImmediate(() => this.#drain());
+    });
+  }
+
+  /** Commits the queued writes as groups, one transaction after another, until none is left. */
+  #drain(): void {
+    if (this.#running !== undefined || this.#queued.length === 0) return;
+    const group = this.#queued;
+    this.#queued = [];
+    this.#running = this.#commit(group).finally(() => {
+      this.#running = undefined;
+      this.#drain();
+    });
+  }
+
+  /** One transaction for `group`: all of it commits, or none of it and every write rejects. */
+  async #commit(group: QueuedWrite[]): Promise<void> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      await client.query("BEGIN");
+      for (const statement of statementsOf(group.map((write) => write.step))) {
+        await client.query(statement.text, statement.values);
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client?.query("ROLLBACK").catch(() => {});
+      // A connection that failed mid-transaction is not given back to the pool.
+      client?.release(true);
+      client = undefined;
+      for (const write of group) write.reject(this.#writeError(write.what, error));
+      return;
+    } finally {
+      client?.release();
+    }
+    for (const write of group) write.resolve();
+  }
+
+  async #readPage(
+    bounds: ByteRange,
+    reverse: boolean,
+    after: Buffer | undefined,
+    limit: number,
+  ): Promise<{ key: Buffer; value: Buffer }[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const bound = (sql: string, value: Buffer) => {
+      values.push(value);
+      where.push(`key ${sql} $${values.length}`);
+    };
+    if (bounds.start.length > 0) bound(">=", bounds.start);
+    if (bounds.end !== undefined) bound("<", bounds.end);
+    if (after !== undefined) bound(reverse ? "<" : ">", after);
+    values.push(limit);
+    const text = `SELECT key, value FROM ${entriesTable}
+      ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY key ${reverse ? "DESC" : "ASC"} LIMIT $${values.length}`;
+    return (await this.#read(text, values)).rows as { key: Buffer; value: Buffer }[];
+  }
+
+  async #read(text: string, values: unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await this.#pool.query(text, values);
+    } catch (error) {
+      if (this.#state !== "open") throw this.#closedError();
+      throw createError("ERR_STORE_READ", `store: Postgres read failed: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async #close(): Promise<void> {
+    this.#state = "closed";
+    // Writes already made are committed first (they were accepted while open).
+    while (this.#running !== undefined || this.#queued.length > 0) {
+      this.#drain();
+      await this.#running?.catch(() => {});
+    }
+    await this.#pool.end();
+  }
+
+  #assertOpen(): void {
+    if (this.#state !== "open") throw this.#closedError();
+  }
+
+  #closedError() {
+    return createError("ERR_STORE_CLOSED", "store: the Postgres store is closed");
+  }
+
+  #writeError(what: string, error: unknown) {
+    return createError(
+      "ERR_STORE_WRITE",
+      `store: Postgres ${what} failed, nothing of it applied: ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,115 @@
+// A server on the Postgres store (`--postgres`): real Repo clients and a share with its viewer
+// against it, data kept across a restart, and a document written through one node found through
+// another node on the same database. The cluster is this file's own, as in postgres-store.test.ts.
+
+import * as A from "@automerge/automerge";
+import type { Repo } from "@automerge/automerge-repo";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createRepoClient, storeHasHeads, waitUntil, wsUrl } from "../helpers/automerge-clients.js";
+import {
+  findPostgresBin,
+  startTestPostgres,
+  type TestPostgres,
+} from "../helpers/postgres-server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { call, openViewer, sessionItems, sessionOf, type TestViewer } from "../helpers/share.js";
+
+const missing = findPostgresBin().problem;
+
+if (missing !== undefined && process.env.CI) {
+  describe("server on postgres", () => {
+    it("has Postgres server binaries (required under CI=true)", () => {
+      throw new Error(`server on postgres tests under CI=true: ${missing}`);
+    });
+  });
+}
+
+type Items = { items: number[] };
+
+describe.skipIf(missing !== undefined)("server on postgres", () => {
+  let postgres: TestPostgres;
+  const servers: TestServer[] = [];
+  const repos: Repo[] = [];
+  const viewers: TestViewer[] = [];
+  beforeAll(async () => {
+    postgres = await startTestPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await postgres?.remove();
+  });
+  afterEach(async () => {
+    for (const viewer of viewers.splice(0)) viewer.socket.terminate();
+    await Promise.all(repos.splice(0).map((repo) => repo.shutdown().catch(() => {})));
+    await Promise.all(servers.splice(0).map((server) => server.stop()));
+  });
+
+  const node = async (url: string) => {
+    const server = await startTestServer({ postgres: url });
+    servers.push(server);
+    return server;
+  };
+  const client = (server: TestServer, name: string) => {
+    const repo = createRepoClient(wsUrl(server.server.url), name);
+    repos.push(repo);
+    return repo;
+  };
+
+  it("reports the postgres driver in /healthz", async () => {
+    const server = await node(await postgres.createDatabase());
+    const health = await call(server.server.url, "GET", "/healthz");
+    expect(health.status).toBe(200);
+    expect(health.body.store).toMatchObject({ driver: "postgres", state: "open" });
+    expect(JSON.stringify(health.body)).not.toContain("127.0.0.1");
+  });
+
+  it("syncs a document and keeps it across a restart", async () => {
+    const server = await node(await postgres.createDatabase());
+    const alice = client(server, "alice");
+    const handle = alice.create<Items>({ items: [1, 2] });
+    handle.change((doc) => doc.items.push(3));
+    await waitUntil(() =>
+      storeHasHeads(server.server.store, handle.documentId, A.getHeads(handle.doc())),
+    );
+    await server.restart();
+    const bob = client(server, "bob");
+    const found = await bob.find<Items>(handle.url);
+    expect(found.doc().items).toEqual([1, 2, 3]);
+  });
+
+  it("finds through a second node a document written through the first", async () => {
+    const database = await postgres.createDatabase();
+    const [first, second] = [await node(database), await node(database)];
+    const alice = client(first, "alice");
+    const handle = alice.create<Items>({ items: [7] });
+    await waitUntil(() =>
+      storeHasHeads(first.server.store, handle.documentId, A.getHeads(handle.doc())),
+    );
+    const bob = client(second, "bob");
+    const found = await bob.find<Items>(handle.url);
+    expect(found.doc().items).toEqual([7]);
+  });
+
+  it("publishes a share and serves its viewer, also after a restart", async () => {
+    const server = await node(await postgres.createDatabase());
+    const base = () => server.server.url;
+    const id = "pgshare1";
+    const sessionID = sessionOf(id);
+    const created = await call(base(), "POST", "/api/share", { sessionID });
+    expect(created.status).toBe(201);
+    const secret = created.body.secret as string;
+    const sync = await call(base(), "POST", `/api/share/${id}/sync`, {
+      secret,
+      data: sessionItems(sessionID, 2),
+    });
+    expect(sync.status).toBe(200);
+    const viewer = await openViewer(base(), `id=${id}&v=2`);
+    viewers.push(viewer);
+    const frames = await viewer.waitFrames(5);
+    expect(frames.map((frame) => frame.key).filter(Boolean)).toHaveLength(4);
+    await server.restart();
+    const again = await openViewer(base(), `id=${id}&v=2`);
+    viewers.push(again);
+    const reloaded = await again.waitFrames(5);
+    expect(reloaded.slice(0, 4)).toEqual(frames.slice(0, 4));
+  });
+});
