@@ -42,7 +42,15 @@ const errorNames = ["SynclineError", "isSynclineError"];
 describe("package entry points", () => {
   it("every entry but package.json has built types and code", () => {
     const entries = Object.keys(pkg.exports).filter((name) => name !== "./package.json");
-    expect(entries).toEqual([".", "./client", "./browser", "./storage", "./storage/testing"]);
+    expect(entries).toEqual([
+      ".",
+      "./client",
+      "./browser",
+      "./storage",
+      "./storage/testing",
+      "./bus",
+      "./bus/testing",
+    ]);
     for (const name of entries) {
       const { types, default: code } = entry(name);
       expect(types, name).toMatch(/\.d\.ts$/);
@@ -88,6 +96,14 @@ describe("package entry points", () => {
     expect(typeof storage.encodeKey).toBe("function");
     const testingPath = resolve(root, entry("./storage/testing").default);
     expect(readFileSync(testingPath, "utf8")).toContain("runStoreTests");
+  });
+
+  it("./bus and ./bus/testing resolve to built files", async () => {
+    const bus = await load("./bus");
+    expect(typeof bus.createMemoryBusNetwork).toBe("function");
+    expect(typeof bus.openRedisBus).toBe("function");
+    const testingPath = resolve(root, entry("./bus/testing").default);
+    expect(readFileSync(testingPath, "utf8")).toContain("runBusTests");
   });
 
   it("declares Node 20 as the minimum", () => {
