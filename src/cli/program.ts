@@ -191,6 +191,41 @@ export function createProgram(io: CliIo): Command {
     await adminDeleteCommand("document", document, options, io);
   });
 
+  const data = program
+    .command("data")
+    .description("export or import all of a server's data (a stopped server's, for LMDB)")
+    .addHelpText("after", dataHelp);
+  addSettingOptions(
+    data
+      .command("export")
+      .description(
+        "write a portable dump of the store and the spool folder (to stdout, or -o FILE)",
+      )
+      .option("-o, --output <file>", "write the dump to FILE (replaced atomically, mode 0600)"),
+    storeSettings,
+    "server",
+  )
+    .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
+    .option("--json", "with -o: print {ok, exported: {entries, spoolFiles, bytes}}")
+    .action(async (options) => {
+      const { dataExportCommand } = await import("./commands/data.js");
+      await dataExportCommand(options, io);
+    });
+  addSettingOptions(
+    data
+      .command("import")
+      .description("load a dump into an empty store and spool folder (checked whole first)")
+      .argument("<file>", "a dump made by `syncline data export`"),
+    storeSettings,
+    "server",
+  )
+    .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
+    .option("--json", "print {ok, imported: {entries, spoolFiles, bytes}}")
+    .action(async (file: string, options) => {
+      const { dataImportCommand } = await import("./commands/data.js");
+      await dataImportCommand(file, options, io);
+    });
+
   const keys = program.command("keys").description("SSH key helpers for the transport");
   keys
     .command("fingerprint")
@@ -247,6 +282,25 @@ Examples:
   syncline share push ses_01HXYZabcdefgh < items.jsonl
   syncline share watch abcdefgh --json
   syncline share delete ses_01HXYZabcdefgh --server unix:/run/syncline.sock
+`;
+
+/** The server settings that choose the store: what `syncline data` opens. */
+const storeSettings = {
+  dataDir: serverSettings.dataDir,
+  postgres: serverSettings.postgres,
+  durability: serverSettings.durability,
+} satisfies SettingTable;
+
+const dataHelp = `
+Both open the store the server's settings name (--data DIR, or --postgres URL; also from
+DATA_DIR / DATABASE_URL and the config file's [server] table). Stop the server first when its
+store is the embedded one: its data directory is locked while it runs.
+
+  syncline data export --data ./syncline-data -o backup.dump
+  syncline data import --postgres postgres://syncline@db/syncline backup.dump
+
+import refuses a store that already holds entries, and checks the whole file (sizes, counts,
+SHA-256) before it writes anything.
 `;
 
 const adminHelp = `

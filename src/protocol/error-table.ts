@@ -91,6 +91,16 @@ export const errorTable = {
     exit: exitCodes.unexpected,
     retryable: true,
   },
+  ERR_DATA_DUMP: {
+    meaning:
+      "a file `syncline data import` cannot use: not a syncline dump, a newer format version, a malformed or truncated line, a spool file name that is not one the server makes, or entry sizes, counts or the SHA-256 at its end that do not match what was read; the message names the line; nothing was imported",
+    exit: exitCodes.usage,
+  },
+  ERR_DATA_NOT_EMPTY: {
+    meaning:
+      "`syncline data import` was pointed at a store that already holds entries, or a spool folder that already holds payloads: nothing was imported (import into a new data directory or an empty database)",
+    exit: exitCodes.usage,
+  },
   ERR_INVALID_STORE_KEY: {
     meaning:
       "a store key is empty or has a segment that is not a non-empty string (a programming error)",
@@ -112,7 +122,7 @@ export const errorTable = {
   },
   ERR_BUS_MESSAGE: {
     meaning:
-      "a message on the cross-node bus was dropped unread: its envelope is malformed (truncated, no sender) or has a newer version than this release reads (during a rolling upgrade); reported to the bus's `onError`, the bus goes on",
+      "a message on the cross-node bus was dropped unread: it is not a bus envelope or a malformed one (truncated, no or a bad sender id) or has a newer version than this release reads (during a rolling upgrade); reported to the bus's `onError`, the bus goes on",
     exit: exitCodes.protocol,
   },
   ERR_INVALID_DOCUMENT_ID: {

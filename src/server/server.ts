@@ -3,7 +3,6 @@
 
 import type { Logger } from "pino";
 import { StandardCloseCode } from "../protocol/close-codes.js";
-import { openLmdbStore } from "../storage/lmdb-store.js";
 import type { Store } from "../storage/store.js";
 import { watchStoreHealth } from "../storage/store-health.js";
 import { addAdminRoutes } from "./admin-routes.js";
@@ -23,6 +22,7 @@ import { HttpRouter } from "./http-router.js";
 import { type ConnectionGate, closeServer, type Listeners, openListeners } from "./listeners.js";
 import { createLogger } from "./logger.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import { openConfiguredStore } from "./open-store.js";
 import { OutputBudget } from "./output-budget.js";
 import { RateLimits } from "./rate-limits.js";
 import type { RequestGuards } from "./request-guards.js";
@@ -77,27 +77,19 @@ export interface SynclineServer {
   close(): Promise<void>;
 }
 
-/**
- * The configured store: Postgres when `--postgres` is set (its driver loaded only then), else
- * the embedded LMDB store in the data directory.
- */
-async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
-  if (config.postgres === undefined) {
-    return openLmdbStore({ path: config.dataDir, durability: config.durability });
-  }
-  const { openPostgresStore } = await import("../storage/postgres-store.js");
-  return openPostgresStore({
-    url: config.postgres,
-    onError: (error) => logger.warn({ err: error }, "postgres: an idle connection failed"),
-  });
-}
-
 /** Opens the store and the listeners; rejects (having released everything) if either fails. */
 export async function startServer(options: ServerOptions): Promise<SynclineServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createServerMetrics();
-  const store = watchHealth(options.store ?? (await openStore(config, logger)), metrics, logger);
+  const store = watchHealth(
+    options.store ??
+      (await openConfiguredStore(config, (error) =>
+        logger.warn({ err: error }, "postgres: an idle connection failed"),
+      )),
+    metrics,
+    logger,
+  );
   const bodies = new BodyBudget(config.httpBodyTotalBytes, (held) =>
     metrics.httpBodyBytes.set(held),
   );
