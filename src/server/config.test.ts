@@ -21,7 +21,7 @@ describe("resolveServerConfig", () => {
       logLevel: "info",
       durability: "flush",
       shutdownTimeoutMs: 4000,
-      wsKeepaliveMs: 10_000,
+      wsKeepaliveMs: 30_000,
       retainBytes: 64 * 1024 * 1024,
       heartbeatMs: 20_000,
       heartbeatGraceMs: 10_000,

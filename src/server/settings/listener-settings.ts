@@ -106,7 +106,7 @@ export const listenerSettings = defineSettings({
     key: "ws_keepalive_ms",
     kind: "integer",
     schema: milliseconds(1000, 600_000),
-    default: 10_000,
+    default: 30_000,
     help: "how often automerge and share WebSockets are pinged, ms; one from which nothing (pong or message) arrived for two such periods is closed",
   },
   shutdownTimeoutMs: {
