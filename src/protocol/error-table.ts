@@ -85,7 +85,7 @@ export const errorTable = {
   },
   ERR_STORE_READ: {
     meaning:
-      "the store could not be read (for Postgres: the connection to the database was lost or timed out); nothing was changed",
+      "the store could not be read (an I/O error of the embedded store; for Postgres, the connection to the database was lost or timed out); nothing was changed, and `/healthz` says `degraded` until a read succeeds again",
     status: 503,
     close: AutomergeCloseCode.internalError,
     exit: exitCodes.unexpected,

@@ -44,19 +44,20 @@ export function addBaseRoutes(router: HttpRouter, deps: BaseRouteDeps): HttpRout
 
 /**
  * `unavailable` (503: a load balancer drains the node) while shutting down or while the store is
- * not open; `degraded` while the store is open but its writes fail: still 200, because reads
+ * not open; `degraded` while the store is open but its writes (or, with Postgres unreachable, its
+ * reads) fail: still 200, because reads
  * (share data, viewers, Automerge documents) are served and taking the node out would lose them
  * too; monitoring alerts on the status (or `syncline_store_degraded`); `ok` otherwise.
  */
 function healthOf(store: StoreStatus, accepting: boolean): "ok" | "degraded" | "unavailable" {
   if (!accepting || store.state !== "open") return "unavailable";
-  return store.writable === false ? "degraded" : "ok";
+  return store.writable === false || store.readable === false ? "degraded" : "ok";
 }
 
 /** The store's status as `/healthz` shows it: named fields only, so no driver adds a path. */
 function storeReport(store: StoreStatus): StoreStatus {
-  const { driver, state, writable, lastError, failingSince } = store;
-  return { driver, state, writable, lastError, failingSince };
+  const { driver, state, writable, readable, lastError, failingSince } = store;
+  return { driver, state, writable, readable, lastError, failingSince };
 }
 
 /** Adds `GET /metrics`, behind `Authorization: Bearer <token>` when a token is given. */

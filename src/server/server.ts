@@ -244,10 +244,19 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
  * reads still served) in the metrics and `/healthz`.
  */
 function watchHealth(store: Store, metrics: ServerMetrics, logger: Logger): Store {
+  const failing = { writes: false, reads: false };
+  const degraded = () => metrics.store.degraded.set(failing.writes || failing.reads ? 1 : 0);
   return watchStoreHealth(store, {
     writeFailed: (operation) => metrics.store.writeFailures.inc({ operation }),
+    readableChanged(readable, error) {
+      failing.reads = !readable;
+      degraded();
+      if (readable) logger.warn("store: reads succeed again");
+      else logger.error({ err: error }, "store: reads are failing (database unreachable?)");
+    },
     writableChanged(writable, error) {
-      metrics.store.degraded.set(writable ? 0 : 1);
+      failing.writes = !writable;
+      degraded();
       if (writable) logger.warn("store: writes succeed again; health is ok");
       else {
         logger.error(

@@ -336,9 +336,8 @@ class LmdbStore implements Store {
   }
 
   #readError(error: unknown) {
-    // No ERR_STORE_READ exists yet; a failing read of an open database is an internal error.
     return createError(
-      "ERR_UNEXPECTED",
+      "ERR_STORE_READ",
       `store: reading the LMDB database failed: ${describeLmdbError(error)}`,
       { cause: error },
     );

@@ -70,3 +70,60 @@ describe("store health", () => {
     expect(watched.status()).toEqual({ driver: "memory", state: "closed", writable: true });
   });
 });
+
+describe("store read health", () => {
+  /** A memory store whose reads fail like a lost database connection while `down` is set. */
+  function databaseOf() {
+    const inner = createMemoryStore();
+    const database = { down: false };
+    const lost = () => createError("ERR_STORE_READ", "store: connection lost (test)");
+    const store: Store = {
+      get: (key) => (database.down ? Promise.reject(lost()) : inner.get(key)),
+      range: (prefix, options) =>
+        database.down
+          ? (async function* () {
+              yield* [];
+              throw lost();
+            })()
+          : inner.range(prefix, options),
+      write: (ops) => inner.write(ops),
+      deletePrefix: (prefix) => inner.deletePrefix(prefix),
+      close: () => inner.close(),
+      status: () => inner.status(),
+    };
+    return { database, store };
+  }
+
+  it("is unreadable from a failed read (get or range) until a read succeeds", async () => {
+    const { database, store } = databaseOf();
+    const changes: boolean[] = [];
+    const watched = watchStoreHealth(store, {
+      readableChanged: (readable) => changes.push(readable),
+    });
+    database.down = true;
+    await expect(watched.get(["k"])).rejects.toMatchObject({ code: "ERR_STORE_READ" });
+    const scan = async () => {
+      for await (const _ of watched.range(["k"])) {
+      }
+    };
+    await expect(scan()).rejects.toMatchObject({ code: "ERR_STORE_READ" });
+    expect(watched.status()).toMatchObject({
+      writable: true,
+      readable: false,
+      lastError: "ERR_STORE_READ",
+    });
+    expect(watched.status().failingSince).toMatch(/^\d{4}-/);
+    database.down = false;
+    await scan();
+    expect(watched.status()).toEqual({ driver: "memory", state: "open", writable: true });
+    expect(changes).toEqual([false, true]);
+  });
+
+  it("a closed store or an invalid key says nothing about reads", async () => {
+    const watched = watchStoreHealth(createMemoryStore());
+    await expect(watched.get([""])).rejects.toMatchObject({ code: "ERR_INVALID_STORE_KEY" });
+    await watched.close();
+    await expect(watched.get(["k"])).rejects.toMatchObject({ code: "ERR_STORE_CLOSED" });
+    expect(watched.status().readable).toBeUndefined();
+  });
+});

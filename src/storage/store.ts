@@ -47,9 +47,14 @@ export interface StoreStatus {
    * true again once a write succeeds. Absent when nobody watches (store-health.ts adds it).
    */
   readonly writable?: boolean;
-  /** While not writable: the code of the last write failure (`ERR_STORE_WRITE`). */
+  /**
+   * Present, and false, while reads fail though the store is open (a lost connection to the
+   * database); gone once a read succeeds again. Set by store-health.ts, like `writable`.
+   */
+  readonly readable?: false;
+  /** While not writable or not readable: the code of the last failure (`ERR_STORE_…`). */
   readonly lastError?: string;
-  /** While not writable: when writes started failing, ISO 8601. */
+  /** While not writable or not readable: when the failures started, ISO 8601. */
   readonly failingSince?: string;
 }
 

@@ -62,6 +62,29 @@ describe.skipIf(missing !== undefined)("server on postgres", () => {
     expect(JSON.stringify(health.body)).not.toContain("127.0.0.1");
   });
 
+  it("is degraded while the database is unreachable, with the reason, and ok once it is back", async () => {
+    const server = await node(await postgres.createDatabase());
+    const base = server.server.url;
+    await postgres.stop();
+    try {
+      // A share the server does not hold in memory: answering needs the database.
+      const refused = await call(base, "GET", "/api/share/zzzz9999/data");
+      expect(refused.status).toBe(503);
+      const health = await call(base, "GET", "/healthz");
+      expect(health.status).toBe(200);
+      expect(health.body.status).toBe("degraded");
+      expect(health.body.store).toMatchObject({ readable: false, lastError: "ERR_STORE_READ" });
+      const metrics = await call(base, "GET", "/metrics");
+      expect(metrics.text).toMatch(/^syncline_store_degraded 1$/m);
+    } finally {
+      await postgres.start();
+    }
+    expect((await call(base, "GET", "/api/share/zzzz9999/data")).status).toBe(404);
+    const health = await call(base, "GET", "/healthz");
+    expect(health.body.status).toBe("ok");
+    expect(health.body.store.readable).toBeUndefined();
+  }, 30_000);
+
   it("syncs a document and keeps it across a restart", async () => {
     const server = await node(await postgres.createDatabase());
     const alice = client(server, "alice");
