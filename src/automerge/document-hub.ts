@@ -7,7 +7,7 @@
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
 import type { SynclineError } from "../protocol/errors.js";
 import { createTaskSlots, type TaskSlots } from "../util/task-slots.js";
-import { createDoc } from "./automerge-backend.js";
+import { createDoc, decodeSyncMessage } from "./automerge-backend.js";
 import {
   createEntry,
   type DocumentEntry,
@@ -328,13 +328,17 @@ export class DocumentHub {
 
   /**
    * The document is new: each peer whose sync would create it is asked whether it may (its
-   * address's rate limit); a refused peer's messages are dropped and its socket closed.
+   * address's rate limit); a refused peer's messages are dropped and its socket closed. Only a
+   * sync that carries changes creates anything: a first message with heads alone leaves nothing
+   * stored, and charging it too charged a document twice when the budget evicted it, still
+   * empty, before its changes came (at thousands of new documents at once).
    */
   #admitCreators(entry: DocumentEntry): void {
     const refused = new Map<HubPeer, SynclineError>();
     const admitted = new Set<HubPeer>();
-    for (const { peer, type } of entry.inbox) {
+    for (const { peer, type, data } of entry.inbox) {
       if (type !== "sync" || refused.has(peer) || admitted.has(peer)) continue;
+      if (!carriesChanges(data)) continue;
       const refusal = peer.admitNewDocument?.(entry.documentId);
       if (refusal) refused.set(peer, refusal);
       else admitted.add(peer);
@@ -414,5 +418,17 @@ export class DocumentHub {
   #track(task: Promise<void>): void {
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
+  }
+}
+
+/**
+ * Whether a sync message carries changes. One that cannot be decoded counts as carrying them:
+ * it is charged like any other, and refused as bad sync data where it is applied.
+ */
+function carriesChanges(data: Uint8Array): boolean {
+  try {
+    return decodeSyncMessage(data).changes.length > 0;
+  } catch {
+    return true;
   }
 }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ServerConfig } from "../../src/server/config.js";
 import { generateTestKey, type TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import { generateDocumentId } from "../../src/util/ids.js";
+import { createRepoClient, storeHasHeads, waitUntil, wsUrl } from "../helpers/automerge-clients.js";
 import { openWireClient } from "../helpers/automerge-wire.js";
 import {
   closeAll,
@@ -448,11 +449,15 @@ describe("rate limits", () => {
     const { server } = await serve({ rateDocumentCreateBurst: 2, rateDocumentCreatePerMinute: 1 });
     const client = await openWireClient(`${server.url.replace(/^http/, "ws")}/`);
     await client.join("creator");
+    /** A client's sync message that creates a document: the one with its changes, not heads. */
     const newDocument = (n: number) => {
       const doc = A.change(A.init<{ n: number }>(), (d) => {
         d.n = n;
       });
-      const [, data] = A.generateSyncMessage(doc, A.initSyncState());
+      const [sent] = A.generateSyncMessage(doc, A.initSyncState());
+      const [, serverHas] = A.generateSyncMessage(A.init(), A.initSyncState());
+      const [, state] = A.receiveSyncMessage(doc, sent, serverHas as Uint8Array);
+      const [, data] = A.generateSyncMessage(doc, state);
       return data as Uint8Array;
     };
     const ids = [generateDocumentId(), generateDocumentId(), generateDocumentId()];
@@ -472,6 +477,41 @@ describe("rate limits", () => {
       metricValue(metrics.body, "syncline_rate_limited_total", 'limit="document_create"'),
     ).toBe(1);
     expect(metricValue(metrics.body, "syncline_automerge_documents_loaded_total")).toBe(2);
+  });
+
+  it("charges a document once: a real Repo creating exactly the burst's count is never refused", async () => {
+    // A memory budget of a few documents evicts them between their first (heads only) message
+    // and the one with their changes: each used to be charged twice then.
+    const documents = 30;
+    const { server } = await serve({
+      rateDocumentCreateBurst: documents,
+      rateDocumentCreatePerMinute: 1,
+      automergeMemoryBudget: 64 * 1024,
+    });
+    const repo = createRepoClient(wsUrl(server.url), "creator");
+    try {
+      const handles = Array.from({ length: documents }, (_, n) =>
+        repo.create<{ n: number }>({ n }),
+      );
+      await waitUntil(
+        async () => {
+          const stored = await Promise.all(
+            handles.map((handle) =>
+              storeHasHeads(server.store, handle.documentId, A.getHeads(handle.doc())),
+            ),
+          );
+          return stored.every(Boolean);
+        },
+        15_000,
+        "every document stored",
+      );
+      const metrics = await requestFrom(`${server.url}/metrics`, "127.0.0.3");
+      expect(
+        metricValue(metrics.body, "syncline_rate_limited_total", 'limit="document_create"'),
+      ).toBe(0);
+    } finally {
+      await repo.shutdown();
+    }
   });
 
   it("has an off switch", async () => {

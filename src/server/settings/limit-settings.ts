@@ -264,7 +264,7 @@ export const limitSettings = defineSettings({
     kind: "integer",
     schema: integer(1, 10_000_000),
     default: 20_000,
-    help: "automerge documents one address may create at once (a first sync of a document the server does not have); past it the socket is closed 4430",
+    help: "automerge documents one address may create at once (a first sync carrying changes of a document the server does not have); past it the socket is closed 4430",
     limit: {
       whenHit:
         "the socket is closed with 4430 (`ERR_RATE_LIMITED`); refilled at `rate_document_create_per_minute`",
