@@ -13,15 +13,10 @@ import {
   describeLmdbError,
   guardTurnCommits,
 } from "./lmdb-commit-failures.js";
+import { pagedScan, type ScanPage } from "./paged-scan.js";
 import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
 import { encodeBatch } from "./store-batch.js";
-import {
-  type ByteRange,
-  decodeKey,
-  encodeKey,
-  prefixRangeBounds,
-  rangeLimit,
-} from "./store-key.js";
+import { type ByteRange, decodeKey, encodeKey, prefixRangeBounds } from "./store-key.js";
 
 /*
  * What lmdb-js 3.5.6 guarantees when a write's promise resolves (read in node_modules/lmdb,
@@ -152,13 +147,6 @@ function makeDataDir(dir: string): void {
   }
 }
 
-/** One page of a scan, copied out of LMDB's buffers. */
-interface Page {
-  readonly entries: StoreEntry[];
-  /** The encoded key of the last entry, where the next page continues. */
-  readonly lastKey: Buffer | undefined;
-}
-
 class LmdbStore implements Store {
   readonly #db: RootDatabase<Buffer, Buffer>;
   readonly #durability: LmdbDurability;
@@ -204,23 +192,14 @@ class LmdbStore implements Store {
     );
   }
 
-  async *range(prefix: StoreKey, options: RangeOptions = {}): AsyncIterable<StoreEntry> {
-    this.#assertOpen();
-    const bounds = prefixRangeBounds(prefix, options);
-    const reverse = options.reverse === true;
-    let remaining = rangeLimit(options);
-    let after: Buffer | undefined;
-    while (remaining > 0) {
-      const size = Math.min(scanPageSize, remaining);
-      const page = this.#readPage(bounds, reverse, after, size);
-      for (const entry of page.entries) {
-        yield entry;
-        this.#assertOpen(); // a page read before close is not handed out after it
-      }
-      if (page.entries.length < size) return;
-      remaining -= page.entries.length;
-      after = page.lastKey;
-    }
+  range(prefix: StoreKey, options: RangeOptions = {}): AsyncIterable<StoreEntry> {
+    return pagedScan(
+      prefix,
+      options,
+      scanPageSize,
+      (bounds, reverse, after, limit) => this.#readPage(bounds, reverse, after, limit),
+      () => this.#assertOpen(),
+    );
   }
 
   async deletePrefix(prefix: StoreKey): Promise<void> {
@@ -276,7 +255,12 @@ class LmdbStore implements Store {
   }
 
   /** Reads up to `limit` entries after `after` in one short read transaction. */
-  #readPage(bounds: ByteRange, reverse: boolean, after: Buffer | undefined, limit: number): Page {
+  #readPage(
+    bounds: ByteRange,
+    reverse: boolean,
+    after: Buffer | undefined,
+    limit: number,
+  ): ScanPage {
     const low = bounds.start.length > 0 ? bounds.start : undefined;
     // Reverse scans start at the high bound; lmdb-js then takes `end` as the low bound.
     const from = after ?? (reverse ? bounds.end : low);

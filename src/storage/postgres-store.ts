@@ -5,17 +5,12 @@
 
 import pg from "pg";
 import { createError, describeError } from "../protocol/errors.js";
+import { pagedScan, type ScanPage } from "./paged-scan.js";
 import { entriesTable, migrate } from "./postgres-schema.js";
 import { statementsOf, type WriteStep } from "./postgres-write-steps.js";
 import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
 import { encodeBatch } from "./store-batch.js";
-import {
-  type ByteRange,
-  decodeKey,
-  encodeKey,
-  prefixRangeBounds,
-  rangeLimit,
-} from "./store-key.js";
+import { type ByteRange, decodeKey, encodeKey, prefixRangeBounds } from "./store-key.js";
 
 /** Options of the Postgres store. */
 export interface PostgresStoreOptions {
@@ -122,23 +117,14 @@ class PostgresStore implements Store {
     }
   }
 
-  async *range(prefix: StoreKey, options: RangeOptions = {}): AsyncIterable<StoreEntry> {
-    this.#assertOpen();
-    const bounds = prefixRangeBounds(prefix, options);
-    const reverse = options.reverse === true;
-    let remaining = rangeLimit(options);
-    let after: Buffer | undefined;
-    while (remaining > 0) {
-      const size = Math.min(scanPageSize, remaining);
-      const rows = await this.#readPage(bounds, reverse, after, size);
-      for (const row of rows) {
-        this.#assertOpen(); // a page read before close is not handed out after it
-        yield { key: decodeKey(row.key), value: new Uint8Array(row.value) };
-      }
-      if (rows.length < size) return;
-      remaining -= rows.length;
-      after = rows[rows.length - 1]?.key;
-    }
+  range(prefix: StoreKey, options: RangeOptions = {}): AsyncIterable<StoreEntry> {
+    return pagedScan(
+      prefix,
+      options,
+      scanPageSize,
+      (bounds, reverse, after, limit) => this.#readPage(bounds, reverse, after, limit),
+      () => this.#assertOpen(),
+    );
   }
 
   deletePrefix(prefix: StoreKey): Promise<void> {
@@ -213,7 +199,7 @@ class PostgresStore implements Store {
     reverse: boolean,
     after: Buffer | undefined,
     limit: number,
-  ): Promise<{ key: Buffer; value: Buffer }[]> {
+  ): Promise<ScanPage> {
     const where: string[] = [];
     const values: unknown[] = [];
     const bound = (sql: string, value: Buffer) => {
@@ -227,7 +213,11 @@ class PostgresStore implements Store {
     const text = `SELECT key, value FROM ${entriesTable}
       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY key ${reverse ? "DESC" : "ASC"} LIMIT $${values.length}`;
-    return (await this.#read(text, values)).rows as { key: Buffer; value: Buffer }[];
+    const rows = (await this.#read(text, values)).rows as { key: Buffer; value: Buffer }[];
+    return {
+      entries: rows.map((row) => ({ key: decodeKey(row.key), value: new Uint8Array(row.value) })),
+      lastKey: rows.at(-1)?.key,
+    };
   }
 
   async #read(text: string, values: unknown[]): Promise<pg.QueryResult> {

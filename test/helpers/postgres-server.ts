@@ -9,6 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { describe, it } from "vitest";
 import { freePort } from "./free-port.js";
 
 /** A running cluster. */
@@ -40,6 +41,23 @@ export function findPostgresBin(): { bin?: string; problem?: string } {
     return { problem: `no Postgres server binaries under ${root} (Debian package postgresql-15)` };
   }
   return { bin: join(root, version, "bin") };
+}
+
+/**
+ * Why Postgres tests cannot run here, or undefined when they can. Under CI=true a missing
+ * Postgres registers a failing test under `suite` (CI must install it); elsewhere the caller
+ * skips its suite with `describe.skipIf(missing !== undefined)`.
+ */
+export function postgresMissing(suite: string): string | undefined {
+  const { problem } = findPostgresBin();
+  if (problem !== undefined && process.env.CI) {
+    describe(suite, () => {
+      it("has Postgres server binaries (required under CI=true)", () => {
+        throw new Error(`${suite} under CI=true: ${problem}`);
+      });
+    });
+  }
+  return problem;
 }
 
 let databases = 0;

@@ -9,20 +9,12 @@ import { openPostgresStore, redactedUrl } from "../../src/storage/postgres-store
 import { runStoreTests } from "../../src/storage/testing/run-store-tests.js";
 import { freePort } from "../helpers/free-port.js";
 import {
-  findPostgresBin,
+  postgresMissing,
   startTestPostgres,
   type TestPostgres,
 } from "../helpers/postgres-server.js";
 
-const missing = findPostgresBin().problem;
-
-if (missing !== undefined && process.env.CI) {
-  describe("postgres store", () => {
-    it("has Postgres server binaries (required under CI=true)", () => {
-      throw new Error(`postgres store tests under CI=true: ${missing}`);
-    });
-  });
-}
+const missing = postgresMissing("postgres store");
 
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(

@@ -7,22 +7,14 @@ import type { Repo } from "@automerge/automerge-repo";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRepoClient, storeHasHeads, waitUntil, wsUrl } from "../helpers/automerge-clients.js";
 import {
-  findPostgresBin,
+  postgresMissing,
   startTestPostgres,
   type TestPostgres,
 } from "../helpers/postgres-server.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { call, openViewer, sessionItems, sessionOf, type TestViewer } from "../helpers/share.js";
 
-const missing = findPostgresBin().problem;
-
-if (missing !== undefined && process.env.CI) {
-  describe("server on postgres", () => {
-    it("has Postgres server binaries (required under CI=true)", () => {
-      throw new Error(`server on postgres tests under CI=true: ${missing}`);
-    });
-  });
-}
+const missing = postgresMissing("server on postgres");
 
 type Items = { items: number[] };
 
