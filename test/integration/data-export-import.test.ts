@@ -4,7 +4,7 @@
 // everything intact, exported again and imported into a new data directory: both dumps hold the
 // same entries. Then the refusals: a non-empty target, and exit codes.
 
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import * as A from "@automerge/automerge";
@@ -164,9 +164,9 @@ describe.skipIf(missing !== undefined)("data export and import", () => {
     await call(busy.server.url, "POST", "/api/share", { sessionID: sessionOf("busy0001") });
     await busy.halt();
     const empty = join(dir.path, "empty.dump");
-    expect(
-      (await cli(["data", "export", "--data", join(dir.path, "none"), "-o", empty])).code,
-    ).toBe(0);
+    const none = join(dir.path, "none");
+    mkdirSync(none);
+    expect((await cli(["data", "export", "--data", none, "-o", empty])).code).toBe(0);
     const before = join(dir.path, "busy-before.dump");
     expect((await cli(["data", "export", "--data", target, "-o", before])).code).toBe(0);
     const refused = await cli(["data", "import", "--data", target, empty]);
@@ -178,12 +178,23 @@ describe.skipIf(missing !== undefined)("data export and import", () => {
   });
 
   it("writes the dump to stdout without -o, the summary to stderr", async () => {
-    const result = await cli(["data", "export", "--data", join(dir.path, "nothing-here")]);
+    const empty = join(dir.path, "empty-dir");
+    mkdirSync(empty);
+    const result = await cli(["data", "export", "--data", empty]);
     expect(result.code).toBe(0);
     const lines = result.out.trim().split("\n");
     expect(JSON.parse(lines[0] as string)).toMatchObject({ format: "syncline-dump", version: 1 });
     expect(JSON.parse(lines.at(-1) as string)).toMatchObject({ type: "end", entries: 0 });
     expect(result.err).toContain("exported 0 entries");
+  });
+
+  it("refuses to export a data directory that does not exist, creating nothing", async () => {
+    const missing = join(dir.path, "typo");
+    const result = await cli(["data", "export", "--data", missing]);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(missing);
+    expect(result.out).toBe("");
+    expect(existsSync(missing)).toBe(false);
   });
 
   it("names a missing dump file with exit 2", async () => {

@@ -4,9 +4,10 @@
 // `--postgres`, the config file's [server] table), so the server must be stopped for LMDB.
 
 import { once } from "node:events";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { createError } from "../../protocol/errors.js";
 import { resolveServerConfig, serverSettings } from "../../server/config.js";
 import { fileTable, readConfigFile } from "../../server/config-file.js";
 import type { DumpTotals } from "../../server/data-dump-format.js";
@@ -33,7 +34,7 @@ export async function dataExportCommand(options: DataFlags, io: CliIo): Promise<
     options.output === undefined || options.output === "-"
       ? undefined
       : resolveOutputTarget(options.output, "data export");
-  const { store, spoolFolder, where } = await openStore(options, io);
+  const { store, spoolFolder, where } = await openStore(options, io, "export");
   let totals: DumpTotals;
   try {
     if (target === undefined) {
@@ -69,7 +70,7 @@ export async function dataImportCommand(
   } catch (error) {
     throw localFileError(error, `data import: cannot read ${path}`);
   }
-  const { store, spoolFolder, where } = await openStore(options, io);
+  const { store, spoolFolder, where } = await openStore(options, io, "import");
   let totals: DumpTotals;
   try {
     totals = await importData(store, spoolFolder, path);
@@ -79,9 +80,14 @@ export async function dataImportCommand(
   report(io, options, "imported", totals, where, false);
 }
 
+/**
+ * Opens the store the settings name. An export needs an existing data directory: opening the
+ * embedded store would create a missing one, and a mistyped path would export nothing.
+ */
 async function openStore(
   options: DataFlags,
   io: CliIo,
+  command: "export" | "import",
 ): Promise<{ store: Store; spoolFolder: string; where: string }> {
   const file = readConfigFile(options.config, io.env, configTables);
   const config = resolveServerConfig({
@@ -89,6 +95,12 @@ async function openStore(
     env: io.env,
     file: fileTable(file, "server"),
   });
+  if (command === "export" && config.postgres === undefined && !existsSync(config.dataDir)) {
+    throw createError(
+      "ERR_USAGE",
+      `data export: there is no data directory ${config.dataDir} (--data DIR, or --postgres URL)`,
+    );
+  }
   const store = await openConfiguredStore(config);
   const where =
     config.postgres === undefined
