@@ -55,6 +55,8 @@ export interface ServerOptions {
   readonly share?: ShareEndpointOptions;
   /** Lets a caller mount extra HTTP routes or WebSocket endpoints before listening. */
   readonly extend?: (routes: { http: HttpRouter; upgrades: UpgradeRouter }) => void;
+  /** How often a store that can go away on its own (Postgres) is probed, ms (tests: shorter). */
+  readonly storeProbeMs?: number;
 }
 
 /** A running server. */
@@ -201,11 +203,13 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   }
   const open = listeners;
   logger.info({ url: open.url, unix: open.unixPath, version }, "listening");
+  const stopProbing = probeStore(store, options.storeProbeMs ?? defaultStoreProbeMs);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       accepting = false;
+      stopProbing();
       upgrades.stopAccepting();
       const started = Date.now();
       const grace = config.shutdownTimeoutMs;
@@ -237,6 +241,30 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     logger,
     close,
   };
+}
+
+/** How often a store with a probe is checked: `/healthz` turns degraded this soon without traffic. */
+const defaultStoreProbeMs = 5000;
+
+/**
+ * Probes `store` every `intervalMs` when its driver can (a database that may go away while
+ * nothing reads or writes); the health watch records each outcome. Returns the stop.
+ */
+function probeStore(store: Store, intervalMs: number): () => void {
+  const probe = store.probe;
+  if (probe === undefined) return () => {};
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return; // a probe waiting on a hung database is not stacked
+    running = true;
+    probe()
+      .catch(() => {}) // recorded by the health watch (degraded, logged once)
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

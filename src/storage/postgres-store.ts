@@ -142,6 +142,11 @@ class PostgresStore implements Store {
     }
   }
 
+  async probe(): Promise<void> {
+    this.#assertOpen();
+    await this.#read("SELECT 1", []);
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;

@@ -127,3 +127,27 @@ describe("store read health", () => {
     expect(watched.status().readable).toBeUndefined();
   });
 });
+
+describe("store probe", () => {
+  it("has none when the driver has none, and records a driver's probe like a read", async () => {
+    expect(watchStoreHealth(createMemoryStore()).probe).toBeUndefined();
+    let reachable = false;
+    const inner = createMemoryStore();
+    const probed = watchStoreHealth({
+      get: (key) => inner.get(key),
+      range: (prefix, options) => inner.range(prefix, options),
+      write: (ops) => inner.write(ops),
+      deletePrefix: (prefix) => inner.deletePrefix(prefix),
+      close: () => inner.close(),
+      status: () => inner.status(),
+      probe: async () => {
+        if (!reachable) throw createError("ERR_STORE_READ", "store: unreachable (test)");
+      },
+    });
+    await expect(probed.probe?.()).rejects.toMatchObject({ code: "ERR_STORE_READ" });
+    expect(probed.status().readable).toBe(false);
+    reachable = true;
+    await probed.probe?.();
+    expect(probed.status().readable).toBeUndefined();
+  });
+});

@@ -42,9 +42,23 @@ class HealthWatchedStore implements Store {
   #writes: Health = { ok: true };
   #reads: Health = { ok: true };
 
+  /** Absent when the driver has none; a probe's outcome counts like a read's. */
+  readonly probe: (() => Promise<void>) | undefined;
+
   constructor(store: Store, observer: StoreHealthObserver) {
     this.#store = store;
     this.#observer = observer;
+    this.probe = store.probe && (() => this.#probe());
+  }
+
+  async #probe(): Promise<void> {
+    try {
+      await this.#store.probe?.();
+      this.#readSucceeded();
+    } catch (error) {
+      this.#readFailed(error);
+      throw error;
+    }
   }
 
   async get(key: StoreKey): Promise<Uint8Array | undefined> {

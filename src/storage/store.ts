@@ -81,4 +81,9 @@ export interface Store {
   close(): Promise<void>;
   /** The store's state for health checks; never throws. */
   status(): StoreStatus;
+  /**
+   * Checks that the store can be reached now, for a driver whose storage can go away on its own
+   * (a database server): rejects with ERR_STORE_READ when it cannot. Absent for embedded drivers.
+   */
+  probe?(): Promise<void>;
 }

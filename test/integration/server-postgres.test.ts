@@ -77,6 +77,26 @@ describe.skipIf(missing !== undefined)("server on postgres", () => {
     expect(health.body.store.readable).toBeUndefined();
   }, 30_000);
 
+  it("notices the database going away and coming back with no traffic at all (the probe)", async () => {
+    const server = await startTestServer(
+      { postgres: await postgres.createDatabase() },
+      { storeProbeMs: 100 },
+    );
+    servers.push(server);
+    const status = async () => (await call(server.server.url, "GET", "/healthz")).body;
+    await postgres.stop();
+    try {
+      await waitUntil(async () => (await status()).status === "degraded", 10_000, "degraded");
+      expect((await status()).store).toMatchObject({
+        readable: false,
+        lastError: "ERR_STORE_READ",
+      });
+    } finally {
+      await postgres.start();
+    }
+    await waitUntil(async () => (await status()).status === "ok", 10_000, "ok again");
+  }, 30_000);
+
   it("syncs a document and keeps it across a restart", async () => {
     const server = await node(await postgres.createDatabase());
     const alice = client(server, "alice");
