@@ -138,14 +138,19 @@ async function handshake(
     clientNonce,
     channelBinding: channelBindingOf(transport),
   };
-  const host = verifyHostSignature({
-    ...fields,
-    hostKey: challenge.hostKey,
-    hostSignature: challenge.hostSignature,
-    ...(options.serverFingerprint === undefined
-      ? {}
-      : { pinnedFingerprint: options.serverFingerprint }),
-  });
+  let host: ReturnType<typeof verifyHostSignature>;
+  try {
+    host = verifyHostSignature({
+      ...fields,
+      hostKey: challenge.hostKey,
+      hostSignature: challenge.hostSignature,
+      ...(options.serverFingerprint === undefined
+        ? {}
+        : { pinnedFingerprint: options.serverFingerprint }),
+    });
+  } catch (error) {
+    throw withProxyHint(error, fields.channelBinding);
+  }
   await options.verifyHostKey?.({
     address: options.address,
     fingerprint: host.fingerprint,
@@ -190,4 +195,18 @@ function openSocket(
     maxPayload: defaultWireMaxFrameBytes,
     ca: options.ca,
   });
+}
+
+/**
+ * A host signature that does not verify over TLS is most often a proxy that ends TLS in front of
+ * the server: each end then binds a different TLS session, and no signature can verify. Say so,
+ * since the bare message points at the key instead.
+ */
+export function withProxyHint(error: unknown, channelBinding: Uint8Array): unknown {
+  if (!isSynclineError(error, "ERR_AUTH_SIGNATURE") || channelBinding.length === 0) return error;
+  return createError(
+    "ERR_AUTH_SIGNATURE",
+    `${error.message} (if a proxy in front of the server ends TLS, no signature can verify: /wire needs TLS to end in the server itself, e.g. passed through by SNI)`,
+    { cause: error },
+  );
 }
