@@ -86,8 +86,8 @@ export const listenerSettings = defineSettings({
     kind: "string",
     schema: nonEmptyText.optional(),
     defaultText: "– (the embedded LMDB store in --data)",
-    help: "store documents, shares and payloads in this Postgres database (postgres://USER:PASSWORD@HOST:PORT/DB) instead of the embedded store; several nodes share it",
-    doc: "store documents, shares and retained payloads in this Postgres database (`postgres://USER:PASSWORD@HOST:PORT/DB`, libpq's URL form, `?sslmode=…` included) instead of the embedded LMDB store; several nodes share one. The schema is created and migrated on start. Writes are acknowledged once committed (with Postgres's default `synchronous_commit = on`, once its WAL is on disk), and `--durability` does not apply",
+    help: "store documents, shares and payloads in this Postgres database (postgres://USER:PASSWORD@HOST:PORT/DB) instead of the embedded store",
+    doc: "store documents, shares and retained payloads in this Postgres database (`postgres://USER:PASSWORD@HOST:PORT/DB`, libpq's URL form, `?sslmode=…` included) instead of the embedded LMDB store (one node per database for now: see [The Postgres store](#the-postgres-store)). The schema is created and migrated on start. Writes are acknowledged once committed (with Postgres's default `synchronous_commit = on`, once its WAL is on disk), and `--durability` does not apply",
   },
   durability: {
     flag: "--durability",
