@@ -77,7 +77,8 @@ export const errorTable = {
     retryable: true,
   },
   ERR_STORE_WRITE: {
-    meaning: "the store could not commit a write; nothing of that batch was applied",
+    meaning:
+      "the store could not commit a write; nothing of that batch was applied (with Postgres, unless the connection failed during the COMMIT itself: its outcome is then unknown, and it was never acknowledged)",
     status: 503,
     close: AutomergeCloseCode.internalError,
     exit: exitCodes.unexpected,

@@ -179,19 +179,21 @@ class PostgresStore implements Store {
   /** One transaction for `group`: all of it commits, or none of it and every write rejects. */
   async #commit(group: QueuedWrite[]): Promise<void> {
     let client: pg.PoolClient | undefined;
+    let committing = false;
     try {
       client = await this.#pool.connect();
       await client.query("BEGIN");
       for (const statement of statementsOf(group.map((write) => write.step))) {
         await client.query(statement.text, statement.values);
       }
+      committing = true;
       await client.query("COMMIT");
     } catch (error) {
       await client?.query("ROLLBACK").catch(() => {});
       // A connection that failed mid-transaction is not given back to the pool.
       client?.release(true);
       client = undefined;
-      for (const write of group) write.reject(this.#writeError(write.what, error));
+      for (const write of group) write.reject(this.#writeError(write.what, error, committing));
       return;
     } finally {
       client?.release();
@@ -254,10 +256,18 @@ class PostgresStore implements Store {
     return createError("ERR_STORE_CLOSED", "store: the Postgres store is closed");
   }
 
-  #writeError(what: string, error: unknown) {
+  /**
+   * A failed write. Nothing of it was applied, except when the connection failed during COMMIT
+   * itself: then the database may have committed without our hearing it, as with any database.
+   * Either way it was never acknowledged, and every write here is an idempotent put or delete.
+   */
+  #writeError(what: string, error: unknown, committing: boolean) {
+    const outcome = committing
+      ? "the database may or may not have committed it (the failure came during COMMIT)"
+      : "nothing of it applied";
     return createError(
       "ERR_STORE_WRITE",
-      `store: Postgres ${what} failed, nothing of it applied: ${describeError(error)}`,
+      `store: Postgres ${what} failed, ${outcome}: ${describeError(error)}`,
       { cause: error },
     );
   }
