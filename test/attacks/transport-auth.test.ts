@@ -225,6 +225,47 @@ describe("an impostor at a known address", () => {
       await first.stop();
     }
   });
+
+  it("nodes given one host key (--host-key) are one server to a client that trusted either", async () => {
+    // Two nodes behind one address (a load balancer), each with its own data directory and a
+    // copy of the same key: the client's first contact was the one, its next the other.
+    const hostKey = join(dir.path, "shared_host_key");
+    const first = await startTestServer({ authorizedKeys: authorizedKeysPath, hostKey });
+    const port = first.server.port;
+    const env = freshDevice("shared");
+    const file = join(dir.path, "shared.bin");
+    writeFileSync(file, randomBytes(100));
+    const send = () =>
+      runCliProcess(
+        [
+          "send",
+          file,
+          "--channel",
+          "shared",
+          "--server",
+          `ws://127.0.0.1:${port}`,
+          "--identity",
+          keys.alice.privatePath,
+        ],
+        { env, input: "" },
+      );
+    let other: TestServer | undefined;
+    try {
+      const met = await send();
+      expect(met.code).toBe(0);
+      expect(met.stderr).toContain("permanently added the host key");
+      await first.halt();
+      other = await startTestServer({ authorizedKeys: authorizedKeysPath, hostKey, port });
+      expect(other.dataDir).not.toBe(first.dataDir);
+      expect(other.server.hostFingerprint).toBe(first.server.hostFingerprint);
+      const again = await send();
+      expect(again.code).toBe(0);
+      expect(again.stderr).not.toContain("permanently added");
+    } finally {
+      await other?.stop();
+      await first.stop();
+    }
+  });
 });
 
 describe("authorized_keys on the server", () => {
