@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import { terminate } from "./terminate.js";
 
 /** Debian's nginx; SYNCLINE_NGINX names another (or a missing one, to check CI). */
 export const nginxPath = process.env.SYNCLINE_NGINX ?? "/usr/sbin/nginx";
@@ -124,7 +125,7 @@ export async function startNginx(
     if (stopped) return;
     stopped = true;
     process.off("exit", killOnExit);
-    await terminate(child);
+    await terminate(child, 5000);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -150,19 +151,6 @@ async function waitForPidFile(
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** SIGTERM (nginx's fast shutdown), SIGKILL after 5 s; resolves once it has exited. */
-function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }
 
 /**

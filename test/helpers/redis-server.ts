@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import { terminate } from "./terminate.js";
 
 /** Debian's redis-server; SYNCLINE_REDIS_SERVER names another (or a missing one, to check CI). */
 export const redisServerPath = process.env.SYNCLINE_REDIS_SERVER ?? "/usr/bin/redis-server";
@@ -59,7 +60,7 @@ export async function startRedis(): Promise<TestRedis> {
     running = undefined;
     if (current === undefined) return;
     process.off("exit", killOnExit);
-    await terminate(current.child);
+    await terminate(current.child, 2000);
     await rm(current.dir, { recursive: true, force: true });
   };
 
@@ -124,18 +125,5 @@ function answersPing(port: number): Promise<boolean> {
     });
     socket.on("error", () => {});
     socket.on("close", () => resolve(reply.startsWith("+PONG")));
-  });
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within 2 s; resolves once it exited. */
-function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill("SIGKILL"), 2000);
-    child.once("exit", () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill("SIGTERM");
   });
 }
