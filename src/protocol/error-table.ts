@@ -84,6 +84,13 @@ export const errorTable = {
     exit: exitCodes.unexpected,
     retryable: true,
   },
+  ERR_STORE_CONFLICT: {
+    meaning:
+      "a conditional store write was refused because another writer (another node sharing the database) changed the key it depends on first; nothing of it was applied. The server catches up and tries again on its own; a client sees it only when that keeps failing",
+    status: 503,
+    exit: exitCodes.unexpected,
+    retryable: true,
+  },
   ERR_STORE_READ: {
     meaning:
       "the store could not be read (an I/O error of the embedded store; for Postgres, the connection to the database was lost or timed out); nothing was changed, and `/healthz` says `degraded` until a read succeeds again",

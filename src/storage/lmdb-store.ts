@@ -3,7 +3,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { open, type RootDatabase } from "lmdb";
+import { ABORT, open, type RootDatabase } from "lmdb";
 import { createError, describeError } from "../protocol/errors.js";
 import { checkLmdbFile } from "./check-lmdb-file.js";
 import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.js";
@@ -15,7 +15,13 @@ import {
 } from "./lmdb-commit-failures.js";
 import { pagedScan, type ScanPage } from "./paged-scan.js";
 import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
-import { encodeBatch } from "./store-batch.js";
+import {
+  conflictError,
+  type EncodedBatch,
+  type EncodedExpect,
+  encodeBatch,
+  expectationHolds,
+} from "./store-batch.js";
 import { type ByteRange, decodeKey, encodeKey, prefixRangeBounds } from "./store-key.js";
 
 /*
@@ -180,16 +186,43 @@ class LmdbStore implements Store {
   async write(ops: readonly StoreOp[]): Promise<void> {
     this.#assertOpen();
     const batch = encodeBatch(ops);
-    if (batch.length === 0) return;
+    if (batch.expects.length > 0) return this.#writeIf(batch);
+    if (batch.ops.length === 0) return;
     // db.batch joins this event turn's transaction: concurrent writes share one commit and sync.
     await this.#durable("write", () =>
       this.#db.batch(() => {
-        for (const { key, value } of batch) {
+        for (const { key, value } of batch.ops) {
           if (value === undefined) this.#db.remove(key);
           else this.#db.put(key, value);
         }
       }),
     );
+  }
+
+  /**
+   * A batch with conditions: a child transaction of this turn's write transaction reads the
+   * expected keys as they are then (earlier writes of the turn included) and aborts, alone, when
+   * one differs.
+   */
+  async #writeIf(batch: EncodedBatch): Promise<void> {
+    let conflict: { expect: EncodedExpect; current: Uint8Array | undefined } | undefined;
+    await this.#durable("write", () =>
+      this.#db.childTransaction(() => {
+        for (const expect of batch.expects) {
+          const current = this.#db.get(expect.key) as Buffer | undefined;
+          if (!expectationHolds(expect, current)) {
+            conflict = { expect, current };
+            return ABORT;
+          }
+        }
+        for (const { key, value } of batch.ops) {
+          if (value === undefined) this.#db.remove(key);
+          else this.#db.put(key, value);
+        }
+        return undefined;
+      }),
+    );
+    if (conflict !== undefined) throw conflictError(conflict.expect, conflict.current);
   }
 
   range(prefix: StoreKey, options: RangeOptions = {}): AsyncIterable<StoreEntry> {

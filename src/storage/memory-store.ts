@@ -3,7 +3,7 @@
 
 import { createError } from "../protocol/errors.js";
 import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
-import { encodeBatch } from "./store-batch.js";
+import { conflictError, encodeBatch, expectationHolds } from "./store-batch.js";
 import {
   type ByteRange,
   decodeKey,
@@ -38,7 +38,13 @@ class MemoryStore implements Store {
   async write(ops: readonly StoreOp[]): Promise<void> {
     this.#assertOpen();
     // Applied synchronously, before the first await: calls take effect in call order.
-    for (const { key, value } of encodeBatch(ops)) {
+    const batch = encodeBatch(ops);
+    for (const expect of batch.expects) {
+      const row = this.#rows[this.#search(expect.key)];
+      const current = row?.key.equals(expect.key) ? row.value : undefined;
+      if (!expectationHolds(expect, current)) throw conflictError(expect, current);
+    }
+    for (const { key, value } of batch.ops) {
       const index = this.#search(key);
       const row = this.#rows[index];
       if (row?.key.equals(key)) {

@@ -9,7 +9,7 @@ import { pagedScan, type ScanPage } from "./paged-scan.js";
 import { entriesTable, migrate } from "./postgres-schema.js";
 import { statementsOf, type WriteStep } from "./postgres-write-steps.js";
 import type { RangeOptions, Store, StoreEntry, StoreKey, StoreOp, StoreStatus } from "./store.js";
-import { encodeBatch } from "./store-batch.js";
+import { conflictError, type EncodedExpect, encodeBatch, expectationHolds } from "./store-batch.js";
 import { type ByteRange, decodeKey, encodeKey, prefixRangeBounds } from "./store-key.js";
 
 /** Options of the Postgres store. */
@@ -110,8 +110,8 @@ class PostgresStore implements Store {
     try {
       this.#assertOpen();
       const batch = encodeBatch(ops);
-      if (batch.length === 0) return Promise.resolve();
-      return this.#enqueue({ type: "ops", ops: batch }, "write");
+      if (batch.ops.length === 0 && batch.expects.length === 0) return Promise.resolve();
+      return this.#enqueue({ type: "ops", ops: batch.ops, expects: batch.expects }, "write");
     } catch (error) {
       return Promise.reject(error);
     }
@@ -180,12 +180,11 @@ class PostgresStore implements Store {
   async #commit(group: QueuedWrite[]): Promise<void> {
     let client: pg.PoolClient | undefined;
     let committing = false;
+    let conflicts = new Map<QueuedWrite, Error>();
     try {
       client = await this.#pool.connect();
       await client.query("BEGIN");
-      for (const statement of statementsOf(group.map((write) => write.step))) {
-        await client.query(statement.text, statement.values);
-      }
+      conflicts = await applyGroup(client, group);
       committing = true;
       await client.query("COMMIT");
     } catch (error) {
@@ -198,7 +197,11 @@ class PostgresStore implements Store {
     } finally {
       client?.release();
     }
-    for (const write of group) write.resolve();
+    for (const write of group) {
+      const conflict = conflicts.get(write);
+      if (conflict === undefined) write.resolve();
+      else write.reject(conflict);
+    }
   }
 
   async #readPage(
@@ -271,4 +274,62 @@ class PostgresStore implements Store {
       { cause: error },
     );
   }
+}
+
+/**
+ * Runs `group`'s statements in the open transaction, in call order. Runs of unconditional writes
+ * share statements; a write with conditions first takes a lock per expected key (another node's
+ * transaction on them waits for this one's end) and reads them, and is skipped when one does
+ * not hold. Returns the writes refused that way, with their errors.
+ */
+async function applyGroup(
+  client: pg.PoolClient,
+  group: readonly QueuedWrite[],
+): Promise<Map<QueuedWrite, Error>> {
+  const conflicts = new Map<QueuedWrite, Error>();
+  let run: WriteStep[] = [];
+  const flush = async () => {
+    for (const statement of statementsOf(run)) await client.query(statement.text, statement.values);
+    run = [];
+  };
+  for (const write of group) {
+    const { step } = write;
+    if (step.type !== "ops" || step.expects === undefined || step.expects.length === 0) {
+      run.push(step);
+      continue;
+    }
+    await flush();
+    const conflict = await checkExpectations(client, step.expects);
+    if (conflict !== undefined) conflicts.set(write, conflict);
+    else run.push(step);
+  }
+  await flush();
+  return conflicts;
+}
+
+/** Locks the expected keys and returns the conflict of the first that does not hold, if any. */
+async function checkExpectations(
+  client: pg.PoolClient,
+  expects: readonly EncodedExpect[],
+): Promise<Error | undefined> {
+  const keys = expects.map((expect) => expect.key);
+  // Row locks cannot hold a key that has no row yet; a transaction-scoped advisory lock per key
+  // (in key order, so two nodes never deadlock) serializes those too.
+  await client.query(
+    "SELECT pg_advisory_xact_lock(hashtextextended(encode(k, 'base64'), 0)) FROM unnest($1::bytea[]) AS k ORDER BY k",
+    [keys],
+  );
+  const result = await client.query(
+    `SELECT key, value FROM ${entriesTable} WHERE key = ANY($1::bytea[])`,
+    [keys],
+  );
+  const rows = new Map<string, Buffer>();
+  for (const row of result.rows as { key: Buffer; value: Buffer }[]) {
+    rows.set(row.key.toString("latin1"), row.value);
+  }
+  for (const expect of expects) {
+    const current = rows.get(expect.key.toString("latin1"));
+    if (!expectationHolds(expect, current)) return conflictError(expect, current);
+  }
+  return undefined;
 }

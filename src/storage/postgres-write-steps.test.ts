@@ -11,7 +11,7 @@ const put = (key: string, value: string) => ({
 const del = (key: string) => ({ type: "delete" as const, key: [key] });
 const ops = (...list: Parameters<typeof encodeBatch>[0]): WriteStep => ({
   type: "ops",
-  ops: encodeBatch(list),
+  ops: encodeBatch(list).ops,
 });
 const kinds = (steps: WriteStep[]) =>
   statementsOf(steps).map((statement) => statement.text.trim().split(/\s+/)[0]);

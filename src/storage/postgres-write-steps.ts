@@ -4,12 +4,17 @@
 // `DELETE … = ANY`, so a batch of many chunks is a few round trips, not one per key.
 
 import { entriesTable } from "./postgres-schema.js";
-import type { EncodedOp } from "./store-batch.js";
+import type { EncodedExpect, EncodedOp } from "./store-batch.js";
 import type { ByteRange } from "./store-key.js";
 
 /** One step of a write group, in call order. */
 export type WriteStep =
-  | { readonly type: "ops"; readonly ops: readonly EncodedOp[] }
+  | {
+      readonly type: "ops";
+      readonly ops: readonly EncodedOp[];
+      /** Conditions checked before the ops apply (postgres-store.ts); none here. */
+      readonly expects?: readonly EncodedExpect[];
+    }
   | { readonly type: "deletePrefix"; readonly range: ByteRange };
 
 /** A parameterized statement. */

@@ -10,10 +10,18 @@
  */
 export type StoreKey = readonly string[];
 
-/** One operation of an atomic batch. */
+/**
+ * One operation of an atomic batch. An `expect` is a condition, not a change: the batch applies
+ * only if `key` holds exactly `value` (undefined: no entry) at the moment it is applied, checked
+ * atomically with the batch (Postgres: the row is locked in the batch's transaction); otherwise
+ * nothing of it applies and `write` rejects with ERR_STORE_CONFLICT. Every `expect` of a batch
+ * is checked against the state before the batch, wherever it stands in it. Nodes sharing one
+ * store use it to take turns (a share's next seq is written once, by one node).
+ */
 export type StoreOp =
   | { readonly type: "put"; readonly key: StoreKey; readonly value: Uint8Array }
-  | { readonly type: "delete"; readonly key: StoreKey };
+  | { readonly type: "delete"; readonly key: StoreKey }
+  | { readonly type: "expect"; readonly key: StoreKey; readonly value: Uint8Array | undefined };
 
 /** One stored entry, as yielded by `range`. */
 export interface StoreEntry {
@@ -67,7 +75,10 @@ export interface StoreStatus {
 export interface Store {
   /** The value at `key`, or undefined. */
   get(key: StoreKey): Promise<Uint8Array | undefined>;
-  /** Applies every operation atomically (all or none), in order; resolves once durable. */
+  /**
+   * Applies every operation atomically (all or none), in order; resolves once durable. Rejects
+   * with ERR_STORE_CONFLICT, having applied nothing, when an `expect` of the batch does not hold.
+   */
   write(ops: readonly StoreOp[]): Promise<void>;
   /**
    * The entries whose keys start with `prefix` (the key equal to it included; `[]` scans

@@ -3,6 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store, StoreEntry, StoreKey, StoreOp } from "../store.js";
+import { registerExpectTests } from "./store-expect-tests.js";
 
 /** What a driver's setup returns for each test. */
 export interface StoreTestContext {
@@ -74,6 +75,8 @@ export function runStoreTests(name: string, setup: () => Promise<StoreTestContex
       await store.close();
       await context.teardown?.();
     });
+
+    registerExpectTests(() => store);
 
     it("gets undefined for a missing key", async () => {
       expect(await store.get(["nothing", "here"])).toBeUndefined();
