@@ -1,6 +1,7 @@
 // The routes every syncline server answers: `/` (like the reference sync server), `/healthz`
 // for load balancers and `/metrics` for Prometheus (here, or on a listener of its own).
 
+import type { Bus, BusStatus } from "../bus/bus.js";
 import { createError } from "../protocol/errors.js";
 import type { Store, StoreStatus } from "../storage/store.js";
 import { bearerTokenMatches } from "./bearer-token.js";
@@ -12,6 +13,8 @@ export interface BaseRouteDeps {
   readonly version: string;
   readonly startedAt: number;
   readonly store: Store;
+  /** The bus to the other nodes, when there are some (`--redis`). */
+  readonly bus?: Bus | undefined;
   readonly metrics: ServerMetrics;
   /** False once shutdown has begun: health turns 503 so balancers drain this node. */
   readonly isAccepting: () => boolean;
@@ -26,7 +29,8 @@ export function addBaseRoutes(router: HttpRouter, deps: BaseRouteDeps): HttpRout
   router.get("/", () => textResponse(200, `syncline ${deps.version} is running\n`));
   router.get("/healthz", () => {
     const store = deps.store.status();
-    const status = healthOf(store, deps.isAccepting());
+    const bus = deps.bus?.status();
+    const status = healthOf(store, bus, deps.isAccepting());
     return jsonResponse(
       status === "unavailable" ? 503 : 200,
       {
@@ -34,6 +38,7 @@ export function addBaseRoutes(router: HttpRouter, deps: BaseRouteDeps): HttpRout
         version: deps.version,
         uptime: Math.round((Date.now() - deps.startedAt) / 100) / 10,
         store: storeReport(store),
+        ...(bus === undefined ? {} : { bus: busReport(bus) }),
       },
       { "cache-control": "no-store" },
     );
@@ -47,11 +52,24 @@ export function addBaseRoutes(router: HttpRouter, deps: BaseRouteDeps): HttpRout
  * not open; `degraded` while the store is open but its writes (or, with Postgres unreachable, its
  * reads) fail: still 200, because reads
  * (share data, viewers, Automerge documents) are served and taking the node out would lose them
- * too; monitoring alerts on the status (or `syncline_store_degraded`); `ok` otherwise.
+ * too; monitoring alerts on the status (or `syncline_store_degraded`). Also `degraded` while the
+ * bus to the other nodes is down: this node serves its own clients, but changes made through
+ * other nodes reach them only once it is back (`syncline_bus_degraded`). `ok` otherwise.
  */
-function healthOf(store: StoreStatus, accepting: boolean): "ok" | "degraded" | "unavailable" {
+function healthOf(
+  store: StoreStatus,
+  bus: BusStatus | undefined,
+  accepting: boolean,
+): "ok" | "degraded" | "unavailable" {
   if (!accepting || store.state !== "open") return "unavailable";
-  return store.writable === false || store.readable === false ? "degraded" : "ok";
+  if (store.writable === false || store.readable === false) return "degraded";
+  return bus?.state === "degraded" ? "degraded" : "ok";
+}
+
+/** The bus's status as `/healthz` shows it: named fields only (never the Redis URL). */
+function busReport(bus: BusStatus): BusStatus {
+  const { driver, state, lastError, since } = bus;
+  return { driver, state, lastError, since };
 }
 
 /** The store's status as `/healthz` shows it: named fields only, so no driver adds a path. */

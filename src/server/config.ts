@@ -65,6 +65,12 @@ function checkTogether(config: ServerConfig, sources: SettingSources): void {
   }
   const from = (field: keyof ServerConfig) =>
     originOf(serverSettings[field], sources, field as string);
+  if (config.redis !== undefined && config.postgres === undefined) {
+    throw createError(
+      "ERR_INVALID_CONFIG",
+      `config: redis (from ${from("redis")}) needs postgres: the nodes of a deployment share one database, and the embedded store in --data belongs to one node; add --postgres URL (or DATABASE_URL)`,
+    );
+  }
   checkLimitsTogether(config, from);
   if (config.shareMemoryBudget < config.shareMaxBytes) {
     throw createError(

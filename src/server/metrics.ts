@@ -32,6 +32,8 @@ export interface ServerMetrics {
   readonly share: ShareMetrics;
   /** The store's writes: failures, and whether it is degraded (writes failing, reads served). */
   readonly store: StoreMetrics;
+  /** The bus to the other nodes (`--redis`): its outages and what it could not deliver. */
+  readonly bus: BusMetrics;
   /** The transport on /wire and its channels: connections, refusals, bytes, transfers. */
   readonly wire: WireMetrics;
   /** Connection caps, rate limits, timeouts, the share quota and expiry, admin deletes. */
@@ -44,6 +46,14 @@ export interface StoreMetrics {
   readonly writeFailures: Counter<"operation">;
   /** 1 while the store's writes fail (health "degraded"), else 0. */
   readonly degraded: Gauge;
+}
+
+/** What the bus to the other nodes reports. */
+export interface BusMetrics {
+  /** 1 while a connection to Redis is down (news from other nodes may be missed), else 0. */
+  readonly degraded: Gauge;
+  /** Problems by kind: a message dropped unread, a handler or publish that failed, an outage. */
+  readonly problems: Counter<"kind">;
 }
 
 /** What the live-share endpoint reports. */
@@ -162,6 +172,7 @@ export function createServerMetrics(options: { processMetrics?: boolean } = {}):
     automerge: createAutomergeMetrics(registry),
     share: createShareMetrics(registry),
     store: createStoreMetrics(registry),
+    bus: createBusMetrics(registry),
     wire: createWireMetrics(registry),
     limits: createLimitMetrics(registry),
   };
@@ -198,6 +209,23 @@ function createStoreMetrics(registry: Registry): StoreMetrics {
     degraded: new Gauge({
       name: "syncline_store_degraded",
       help: "1 while the store's writes fail and the server serves reads only (health degraded), else 0.",
+      registers,
+    }),
+  };
+}
+
+function createBusMetrics(registry: Registry): BusMetrics {
+  const registers = [registry];
+  return {
+    degraded: new Gauge({
+      name: "syncline_bus_degraded",
+      help: "1 while a connection to Redis (--redis) is down and news from other nodes may be missed (health degraded), else 0.",
+      registers,
+    }),
+    problems: new Counter({
+      name: "syncline_bus_problems_total",
+      help: "Bus problems by kind: connection (an outage began), dropped (a message unread: malformed or from a newer release), handler, publish (news not sent to other nodes), resume.",
+      labelNames: ["kind"],
       registers,
     }),
   };

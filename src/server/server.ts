@@ -2,6 +2,7 @@
 // listeners, and shuts all of it down gracefully. It alone picks drivers.
 
 import type { Logger } from "pino";
+import type { Bus } from "../bus/bus.js";
 import { StandardCloseCode } from "../protocol/close-codes.js";
 import type { Store } from "../storage/store.js";
 import { watchStoreHealth } from "../storage/store-health.js";
@@ -22,6 +23,7 @@ import { HttpRouter } from "./http-router.js";
 import { type ConnectionGate, closeServer, type Listeners, openListeners } from "./listeners.js";
 import { createLogger } from "./logger.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import { openConfiguredBus, watchBusResume } from "./open-bus.js";
 import { openConfiguredStore } from "./open-store.js";
 import { OutputBudget } from "./output-budget.js";
 import { RateLimits } from "./rate-limits.js";
@@ -55,6 +57,11 @@ export interface ServerOptions {
   readonly share?: ShareEndpointOptions;
   /** Lets a caller mount extra HTTP routes or WebSocket endpoints before listening. */
   readonly extend?: (routes: { http: HttpRouter; upgrades: UpgradeRouter }) => void;
+  /**
+   * Default: the Redis bus when `config.redis` is set, else none (one node). Tests inject a
+   * memory bus to run several nodes in one process. The server closes it on shutdown.
+   */
+  readonly bus?: Bus;
   /** How often a store that can go away on its own (Postgres) is probed, ms (tests: shorter). */
   readonly storeProbeMs?: number;
 }
@@ -92,6 +99,14 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     metrics,
     logger,
   );
+  let bus: Bus | undefined;
+  try {
+    bus = options.bus ?? (await openConfiguredBus(config, metrics.bus, logger));
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const stopWatchingBus = bus === undefined ? () => {} : watchBusResume(bus, metrics.bus, logger);
   const bodies = new BodyBudget(config.httpBodyTotalBytes, (held) =>
     metrics.httpBodyBytes.set(held),
   );
@@ -117,6 +132,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     version,
     startedAt: Date.now(),
     store,
+    bus,
     metrics,
     isAccepting: () => accepting,
     // With a listener of its own, /metrics is served there only.
@@ -148,16 +164,10 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   let share: ShareEndpoint | undefined;
   let wire: WireEndpoint | undefined;
   try {
-    share = createShareEndpoint(
-      config,
-      store,
-      http,
-      metrics.share,
-      logger,
-      output,
-      guards,
-      options.share,
-    );
+    share = createShareEndpoint(config, store, http, metrics.share, logger, output, guards, {
+      ...options.share,
+      bus,
+    });
     upgrades.route("/share_poll", share.endpoint);
     const hub = (share as ShareEndpoint).hub;
     addViewerPageRoutes(http, (id) => hub.pageStatus(id));
@@ -198,6 +208,8 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     await share?.close();
     await wire?.close();
     output.stop();
+    stopWatchingBus();
+    await bus?.close();
     await store.close();
     throw error;
   }
@@ -223,6 +235,8 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       await share.close();
       await wire?.close();
       output.stop();
+      stopWatchingBus();
+      await bus?.close();
       await store.close();
       logger.info({ durationMs: Date.now() - started }, "stopped");
     })();
