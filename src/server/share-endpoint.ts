@@ -5,6 +5,7 @@
 
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
+import type { Bus } from "../bus/bus.js";
 import { ShareCloseCode } from "../protocol/close-codes.js";
 import { createError, isSynclineError, type SynclineError } from "../protocol/errors.js";
 import {
@@ -51,6 +52,8 @@ export interface ShareEndpoint {
 export interface ShareEndpointOptions {
   /** Ping period for viewers, overriding `--ws-keepalive` (tests: a short one). */
   readonly keepaliveMs?: number;
+  /** The bus to the other nodes, when there are several (the server passes its own). */
+  readonly bus?: Bus | undefined;
 }
 
 /** Builds the hub on `store`, adds its HTTP routes to `http`, and returns the viewer endpoint. */
@@ -67,6 +70,7 @@ export function createShareEndpoint(
   const hub = new ShareHub({
     store,
     settings: config,
+    bus: options.bus,
     observer: {
       shareLoaded: () => metrics.activeShares.inc(),
       shareEvicted: () => metrics.activeShares.dec(),

@@ -75,15 +75,17 @@ export function createLiveShare(
   settings: ShareSettings,
   observer: ShareObserver,
 ): LiveShare {
+  const state = new ShareState(
+    record.items,
+    record.seq,
+    { maxFrames: settings.shareCatchupFrames, maxBytes: settings.shareCatchupBytes },
+    epochOf(record.meta),
+  );
+  if (record.log !== undefined && record.log.length > 0) state.seedLog(record.log);
   return {
     id,
     meta: record.meta,
-    state: new ShareState(
-      record.items,
-      record.seq,
-      { maxFrames: settings.shareCatchupFrames, maxBytes: settings.shareCatchupBytes },
-      epochOf(record.meta),
-    ),
+    state,
     fanout: new ViewerFanout(
       {
         maxBufferedBytes: settings.shareViewerMaxBufferedBytes,

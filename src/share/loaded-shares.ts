@@ -25,6 +25,7 @@ export class LoadedShares {
   readonly #memory: ShareMemory<LiveShare>;
   readonly #sweep: NodeJS.Timeout;
   readonly #usage: ShareUsage | undefined;
+  readonly #withLog: boolean;
 
   constructor(options: {
     store: Store;
@@ -32,8 +33,11 @@ export class LoadedShares {
     observer: ShareObserver;
     /** Told each share's size as read, when the server counts all shares. */
     usage?: ShareUsage | undefined;
+    /** Several nodes: read the writes logged in the store too (share-nodes.ts). */
+    withLog?: boolean;
   }) {
     this.#usage = options.usage;
+    this.#withLog = options.withLog === true;
     this.#store = options.store;
     this.#settings = options.settings;
     this.#observer = options.observer;
@@ -80,7 +84,7 @@ export class LoadedShares {
     }
     let loading = this.#loading.get(id);
     if (!loading) {
-      loading = storeOperation("share load", id, () => readShare(this.#store, id))
+      loading = storeOperation("share load", id, () => readShare(this.#store, id, this.#withLog))
         .then((record) => (record ? this.#loaded(id, record, overBudget) : undefined))
         .finally(() => this.#loading.delete(id));
       this.#loading.set(id, loading);

@@ -1,6 +1,7 @@
 // The share hub's options and observer hooks (the hub's public configuration surface), shared by
 // the parts behind it: the loaded-share registry and the publish path.
 
+import type { Bus } from "../bus/bus.js";
 import type { Store } from "../storage/store.js";
 
 /**
@@ -74,4 +75,9 @@ export interface ShareHubOptions {
   readonly settings: ShareSettings;
   /** Default: reports nothing. */
   readonly observer?: ShareObserver;
+  /**
+   * The bus to the other nodes sharing `store` (several nodes: share-nodes.ts); absent on one
+   * node, where nothing is logged or announced.
+   */
+  readonly bus?: Bus | undefined;
 }

@@ -4,7 +4,7 @@
 // and WebSocket wiring live in server/share-endpoint.ts.
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
-import type { SynclineError } from "../protocol/errors.js";
+import { isSynclineError, type SynclineError } from "../protocol/errors.js";
 import { encodeDeletedFrame } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
@@ -27,6 +27,7 @@ import type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js
 export type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js";
 
 import type { ShareHubOptions, ShareSettings } from "./share-hub-options.js";
+import { ShareNodes } from "./share-nodes.js";
 import { type PublishResult, SharePublisher } from "./share-publisher.js";
 import { generateSecret, hashSecret, verifySecret } from "./share-secret.js";
 import { catchUpStart, type ShareSnapshot } from "./share-snapshot.js";
@@ -82,6 +83,8 @@ export class ShareHub {
   /** Deleted share ids, answered 410 until created again or forgotten. */
   readonly #tombstones: ShareTombstones;
   readonly #observer: ShareHubOptions["observer"] & {};
+  /** Several nodes: how this one takes turns with and hears from the others. */
+  readonly #nodes: ShareNodes | undefined;
   #expirySweep: NodeJS.Timeout | undefined;
 
   constructor(options: ShareHubOptions) {
@@ -96,8 +99,21 @@ export class ShareHub {
       observer.tombstones?.(count),
     );
     const usage = this.#usage;
-    this.#loaded = new LoadedShares({ store: options.store, settings, observer, usage });
+    const withLog = options.bus !== undefined;
+    this.#loaded = new LoadedShares({ store: options.store, settings, observer, usage, withLog });
+    this.#nodes =
+      options.bus === undefined
+        ? undefined
+        : new ShareNodes(options.bus, {
+            store: options.store,
+            loaded: this.#loaded,
+            keep: settings.shareCatchupFrames,
+            observer,
+            deletedElsewhere: (id, at) => this.#deletedElsewhere(id, at),
+            stale: (share, reason) => this.#stale(share, reason),
+          });
     this.#publisher = new SharePublisher({
+      nodes: this.#nodes,
       store: options.store,
       loaded: this.#loaded,
       maxShareBytes: settings.shareMaxBytes,
@@ -112,6 +128,7 @@ export class ShareHub {
    * the shares in the store) and starts the expiry sweep. Call once before serving.
    */
   async start(): Promise<void> {
+    await this.#nodes?.start();
     await this.#tombstones.load(Date.now(), (error) =>
       this.#observer.error?.(error, "share tombstones: forgetting expired ones"),
     );
@@ -194,7 +211,24 @@ export class ShareHub {
   }
 
   /** `POST /api/share/:id/sync`: writes the items durably, then broadcasts them. */
-  async sync(id: string, secret: unknown, data: readonly unknown[]): Promise<PublishResult> {
+  sync(id: string, secret: unknown, data: readonly unknown[]): Promise<PublishResult> {
+    return this.#reloadingOnce(() => this.#sync(id, secret, data));
+  }
+
+  /**
+   * Runs `attempt` once more when this node's copy of the share proved too far behind the
+   * store to catch up (several nodes): the copy was dropped, so the second attempt loads it.
+   */
+  async #reloadingOnce<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (this.#nodes === undefined || !isSynclineError(error, "ERR_STORE_CONFLICT")) throw error;
+      return attempt();
+    }
+  }
+
+  #sync(id: string, secret: unknown, data: readonly unknown[]): Promise<PublishResult> {
     return this.#loaded.use(
       () => this.#authorized("share sync", id, secret),
       (share) =>
@@ -208,12 +242,11 @@ export class ShareHub {
   }
 
   /** The older `POST /share_sync {sessionID, secret, key, content}`: one key. */
-  async syncKey(
-    id: string,
-    secret: unknown,
-    key: unknown,
-    content: unknown,
-  ): Promise<PublishResult> {
+  syncKey(id: string, secret: unknown, key: unknown, content: unknown): Promise<PublishResult> {
+    return this.#reloadingOnce(() => this.#syncKey(id, secret, key, content));
+  }
+
+  #syncKey(id: string, secret: unknown, key: unknown, content: unknown): Promise<PublishResult> {
     return this.#loaded.use(
       () => this.#authorized("share sync", id, secret),
       (share) =>
@@ -332,15 +365,44 @@ export class ShareHub {
         share.inFlight--;
       }
       this.#usage?.deleted(id);
-      moveShare(share, { name: "deleted" });
-      // A last frame says why, with a string key (OpenCode's viewer splits every frame's key).
-      share.fanout.broadcast([new EncodedFrame(Buffer.from(encodeDeletedFrame(id, deletedAt)))]);
-      share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
-      this.#loaded.drop(share);
+      this.#ended(share, deletedAt);
+      this.#nodes?.announceDelete(id, deletedAt);
       await remembered?.catch((error: unknown) => {
         this.#observer.error?.(error, `share ${id} tombstone write`);
       });
     });
+  }
+
+  /** A deleted share leaves: its viewers get a last frame saying why, then 4410. */
+  #ended(share: LiveShare, deletedAt: number): void {
+    moveShare(share, { name: "deleted" });
+    // A last frame says why, with a string key (OpenCode's viewer splits every frame's key).
+    const frame = encodeDeletedFrame(share.id, deletedAt);
+    share.fanout.broadcast([new EncodedFrame(Buffer.from(frame))]);
+    share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
+    this.#loaded.drop(share);
+  }
+
+  /** Another node deleted share `id` (it stored the tombstone): it ends here too. */
+  #deletedElsewhere(id: ShareId, deletedAt: number): void {
+    this.#tombstones.remember(id, deletedAt);
+    this.#usage?.deleted(id);
+    const share = this.#loaded.peek(id);
+    if (share?.phase.name !== "live") return;
+    share.tail = share.tail.then(() => {
+      if (share.phase.name !== "live") return;
+      moveShare(share, { name: "deleting" });
+      this.#ended(share, deletedAt);
+    });
+  }
+
+  /** This node's copy of `share` cannot catch up with the store: viewers reconnect to a reload. */
+  #stale(share: LiveShare, reason: string): void {
+    if (share.phase.name !== "live") return;
+    moveShare(share, { name: "failed" });
+    this.#observer.error?.(new Error(reason), `share ${share.id}: catching up with other nodes`);
+    share.fanout.closeAll(reloadCloseCode, reloadCloseReason);
+    if (share.inFlight === 0) this.#loaded.drop(share);
   }
 
   /**
@@ -376,6 +438,8 @@ export class ShareHub {
         frames ? catchUpStart(frames) : share.state.snapshot().viewerStart(version),
       );
       share.lastUsed = Date.now();
+      // Loaded while another node's news went by: the store has what the bus said.
+      if (this.#nodes?.behind(share)) this.#nodes.refresh(share);
       return () => {
         share.fanout.delete(socket);
         share.lastUsed = Date.now();
@@ -385,6 +449,7 @@ export class ShareHub {
 
   /** Waits for writes in flight, then forgets every share (viewers get 1001). */
   async close(): Promise<void> {
+    await this.#nodes?.close();
     this.#loaded.stopSweep();
     clearInterval(this.#expirySweep);
     const shares = this.#loaded.all();

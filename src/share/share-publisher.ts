@@ -3,6 +3,7 @@
 // broadcast to its viewers — after every earlier write of the share, so viewers get writes in seq
 // order and only once they are durable. A failed write fails the share so that it is reloaded.
 
+import { createError, isSynclineError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import type { LoadedShares } from "./loaded-shares.js";
@@ -15,6 +16,7 @@ import {
   tooLarge,
 } from "./share-errors.js";
 import type { ShareObserver } from "./share-hub-options.js";
+import type { ShareNodes } from "./share-nodes.js";
 import type { PlannedWrite } from "./share-state.js";
 import { writeOps } from "./share-storage.js";
 import type { ShareUsage } from "./share-usage.js";
@@ -33,6 +35,12 @@ export interface PublishResult {
 
 const FAILED_REASON = "an earlier write failed and the share is being reloaded";
 
+/**
+ * Turns a node tries before a sync is answered 503: each refused turn means another node wrote
+ * first, and the next turn starts from what it wrote.
+ */
+const maxTurns = 5;
+
 /** Publishes syncs to loaded shares. */
 export class SharePublisher {
   readonly #store: Store;
@@ -41,6 +49,7 @@ export class SharePublisher {
   readonly #maxTotalBytes: number;
   readonly #usage: ShareUsage | undefined;
   readonly #observer: ShareObserver;
+  readonly #nodes: ShareNodes | undefined;
 
   constructor(options: {
     store: Store;
@@ -50,7 +59,10 @@ export class SharePublisher {
     maxTotalBytes: number;
     usage: ShareUsage | undefined;
     observer: ShareObserver;
+    /** Several nodes share the store: writes take turns (share-nodes.ts). */
+    nodes?: ShareNodes | undefined;
   }) {
+    this.#nodes = options.nodes;
     this.#store = options.store;
     this.#loaded = options.loaded;
     this.#maxShareBytes = options.maxShareBytes;
@@ -76,6 +88,7 @@ export class SharePublisher {
     this.#checkQuota(share, growth);
     if (growth > 0) this.#loaded.makeRoom("share sync", share.id, growth, share);
     this.#observer.published?.();
+    if (this.#nodes !== undefined) return this.#publishInTurn(share, prepared, growth, started);
     const planned = share.state.plan(prepared.writes);
     this.#loaded.count(share);
     const writtenAt = Date.now();
@@ -136,6 +149,93 @@ export class SharePublisher {
     });
     share.tail = step.catch(() => undefined);
     return step;
+  }
+
+  /**
+   * With several nodes: the sync is planned, written and broadcast on the share's tail, after
+   * every earlier one, so each write is planned on a copy that is current and the store can
+   * tell, by the seq it expects, whether another node wrote first.
+   */
+  async #publishInTurn(
+    share: LiveShare,
+    prepared: PreparedItems,
+    growth: number,
+    started: number,
+  ): Promise<PublishResult> {
+    share.inFlight++;
+    const step = share.tail.then(() => this.#takeTurns(share, prepared, growth, started));
+    share.tail = step.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await step;
+    } finally {
+      share.inFlight--;
+      share.lastUsed = Date.now();
+      if (share.phase.name === "failed" && share.inFlight === 0) this.#loaded.drop(share);
+    }
+  }
+
+  async #takeTurns(
+    share: LiveShare,
+    prepared: PreparedItems,
+    growth: number,
+    started: number,
+  ): Promise<PublishResult> {
+    const nodes = this.#nodes as ShareNodes;
+    for (let turn = 1; ; turn++) {
+      checkStillServing(share);
+      if (nodes.behind(share)) await this.#catchUp(share, nodes);
+      const planned = share.state.plan(prepared.writes);
+      this.#loaded.count(share);
+      const result = (seq: number) => ({
+        seq,
+        accepted: prepared.writes.length,
+        written: planned.length,
+        ignored: prepared.ignored,
+      });
+      if (planned.length === 0) return result(share.state.seq);
+      const seq = (planned[planned.length - 1] as PlannedWrite).seq;
+      const writtenAt = Date.now();
+      try {
+        await this.#store.write([
+          ...writeOps(share.id, planned, seq, writtenAt),
+          ...nodes.turnOps(share.id, planned),
+        ]);
+      } catch (error) {
+        share.state.abandonPlans();
+        this.#loaded.count(share);
+        if (!isSynclineError(error, "ERR_STORE_CONFLICT")) {
+          this.#fail(share, error);
+          throw storageFailed("share sync", share.id, error);
+        }
+        if (turn === maxTurns) throw error;
+        await this.#catchUp(share, nodes);
+        continue;
+      }
+      this.#usage?.wrote(share.id, growth, writtenAt);
+      share.fanout.broadcast(share.state.commit(planned));
+      this.#observer.broadcast?.((performance.now() - started) / 1000);
+      nodes.announceWrites(share.id, planned);
+      return result(seq);
+    }
+  }
+
+  /** Brings `share` up to the store; throws the sync's answer when it cannot be. */
+  async #catchUp(share: LiveShare, nodes: ShareNodes): Promise<void> {
+    const outcome = await nodes.catchUp(share);
+    if (outcome === "deleted") {
+      nodes.settle(share, outcome);
+      throw shareNotFound("share sync", share.id);
+    }
+    if (outcome === "stale") {
+      this.#fail(share, new Error("another node wrote more than the store's log holds"));
+      throw createError(
+        "ERR_STORE_CONFLICT",
+        `share sync: share ${share.id} was written through other nodes beyond what this node can catch up on; it is reloaded`,
+      );
+    }
   }
 
   /** Throws 507 when growing `share` by `growth` would take all shares over the quota. */

@@ -161,6 +161,35 @@ export class ShareState {
   }
 
   /**
+   * Fills the catch-up log from writes another node logged in the store (oldest first): the run
+   * of them that ends at this state's seq without a gap, so a viewer that reconnects with `since`
+   * to this node gets only what it missed. Call on a state just loaded.
+   */
+  seedLog(writes: readonly PlannedWrite[]): void {
+    let first = writes.length;
+    while (first > 0) {
+      const write = writes[first - 1] as PlannedWrite;
+      if (write.seq !== this.#seq - (writes.length - first)) break;
+      first--;
+    }
+    for (const write of writes.slice(first)) {
+      const frame = encodeUpdateFrameJson(write.key, write.json, write.seq);
+      this.#log.append(write.seq, new EncodedFrame(Buffer.from(frame)));
+    }
+  }
+
+  /**
+   * Forgets every write planned and not committed (their store write was refused), so that the
+   * next plan starts from the durable state again. Only for a share whose writes are planned
+   * one at a time (several nodes: share-nodes.ts), where nothing else is in flight.
+   */
+  abandonPlans(): void {
+    this.#pending.clear();
+    this.#assignedSeq = this.#seq;
+    this.#plannedBytes = this.#bytes;
+  }
+
+  /**
    * The durable state now, built once per seq (sorting the keys; no content is copied): every
    * reader of this seq shares it, and readers of later seqs share the bytes of every key that did
    * not change.

@@ -92,6 +92,14 @@ export class ShareTombstones {
     if (ops.length > 0) await this.#store.write(ops);
   }
 
+  /** Another node deleted `id` at `at` and stored its tombstone: remembered here too. */
+  remember(id: ShareId, at: number): void {
+    if (this.#limits.shareTombstoneMax === 0 || this.#limits.shareTombstoneMs === 0) return;
+    this.#deleted.delete(id);
+    this.#deleted.set(id, at);
+    this.#onCount(this.#deleted.size);
+  }
+
   /** The share was created again: forgotten here (the create's batch deletes the record). */
   cleared(id: ShareId): void {
     if (this.#deleted.delete(id)) this.#onCount(this.#deleted.size);
