@@ -183,18 +183,24 @@ class PostgresStore implements Store {
     let conflicts = new Map<QueuedWrite, Error>();
     try {
       client = await this.#pool.connect();
+      // The pool listens for errors of idle connections only: one that breaks while checked out
+      // here (the database shut down between two statements) would otherwise be an uncaught
+      // exception. The statement in flight rejects with it anyway.
+      client.on("error", ignoreCheckedOutError);
       await client.query("BEGIN");
       conflicts = await applyGroup(client, group);
       committing = true;
       await client.query("COMMIT");
     } catch (error) {
       await client?.query("ROLLBACK").catch(() => {});
-      // A connection that failed mid-transaction is not given back to the pool.
+      // A connection that failed mid-transaction is not given back to the pool (its error
+      // listener stays: the broken socket may still report).
       client?.release(true);
       client = undefined;
       for (const write of group) write.reject(this.#writeError(write.what, error, committing));
       return;
     } finally {
+      client?.removeListener("error", ignoreCheckedOutError);
       client?.release();
     }
     for (const write of group) {
@@ -333,3 +339,6 @@ async function checkExpectations(
   }
   return undefined;
 }
+
+/** See #commit: what a broken checked-out connection reports, its statement reports too. */
+function ignoreCheckedOutError(): void {}

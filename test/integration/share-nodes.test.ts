@@ -4,6 +4,9 @@
 // closes viewers on both; news lost while Redis is down is recovered from the store's log.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { createViewerClient } from "../../src/share/client/viewer-client.js";
+import type { ViewerSocketConstructor } from "../../src/share/client/viewer-client-api.js";
 import {
   postgresMissing,
   startTestPostgres,
@@ -13,6 +16,7 @@ import { redisMissing, startRedis, type TestRedis } from "../helpers/redis-serve
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { call, openViewer, sessionOf, type TestViewer } from "../helpers/share.js";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pgMissing = postgresMissing("live shares across nodes");
 const missing = pgMissing ?? redisMissing;
 if (redisMissing && process.env.CI) {
@@ -138,6 +142,75 @@ describe.skipIf(missing !== undefined)("live shares across nodes", () => {
     const gone = await call(base(0), "GET", `/api/share/${id}/data`);
     expect(gone.status).toBe(410);
   });
+
+  it("loses no acknowledged sync while Redis and then Postgres restart during traffic (counted)", async () => {
+    const { id, secret, part } = await newShare();
+    // OpenCode's way to watch: the viewer client, which reconnects with since after a close.
+    const watcher = createViewerClient({
+      server: base(1),
+      id,
+      WebSocket: WebSocket as unknown as ViewerSocketConstructor,
+      backoff: { initialMs: 200, maxMs: 500 },
+    });
+    const gaps: string[] = [];
+    let expected: number | undefined;
+    watcher.on("snapshot", (_state, seq) => {
+      expected = seq + 1;
+    });
+    watcher.on("update", (frame) => {
+      if (expected !== undefined && frame.seq !== expected) gaps.push(`${expected}→${frame.seq}`);
+      expected = frame.seq + 1;
+    });
+    watcher.connect();
+    const acknowledged = new Set<number>();
+    let running = true;
+    let n = 0;
+    const publisher = (async () => {
+      while (running) {
+        n++;
+        const answer = await call(base(n % 2), "POST", `/api/share/${id}/sync`, {
+          secret,
+          data: [part(n)],
+        }).catch(() => undefined);
+        if (answer?.status === 200) acknowledged.add(n);
+        else {
+          // A refusal is a clear, retryable answer, never a hang or a crash.
+          if (answer !== undefined) expect(answer.status, answer.text).toBe(503);
+          await sleep(50);
+        }
+      }
+    })();
+    try {
+      await sleep(300);
+      await redis.restart();
+      await sleep(500);
+      await postgres.restart();
+      await sleep(1500);
+    } finally {
+      running = false;
+      await publisher;
+    }
+    expect(acknowledged.size).toBeGreaterThan(20);
+    const data = await call(base(0), "GET", `/api/share/${id}/data`);
+    expect(data.status).toBe(200);
+    const partsOf = (ids: Iterable<unknown>) =>
+      new Set(
+        [...ids]
+          .filter((partId): partId is string => typeof partId === "string")
+          .filter((partId) => partId.startsWith("prt_"))
+          .map((partId) => Number(partId.slice(4))),
+      );
+    const stored = partsOf((data.body as { data: { id?: string } }[]).map((item) => item.data.id));
+    for (const sent of acknowledged) expect(stored.has(sent), `part ${sent}`).toBe(true);
+    // The viewer on node B ends with every stored write, and saw them in order, gap-free.
+    const seen = () =>
+      partsOf([...watcher.state.values()].map((content) => (content as { id?: string }).id));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && seen().size < stored.size) await sleep(100);
+    watcher.close();
+    expect(seen()).toEqual(stored);
+    expect(gaps).toEqual([]);
+  }, 60_000);
 
   it("recovers what the bus lost while Redis was down from the store's log", async () => {
     const { id, part, sync } = await newShare();
