@@ -5,11 +5,9 @@
 
 import { ShareCloseCode } from "../protocol/close-codes.js";
 import { isSynclineError, type SynclineError } from "../protocol/errors.js";
-import { encodeDeletedFrame } from "../protocol/share-frames.js";
 import { isShareId, type ShareId, shareIdOfSession } from "../protocol/share-items.js";
 import type { Store } from "../storage/store.js";
 import { KeyedQueue } from "../util/keyed-queue.js";
-import { EncodedFrame } from "./encoded-frame.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import { LoadedShares } from "./loaded-shares.js";
 import {
@@ -26,6 +24,7 @@ import type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js
 
 export type { CreatedShare, ShareBody, ViewerJoin } from "./share-hub-answers.js";
 
+import { endDeleted, failStale } from "./share-endings.js";
 import type { ShareHubOptions, ShareSettings } from "./share-hub-options.js";
 import { ShareNodes } from "./share-nodes.js";
 import { type PublishResult, SharePublisher } from "./share-publisher.js";
@@ -110,7 +109,7 @@ export class ShareHub {
             keep: settings.shareCatchupFrames,
             observer,
             deletedElsewhere: (id, at) => this.#deletedElsewhere(id, at),
-            stale: (share, reason) => this.#stale(share, reason),
+            stale: (share, reason) => failStale(share, reason, this.#loaded, observer),
           });
     this.#publisher = new SharePublisher({
       nodes: this.#nodes,
@@ -365,22 +364,12 @@ export class ShareHub {
         share.inFlight--;
       }
       this.#usage?.deleted(id);
-      this.#ended(share, deletedAt);
+      endDeleted(share, deletedAt, this.#loaded);
       this.#nodes?.announceDelete(id, deletedAt);
       await remembered?.catch((error: unknown) => {
         this.#observer.error?.(error, `share ${id} tombstone write`);
       });
     });
-  }
-
-  /** A deleted share leaves: its viewers get a last frame saying why, then 4410. */
-  #ended(share: LiveShare, deletedAt: number): void {
-    moveShare(share, { name: "deleted" });
-    // A last frame says why, with a string key (OpenCode's viewer splits every frame's key).
-    const frame = encodeDeletedFrame(share.id, deletedAt);
-    share.fanout.broadcast([new EncodedFrame(Buffer.from(frame))]);
-    share.fanout.closeAll(ShareCloseCode.deleted, "share deleted");
-    this.#loaded.drop(share);
   }
 
   /** Another node deleted share `id` (it stored the tombstone): it ends here too. */
@@ -392,17 +381,8 @@ export class ShareHub {
     share.tail = share.tail.then(() => {
       if (share.phase.name !== "live") return;
       moveShare(share, { name: "deleting" });
-      this.#ended(share, deletedAt);
+      endDeleted(share, deletedAt, this.#loaded);
     });
-  }
-
-  /** This node's copy of `share` cannot catch up with the store: viewers reconnect to a reload. */
-  #stale(share: LiveShare, reason: string): void {
-    if (share.phase.name !== "live") return;
-    moveShare(share, { name: "failed" });
-    this.#observer.error?.(new Error(reason), `share ${share.id}: catching up with other nodes`);
-    share.fanout.closeAll(reloadCloseCode, reloadCloseReason);
-    if (share.inFlight === 0) this.#loaded.drop(share);
   }
 
   /**
