@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import type { Bus } from "../bus/bus.js";
 import { StandardCloseCode } from "../protocol/close-codes.js";
+import { describeError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
 import { watchStoreHealth } from "../storage/store-health.js";
 import { addAdminRoutes } from "./admin-routes.js";
@@ -94,7 +95,8 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
   const store = watchHealth(
     options.store ??
       (await openConfiguredStore(config, (error) =>
-        logger.warn({ err: error }, "postgres: an idle connection failed"),
+        // The reason only: pg's error carries its whole client object (kilobytes per line).
+        logger.warn({ reason: describeError(error) }, "postgres: an idle connection failed"),
       )),
     metrics,
     logger,
