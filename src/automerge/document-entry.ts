@@ -56,6 +56,28 @@ export interface SyncJob {
 }
 
 /**
+ * News from another node, waiting for the document like a peer's message (document-nodes.ts):
+ * `stored`, a piece that node made durable (its name and bytes); `refresh`, read the pieces of
+ * the store this document does not include yet (the bus may have lost some).
+ */
+export type NodeJob =
+  | { readonly type: "stored"; readonly name: string; readonly data: Uint8Array }
+  | { readonly type: "refresh" };
+
+/** What waits in a document's inbox, applied in arrival order by its runner. */
+export type InboxJob = SyncJob | NodeJob;
+
+/** True for a peer's message (it has a sender to answer or fail). */
+export function isSyncJob(job: InboxJob): job is SyncJob {
+  return job.type === "sync" || job.type === "request";
+}
+
+/** The peers of the messages among `jobs`. */
+export function sendersOf(jobs: readonly InboxJob[]): Set<HubPeer> {
+  return new Set(jobs.filter(isSyncJob).map((job) => job.peer));
+}
+
+/**
  * The hub's record of one document. Its phase (document-phase.ts) says where the document is
  * and which task holds it; it changes only through `advance`, which refuses an illegal move.
  */
@@ -63,13 +85,17 @@ export class DocumentEntry {
   readonly documentId: string;
   /** Heads durable in the store. */
   savedHeads: string[] = [];
-  /** Bytes stored (snapshot + chunks) and chunks appended since the snapshot. */
+  /** Bytes of the stored pieces below, and how many a compaction would fold (all but one). */
   storedBytes = 0;
   chunks = 0;
-  firstSeq = 0;
-  nextSeq = 0;
+  /**
+   * The names of the stored pieces (document-store.ts) whose changes the document in memory
+   * includes: loaded, written by this node, or applied from another node's news. A compaction
+   * deletes these and no other, so a piece no node has applied is never lost.
+   */
+  readonly storedKeys = new Set<string>();
   readonly peers = new Map<string, PeerLink>();
-  readonly inbox: SyncJob[] = [];
+  readonly inbox: InboxJob[] = [];
   /** The answer to a fresh peer while the heads stay the same (see fresh-answer.ts). */
   fresh: FreshAnswer | undefined = undefined;
   lastUsed = Date.now();
@@ -120,8 +146,8 @@ export function createEntry(documentId: string): DocumentEntry {
 export interface StoredParts {
   readonly bytes: number;
   readonly chunks: number;
-  readonly firstSeq: number;
-  readonly nextSeq: number;
+  /** The names of the pieces read. */
+  readonly keys: readonly string[];
 }
 
 /** Installs a loaded (or new, when `stored` is undefined) document in the entry. */
@@ -143,8 +169,16 @@ export function recordStored(
   entry.savedHeads = heads;
   entry.storedBytes = stored?.bytes ?? 0;
   entry.chunks = stored?.chunks ?? 0;
-  entry.firstSeq = stored?.firstSeq ?? 0;
-  entry.nextSeq = stored?.nextSeq ?? 0;
+  entry.storedKeys.clear();
+  for (const name of stored?.keys ?? []) entry.storedKeys.add(name);
+}
+
+/** Records a stored piece of `bytes` the document includes now (written, or applied). */
+export function recordPiece(entry: DocumentEntry, name: string, bytes: number): void {
+  if (entry.storedKeys.has(name)) return;
+  if (entry.storedKeys.size > 0) entry.chunks += 1;
+  entry.storedKeys.add(name);
+  entry.storedBytes += bytes;
 }
 
 /** Gives every link a live sync state (after a load), decoding the saved ones. */

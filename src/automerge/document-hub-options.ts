@@ -1,5 +1,6 @@
 // The document hub's options and observer hooks (the hub's public configuration surface).
 
+import type { Bus } from "../bus/bus.js";
 import type { Store } from "../storage/store.js";
 
 /** Typed hooks for metrics and logs; every one is optional. */
@@ -66,4 +67,10 @@ export interface DocumentHubOptions {
   /** The worker script, for tests (default: automerge-worker.js beside the hub). */
   readonly workerScript?: URL;
   readonly observer?: HubObserver;
+  /**
+   * The bus to the other nodes sharing `store` (document-nodes.ts): each durable change is
+   * announced there and theirs applied here, ephemeral messages and deletes reach their peers.
+   * Absent on a single node, which then announces nothing and works as it always did.
+   */
+  readonly bus?: Bus | undefined;
 }

@@ -2,21 +2,23 @@
 // queue (one task at a time per document, documents in parallel), durability before any reply,
 // forwarding to every other peer of a document, ephemeral relay, and eviction under a budget.
 // The hub coordinates: a round's receive-persist-reply is in sync-rounds.ts, what it sends peers
-// in hub-replies.ts, which documents stay loaded in document-residency.ts.
+// in hub-replies.ts, which documents stay loaded in document-residency.ts, what it tells and
+// hears from other nodes sharing its store in document-nodes.ts.
 
 import type { EphemeralMessage, SyncMessage } from "../protocol/automerge-messages.js";
-import type { SynclineError } from "../protocol/errors.js";
 import { createTaskSlots, type TaskSlots } from "../util/task-slots.js";
-import { createDoc, decodeSyncMessage } from "./automerge-backend.js";
+import { DocumentDeletes } from "./document-deletes.js";
 import {
   createEntry,
   type DocumentEntry,
   type HubPeer,
-  loadInto,
-  restoreSyncStates,
+  type NodeJob,
+  sendersOf,
   unloadEntry,
 } from "./document-entry.js";
 import type { DocumentHubOptions, HubObserver } from "./document-hub-options.js";
+import { DocumentLoader } from "./document-loader.js";
+import { DocumentNodes } from "./document-nodes.js";
 import { DocumentResidency, type ResidencyHost } from "./document-residency.js";
 import { DocumentStore } from "./document-store.js";
 import { EphemeralRelay } from "./ephemeral-relay.js";
@@ -48,6 +50,9 @@ import { createWorkerDocuments, type WorkerDocuments } from "./worker-documents.
  * 7. Unloading a document keeps its peers' sync progress (their encoded sync states); that is
  *    lost only when a peer leaves, or after a failure (a failed write, an unexpected error, a
  *    worker that died), and then the peer's sync restarts from nothing.
+ * 8. With other nodes (a bus): their news is a job in the document's inbox like a peer's
+ *    message, applied by its runner; a compaction deletes only the stored pieces its document
+ *    includes (document-store.ts), and a failure to tell the others never fails a round.
  */
 export class DocumentHub {
   readonly #docs: DocumentStore;
@@ -61,6 +66,8 @@ export class DocumentHub {
   readonly #replies: HubReplies;
   /** Receives, persists, then replies: one round of a document's queue. */
   readonly #rounds: SyncRounds;
+  /** Puts documents in memory for their runners. */
+  readonly #loader: DocumentLoader;
   readonly #compactAfter: number;
   readonly #observer: HubObserver;
   readonly #tasks = new Set<Promise<void>>();
@@ -72,8 +79,10 @@ export class DocumentHub {
   /** Huge documents live in worker threads (undefined: every document on this thread). */
   readonly #workers: WorkerDocuments | undefined;
   #closed = false;
-  /** Documents being deleted: a message for one closes its sender's socket (4410). */
-  readonly #deleting = new Set<string>();
+  /** Deletes (admin, other nodes'); a message for a document being deleted closes its sender. */
+  readonly #deletes: DocumentDeletes;
+  /** The other nodes sharing the store (undefined: this node is alone). */
+  readonly #nodes: DocumentNodes | undefined;
 
   /** The server's peer id, used as senderId of everything it sends. */
   readonly serverPeerId: string;
@@ -83,7 +92,26 @@ export class DocumentHub {
     this.#commit = createGroupCommit(options.store, {
       observe: ({ seconds, writes }) => this.#observer.saved?.(seconds, writes),
     });
-    this.#docs = new DocumentStore(options.store, this.#commit);
+    this.#nodes =
+      options.bus &&
+      new DocumentNodes(options.bus, {
+        observer: this.#observer,
+        stored: (documentId, name, data) => this.#news(documentId, { type: "stored", name, data }),
+        deleted: (documentId) => {
+          if (!this.#closed) this.#track(this.#deletes.deletedElsewhere(documentId));
+        },
+        refresh: (documentId) => this.#refresh(documentId),
+        ephemeral: (from, message, bytes) => {
+          const peers = this.#entries.get(message.documentId)?.peers;
+          this.#ephemeral.relayFromNode(from, message, bytes, peers);
+        },
+      });
+    const nodes = this.#nodes;
+    this.#docs = new DocumentStore(
+      options.store,
+      this.#commit,
+      nodes && ((documentId, name, bytes) => nodes.stored(documentId, name, bytes)),
+    );
     this.#compactAfter = options.compactAfterChunks ?? 32;
     this.#slots = createTaskSlots(options.maxActiveDocuments ?? 256);
     this.serverPeerId = options.serverPeerId;
@@ -131,6 +159,30 @@ export class DocumentHub {
       isAttached,
       forget: (entry) => this.#forget(entry),
     });
+    this.#deletes = new DocumentDeletes({
+      docs: this.#docs,
+      observer: this.#observer,
+      nodes: this.#nodes,
+      entry: (documentId) => this.#entries.get(documentId),
+      forget: (entry) => this.#forget(entry),
+      dropIfUnused: (entry) => this.#dropIfUnused(entry),
+    });
+    this.#loader = new DocumentLoader({
+      docs: this.#docs,
+      resident: this.#resident,
+      replies: this.#replies,
+      workers: this.#workers,
+      observer: this.#observer,
+      withNodes: this.#nodes !== undefined,
+    });
+  }
+
+  /**
+   * Starts hearing the other nodes (when there is a bus); resolves once subscribed. Call once
+   * before serving.
+   */
+  async start(): Promise<void> {
+    await this.#nodes?.start();
   }
 
   /** The server's storage id (stable across restarts), for the `peer` reply. */
@@ -183,7 +235,7 @@ export class DocumentHub {
   /** Queues a `request` or `sync` from `peer`; replies follow once any change is durable. */
   sync(peer: HubPeer, message: SyncMessage): void {
     if (this.#closed || !this.#isAttached(peer)) return;
-    if (this.#deleting.has(message.documentId)) {
+    if (this.#deletes.has(message.documentId)) {
       peer.fail(documentDeleted(message.documentId));
       return;
     }
@@ -197,34 +249,18 @@ export class DocumentHub {
    */
   ephemeral(peer: HubPeer, message: EphemeralMessage, bytes: number): void {
     if (!this.#isAttached(peer)) return;
-    this.#ephemeral.relay(peer, message, bytes, this.#entries.get(message.documentId)?.peers);
+    const peers = this.#entries.get(message.documentId)?.peers;
+    if (this.#ephemeral.relay(peer, message, bytes, peers)) this.#nodes?.ephemeral(message);
   }
 
   /**
    * Deletes a document (the admin API): its waiting messages are dropped, the task holding it
    * finishes, every peer syncing it is closed (4410), it leaves memory and its keys the store.
    * False when neither the store nor memory had it. A client that still holds a copy may push it
-   * again; that is a new document (rate-limited as any).
+   * again; that is a new document (rate-limited as any). The other nodes close its peers too.
    */
-  async remove(documentId: string): Promise<boolean> {
-    if (this.#deleting.has(documentId)) return false;
-    this.#deleting.add(documentId);
-    try {
-      const entry = this.#entries.get(documentId);
-      const existed = entry?.residence !== undefined || (await this.#docs.exists(documentId));
-      if (entry) {
-        const peers = new Set(entry.inbox.splice(0).map((job) => job.peer));
-        while (entry.busy) await new Promise((resolve) => setTimeout(resolve, 5));
-        for (const link of entry.peers.values()) peers.add(link.peer);
-        for (const peer of peers) peer.fail(documentDeleted(documentId));
-        if (entry.residence) this.#forget(entry);
-        this.#dropIfUnused(entry);
-      }
-      await this.#docs.remove(documentId);
-      return existed;
-    } finally {
-      this.#deleting.delete(documentId);
-    }
+  remove(documentId: string): Promise<boolean> {
+    return this.#deletes.remove(documentId);
   }
 
   /**
@@ -235,6 +271,8 @@ export class DocumentHub {
     this.#closed = true;
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     await this.#commit.flush();
+    // Last: the writes just flushed are still announced (news that comes now is ignored).
+    await this.#nodes?.close();
     this.#resident.close();
     await this.#workers?.close();
   }
@@ -246,6 +284,31 @@ export class DocumentHub {
     if (!entry.busy) this.#track(this.#run(entry));
   }
 
+  /**
+   * Another node's news of a document, queued on its entry like a peer's message. A document
+   * this node has no entry for is none of its business: its next load reads the store.
+   */
+  #news(documentId: string, job: NodeJob): void {
+    const entry = this.#entries.get(documentId);
+    if (this.#closed || !entry || this.#deletes.has(documentId)) return;
+    if (job.type === "refresh" && entry.inbox.some((queued) => queued.type === "refresh")) return;
+    entry.inbox.push(job);
+    if (!entry.busy) this.#track(this.#run(entry));
+  }
+
+  /** News may have been lost: of one document, or (undefined) of every one with peers here. */
+  #refresh(documentId: string | undefined): void {
+    if (documentId !== undefined) {
+      this.#news(documentId, { type: "refresh" });
+      return;
+    }
+    for (const entry of [...this.#entries.values()]) {
+      if ((entry.residence || entry.busy) && entry.peers.size > 0) {
+        this.#news(entry.documentId, { type: "refresh" });
+      }
+    }
+  }
+
   /** Runs the document's queue until it is empty; one runner per document at a time. */
   async #run(entry: DocumentEntry): Promise<void> {
     entry.advance({ type: "runner-started" });
@@ -253,7 +316,8 @@ export class DocumentHub {
     try {
       while (entry.inbox.length > 0) {
         if (entry.doc && this.#workers?.wants(entry, entry.storedBytes)) this.#unloadHere(entry);
-        if (!entry.residence && !(await this.#load(entry))) continue;
+        if (!(await this.#loader.takeNews(entry))) continue;
+        if (!entry.residence && !(await this.#loader.load(entry))) continue;
         const inWorker = entry.residence?.in === "worker";
         await (inWorker ? this.#rounds.inWorker(entry) : this.#rounds.onThisThread(entry));
         // Compacted once the queue is drained; what arrives meanwhile is another round of this
@@ -267,8 +331,9 @@ export class DocumentHub {
       // memory state is suspect, so it is dropped and reloaded from the store on next use, and
       // the peers still waiting on it are told rather than left hanging.
       this.#observer.error?.(error, `syncing document ${entry.documentId}`);
-      const waiting = new Set(entry.inbox.splice(0).map((job) => job.peer));
-      for (const peer of waiting) peer.fail(internalError(entry.documentId, error));
+      for (const peer of sendersOf(entry.inbox.splice(0))) {
+        peer.fail(internalError(entry.documentId, error));
+      }
       if (entry.residence) this.#forget(entry);
     } finally {
       this.#slots.release();
@@ -277,40 +342,6 @@ export class DocumentHub {
       this.#dropIfUnused(entry);
       this.#resident.enforceBudget();
     }
-  }
-
-  /**
-   * Loads the document (or starts an empty one), in a worker when it is huge; false when it
-   * cannot be loaded.
-   */
-  async #load(entry: DocumentEntry): Promise<boolean> {
-    const started = performance.now();
-    try {
-      this.#resident.enforceBudget();
-      const stored = await this.#docs.read(entry.documentId);
-      if (!stored) this.#admitCreators(entry);
-      if (!stored && entry.inbox.every((job) => job.type === "request")) {
-        // Unknown: answered from the store's lookup alone, nothing instantiated.
-        for (const job of entry.inbox.splice(0))
-          this.#replies.unavailable(job.peer, entry.documentId);
-        return false;
-      }
-      if (this.#workers?.wants(entry, stored?.bytes ?? 0)) {
-        await this.#workers.open(entry, stored);
-      } else {
-        const doc = stored ? this.#docs.decode(entry.documentId, stored).doc : createDoc();
-        loadInto(entry, doc, stored);
-        restoreSyncStates(entry);
-      }
-    } catch (error) {
-      this.#observer.error?.(error, `loading document ${entry.documentId}`);
-      for (const job of entry.inbox.splice(0))
-        this.#replies.unavailable(job.peer, entry.documentId);
-      return false;
-    }
-    this.#resident.add(entry);
-    this.#observer.documentLoaded?.((performance.now() - started) / 1000);
-    return true;
   }
 
   /**
@@ -324,29 +355,6 @@ export class DocumentHub {
     } catch (error) {
       this.#observer.error?.(error, `compacting document ${entry.documentId}`);
     }
-  }
-
-  /**
-   * The document is new: each peer whose sync would create it is asked whether it may (its
-   * address's rate limit); a refused peer's messages are dropped and its socket closed. Only a
-   * sync that carries changes creates anything: a first message with heads alone leaves nothing
-   * stored, and charging it too charged a document twice when the budget evicted it, still
-   * empty, before its changes came (at thousands of new documents at once).
-   */
-  #admitCreators(entry: DocumentEntry): void {
-    const refused = new Map<HubPeer, SynclineError>();
-    const admitted = new Set<HubPeer>();
-    for (const { peer, type, data } of entry.inbox) {
-      if (type !== "sync" || refused.has(peer) || admitted.has(peer)) continue;
-      if (!carriesChanges(data)) continue;
-      const refusal = peer.admitNewDocument?.(entry.documentId);
-      if (refusal) refused.set(peer, refusal);
-      else admitted.add(peer);
-    }
-    if (refused.size === 0) return;
-    const kept = entry.inbox.filter((job) => !refused.has(job.peer));
-    entry.inbox.splice(0, entry.inbox.length, ...kept);
-    for (const [peer, error] of refused) peer.fail(error);
   }
 
   /** Rewrites the snapshot and drops the chunks it covers (the document is idle meanwhile). */
@@ -418,17 +426,5 @@ export class DocumentHub {
   #track(task: Promise<void>): void {
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
-  }
-}
-
-/**
- * Whether a sync message carries changes. One that cannot be decoded counts as carrying them:
- * it is charged like any other, and refused as bad sync data where it is applied.
- */
-function carriesChanges(data: Uint8Array): boolean {
-  try {
-    return decodeSyncMessage(data).changes.length > 0;
-  } catch {
-    return true;
   }
 }

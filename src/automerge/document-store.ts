@@ -1,62 +1,95 @@
-// Persistence of Automerge documents on the Store interface: a compacted snapshot plus appended
-// incremental chunks per document, written through the group commit.
+// Persistence of Automerge documents on the Store interface: snapshots and incremental chunks per
+// document, each stored under a key named by a hash of its bytes, written through the group
+// commit. Several nodes may append to and compact one document in one store (see
+// document-nodes.ts): no key is ever rewritten with other bytes, so no node overwrites another's.
 //
 // Key layout (every key starts with "automerge"):
-//   ["automerge", "server", "storage-id"]        the server's storage id (a UUID, made once)
-//   ["automerge", "doc", <documentId>, "snapshot"] A.save() of the document at some point
-//   ["automerge", "doc", <documentId>, "inc", <seq>] A.saveSince() chunks appended after it;
-//                                                   <seq> is 12 decimal digits, so key order is
-//                                                   append order
-// A document exists when any key under ["automerge", "doc", <documentId>] exists. Compaction
-// writes a new snapshot and deletes the chunks it covers in one atomic batch, so a crash at any
-// point leaves a loadable document (chunks repeated in a snapshot load as no-ops).
+//   ["automerge", "server", "storage-id"]                 the server's storage id (a UUID)
+//   ["automerge", "doc", <documentId>, "snapshot", <hash>] A.save() of the document as one node
+//                                                         had it (a new document's first write,
+//                                                         or a compaction)
+//   ["automerge", "doc", <documentId>, "inc", <hash>]      an A.saveSince() chunk: what one round
+//                                                         added
+// <hash> is the SHA-256 of the value, base64url (43 characters). Older servers wrote one
+// ["automerge", "doc", <documentId>, "snapshot"] and chunks ["…", "inc", <12 decimal digits>]:
+// they are read as any other piece, and deleted by the next compaction that includes them.
+//
+// A document is every piece under ["automerge", "doc", <documentId>], loaded together: Automerge
+// loads a concatenation of snapshots and chunks in any order (document-store-nodes.test.ts checks
+// 3.5.0 with every order of overlapping snapshots and chunks of two actors; changes repeated in
+// several pieces load as no-ops), and refuses one whose changes miss a dependency. A compaction
+// writes a new snapshot and deletes, in the same atomic batch, only the pieces its document is
+// known to include (DocumentEntry.storedKeys): a piece another node wrote and this one never
+// applied stays, so two nodes compacting at once lose nothing, and a crash at any point leaves a
+// loadable document.
 
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createError } from "../protocol/errors.js";
 import type { Store, StoreKey, StoreOp } from "../storage/store.js";
 import { type DocBackend, loadDoc } from "./automerge-backend.js";
-import { type DocumentEntry, sameHeads } from "./document-entry.js";
+import { type DocumentEntry, recordPiece, sameHeads } from "./document-entry.js";
 import type { GroupCommit } from "./group-commit.js";
 
 /** What is stored of one document, as the store holds it now. */
 export interface StoredData {
-  /** The snapshot followed by every chunk after it, as one array. */
+  /** Every piece (snapshots first, then chunks), as one array. */
   readonly data: Uint8Array;
-  /** Bytes of the snapshot and chunks. */
+  /** Bytes of all pieces. */
   readonly bytes: number;
-  /** Chunks appended since the snapshot. */
+  /** Pieces beyond the first: what a compaction would fold into one snapshot. */
   readonly chunks: number;
-  /** The sequence number of the first chunk after the snapshot. */
-  readonly firstSeq: number;
-  /** The sequence number the next chunk takes. */
-  readonly nextSeq: number;
+  /** The names of the pieces read (see pieceName), in key order. */
+  readonly keys: readonly string[];
 }
 
 /** A stored document loaded on this thread. */
 export interface StoredDocument extends StoredData {
-  /** The document, loaded from the snapshot and every chunk after it. */
+  /** The document, loaded from every piece. */
   readonly doc: DocBackend;
 }
 
+/** One stored piece: its name (see pieceName) and its bytes. */
+export interface StoredPiece {
+  readonly name: string;
+  readonly value: Uint8Array;
+}
+
+/** Told of every piece once durable (the hub tells the other nodes). */
+export type PieceListener = (documentId: string, name: string, bytes: Uint8Array) => void;
+
 const root = "automerge";
 const docPrefix = (documentId: string): StoreKey => [root, "doc", documentId];
-const snapshotKey = (documentId: string): StoreKey => [root, "doc", documentId, "snapshot"];
-const chunkKey = (documentId: string, seq: number): StoreKey => [
-  root,
-  "doc",
-  documentId,
-  "inc",
-  String(seq).padStart(12, "0"),
+
+/**
+ * A piece's name: its key below the document's prefix, segments joined by "/" ("inc/<hash>",
+ * "snapshot/<hash>", or an old server's "snapshot" and "inc/000000000007").
+ */
+export const pieceName = (key: StoreKey): string => key.slice(3).join("/");
+const pieceKey = (documentId: string, name: string): StoreKey => [
+  ...docPrefix(documentId),
+  ...name.split("/"),
 ];
+
+/** The name a value of `kind` takes: named by its hash, so equal bytes share one key. */
+export function nameOf(kind: "inc" | "snapshot", bytes: Uint8Array): string {
+  return `${kind}/${createHash("sha256").update(bytes).digest("base64url")}`;
+}
+
+/** True for a name this server writes (what another node may announce). */
+export function isPieceName(name: unknown): name is string {
+  return typeof name === "string" && /^(inc|snapshot)\/[A-Za-z0-9_-]{43}$/.test(name);
+}
 
 /** Reads and writes documents; every write goes through `commit` and resolves once durable. */
 export class DocumentStore {
   readonly #store: Store;
   readonly #commit: GroupCommit;
+  readonly #stored: PieceListener | undefined;
 
-  constructor(store: Store, commit: GroupCommit) {
+  constructor(store: Store, commit: GroupCommit, stored?: PieceListener) {
     this.#store = store;
     this.#commit = commit;
+    this.#stored = stored;
   }
 
   /** True when the store holds the document: one key lookup, nothing loaded. */
@@ -73,25 +106,37 @@ export class DocumentStore {
 
   /** What the store holds of the document, not loaded; undefined when it has nothing. */
   async read(documentId: string): Promise<StoredData | undefined> {
-    const parts: Uint8Array[] = [];
-    let bytes = 0;
-    let chunks = 0;
-    let firstSeq = -1;
-    let nextSeq = 0;
+    const pieces = await this.readPieces(documentId, new Set());
+    if (pieces.length === 0) return undefined;
+    // Snapshots first: not needed for correctness (any order loads), but the usual case, one
+    // snapshot and its chunks, then loads as fast as before.
+    const ordered = [
+      ...pieces.filter((piece) => piece.name.startsWith("snapshot")),
+      ...pieces.filter((piece) => !piece.name.startsWith("snapshot")),
+    ];
+    const bytes = pieces.reduce((total, piece) => total + piece.value.length, 0);
+    return {
+      data: concat(
+        ordered.map((piece) => piece.value),
+        bytes,
+      ),
+      bytes,
+      chunks: pieces.length - 1,
+      keys: pieces.map((piece) => piece.name),
+    };
+  }
+
+  /** The document's pieces whose names are not in `known`, in key order. */
+  async readPieces(documentId: string, known: ReadonlySet<string>): Promise<StoredPiece[]> {
+    const pieces: StoredPiece[] = [];
     for await (const { key, value } of this.#store.range(docPrefix(documentId))) {
-      if (key[3] === "inc") {
-        chunks += 1;
-        if (firstSeq < 0) firstSeq = Number(key[4]);
-        nextSeq = Number(key[4]) + 1;
-        parts.push(value);
-      } else if (key[3] === "snapshot") {
-        parts.unshift(value); // "inc" sorts before "snapshot"; the snapshot loads first
+      const name = pieceName(key);
+      // Only pieces: a key of another kind under the prefix is no part of the document.
+      if ((key[3] === "inc" || key[3] === "snapshot") && !known.has(name)) {
+        pieces.push({ name, value });
       }
-      bytes += value.length;
     }
-    if (parts.length === 0) return undefined;
-    const data = concat(parts, bytes);
-    return { data, bytes, chunks, firstSeq: firstSeq < 0 ? nextSeq : firstSeq, nextSeq };
+    return pieces;
   }
 
   /** Loads what `read` returned into a document on this thread. */
@@ -132,39 +177,41 @@ export class DocumentStore {
   /**
    * Stores `bytes` made from `entry`'s document (by `saveChanges`, or a worker thread): a
    * snapshot when `needsSnapshot(entry)`, else the chunk since its saved heads. Once durable,
-   * `heads` are the saved heads.
+   * `heads` are the saved heads, the piece is one the document includes, and the listener hears
+   * of it.
    */
   async saveBytes(entry: DocumentEntry, bytes: Uint8Array, heads: string[]): Promise<void> {
-    if (needsSnapshot(entry)) {
-      await this.#commit.write([{ type: "put", key: snapshotKey(entry.documentId), value: bytes }]);
-      entry.savedHeads = heads;
-      entry.storedBytes = bytes.length;
-      return;
-    }
-    const seq = entry.nextSeq++;
-    await this.#commit.write([{ type: "put", key: chunkKey(entry.documentId, seq), value: bytes }]);
+    const name = nameOf(needsSnapshot(entry) ? "snapshot" : "inc", bytes);
+    const { documentId } = entry;
+    await this.#commit.write([{ type: "put", key: pieceKey(documentId, name), value: bytes }]);
     entry.savedHeads = heads;
-    entry.storedBytes += bytes.length;
-    entry.chunks += 1;
+    recordPiece(entry, name, bytes.length);
+    this.#stored?.(documentId, name, bytes);
   }
 
   /**
-   * Replaces `entry`'s chunks by a snapshot of its document in one atomic batch (the caller
+   * Replaces `entry`'s pieces by a snapshot of its document in one atomic batch (the caller
    * keeps the document idle meanwhile); resolves once durable.
    */
   compact(entry: DocumentEntry): Promise<void> {
     return this.replaceChunks(entry, (entry.doc as DocBackend).save());
   }
 
-  /** Writes `snapshot` (of `entry`'s document now) and deletes the chunks it covers. */
+  /**
+   * Writes `snapshot` (of `entry`'s document now) and deletes the pieces the document includes,
+   * and no other: a piece another node stored meanwhile is not in this snapshot.
+   */
   async replaceChunks(entry: DocumentEntry, snapshot: Uint8Array): Promise<void> {
-    const { documentId, firstSeq, nextSeq } = entry;
-    const ops: StoreOp[] = [{ type: "put", key: snapshotKey(documentId), value: snapshot }];
-    for (let seq = firstSeq; seq < nextSeq; seq++) {
-      ops.push({ type: "delete", key: chunkKey(documentId, seq) });
+    const { documentId } = entry;
+    const name = nameOf("snapshot", snapshot);
+    const ops: StoreOp[] = [{ type: "put", key: pieceKey(documentId, name), value: snapshot }];
+    for (const known of entry.storedKeys) {
+      // The same snapshot again (nothing changed since the last one) must not delete itself.
+      if (known !== name) ops.push({ type: "delete", key: pieceKey(documentId, known) });
     }
     await this.#commit.write(ops);
-    entry.firstSeq = nextSeq;
+    entry.storedKeys.clear();
+    entry.storedKeys.add(name);
     entry.chunks = 0;
     entry.storedBytes = snapshot.length;
   }

@@ -4,7 +4,9 @@
 // too long to be real, and the copy for a peer whose output is over budget (it does not read
 // fast enough; queuing for it is how a non-reader would pin the server's memory). Each (sender,
 // session, count) is relayed once, as automerge-repo's network layer dedupes them; what that
-// takes to remember is bounded (ephemeral-sessions.ts).
+// takes to remember is bounded (ephemeral-sessions.ts). Messages relayed by other nodes
+// (document-nodes.ts) go through the same rules, their author counted as a sender of its own
+// per node, so a message that reaches this node twice is still relayed once.
 
 import type { EphemeralMessage } from "../protocol/automerge-messages.js";
 import type { HubPeer, PeerLink } from "./document-entry.js";
@@ -21,16 +23,44 @@ export interface EphemeralRelayOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The author of messages another node relayed, standing for it in the dedupe map (which keys
+ * senders by object): one per (node, peer id), kept while it has sessions there at most.
+ */
+export interface NodeSender {
+  readonly key: string;
+  seenAt: number;
+}
+
 /** Relays ephemeral messages, each once, to the peers that read. */
 export class EphemeralRelay {
   readonly #maxBytes: number;
   readonly #observer: HubObserver;
-  readonly #sessions: EphemeralSessions<HubPeer>;
+  readonly #limits: SessionLimits;
+  readonly #now: () => number;
+  readonly #sessions: EphemeralSessions<HubPeer | NodeSender>;
+  /** Authors on other nodes, least recently seen first. */
+  readonly #nodeSenders = new Map<string, NodeSender>();
 
   constructor(options: EphemeralRelayOptions) {
     this.#maxBytes = options.maxBytes;
     this.#observer = options.observer;
-    this.#sessions = new EphemeralSessions(options.limits ?? sessionLimits, options.now);
+    this.#limits = options.limits ?? sessionLimits;
+    this.#now = options.now ?? Date.now;
+    this.#sessions = new EphemeralSessions(this.#limits, this.#now);
+  }
+
+  /**
+   * Relays `message`, which node `from` relayed to its own peers already, to the peers here, by
+   * the same rules as `relay`.
+   */
+  relayFromNode(
+    from: string,
+    message: EphemeralMessage,
+    bytes: number,
+    peers: ReadonlyMap<string, PeerLink> | undefined,
+  ): boolean {
+    return this.relay(this.#nodeSender(from, message.senderId), message, bytes, peers);
   }
 
   /**
@@ -38,7 +68,7 @@ export class EphemeralRelay {
    * whose output admits it; false when it was not relayed at all (too large, refused, duplicate).
    */
   relay(
-    sender: HubPeer,
+    sender: HubPeer | NodeSender,
     message: EphemeralMessage,
     bytes: number,
     peers: ReadonlyMap<string, PeerLink> | undefined,
@@ -61,6 +91,27 @@ export class EphemeralRelay {
   forget(sender: HubPeer): void {
     this.#sessions.forget(sender);
     this.#observer.ephemeralSessions?.(this.#sessions.size, this.#sessions.bytes);
+  }
+
+  /**
+   * The stand-in for `senderId` on node `from`. Those unseen for the dedupe's time to live are
+   * forgotten (their sessions expired with it), and the oldest beyond the map's entry bound.
+   */
+  #nodeSender(from: string, senderId: string): NodeSender {
+    const key = `${from}\u0000${senderId}`;
+    const now = this.#now();
+    for (const [oldKey, old] of this.#nodeSenders) {
+      const expired = now - old.seenAt >= this.#limits.ttlMs;
+      if (!expired && this.#nodeSenders.size < this.#limits.totalEntries) break;
+      if (oldKey === key) break;
+      this.#nodeSenders.delete(oldKey);
+      this.#sessions.forget(old);
+    }
+    const sender = this.#nodeSenders.get(key) ?? { key, seenAt: now };
+    sender.seenAt = now;
+    this.#nodeSenders.delete(key);
+    this.#nodeSenders.set(key, sender);
+    return sender;
   }
 
   #dropped(reason: EphemeralDropReason): false {

@@ -5,14 +5,22 @@
 
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { type DocBackend, initSyncState } from "./automerge-backend.js";
-import type { DocumentEntry, HubPeer, PeerLink, SyncJob } from "./document-entry.js";
+import {
+  type DocumentEntry,
+  type HubPeer,
+  isSyncJob,
+  type NodeJob,
+  type PeerLink,
+  type SyncJob,
+} from "./document-entry.js";
 import type { HubObserver } from "./document-hub-options.js";
 import type { DocumentResidency } from "./document-residency.js";
 import type { DocumentStore } from "./document-store.js";
 import { answers } from "./fresh-answer.js";
 import { badSyncData, documentTooLarge, notSaved } from "./hub-errors.js";
 import { type HubReplies, maxRepliesPerRound } from "./hub-replies.js";
-import type { WorkerDocuments } from "./worker-documents.js";
+import { catchUp } from "./node-catch-up.js";
+import type { AcceptedJob, WorkerDocuments } from "./worker-documents.js";
 
 /** What a round needs from the hub. */
 export interface RoundHost {
@@ -39,17 +47,20 @@ export class SyncRounds {
   }
 
   /**
-   * Receives every queued message (yielding to the event loop between them, so one busy or
-   * huge document never holds up the others for more than one message), makes the result
-   * durable in one write, and only then replies: to the senders, and to every other peer of
-   * the document when its heads moved.
+   * Applies what other nodes stored (durable already), then receives every queued message
+   * (yielding to the event loop between them, so one busy or huge document never holds up the
+   * others for more than one message), makes the result durable in one write, and only then
+   * replies: to the senders, and to every other peer of the document when its heads moved or
+   * other nodes' news came (a peer with nothing to hear is sent nothing).
    */
   async onThisThread(entry: DocumentEntry): Promise<void> {
-    const { resident, replies } = this.#host;
+    const { resident, replies, docs, observer } = this.#host;
     resident.touch(entry);
-    const jobs = entry.inbox.splice(0);
+    const inbox = entry.inbox.splice(0);
+    const news = inbox.filter((job): job is NodeJob => !isSyncJob(job));
+    if (news.length > 0) await resident.resizing(entry, () => catchUp(entry, news, docs, observer));
     const touched = new Set<PeerLink>();
-    for (const [index, job] of jobs.entries()) {
+    for (const [index, job] of inbox.filter(isSyncJob).entries()) {
       if (index > 0) await nextTurn();
       const link = this.#receive(entry, job);
       if (link) touched.add(link);
@@ -61,24 +72,45 @@ export class SyncRounds {
       this.#discard(entry, touched, error);
       return;
     }
-    if (moved) replies.admitAwaiting(entry);
-    const links = moved ? [...entry.peers.values()] : [...touched];
+    const everyone = moved || news.length > 0;
+    if (everyone && (entry.doc as DocBackend).getHeads().length > 0) replies.admitAwaiting(entry);
+    const links = everyone ? [...entry.peers.values()] : [...touched];
     for (const link of links) replies.reply(entry, link, !moved);
   }
 
   /**
    * A round of a document in a worker, like onThisThread: the worker receives the messages and
    * makes the bytes to store and the replies; the replies go out once those bytes are durable.
+   * Other nodes' news was applied by reloading the document from the store (the hub does, before
+   * this round): its peers are then told, in a round of their own.
    */
   async inWorker(entry: DocumentEntry): Promise<void> {
-    const { resident, replies, docs } = this.#host;
+    const { resident, replies } = this.#host;
     resident.touch(entry);
-    const jobs = entry.inbox.splice(0).filter((job) => this.#accepts(entry, job));
+    const inbox = entry.inbox.splice(0);
     const workers = this.#host.workers as WorkerDocuments;
+    if (inbox.some((job) => !isSyncJob(job))) {
+      const told = workers.announcements(entry);
+      if (told.length > 0 && !(await this.#workerRound(entry, told, []))) return;
+    }
+    const sent = inbox.filter(isSyncJob);
+    if (sent.length === 0) return;
+    const jobs = sent.filter((job) => this.#accepts(entry, job));
     // Peers told the document was unavailable join it now, before the heads can move: the
     // worker only knows the heads moved once it has applied this round, and then replies to
     // every peer it holds a state for. (Until content arrives they just wait as its peers.)
     const joining = replies.admitAwaiting(entry, true);
+    await this.#workerRound(entry, jobs, joining);
+  }
+
+  /** One round in the worker: store what it made, then send its replies; false when discarded. */
+  async #workerRound(
+    entry: DocumentEntry,
+    jobs: readonly AcceptedJob[],
+    joining: readonly string[],
+  ): Promise<boolean> {
+    const { resident, replies, docs } = this.#host;
+    const workers = this.#host.workers as WorkerDocuments;
     const round = await workers.round(entry, jobs, maxRepliesPerRound, joining);
     for (const peer of round.unavailable) replies.unavailable(peer, entry.documentId);
     for (const [peer, text] of round.bad) peer.fail(badSyncData(entry.documentId, new Error(text)));
@@ -87,9 +119,10 @@ export class SyncRounds {
       if (write) await resident.resizing(entry, () => docs.saveBytes(entry, write, heads));
     } catch (error) {
       this.#discard(entry, round.touched, error);
-      return;
+      return false;
     }
     for (const [link, messages] of round.replies) replies.send(entry, link, messages);
+    return true;
   }
 
   /** Applies one message; returns the sender's link, or undefined when nothing applies. */

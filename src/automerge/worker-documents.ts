@@ -5,8 +5,10 @@
 // hub's, unchanged: the worker returns the bytes to store and the replies, and the hub sends the
 // replies only once those bytes are durable.
 
+import { encodeSyncMessage } from "@automerge/automerge";
+import { decodeSyncState } from "./automerge-backend.js";
 import type { HubPeer, PeerLink } from "./document-entry.js";
-import { type DocumentEntry, recordStored } from "./document-entry.js";
+import { type DocumentEntry, isSyncJob, recordStored, sameHeads } from "./document-entry.js";
 import type { DocumentHubOptions } from "./document-hub-options.js";
 import { needsSnapshot, type StoredData } from "./document-store.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -35,6 +37,8 @@ export class WorkerDocuments {
   readonly #pool: WorkerPool;
   /** Stored or message bytes above which a document goes to a worker. */
   readonly threshold: number;
+  /** Per document reloaded for other nodes' news: its peers' shared heads (see `announcements`). */
+  readonly #reloaded = new WeakMap<DocumentEntry, [PeerLink, string[]][]>();
 
   constructor(pool: WorkerPool, threshold: number) {
     this.#pool = pool;
@@ -49,7 +53,8 @@ export class WorkerDocuments {
   /** True when `entry` (stored as `storedBytes`) belongs in a worker now. */
   wants(entry: DocumentEntry, storedBytes: number): boolean {
     return (
-      storedBytes > this.threshold || entry.inbox.some((job) => job.data.length > this.threshold)
+      storedBytes > this.threshold ||
+      entry.inbox.some((job) => "data" in job && job.data.length > this.threshold)
     );
   }
 
@@ -58,6 +63,8 @@ export class WorkerDocuments {
     const data = stored ? ownCopy(stored.data) : null;
     const peers: [string, Uint8Array | null][] = [];
     for (const [peerId, link] of entry.peers) peers.push([peerId, link.encoded ?? null]);
+    const before = entry.savedHeads;
+    const shared = entry.inbox.some((job) => !isSyncJob(job)) ? sharedHeadsOf(entry) : [];
     let heads: string[];
     try {
       heads = await this.#pool.request<string[]>(
@@ -71,6 +78,27 @@ export class WorkerDocuments {
     for (const link of entry.peers.values()) link.encoded = undefined;
     entry.advance({ type: "loaded", residence: { in: "worker" } });
     recordStored(entry, heads, stored);
+    if (shared.length > 0 && !sameHeads(before, heads)) this.#reloaded.set(entry, shared);
+  }
+
+  /**
+   * Jobs that make the worker answer every peer of a document reloaded for other nodes' news
+   * (once; none when the reload changed nothing). The worker answers only the peers whose message
+   * it received, or all when a round moved the heads, and a reload moves none: so each peer is
+   * given a message that says no more than its sync state did before the reload, that it has the
+   * shared heads (no changes, no needs, no bloom filter). Automerge then answers with the new
+   * heads, and the peer asks for what it lacks, as after any reload of a sync state.
+   */
+  announcements(entry: DocumentEntry): AcceptedJob[] {
+    const shared = this.#reloaded.get(entry) ?? [];
+    this.#reloaded.delete(entry);
+    return shared
+      .filter(([link]) => entry.peers.get(link.peer.peerId) === link)
+      .map(([link, heads]) => ({
+        peer: link.peer,
+        type: "sync" as const,
+        data: encodeSyncMessage({ heads, need: [], have: [], changes: [] }),
+      }));
   }
 
   /**
@@ -170,6 +198,19 @@ export class WorkerDocuments {
   close(): Promise<void> {
     return this.#pool.close();
   }
+}
+
+/** The shared heads of each peer's saved sync state (peers that share none are left out). */
+function sharedHeadsOf(entry: DocumentEntry): [PeerLink, string[]][] {
+  const shared: [PeerLink, string[]][] = [];
+  for (const link of entry.peers.values()) {
+    if (!link.encoded) continue;
+    const state = decodeSyncState(link.encoded);
+    const heads = state.sharedHeads;
+    state.free();
+    if (heads.length > 0) shared.push([link, heads]);
+  }
+  return shared;
 }
 
 /** The hub's worker documents as its settings ask; undefined with no worker threads. */

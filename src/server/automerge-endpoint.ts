@@ -6,6 +6,7 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { DocumentHub } from "../automerge/document-hub.js";
 import { PeerSession } from "../automerge/peer-session.js";
+import type { Bus } from "../bus/bus.js";
 import { AutomergeCloseCode } from "../protocol/close-codes.js";
 import { createError, type SynclineError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
@@ -35,6 +36,8 @@ export interface AutomergeEndpoint {
 export interface AutomergeEndpointOptions {
   /** Ping period, overriding `--ws-keepalive` (tests: a short one). */
   readonly keepaliveMs?: number;
+  /** The bus to the other nodes, when there are several (the server passes its own). */
+  readonly bus?: Bus | undefined;
 }
 
 /** Builds the hub on `store` and the endpoint that feeds it. */
@@ -51,6 +54,7 @@ export async function createAutomergeEndpoint(
     store,
     serverPeerId: `syncline-${process.pid}-${Date.now().toString(36)}`,
     settings: config,
+    bus: options.bus,
     observer: {
       documentLoaded(seconds) {
         metrics.tally.load(seconds);
@@ -74,6 +78,7 @@ export async function createAutomergeEndpoint(
       error: (error, context) => logger.error({ err: error }, `automerge: ${context} failed`),
     },
   });
+  await hub.start();
   const storageId = await hub.storageId();
   const keepalive = createWsKeepalive(options.keepaliveMs ?? config.wsKeepaliveMs);
 

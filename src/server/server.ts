@@ -183,7 +183,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
       logger,
       output,
       guards,
-      options.automerge,
+      { ...options.automerge, bus },
     );
     upgrades.fallback(automerge.endpoint);
     addAdminRoutes(http, {
