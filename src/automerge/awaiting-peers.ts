@@ -43,6 +43,11 @@ export class AwaitingPeers {
     this.#entries++;
   }
 
+  /** True when some peer waits for `documentId`. */
+  has(documentId: string): boolean {
+    return this.#byDocument.has(documentId);
+  }
+
   /** The peers waiting for `documentId`, forgotten as they are handed over. */
   take(documentId: string): HubPeer[] {
     const peers = this.#byDocument.get(documentId);

@@ -286,10 +286,12 @@ export class DocumentHub {
 
   /**
    * Another node's news of a document, queued on its entry like a peer's message. A document
-   * this node has no entry for is none of its business: its next load reads the store.
+   * this node has no entry for is none of its business (its next load reads the store), unless
+   * a peer here was told it is unavailable: it is loaded now, and that peer told it exists.
    */
   #news(documentId: string, job: NodeJob): void {
-    const entry = this.#entries.get(documentId);
+    const awaited = this.#replies.isAwaited(documentId);
+    const entry = this.#entries.get(documentId) ?? (awaited ? this.#entry(documentId) : undefined);
     if (this.#closed || !entry || this.#deletes.has(documentId)) return;
     if (job.type === "refresh" && entry.inbox.some((queued) => queued.type === "refresh")) return;
     entry.inbox.push(job);

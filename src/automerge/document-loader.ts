@@ -81,6 +81,8 @@ export class DocumentLoader {
       await this.#host.workers?.unload(entry, true);
     }
     if (entry.residence || entry.peers.size > 0 || entry.inbox.some(isSyncJob)) return true;
+    // Loaded for a peer that was told it was unavailable (another node has it now).
+    if (this.#host.replies.isAwaited(entry.documentId)) return true;
     entry.inbox.splice(0);
     return false;
   }

@@ -83,6 +83,11 @@ export class HubReplies {
     return admitted;
   }
 
+  /** True when a peer was told `documentId` is unavailable and waits for it. */
+  isAwaited(documentId: string): boolean {
+    return this.#awaiting.has(documentId);
+  }
+
   /** Forgets every document `peer` waits for (it left). */
   forget(peer: HubPeer): void {
     this.#awaiting.forget(peer);

@@ -4,7 +4,8 @@
 // made while Redis is down arrives once it is back, and an admin delete closes peers on both.
 
 import * as A from "@automerge/automerge";
-import type { Repo } from "@automerge/automerge-repo";
+import { type DocHandle, Repo } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRepoClient, storeHasHeads, waitUntil, wsUrl } from "../helpers/automerge-clients.js";
 import {
@@ -112,6 +113,24 @@ describe.skipIf(missing !== undefined)("automerge across nodes", () => {
       () => storeHasHeads(server(1).store, handle.documentId, A.getHeads(handle.doc())),
       10_000,
       "every change stored",
+    );
+  });
+
+  it("tells a peer of node B that was told unavailable once the document is written through node A", async () => {
+    // Alice writes offline; Bob asks node B first and is told the document is unavailable.
+    const alice = new Repo({ network: [], sharePolicy: async () => true });
+    repos.push(alice);
+    const authored = alice.create<Items>({ items: [] });
+    authored.change((doc) => doc.items.push("seven"));
+    const bob = client(1, "bob");
+    await expect(bob.find<Items>(authored.url)).rejects.toThrow(/unavailable/);
+    const bobs = bob.handles[authored.documentId] as DocHandle<Items>;
+    // Alice comes online through node A: Bob's handle gets the document without asking again.
+    alice.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(wsUrl(server(0).url)));
+    await waitUntil(
+      () => bobs.isReady() && bobs.doc()?.items?.[0] === "seven",
+      10_000,
+      "Bob's handle on node B holding Alice's document",
     );
   });
 
