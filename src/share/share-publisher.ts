@@ -3,7 +3,6 @@
 // broadcast to its viewers — after every earlier write of the share, so viewers get writes in seq
 // order and only once they are durable. A failed write fails the share so that it is reloaded.
 
-import { createError, isSynclineError } from "../protocol/errors.js";
 import type { Store } from "../storage/store.js";
 import { type LiveShare, moveShare, reloadCloseCode, reloadCloseReason } from "./live-share.js";
 import type { LoadedShares } from "./loaded-shares.js";
@@ -19,6 +18,7 @@ import type { ShareObserver } from "./share-hub-options.js";
 import type { ShareNodes } from "./share-nodes.js";
 import type { PlannedWrite } from "./share-state.js";
 import { writeOps } from "./share-storage.js";
+import { ShareTurns } from "./share-turns.js";
 import type { ShareUsage } from "./share-usage.js";
 import type { ItemProblem, PreparedItems } from "./sync-items.js";
 
@@ -35,12 +35,6 @@ export interface PublishResult {
 
 const FAILED_REASON = "an earlier write failed and the share is being reloaded";
 
-/**
- * Turns a node tries before a sync is answered 503: each refused turn means another node wrote
- * first, and the next turn starts from what it wrote.
- */
-const maxTurns = 5;
-
 /** Publishes syncs to loaded shares. */
 export class SharePublisher {
   readonly #store: Store;
@@ -50,6 +44,8 @@ export class SharePublisher {
   readonly #usage: ShareUsage | undefined;
   readonly #observer: ShareObserver;
   readonly #nodes: ShareNodes | undefined;
+  /** Several nodes: the write path that takes turns with them. */
+  readonly #turns: ShareTurns | undefined;
 
   constructor(options: {
     store: Store;
@@ -63,6 +59,17 @@ export class SharePublisher {
     nodes?: ShareNodes | undefined;
   }) {
     this.#nodes = options.nodes;
+    this.#turns =
+      options.nodes === undefined
+        ? undefined
+        : new ShareTurns({
+            store: options.store,
+            loaded: options.loaded,
+            nodes: options.nodes,
+            usage: options.usage,
+            observer: options.observer,
+            fail: (share, error) => this.#fail(share, error),
+          });
     this.#store = options.store;
     this.#loaded = options.loaded;
     this.#maxShareBytes = options.maxShareBytes;
@@ -151,11 +158,7 @@ export class SharePublisher {
     return step;
   }
 
-  /**
-   * With several nodes: the sync is planned, written and broadcast on the share's tail, after
-   * every earlier one, so each write is planned on a copy that is current and the store can
-   * tell, by the seq it expects, whether another node wrote first.
-   */
+  /** With several nodes: the sync takes its turn (share-turns.ts). */
   async #publishInTurn(
     share: LiveShare,
     prepared: PreparedItems,
@@ -163,78 +166,12 @@ export class SharePublisher {
     started: number,
   ): Promise<PublishResult> {
     share.inFlight++;
-    const step = share.tail.then(() => this.#takeTurns(share, prepared, growth, started));
-    share.tail = step.then(
-      () => undefined,
-      () => undefined,
-    );
     try {
-      return await step;
+      return await (this.#turns as ShareTurns).publish(share, prepared, growth, started);
     } finally {
       share.inFlight--;
       share.lastUsed = Date.now();
       if (share.phase.name === "failed" && share.inFlight === 0) this.#loaded.drop(share);
-    }
-  }
-
-  async #takeTurns(
-    share: LiveShare,
-    prepared: PreparedItems,
-    growth: number,
-    started: number,
-  ): Promise<PublishResult> {
-    const nodes = this.#nodes as ShareNodes;
-    for (let turn = 1; ; turn++) {
-      checkStillServing(share);
-      if (nodes.behind(share)) await this.#catchUp(share, nodes);
-      const planned = share.state.plan(prepared.writes);
-      this.#loaded.count(share);
-      const result = (seq: number) => ({
-        seq,
-        accepted: prepared.writes.length,
-        written: planned.length,
-        ignored: prepared.ignored,
-      });
-      if (planned.length === 0) return result(share.state.seq);
-      const seq = (planned[planned.length - 1] as PlannedWrite).seq;
-      const writtenAt = Date.now();
-      try {
-        await this.#store.write([
-          ...writeOps(share.id, planned, seq, writtenAt),
-          ...nodes.turnOps(share.id, planned),
-        ]);
-      } catch (error) {
-        share.state.abandonPlans();
-        this.#loaded.count(share);
-        if (!isSynclineError(error, "ERR_STORE_CONFLICT")) {
-          this.#fail(share, error);
-          throw storageFailed("share sync", share.id, error);
-        }
-        if (turn === maxTurns) throw error;
-        await this.#catchUp(share, nodes);
-        continue;
-      }
-      this.#usage?.wrote(share.id, growth, writtenAt);
-      share.fanout.broadcast(share.state.commit(planned));
-      this.#observer.broadcast?.((performance.now() - started) / 1000);
-      nodes.announceWrites(share.id, planned);
-      return result(seq);
-    }
-  }
-
-  /** Brings `share` up to the store; throws the sync's answer when it cannot be. */
-  async #catchUp(share: LiveShare, nodes: ShareNodes): Promise<void> {
-    const outcome = await nodes.catchUp(share);
-    if (outcome === "deleted") {
-      nodes.settle(share, outcome);
-      throw shareNotFound("share sync", share.id);
-    }
-    if (outcome === "stale") {
-      this.#fail(share, new Error("another node wrote more than the store's log holds"));
-      throw createError(
-        "ERR_STORE_CONFLICT",
-        `share sync: share ${share.id} was written through other nodes beyond what this node can catch up on; it is reloaded`,
-      );
     }
   }
 

@@ -102,7 +102,7 @@ describe.skipIf(missing !== undefined)("live shares across nodes", () => {
     const onB = await view(1, `id=${id}&v=2`);
     await onA.waitFrames(1);
     await onB.waitFrames(1);
-    const count = 30;
+    const count = 200;
     const answers = await Promise.all(range(1, count).map((n) => sync(n % 2, [part(n)])));
     const seqs = answers.map((answer) => answer.seq).sort((a, b) => a - b);
     expect(seqs).toEqual(range(1, count));
