@@ -31,6 +31,9 @@ export const rowSources = [
   "send-recv-cli",
   "send-recv-vs-wormhole",
   "small-item",
+  "share-nodes",
+  "automerge-nodes",
+  "store-postgres-vs-lmdb",
 ] as const;
 
 /** Rows from `results`; a missing benchmark leaves its rows out. */
@@ -212,6 +215,81 @@ export function rowsOf(results: Results): Row[] {
     ...(at("send-recv-vs-wormhole", "wormhole.mibPerSecond") === null
       ? { note: "magic-wormhole is not installed here (see docs/benchmarks.md)" }
       : {}),
+  });
+  // Several nodes and the Postgres store: no figure was set for these; the rows show what a
+  // second node (or Postgres instead of LMDB) costs against the same workload without it.
+  const nodesUnit = `${at("share-nodes", "rate")} syncs/s × ${at("share-nodes", "viewers")} viewers`;
+  const refused = at("share-nodes", "twoNodes.refusedSyncs");
+  const shareNodesRow = (name: string, unit: string, path: string, better: "lower" | "higher") =>
+    add("share-nodes", {
+      name,
+      unit: `${unit}, ${nodesUnit}, split over 2 nodes (Postgres + Redis)`,
+      ours: at("share-nodes", `twoNodes.${path}`),
+      peer: at("share-nodes", `oneNode.${path}`),
+      peerName: "the same on one node (same Postgres, no Redis)",
+      better,
+      goal: "(none set)",
+      ...(refused ? { note: `measured syncs refused (503) on two nodes, median: ${refused}` } : {}),
+    });
+  shareNodesRow("share-nodes-deliveries", "deliveries/s", "deliveriesPerSecond", "higher");
+  shareNodesRow("share-nodes-p50", "ms publish → viewer, p50", "latencyMs.p50", "lower");
+  shareNodesRow("share-nodes-p99", "ms publish → viewer, p99", "latencyMs.p99", "lower");
+  const arrived = at("automerge-nodes", "twoNodes.arrived");
+  for (const quantile of ["p50", "p99"] as const) {
+    add("automerge-nodes", {
+      name: `automerge-nodes-${quantile}`,
+      unit: `ms change on client 1 → seen by client 2 on the other node, ${quantile} of ${at("automerge-nodes", "changes")}`,
+      ours: at("automerge-nodes", `twoNodes.latencyMs.${quantile}`),
+      peer: at("automerge-nodes", `oneNode.latencyMs.${quantile}`),
+      peerName: "both clients on one node (same Postgres, no Redis)",
+      better: "lower",
+      goal: "(none set)",
+      ...(arrived !== null && arrived < 1
+        ? { note: `only ${Math.round(arrived * 1000) / 10}% of the changes reached the other node` }
+        : {}),
+    });
+  }
+  const store = (path: string) => at("store-postgres-vs-lmdb", path);
+  const lmdb = "one node on LMDB (durability flush)";
+  add("store-postgres-vs-lmdb", {
+    name: "store-postgres-automerge-cpu",
+    unit: `server CPU s + Postgres's, push + fresh find, ${store("automerge.documents")} docs × ${store("automerge.changesPerDocument")} changes`,
+    ours: sum(
+      store("automerge.postgres.serverCpuSeconds"),
+      store("automerge.postgres.postgresCpuSeconds"),
+    ),
+    peer: store("automerge.lmdb.serverCpuSeconds"),
+    peerName: lmdb,
+    better: "lower",
+    goal: "(none set)",
+  });
+  add("store-postgres-vs-lmdb", {
+    name: "store-postgres-automerge-ack",
+    unit: `s until the client saw every doc acknowledged, ${store("automerge.documents")} docs × ${store("automerge.changesPerDocument")} changes`,
+    ours: store("automerge.postgres.ackSeconds"),
+    peer: store("automerge.lmdb.ackSeconds"),
+    peerName: lmdb,
+    better: "lower",
+    goal: "(none set)",
+  });
+  const storeShare = `${store("share.rate")} syncs/s × ${store("share.viewers")} viewers, one node`;
+  add("store-postgres-vs-lmdb", {
+    name: "store-postgres-share-deliveries",
+    unit: `deliveries/s, ${storeShare}`,
+    ours: store("share.postgres.deliveriesPerSecond"),
+    peer: store("share.lmdb.deliveriesPerSecond"),
+    peerName: lmdb,
+    better: "higher",
+    goal: "(none set)",
+  });
+  add("store-postgres-vs-lmdb", {
+    name: "store-postgres-share-p99",
+    unit: `ms publish → viewer, p99, ${storeShare}`,
+    ours: store("share.postgres.latencyMs.p99"),
+    peer: store("share.lmdb.latencyMs.p99"),
+    peerName: lmdb,
+    better: "lower",
+    goal: "(none set)",
   });
   return rows;
 }

@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { attackMemory } from "./attack-memory.js";
 import { automergeMany } from "./automerge-many.js";
+import { automergeNodes } from "./automerge-nodes.js";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
 import { type Results, rowSources, rowsOf } from "./rows.js";
 import { sendRecvCli } from "./send-recv-cli.js";
@@ -12,7 +13,9 @@ import { sendRecvWormhole } from "./send-recv-wormhole.js";
 import { shareCatchup } from "./share-catchup.js";
 import { type FanoutContender, shareFanout } from "./share-fanout.js";
 import { shareFanoutMaxRate } from "./share-fanout-max-rate.js";
+import { shareNodes } from "./share-nodes.js";
 import { smallItem } from "./small-item.js";
+import { storePostgresVsLmdb } from "./store-postgres-vs-lmdb.js";
 import { streamThroughput } from "./stream-throughput.js";
 import { streamThroughputWss } from "./stream-throughput-wss.js";
 import { tcpFloor } from "./tcp-floor.js";
@@ -99,6 +102,48 @@ const benchmarks: Record<string, () => Promise<object>> = {
       items: numberArg("--items") ?? 10_000,
       updates: 100,
       itemBytes: 200,
+      repetitions: quick ? 2 : 3,
+    }),
+  // One publisher at 100 syncs/s through two nodes (Postgres + Redis) alternately, 200 viewers
+  // split over them, against the same on one node on the same Postgres without Redis (and one
+  // node with Redis); --quick measures 5 s instead of 10 and repeats twice.
+  // `--rate N` / `--viewers N` change the load; `--layouts twoNodes,oneNode` runs only those.
+  "share-nodes": () =>
+    shareNodes(
+      {
+        viewers: numberArg("--viewers") ?? 200,
+        rate: numberArg("--rate") ?? 100,
+        partBytes: 200,
+        warmUpSeconds: quick ? 1 : 2,
+        seconds: quick ? 5 : 10,
+        repetitions: quick ? 2 : 3,
+      },
+      args.includes("--layouts") ? args[args.indexOf("--layouts") + 1]?.split(",") : undefined,
+    ),
+  // Two real automerge-repo clients editing one document, each on its own node (Postgres +
+  // Redis), against both on one node (same Postgres, no Redis): 200 measured changes (500 without
+  // --quick) 150 ms apart after 10 unmeasured, 2 runs of each (3).
+  "automerge-nodes": () =>
+    automergeNodes({
+      changes: quick ? 200 : 500,
+      warmUp: 10,
+      intervalMs: 150,
+      repetitions: quick ? 2 : 3,
+    }),
+  // One node on Postgres against one on LMDB: automerge-sync's workload (300 docs × 10 changes
+  // with --quick, 1,000 without; `--documents N`), then share-nodes' one-node layout at 200
+  // syncs/s to 200 viewers (`--rate N` / `--viewers N`); 2 runs of each (3).
+  "store-postgres-vs-lmdb": () =>
+    storePostgresVsLmdb({
+      documents: numberArg("--documents") ?? (quick ? 300 : 1000),
+      changesPerDocument: 10,
+      share: {
+        viewers: numberArg("--viewers") ?? 200,
+        rate: numberArg("--rate") ?? 200,
+        partBytes: 200,
+        warmUpSeconds: quick ? 1 : 2,
+        seconds: quick ? 5 : 10,
+      },
       repetitions: quick ? 2 : 3,
     }),
   // The machine's floor under share-fanout: plain TCP writes to 1,000 sockets, no server logic.
