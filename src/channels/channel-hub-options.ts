@@ -1,5 +1,6 @@
 // The channel hub's settings, observer hooks and dependencies: its public configuration surface.
 
+import type { Bus } from "../bus/bus.js";
 import type { Store } from "../storage/store.js";
 import type { WireLogger } from "../transport/wire-server.js";
 import type { KeepSettings } from "./keep-budget.js";
@@ -41,4 +42,10 @@ export interface ChannelHubOptions {
   readonly logger: WireLogger;
   /** Default: reports nothing. */
   readonly observer?: ChannelObserver;
+  /**
+   * The bus to the other nodes sharing `store` (several nodes: a payload published on one node
+   * reaches the followers on every node, see channel-nodes.ts); absent on one node, which then
+   * behaves and costs exactly as without it.
+   */
+  readonly bus?: Bus;
 }

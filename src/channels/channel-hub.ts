@@ -17,6 +17,12 @@
 //    dropped once it holds the payload back for `relayStallMs` without reading.
 // 4. A kept payload is acknowledged only once durable; the ACK says how many got it and if kept.
 // 5. A channel is in memory only while it has followers, queued work, or a latest still in use.
+//
+// Several nodes (`bus`): the store is the truth and the bus carries news. A kept payload is
+// written to the shared store as it arrives (as on one node), and the other nodes are told of
+// each record change and each piece written (channel-nodes.ts); they deliver it to their own
+// followers from the store, at each receiver's pace (remote-payloads.ts). A payload relayed only
+// (too big or over the limits) reaches the receivers of its own node only.
 
 import { createError } from "../protocol/errors.js";
 import type { SubscribeMessage, WireMessage } from "../protocol/wire-messages.js";
@@ -26,10 +32,12 @@ import { deliver } from "./channel-delivery.js";
 import type { ChannelHubOptions, ChannelObserver } from "./channel-hub-options.js";
 import { ChannelItems, type UnfinishedItem } from "./channel-items.js";
 import { parseChannelName } from "./channel-name.js";
+import { ChannelNodes } from "./channel-nodes.js";
 import { defaultUserSegment, type KeptIn } from "./channel-records.js";
 import { type Channel, ChannelRegistry } from "./channel-registry.js";
 import { ChannelUploads, failConnection, type UploadStreams } from "./channel-uploads.js";
 import type { Publication } from "./publication.js";
+import { RemotePayloads } from "./remote-payloads.js";
 
 /** The server's channels; `start` once, then `attach` each authenticated session. */
 export class ChannelHub {
@@ -41,11 +49,22 @@ export class ChannelHub {
   /** Publications in use (uploading, awaited or delivering), for shutdown. */
   readonly #live = new Set<Publication>();
   readonly #expiries = new Set<NodeJS.Timeout>();
+  /** Several nodes: the link to the others, and their payloads served here. */
+  readonly #nodes: ChannelNodes | undefined;
+  readonly #remote: RemotePayloads | undefined;
   #held = 0;
 
   constructor(options: ChannelHubOptions) {
     this.#options = options;
     this.#observer = options.observer ?? {};
+    const { bus, logger } = options;
+    this.#nodes =
+      bus &&
+      new ChannelNodes(bus, {
+        logger,
+        receive: (notice) => this.#remote?.receive(notice),
+        resumed: () => this.#remote?.resumed(),
+      });
     this.#items = new ChannelItems({
       store: options.store,
       spoolFolder: options.spoolFolder,
@@ -55,7 +74,18 @@ export class ChannelHub {
         this.#held += delta;
       },
       adopt: (publication) => this.#adopt(publication),
+      ...(this.#nodes ? { shared: { node: this.#nodes.node, news: this.#nodes } } : {}),
     });
+    this.#remote =
+      this.#nodes &&
+      new RemotePayloads({
+        store: options.store,
+        registry: this.#registry,
+        items: this.#items,
+        logger,
+        resumeTtlMs: options.settings.resumeTtlMs,
+        deliver: (connection, publication) => this.#deliver(connection, publication),
+      });
     this.#uploads = new ChannelUploads({
       registry: this.#registry,
       items: this.#items,
@@ -88,6 +118,13 @@ export class ChannelHub {
    */
   async start(): Promise<void> {
     const unfinished = await this.#items.start();
+    if (this.#nodes) {
+      // Several nodes: an unfinished record may be another node's upload under way; read back,
+      // it is watched as every remote payload is (and dropped if it makes no progress).
+      for (const item of unfinished) this.#remote?.refresh(this.#registry.get(item.key));
+      await this.#nodes.start();
+      return;
+    }
     for (const item of unfinished) this.#expireLater(item);
   }
 
@@ -119,6 +156,8 @@ export class ChannelHub {
    * server closed their connections first). Waits for the copies being written.
    */
   async close(): Promise<void> {
+    this.#remote?.close();
+    await this.#nodes?.close();
     const items = this.#items.close();
     this.#uploads.close();
     for (const timer of this.#expiries) clearTimeout(timer);
@@ -163,7 +202,11 @@ export class ChannelHub {
       .run(async () => {
         if (!connection.isOpen) return;
         if (message.latest) {
-          await this.#items.load(channel);
+          // Several nodes: the record is read again (another node may have a newer one, which
+          // the followers here get too); one node: read once.
+          if ((await this.#items.reload(channel)) && channel.latest) {
+            for (const follower of channel.followers) this.#deliver(follower, channel.latest);
+          }
           if (channel.latest) this.#deliver(connection, channel.latest);
         }
         if (message.follow && connection.isOpen) {
@@ -199,6 +242,7 @@ export class ChannelHub {
   /** Every publication made: followed while in use; its bytes go once retired and unused. */
   #adopt(publication: Publication): void {
     if (publication.active) this.#live.add(publication);
+    if (publication.remote) this.#remote?.watch(publication);
     publication.onIdle = () => {
       if (publication.active) return;
       this.#live.delete(publication);

@@ -1,29 +1,31 @@
 // The kept side of channels: which payload each channel keeps as its latest, where (the store or
 // the spool), within which limits, and when its bytes are deleted. Every change of a channel's
 // record runs in that channel's queue (Channel.run), so records never interleave.
+// Several nodes sharing the store (`shared`): what differs is in shared-items.ts.
 
 import type { Store, StoreOp } from "../storage/store.js";
 import type { WireLogger } from "../transport/wire-server.js";
 import type { ChannelSettings } from "./channel-hub-options.js";
+import type { ChannelNews } from "./channel-news.js";
 import {
   type ChannelKey,
-  channelOfKey,
   copyId,
-  dataPrefix,
   decodeItem,
   type ItemRecord,
   itemKey,
-  itemRoot,
+  type KeptIn,
   putItemOp,
   trashKey,
   trashOp,
-  trashRoot,
 } from "./channel-records.js";
 import type { Channel } from "./channel-registry.js";
 import { KeepBudget } from "./keep-budget.js";
+import { scanKept, type UnfinishedItem } from "./kept-scan.js";
 import { type PayloadCopy, StoreCopy } from "./payload-copy.js";
 import { PayloadSpool } from "./payload-spool.js";
 import { Publication, type PublicationMeta } from "./publication.js";
+import { SharedItems } from "./shared-items.js";
+import type { ReadRecord } from "./shared-records.js";
 
 /** What the kept side is built on. */
 export interface ChannelItemsOptions {
@@ -35,13 +37,14 @@ export interface ChannelItemsOptions {
   readonly onHeld: (delta: number) => void;
   /** Called for every publication made here, before anyone else sees it. */
   readonly adopt: (publication: Publication) => void;
+  /**
+   * Several nodes share the store: this node's bus instance id (in the records it writes) and
+   * whom to tell of its payloads. Absent: one node, as always.
+   */
+  readonly shared?: { readonly node: string; readonly news: ChannelNews };
 }
 
-/** An unfinished upload found in the store at start: its publisher may still resume it. */
-export interface UnfinishedItem {
-  readonly key: ChannelKey;
-  readonly transferId: string;
-}
+export type { UnfinishedItem } from "./kept-scan.js";
 
 /** Channels' kept items. */
 export class ChannelItems {
@@ -52,6 +55,10 @@ export class ChannelItems {
   readonly #removed = new WeakSet<Publication>();
   /** Deletions and record writes under way, which closing waits for. */
   readonly #pending = new Set<Promise<unknown>>();
+  /** Several nodes: what differs there. */
+  readonly #shared: SharedItems | undefined;
+  /** Several nodes: deletions of other nodes' replaced copies, waiting. */
+  readonly #timers = new Set<NodeJS.Timeout>();
   #closing = false;
 
   constructor(options: ChannelItemsOptions) {
@@ -59,6 +66,20 @@ export class ChannelItems {
     this.#store = options.store;
     this.#spool = new PayloadSpool(options.spoolFolder);
     this.budget = new KeepBudget(options.settings);
+    const shared = options.shared;
+    this.#shared =
+      shared &&
+      new SharedItems({
+        store: options.store,
+        budget: this.budget,
+        logger: options.logger,
+        node: shared.node,
+        news: shared.news,
+        make: (meta, copy) => this.#make(meta, copy),
+        revive: (channel, read) => this.#revive(channel, read),
+        retire: (publication) => this.retire(publication),
+        removeLater: (key, copy) => this.#removeLater(key, copy),
+      });
   }
 
   /**
@@ -66,28 +87,17 @@ export class ChannelItems {
    * crash left marked as trash and spool files no record names. Returns the unfinished items.
    */
   async start(): Promise<UnfinishedItem[]> {
-    await this.#spool.prepare();
-    const unfinished: UnfinishedItem[] = [];
-    const spoolFiles = new Set<string>();
-    for await (const entry of this.#store.range([itemRoot])) {
-      const key = channelOfKey(entry.key, itemRoot, 3);
-      const record = decodeItem(entry.value);
-      if (!key || !record) {
-        this.#options.logger.warn({ key: entry.key }, "channels: unreadable item record ignored");
-        continue;
-      }
-      this.budget.reserve(copyId(record.keptIn, record.copy), record.keptIn, record.size);
-      if (record.keptIn === "spool") spoolFiles.add(record.copy);
-      if (record.sha256 === undefined) unfinished.push({ key, transferId: record.transferId });
-    }
-    await this.#emptyTrash();
-    await this.#spool.removeExcept(spoolFiles);
-    return unfinished;
+    return scanKept(this.#store, this.#spool, this.#options.logger, (key, record) => {
+      const id = copyId(record.keptIn, record.copy);
+      this.budget.reserve(id, record.charged ?? record.keptIn, record.size);
+      this.#shared?.records.name(key, id);
+    });
   }
 
   /** Stops deleting anything (what is kept now is what a restart finds); waits for writes. */
   async close(): Promise<void> {
     this.#closing = true;
+    for (const timer of this.#timers) clearTimeout(timer);
     await Promise.all(this.#pending);
   }
 
@@ -96,7 +106,22 @@ export class ChannelItems {
     if (channel.latest !== undefined) return;
     const bytes = await this.#store.get(itemKey(channel.key));
     const record = bytes && decodeItem(bytes);
-    channel.latest = record ? await this.#revive(channel, record) : null;
+    channel.latest = record ? await this.#revive(channel, { bytes, record }) : null;
+  }
+
+  /**
+   * Several nodes: reads `channel`'s record again, as another node may have replaced it (in the
+   * channel's queue); true when the channel got a new latest to deliver. One node: `load`.
+   */
+  async reload(channel: Channel): Promise<boolean> {
+    if (this.#shared) return this.#shared.reload(channel);
+    await this.load(channel);
+    return false;
+  }
+
+  /** Several nodes: another node said channel `key`'s record names store copy `copy` now. */
+  heard(key: ChannelKey, copy: string | undefined, size: number, charged: KeptIn): void {
+    this.#shared?.heard(key, copy, size, charged);
   }
 
   /**
@@ -110,6 +135,11 @@ export class ChannelItems {
     // being read keeps it until then, so replacing cannot pass the limits either).
     if (old) this.retire(old);
     const copy = await this.#copyFor(channel.key, meta);
+    if (this.#shared) {
+      const record = copy && recordOf(meta, copy);
+      const kept = copy as StoreCopy | undefined;
+      return this.#shared.publish(channel, meta, kept, record, old?.copy?.name);
+    }
     const publication = this.#make(meta, copy);
     channel.latest = copy ? publication : null;
     const ops: StoreOp[] = [
@@ -125,6 +155,8 @@ export class ChannelItems {
   /** The copy a new payload is kept in (reserved in the budget), or undefined: relayed only. */
   async #copyFor(key: ChannelKey, meta: PublicationMeta): Promise<PayloadCopy | undefined> {
     const keptIn = this.budget.choose(meta.size);
+    // Several nodes: only the store is shared; what one node spools is kept there too.
+    if (keptIn !== undefined && this.#shared) return this.#shared.copyFor(key, meta, keptIn);
     if (keptIn === "store") {
       const copy = StoreCopy.create(this.#store, key);
       this.budget.reserve(copyId(keptIn, copy.name), keptIn, meta.size);
@@ -148,11 +180,23 @@ export class ChannelItems {
    */
   async commit(publication: Publication): Promise<boolean> {
     const { copy, sha256 } = publication;
-    if (!copy || !sha256 || publication.retired) return false;
+    // Replaced meanwhile: not kept. Several nodes: written to the end all the same, as other
+    // nodes' deliveries of it read it from the store.
+    if (!copy || !sha256 || (publication.retired && !this.#shared)) return false;
     await publication.keeper;
     await copy.sync();
+    this.#options.shared?.news.completed(publication.key, copy.name, sha256);
     if (publication.retired) return false;
     const record = { ...recordOf(publication.meta, copy), sha256: hex(sha256) };
+    if (this.#shared) {
+      const expected = publication.stored;
+      const next = this.#shared.recordOf(record);
+      const stored =
+        expected && (await this.#shared.records.update(publication.key, expected, next));
+      if (!stored) return false; // another node replaced it meanwhile
+      publication.stored = stored;
+      return true;
+    }
     await this.#store.write([putItemOp(publication.key, record)]);
     return true;
   }
@@ -160,6 +204,10 @@ export class ChannelItems {
   /** `channel` stops keeping `publication` (failed, expired, copy failed). In its queue. */
   async drop(channel: Channel, publication: Publication): Promise<void> {
     if (this.#closing) return;
+    if (this.#shared) {
+      await this.#shared.drop(channel, publication);
+      return;
+    }
     await this.load(channel);
     const latest = channel.latest;
     if (latest && sameItem(latest, publication)) {
@@ -186,16 +234,44 @@ export class ChannelItems {
     void publication.close();
     if (!copy || this.#closing) return;
     this.budget.release(copyId(copy.keptIn, copy.name));
-    this.#track(
-      copy
-        .remove()
-        .then(() => this.#store.write([{ type: "delete", key: trashKey(key, copy.name) }])),
-      `channel ${meta.channel}: deleting a kept payload`,
-    );
+    // Several nodes: receivers elsewhere may still be reading it from the store.
+    if (this.#shared) this.#removeLater(key, copy);
+    else this.#track(this.#remove(key, copy), `channel ${meta.channel}: deleting a kept payload`);
   }
 
-  /** A publication from a stored record (complete, or unfinished and awaiting its publisher). */
-  async #revive(channel: Channel, record: ItemRecord): Promise<Publication | null> {
+  /** Deletes `copy`'s bytes, then its trash mark. */
+  async #remove(key: ChannelKey, copy: PayloadCopy): Promise<void> {
+    // Several nodes: another node may have made this copy the latest again (never delete that).
+    if (this.#shared && (await this.#shared.records.names(key, copy.name))) return;
+    await copy.remove();
+    await this.#store.write([{ type: "delete", key: trashKey(key, copy.name) }]);
+  }
+
+  /**
+   * Several nodes: deletes a copy no record names (marked as trash) after `relayStallMs`, the
+   * time a receiver on another node still reading it gets to finish. Not done by shutdown: the
+   * trash mark stays, and the next start deletes it.
+   */
+  #removeLater(key: ChannelKey, copy: PayloadCopy | string): void {
+    if (this.#closing) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#closing) return;
+      const held = typeof copy === "string" ? new StoreCopy(this.#store, key, copy, 0) : copy;
+      this.#track(this.#remove(key, held), `channel ${key.name}: deleting a replaced payload`);
+    }, this.#options.settings.relayStallMs);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  /**
+   * A publication from a stored record (complete, or unfinished and awaiting its publisher).
+   * Several nodes: a remote one, read from the store (an unfinished one may be another node's
+   * upload under way), and a spool file missing here may be another node's: its record stays.
+   */
+  async #revive(channel: Channel, read: ReadRecord): Promise<Publication | null> {
+    const { bytes } = read;
+    const record = read.record as ItemRecord;
     const meta: PublicationMeta = {
       transferId: record.transferId,
       channel: channel.key.name,
@@ -213,51 +289,65 @@ export class ChannelItems {
           ? await this.#spool.open(record.copy)
           : await StoreCopy.open(this.#store, channel.key, record.copy);
     } catch (error) {
+      if (this.#shared && record.keptIn === "spool") {
+        this.#options.logger.warn(
+          { channel: meta.channel },
+          "channels: the latest payload is in another node's spool folder; not served here",
+        );
+        return null;
+      }
       this.#options.logger.warn(
         { channel: meta.channel, err: error },
         "channels: kept payload lost",
       );
-      return this.#forget(channel, record);
+      return this.#forget(channel, record, bytes);
     }
     const complete = record.sha256 !== undefined;
     if ((complete && copy.written !== record.size) || copy.written > record.size) {
       await copy.close();
       this.#options.logger.warn({ channel: meta.channel }, "channels: kept payload damaged");
-      return this.#forget(channel, record);
+      return this.#forget(channel, record, bytes);
     }
-    const publication = this.#make(meta, copy);
+    const remote = this.#shared !== undefined && copy.keptIn === "store";
+    const publication = this.#make(meta, copy, remote);
+    if (this.#shared) publication.stored = bytes;
     if (record.sha256) publication.completed(Buffer.from(record.sha256, "hex"));
     return publication;
   }
 
   /** Deletes a record whose bytes are unusable; the channel then has no latest. */
-  async #forget(channel: Channel, record: ItemRecord): Promise<null> {
-    const ops: StoreOp[] = [{ type: "delete", key: itemKey(channel.key) }];
-    if (record.keptIn === "store") ops.push(trashOp(channel.key, record.copy));
-    await this.#store.write(ops);
+  async #forget(
+    channel: Channel,
+    record: ItemRecord,
+    bytes: Uint8Array | undefined,
+  ): Promise<null> {
+    const trash = record.keptIn === "store" ? record.copy : undefined;
+    if (this.#shared && bytes) {
+      // Only if no other node changed it meanwhile.
+      await this.#shared.records.update(channel.key, bytes, undefined, trash);
+    } else {
+      const ops: StoreOp[] = [{ type: "delete", key: itemKey(channel.key) }];
+      if (trash !== undefined) ops.push(trashOp(channel.key, trash));
+      await this.#store.write(ops);
+    }
     this.budget.release(copyId(record.keptIn, record.copy));
     return null;
   }
 
-  #make(meta: PublicationMeta, copy: PayloadCopy | undefined): Publication {
+  #make(meta: PublicationMeta, copy: PayloadCopy | undefined, remote = false): Publication {
+    const news = this.#options.shared?.news;
+    const key = { user: meta.user, name: meta.channel };
     const publication = new Publication(meta, {
       ...(copy ? { copy } : {}),
       stallMs: this.#options.settings.relayStallMs,
       onHeld: this.#options.onHeld,
+      ...(remote ? { remote } : {}),
+      ...(news && copy && !remote
+        ? { onWritten: (written: number) => news.progressed(key, copy.name, written) }
+        : {}),
     });
     this.#options.adopt(publication);
     return publication;
-  }
-
-  /** Deletes the bytes marked as trash (a crash came before their deletion). */
-  async #emptyTrash(): Promise<void> {
-    for await (const entry of this.#store.range([trashRoot])) {
-      const key = channelOfKey(entry.key, trashRoot, 4);
-      const copy = entry.key[3];
-      if (!key || copy === undefined) continue;
-      await this.#store.deletePrefix(dataPrefix(key, copy));
-      await this.#store.write([{ type: "delete", key: entry.key }]);
-    }
   }
 
   /** Issues a write beside the caller's path; a failure is logged (the ACK then says so). */

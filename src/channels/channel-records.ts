@@ -47,6 +47,16 @@ export interface ItemRecord {
   readonly sha256?: string;
   /** When the upload started, ms since the epoch. */
   readonly openedAt: number;
+  /**
+   * Several nodes: the bus instance id of the node that wrote the record. A node's changes of a
+   * record expect the bytes it last saw, so this also tells two nodes' records apart.
+   */
+  readonly node?: string;
+  /**
+   * Several nodes: a payload above `retainBytes` kept in the store (a node's spool folder is not
+   * shared) is counted against the spool's limits, as it would be on one node.
+   */
+  readonly charged?: "spool";
 }
 
 /** Spool file names: made locally (payload-spool.ts), checked when read back from the store. */
@@ -115,6 +125,8 @@ function isItemRecord(value: unknown): value is ItemRecord {
     count("chunkSize", 1) &&
     count("openedAt", 0) &&
     (record.name === undefined || text("name")) &&
+    (record.node === undefined || text("node")) &&
+    (record.charged === undefined || record.charged === "spool") &&
     (record.sha256 === undefined || /^[0-9a-f]{64}$/.test(String(record.sha256))) &&
     ((record.keptIn === "store" && storeCopyName.test(String(record.copy))) ||
       (record.keptIn === "spool" && spoolFileName.test(String(record.copy))))

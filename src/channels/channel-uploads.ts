@@ -260,6 +260,7 @@ export class ChannelUploads {
    */
   awaitsResume(publication: Publication): boolean {
     return (
+      !publication.remote && // several nodes: only the node writing it resumes it
       !publication.complete &&
       !publication.uploading &&
       publication.failure === undefined &&

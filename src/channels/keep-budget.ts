@@ -50,6 +50,11 @@ export class KeepBudget {
     this.#totals[keptIn] += charge;
   }
 
+  /** Where item `id` is counted, or undefined when it is not. */
+  bucketOf(id: string): KeptIn | undefined {
+    return this.#items.get(id)?.keptIn;
+  }
+
   /** Stops counting item `id` (its bytes are gone); unknown ids are ignored. */
   release(id: string): void {
     const item = this.#items.get(id);

@@ -124,6 +124,20 @@ export class PayloadBuffer {
     return this.#received;
   }
 
+  /**
+   * Bytes up to `to` are in the backing, written there by another node (several nodes share the
+   * store): readers waiting for them read them there. Such a buffer is never appended to, so it
+   * holds nothing in memory and no reader can hold anything back.
+   */
+  advance(to: number): void {
+    if (this.#chunks.length > 0) {
+      throw createError("ERR_UNEXPECTED", "payload buffer: advanced while holding appended bytes");
+    }
+    if (to <= this.#received) return;
+    this.#received = Math.min(to, this.size);
+    this.#wake();
+  }
+
   /** Appends the publisher's bytes at `offset`; waits while the memory window is full. */
   async append(offset: number, bytes: Uint8Array): Promise<void> {
     if (offset !== this.#received) {

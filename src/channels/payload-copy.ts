@@ -4,7 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import { createError } from "../protocol/errors.js";
-import type { Store } from "../storage/store.js";
+import type { Store, StoreOp } from "../storage/store.js";
 import { type ChannelKey, dataKey, dataPrefix, type KeptIn } from "./channel-records.js";
 
 /** The durable copy of one kept payload. */
@@ -16,6 +16,11 @@ export interface PayloadCopy {
   readonly written: number;
   /** Appends `bytes` at `written`; resolves once they can be read back. */
   append(bytes: Uint8Array): Promise<void>;
+  /**
+   * Another node wrote the copy up to `written` (several nodes share the store): reads may go
+   * that far. Never moves back.
+   */
+  observe(written: number): void;
   /** Reads exactly `length` bytes at `offset` (within `written`). */
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Makes everything written durable (a spool file's data sync). */
@@ -34,6 +39,12 @@ export interface PayloadCopy {
 export class StoreCopy implements PayloadCopy {
   readonly keptIn = "store";
   readonly name: string;
+  /**
+   * A condition every append carries (several nodes: the channel's record is still the one this
+   * node wrote), so a node whose payload another node replaced (or dropped) cannot write a piece
+   * more, which nothing would ever delete: its append fails with ERR_STORE_CONFLICT.
+   */
+  fence: StoreOp | undefined;
   readonly #store: Store;
   readonly #key: ChannelKey;
   #written: number;
@@ -65,10 +76,13 @@ export class StoreCopy implements PayloadCopy {
 
   async append(bytes: Uint8Array): Promise<void> {
     const offset = this.#written;
-    await this.#store.write([
-      { type: "put", key: dataKey(this.#key, this.name, offset), value: bytes },
-    ]);
+    const put: StoreOp = { type: "put", key: dataKey(this.#key, this.name, offset), value: bytes };
+    await this.#store.write(this.fence ? [this.fence, put] : [put]);
     this.#written = offset + bytes.length;
+  }
+
+  observe(written: number): void {
+    this.#written = Math.max(this.#written, written);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

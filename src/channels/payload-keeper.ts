@@ -21,11 +21,13 @@ export interface KeeperState {
  * Writes the bytes of `buffer` from `copy.written` on into `copy`, in pieces, until all `size`
  * are written; the buffer is told after each piece so it can let memory go. Rejects when the
  * payload fails or the copy cannot be written; `state.writing` is false once it ends either way.
+ * `onWritten` hears of each piece once it can be read back (other nodes are told: they read it).
  */
 export async function keepPayload(
   buffer: PayloadBuffer,
   copy: PayloadCopy,
   state: KeeperState,
+  onWritten?: (written: number) => void,
 ): Promise<void> {
   try {
     while (copy.written < buffer.size) {
@@ -33,6 +35,7 @@ export async function keepPayload(
       const take = Math.min(received - copy.written, keptPieceBytes);
       await copy.append(await buffer.read(copy.written, take));
       buffer.backingMoved();
+      onWritten?.(copy.written);
     }
   } finally {
     state.writing = false;

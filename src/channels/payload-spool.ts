@@ -88,6 +88,11 @@ export class SpoolCopy implements PayloadCopy {
     this.#written = offset + bytes.length;
   }
 
+  /** A spool file is local: only this node writes it. */
+  observe(written: number): void {
+    this.#written = Math.max(this.#written, written);
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     const out = Buffer.allocUnsafe(length);
     let filled = 0;

@@ -33,6 +33,13 @@ export interface PublicationOptions {
   readonly stallMs?: number;
   /** Told of changes of the bytes held in memory. */
   readonly onHeld?: (delta: number) => void;
+  /**
+   * Another node writes the copy (several nodes share the store): nothing is written or held
+   * here; `advance` says how far the bytes are there to read. Default false.
+   */
+  readonly remote?: boolean;
+  /** Told after each piece of the copy is written here (other nodes are told to read it). */
+  readonly onWritten?: (written: number) => void;
 }
 
 /** A payload on its way through the server. */
@@ -42,6 +49,13 @@ export class Publication {
   readonly buffer: PayloadBuffer;
   /** The durable copy, for a kept payload. */
   readonly copy: PayloadCopy | undefined;
+  /** Its copy is written by another node, read here from the store (see `advance`). */
+  readonly remote: boolean;
+  /**
+   * Several nodes: the channel's record as this node last wrote or read it, which its next
+   * change of the record expects (another node may have changed it meanwhile).
+   */
+  stored: Uint8Array | undefined;
   /** The copy being written; resolves once every byte is in it (undefined: nothing to keep). */
   readonly keeper: Promise<void> | undefined;
   /**
@@ -69,13 +83,16 @@ export class Publication {
     this.meta = meta;
     this.key = { user: meta.user, name: meta.channel };
     this.copy = options.copy;
+    this.remote = options.remote === true && options.copy !== undefined;
     const { copy } = options;
     this.buffer = new PayloadBuffer(meta.size, {
       start: copy?.written ?? 0,
       ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }),
       ...(options.onHeld ? { onHeld: options.onHeld } : {}),
     });
-    this.#keeperState = { writing: copy !== undefined && copy.written < meta.size };
+    this.#keeperState = {
+      writing: copy !== undefined && !this.remote && copy.written < meta.size,
+    };
     if (copy) {
       const state = this.#keeperState;
       this.buffer.setBacking({
@@ -90,7 +107,7 @@ export class Publication {
     }
     this.keeper =
       copy && this.#keeperState.writing
-        ? keepPayload(this.buffer, copy, this.#keeperState)
+        ? keepPayload(this.buffer, copy, this.#keeperState, options.onWritten)
         : undefined;
     // Read by whoever needs it (the acknowledgement); a failure is also the payload's failure.
     this.keeper?.catch(() => {});
@@ -103,6 +120,17 @@ export class Publication {
   completed(sha256: Uint8Array): void {
     this.sha256 = sha256;
     this.digest.resolve(sha256);
+  }
+
+  /**
+   * A remote payload's copy reaches `written` in the store now (its node said so, or the store
+   * did): deliveries waiting for those bytes read them there.
+   */
+  advance(written: number): void {
+    if (!this.remote || !this.copy) return;
+    const to = Math.min(written, this.meta.size);
+    this.copy.observe(to);
+    this.buffer.advance(to);
   }
 
   /** Ends the upload in failure: readers and deliveries waiting on it get `error`. */
@@ -157,7 +185,8 @@ export class Publication {
    * (received-frames.ts); later ones use bigger chunks, copied.
    */
   takeFrames(): boolean {
-    if (this.#framesTaken || this.buffer.received === this.meta.size) return false;
+    // A remote payload has no frames here: every delivery reads big chunks from the store.
+    if (this.#framesTaken || this.remote || this.buffer.received === this.meta.size) return false;
     this.#framesTaken = true;
     return true;
   }

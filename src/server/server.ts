@@ -173,7 +173,7 @@ export async function startServer(options: ServerOptions): Promise<SynclineServe
     upgrades.route("/share_poll", share.endpoint);
     const hub = (share as ShareEndpoint).hub;
     addViewerPageRoutes(http, (id) => hub.pageStatus(id));
-    wire = await createWireEndpoint(config, store, metrics.wire, logger, output, guards);
+    wire = await createWireEndpoint(config, store, metrics.wire, logger, output, guards, bus);
     hostFingerprint = wire.hostFingerprint;
     upgrades.route("/wire", wire.endpoint);
     automerge = await createAutomergeEndpoint(

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import type { Bus } from "../bus/bus.js";
 import { ChannelHub } from "../channels/channel-hub.js";
 import { WireCloseCode } from "../protocol/close-codes.js";
 import { createError, type SynclineError } from "../protocol/errors.js";
@@ -44,7 +45,10 @@ export interface WireEndpoint {
 /** The folder of spooled channel payloads, in the data directory. */
 export const spoolFolderName = "channel-spool";
 
-/** Builds the endpoint from the config; loads the keys once up front so errors stop the start. */
+/**
+ * Builds the endpoint from the config; loads the keys once up front so errors stop the start.
+ * `bus`: to the other nodes sharing `store` (channels reach their followers too); absent: one node.
+ */
 export async function createWireEndpoint(
   config: ServerConfig,
   store: Store,
@@ -52,6 +56,7 @@ export async function createWireEndpoint(
   logger: Logger,
   output: OutputBudget,
   guards: RequestGuards,
+  bus?: Bus,
 ): Promise<WireEndpoint> {
   const base = { name: "wire", maxPayload: defaultWireMaxFrameBytes };
   const keysPath = config.authorizedKeys;
@@ -82,7 +87,7 @@ export async function createWireEndpoint(
   const traffic = { in: 0, out: 0 };
   const bytesIn = metrics.bytes.labels({ direction: "in" });
   const bytesOut = metrics.bytes.labels({ direction: "out" });
-  const hub = await startChannelHub(config, store, metrics, logger, () => {
+  const hub = await startChannelHub(config, store, metrics, logger, bus, () => {
     bytesIn.inc(traffic.in);
     bytesOut.inc(traffic.out);
     traffic.in = 0;
@@ -141,6 +146,7 @@ async function startChannelHub(
   store: Store,
   metrics: WireMetrics,
   logger: Logger,
+  bus: Bus | undefined,
   flushCounts: () => void,
 ): Promise<ChannelHub> {
   const hub = new ChannelHub({
@@ -152,6 +158,7 @@ async function startChannelHub(
       transfer: (kind, event) => metrics.transfers.inc({ kind, event }),
       slowReader: () => metrics.slowReaders.inc(),
     },
+    ...(bus ? { bus } : {}),
   });
   await hub.start();
   metrics.sampleWith(() => {

@@ -81,7 +81,7 @@ export class ShareTurns {
     this.#waiting.delete(share); // syncs arriving from now on wait for the turn after this one
     try {
       const results = await this.#turns(share, batch);
-      batch.forEach((sync, index) => sync.resolve(results[index] as PublishResult));
+      for (const [index, sync] of batch.entries()) sync.resolve(results[index] as PublishResult);
     } catch (error) {
       for (const sync of batch) sync.reject(error);
     }
