@@ -17,6 +17,7 @@ const allowed: Record<string, readonly string[]> = {
   share: ["transport", "protocol", "util", "storage/store", "bus/bus"],
   channels: ["transport", "protocol", "util", "storage/store", "bus/bus"],
   viewer: ["protocol", "share/client", "util"],
+  clip: ["protocol", "util"],
   server: ["protocol", "util", "transport", "storage", "bus", "automerge", "share", "channels"],
   cli: [
     "protocol",
@@ -28,6 +29,7 @@ const allowed: Record<string, readonly string[]> = {
     "share",
     "channels",
     "server",
+    "clip",
   ],
   "": [
     "protocol",

@@ -138,6 +138,15 @@ export const transportSettings = defineSettings({
     defaultText: "known_hosts: trust on first use",
     help: "refuse a server whose host key is not this SHA256:… fingerprint; known_hosts is then neither read nor written",
   },
+  deviceName: {
+    flag: "--device-name",
+    value: "NAME",
+    key: "device_name",
+    kind: "string",
+    schema: nonEmptyText.optional(),
+    defaultText: "this machine's host name",
+    help: "this device's name, shown to your other devices beside what it sends (clip) and by keys fingerprint",
+  },
 });
 
 /** Every table a config file may hold, by name. */

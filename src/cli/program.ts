@@ -13,6 +13,7 @@ import {
   syncSettings,
   transportSettings,
 } from "./client-settings.js";
+import { clipDefaults } from "./clip-defaults.js";
 import type { CliIo } from "./io.js";
 import { addSettingOptions, configHelp } from "./setting-options.js";
 
@@ -108,6 +109,8 @@ export function createProgram(io: CliIo): Command {
       const { recvCommand } = await import("./commands/recv.js");
       await recvCommand(options, io);
     });
+
+  addClipCommands(program, io);
 
   const share = program
     .command("share")
@@ -233,7 +236,12 @@ export function createProgram(io: CliIo): Command {
       "print a key's SHA256 fingerprint and its authorized_keys line (default: your identity)",
     )
     .argument("[keyfile]", "a public or private key file")
-    .option("--json", "print {ok, fingerprint, type, source, authorizedKeysLine}")
+    .option("--json", "print {ok, fingerprint, type, source, device, authorizedKeysLine}")
+    .option(
+      "--device-name <name>",
+      "this device's name, shown beside the fingerprint (default: the host name)",
+    )
+    .option("--config <file>", "the config file ([transport] device_name)")
     .action(async (keyFile: string | undefined, options) => {
       const { keysFingerprintCommand } = await import("./commands/keys.js");
       await keysFingerprintCommand(keyFile, options, io);
@@ -266,6 +274,90 @@ function clientCommand(
     .option("--config <file>", "TOML config file [env SYNCLINE_CONFIG]")
     .option("--json", `print ${json}; on failure {ok: false, error: {code, message}}`);
 }
+
+/** `syncline clip`, `clip push` and `clip pull`: the clipboard shared between your devices. */
+function addClipCommands(program: Command, io: CliIo): void {
+  const options = (command: Command) =>
+    clientCommand(command, transportSettings, "transport", "one {type, …, at} object per event")
+      .option("--channel <name>", "the channel your devices share", clipDefaults.channel)
+      .option(
+        "--max-bytes <bytes>",
+        "items larger than this are neither sent nor applied (a notice says so)",
+        positiveInteger("--max-bytes"),
+        clipDefaults.maxBytes,
+      )
+      .option("--quiet", "print nothing but errors")
+      .option("--verbose", verboseHelp);
+  const clip = options(
+    program
+      .command("clip")
+      .description(
+        "share the clipboard (text, and images as PNG) with your other devices, until interrupted",
+      ),
+  )
+    .option(
+      "--poll-interval <ms>",
+      "how often the clipboard is looked at where the platform gives no change notice",
+      positiveInteger("--poll-interval"),
+      clipDefaults.pollIntervalMs,
+    )
+    .option(
+      "--debounce <ms>",
+      "a copy is sent once the clipboard held it this long (rapid copies send only the last)",
+      nonNegativeInteger("--debounce"),
+      clipDefaults.debounceMs,
+    )
+    .addHelpText("after", clipHelp)
+    .action(async (flags) => {
+      const { clipCommand } = await import("./commands/clip.js");
+      await clipCommand(flags, io);
+    });
+  options(clip.command("push").description("send what the clipboard holds now, once")).action(
+    async (flags) => {
+      const { clipPushCommand } = await import("./commands/clip.js");
+      await clipPushCommand({ ...clip.opts(), ...flags }, io);
+    },
+  );
+  options(clip.command("pull").description("apply the latest item your devices sent, once")).action(
+    async (flags) => {
+      const { clipPullCommand } = await import("./commands/clip.js");
+      await clipPullCommand({ ...clip.opts(), ...flags }, io);
+    },
+  );
+}
+
+/** A commander parser of a whole number ≥ 1; a bad value is ERR_USAGE naming the flag. */
+function positiveInteger(flag: string): (value: string) => number {
+  return (value) => wholeNumber(flag, value, 1);
+}
+
+function nonNegativeInteger(flag: string): (value: string) => number {
+  return (value) => wholeNumber(flag, value, 0);
+}
+
+function wholeNumber(flag: string, value: string, min: number): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < min) {
+    throw createError(
+      "ERR_USAGE",
+      `${flag}: ${JSON.stringify(value)} is not a whole number ≥ ${min}`,
+    );
+  }
+  return number;
+}
+
+const clipHelp = `
+Each device runs \`syncline clip\` with its own SSH key (authorized on the server) and the same
+--channel. A copy is sent once it settled (--debounce); items from your other devices are
+applied to this clipboard, and never sent back. Items a password manager marks as concealed are
+never sent. Clipboard tools: wl-clipboard on Wayland, xclip (or xsel, text only) on X11,
+pbcopy/pbpaste and osascript on macOS, PowerShell on Windows.
+
+Examples:
+  syncline clip --server wss://sync.example.org --device-name laptop
+  syncline clip push --server wss://sync.example.org
+  syncline clip pull --json
+`;
 
 const verboseHelp = "say on stderr which keys are offered to the server, and which it refuses";
 

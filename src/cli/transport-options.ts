@@ -5,6 +5,7 @@
 
 import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
@@ -38,6 +39,11 @@ export async function connectTransport(
   io: CliIo,
   context: string,
   signal?: AbortSignal,
+  /**
+   * A command that runs until stopped (`clip`): it waits for the server as long as it takes and
+   * reconnects after any outage, however long (--retries and --timeout do not apply).
+   */
+  persistent = false,
 ): Promise<WireClient> {
   const { values } = resolveClientSettings(
     "transport",
@@ -56,7 +62,7 @@ export async function connectTransport(
   const client = new WireClient({
     address: connection.address,
     signer: signers,
-    maxAttempts: connection.retries + 1,
+    ...(persistent ? {} : { maxAttempts: connection.retries + 1 }),
     agent: "syncline-cli",
     // One attempt may take the whole --timeout when it is short, else the transport's usual 10 s,
     // so that a server that accepts and never answers costs a retry, not the whole wait.
@@ -73,6 +79,10 @@ export async function connectTransport(
   if (signal?.aborted) interrupt();
   signal?.addEventListener("abort", interrupt, { once: true });
   const where = describeAddress(connection.address);
+  if (persistent) {
+    await client.whenOpen();
+    return client;
+  }
   await withinTimeout(client.whenOpen(), connection, `${context}: no connection to ${where}`, () =>
     client.close("timed out"),
   );
@@ -114,6 +124,17 @@ export function deviceId(env: CliIo["env"]): string {
     writeFileSync(path, `${id}\n`, { mode: 0o600 });
     return id;
   }
+}
+
+/** This device's name as its other devices see it: `--device-name`, else the host name. */
+export function deviceName(flags: TransportFlags, io: CliIo): string {
+  const { values } = resolveClientSettings(
+    "transport",
+    transportSettings,
+    { ...settingFlags(transportSettings, flags), config: flags.config },
+    io,
+  );
+  return values.deviceName ?? hostname();
 }
 
 /** Reads a line from the terminal without echoing it. */

@@ -531,6 +531,18 @@ export const errorTable = {
     close: ShareCloseCode.deleted,
     exit: exitCodes.documentUnavailable,
   },
+
+  // syncline clip: the local clipboard through the platform's tools.
+  ERR_CLIPBOARD_UNAVAILABLE: {
+    meaning:
+      "`syncline clip` found no way to reach this system's clipboard: no graphical session (neither `WAYLAND_DISPLAY` nor `DISPLAY` set), or the tool it needs is not installed (wl-clipboard on Wayland, xclip or xsel on X11); the message names what to install",
+    exit: exitCodes.usage,
+  },
+  ERR_CLIPBOARD: {
+    meaning:
+      "a clipboard tool (`wl-paste`, `wl-copy`, `xclip`, `xsel`, `pbpaste`, `pbcopy`, `osascript`, `powershell`) failed: it exited with an error, did not finish within its timeout (it is killed), or printed more than the item size limit; the message names the command and quotes its error output",
+    exit: exitCodes.unexpected,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code, `ERR_…`. */

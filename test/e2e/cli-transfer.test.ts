@@ -17,6 +17,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestAgent, type TestAgent } from "../../src/transport/auth/testing/ssh-agent.js";
@@ -812,7 +813,7 @@ describe("keys fingerprint", () => {
         const result = await runCliProcess(["keys", "fingerprint", file], { env: device() });
         expect(result.code).toBe(0);
         const [first, second] = result.stdout.trim().split("\n");
-        expect(first).toBe(`${expected} ${type} ${file}`);
+        expect(first).toBe(`${expected} ${type} ${file} (device ${hostname()})`);
         // The line keeps the key's own comment (ssh-keygen -C), as ssh-keygen -y and ssh-add -L.
         expect(second).toBe(`${type} ${base64} test@${key.kind}`);
       }
@@ -827,9 +828,12 @@ describe("keys fingerprint", () => {
     expect(result.stdout).toContain(sshKeygenFingerprint(keys.locked.privatePath));
   });
 
-  it("--json prints {ok, fingerprint, type, source, authorizedKeysLine}", async () => {
+  it("--json prints {ok, fingerprint, type, source, device, authorizedKeysLine}", async () => {
     const file = `${keys.bob.privatePath}.pub`;
-    const result = await runCliProcess(["keys", "fingerprint", file, "--json"], { env: device() });
+    const result = await runCliProcess(
+      ["keys", "fingerprint", file, "--json", "--device-name", "laptop"],
+      { env: device() },
+    );
     expect(result.code).toBe(0);
     const [type, base64] = keys.bob.publicLine.split(" ");
     expect(json(result)).toEqual({
@@ -837,6 +841,7 @@ describe("keys fingerprint", () => {
       fingerprint: sshKeygenFingerprint(file),
       type,
       source: file,
+      device: "laptop",
       authorizedKeysLine: `${type} ${base64} test@ecdsa-256`,
     });
   });

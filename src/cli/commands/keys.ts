@@ -1,6 +1,6 @@
 // `syncline keys fingerprint [KEYFILE]`: the fingerprint of a key and the authorized_keys line
 // that admits it — for KEYFILE (public or private), else for the identity send/recv would try
-// first. The line keeps the key's own comment (`user@host`), as `ssh-keygen` and `ssh-add -L`
+// first, with this device's name (--device-name, else the host name). The line keeps the key's own comment (`user@host`), as `ssh-keygen` and `ssh-add -L`
 // print it; a key without one gets its file's path, so an administrator can tell lines apart.
 
 import { createError } from "../../protocol/errors.js";
@@ -9,13 +9,18 @@ import { resolveIdentity } from "../../transport/auth/identity.js";
 import { formatPublicKey, parsePublicKey } from "../../transport/auth/public-key.js";
 import { readPublicKeyOfFile } from "../../transport/auth/public-key-file.js";
 import { type CliIo, writeJson } from "../io.js";
+import { printable } from "../terminal-text.js";
+import { deviceName } from "../transport-options.js";
 
 /** Prints `SHA256:… type source` and the authorized_keys line. */
 export async function keysFingerprintCommand(
   keyFile: string | undefined,
-  options: { json?: boolean },
+  options: { json?: boolean; deviceName?: string; config?: string },
   io: CliIo,
 ): Promise<void> {
+  // Shown beside the fingerprint, so that a user tells their devices' keys apart; the
+  // authorized_keys line keeps the key's own comment.
+  const device = deviceName(options, io);
   const { publicKey, source, comment } = keyFile
     ? await publicKeyOfFile(keyFile)
     : await identityKey(io);
@@ -25,10 +30,17 @@ export async function keysFingerprintCommand(
   const fingerprint = fingerprintOf(key);
   const line = formatPublicKey(key, comment);
   if (options.json) {
-    writeJson(io, { ok: true, fingerprint, type: key.type, source, authorizedKeysLine: line });
+    writeJson(io, {
+      ok: true,
+      fingerprint,
+      type: key.type,
+      source,
+      device,
+      authorizedKeysLine: line,
+    });
     return;
   }
-  io.stdout.write(`${fingerprint} ${key.type} ${source}\n${line}\n`);
+  io.stdout.write(`${fingerprint} ${key.type} ${source} (device ${printable(device)})\n${line}\n`);
 }
 
 async function publicKeyOfFile(

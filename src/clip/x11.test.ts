@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { pngItem, textItem } from "./clipboard.js";
+import { FakeTools } from "./testing/fake-tools.js";
+import { createXclipClipboard } from "./x11.js";
+import { createXselClipboard } from "./xsel.js";
+
+const fakes: FakeTools[] = [];
+afterEach(() => {
+  for (const fake of fakes.splice(0)) fake.cleanup();
+});
+
+function setup() {
+  const fake = new FakeTools({ DISPLAY: ":0" });
+  fakes.push(fake);
+  const options = { env: fake.env, timeoutMs: 5000 };
+  return { fake, xclip: createXclipClipboard(options), xsel: createXselClipboard(options) };
+}
+
+const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
+const out = (target: string) => ["-selection", "clipboard", "-t", target, "-o"];
+const targets = out("TARGETS");
+
+describe("the X11 clipboard through xclip", () => {
+  it("reads text: lists the targets, then reads UTF8_STRING", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: targets, stdout: "TIMESTAMP\nTARGETS\nUTF8_STRING\nimage/png\n" },
+      { args: out("UTF8_STRING"), stdout: "žluťoučký" },
+    ]);
+    expect(await xclip.read()).toEqual({
+      item: textItem(Buffer.from("žluťoučký")),
+      concealed: false,
+    });
+    expect(fake.argvs("xclip")).toEqual([targets, out("UTF8_STRING")]);
+  });
+
+  it("falls back to text/plain, and converts STRING from ISO 8859-1", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: targets, stdout: "TARGETS\ntext/plain\n" },
+      { args: out("text/plain"), stdout: "plain" },
+    ]);
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("plain")));
+
+    fake.tool("xclip", [
+      { args: targets, stdout: "TARGETS\nSTRING\n" },
+      { args: out("STRING"), stdout: Buffer.from([0x63, 0x61, 0x66, 0xe9]) },
+    ]);
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("café")));
+  });
+
+  it("reads an image as image/png", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: targets, stdout: "TARGETS\nimage/png\nimage/bmp\n" },
+      { args: out("image/png"), stdout: png },
+    ]);
+    expect((await xclip.read()).item).toEqual(pngItem(png));
+  });
+
+  it("an unowned selection is nothing, as xclip says it", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: targets, stderr: "Error: target TARGETS not available\n", exit: 1 },
+    ]);
+    expect(await xclip.read()).toEqual({ item: undefined, concealed: false });
+  });
+
+  it("a password manager's item is concealed and never read", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: targets, stdout: "TARGETS\nUTF8_STRING\nx-kde-passwordManagerHint\n" },
+      { stdout: "hunter2" },
+    ]);
+    expect(await xclip.read()).toEqual({ item: undefined, concealed: true });
+    expect(fake.argvs("xclip")).toEqual([targets]);
+  });
+
+  it("a failing xclip is ERR_CLIPBOARD naming it", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [{ stderr: "Error: Can't open display: :0\n", exit: 1 }]);
+    await expect(xclip.read()).rejects.toMatchObject({
+      code: "ERR_CLIPBOARD",
+      message:
+        "clipboard: `xclip -selection clipboard -t TARGETS -o` failed (exit code 1): Error: Can't open display: :0",
+    });
+  });
+
+  it("writes text as UTF8_STRING and images as image/png with -i, the bytes on stdin", async () => {
+    const { fake, xclip } = setup();
+    // xclip's forked server keeps stderr open: the write must not wait for it.
+    fake.tool("xclip", [{ forkMs: 3000 }]);
+    const started = Date.now();
+    await xclip.write(textItem(Buffer.from("ünïcode")));
+    await xclip.write(pngItem(png));
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(fake.calls("xclip")).toMatchObject([
+      {
+        argv: ["-selection", "clipboard", "-t", "UTF8_STRING", "-i"],
+        stdin: Buffer.from("ünïcode"),
+      },
+      { argv: ["-selection", "clipboard", "-t", "image/png", "-i"], stdin: png },
+    ]);
+  });
+
+  it("has no change notice: the caller polls", () => {
+    const { xclip } = setup();
+    expect(xclip.watch).toBeUndefined();
+    expect(xclip.detectsConcealed).toBe(true);
+  });
+});
+
+describe("the X11 clipboard through xsel", () => {
+  it("reads text with --clipboard --output", async () => {
+    const { fake, xsel } = setup();
+    fake.tool("xsel", [{ args: ["--clipboard", "--output"], stdout: "ünïcode" }]);
+    expect(await xsel.read()).toEqual({ item: textItem(Buffer.from("ünïcode")), concealed: false });
+  });
+
+  it("empty output, or bytes that are not UTF-8, are nothing", async () => {
+    const { fake, xsel } = setup();
+    fake.tool("xsel", [{ stdout: "" }]);
+    expect(await xsel.read()).toEqual({ item: undefined, concealed: false });
+    fake.tool("xsel", [{ stdout: png }]);
+    expect(await xsel.read()).toEqual({ item: undefined, concealed: false });
+  });
+
+  it("writes text with --clipboard --input, and refuses images", async () => {
+    const { fake, xsel } = setup();
+    fake.tool("xsel", [{ forkMs: 2000 }]);
+    await xsel.write(textItem(Buffer.from("ünïcode")));
+    await expect(xsel.write(pngItem(png))).rejects.toMatchObject({
+      code: "ERR_CLIPBOARD",
+      message: expect.stringContaining("xsel cannot put an image on the clipboard"),
+    });
+    expect(fake.calls("xsel")).toMatchObject([
+      { argv: ["--clipboard", "--input"], stdin: Buffer.from("ünïcode") },
+    ]);
+  });
+
+  it("says it cannot see password-manager items", () => {
+    expect(setup().xsel.detectsConcealed).toBe(false);
+  });
+
+  it("a failing xsel is ERR_CLIPBOARD naming it", async () => {
+    const { fake, xsel } = setup();
+    fake.tool("xsel", [{ stderr: "xsel: Can't open display: :0\n", exit: 1 }]);
+    await expect(xsel.read()).rejects.toMatchObject({
+      code: "ERR_CLIPBOARD",
+      message:
+        "clipboard: `xsel --clipboard --output` failed (exit code 1): xsel: Can't open display: :0",
+    });
+  });
+});

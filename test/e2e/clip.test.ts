@@ -1,0 +1,271 @@
+// `syncline clip` as users run it: two devices, each its own config dir, SSH key and X display
+// (Xvfb) with the real xclip, syncing their clipboards through one `syncline serve`. A copy on
+// one display appears on the other and does not come back; a PNG round-trips byte-identical;
+// rapid copies converge on the last one; a copy made while the server restarts arrives once it
+// is back; a server with another host key at the same address is refused (trust on first use).
+// Needs Xvfb and xclip (Debian packages xvfb, xclip): fails under CI=true without them.
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateTestKey, type TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
+import { spawnCli, stopServe, waitForExit, waitForLine, waitForStderr } from "../helpers/cli.js";
+import { freePort } from "../helpers/free-port.js";
+import { createTempDir } from "../helpers/temp-dir.js";
+import { terminate } from "../helpers/terminate.js";
+
+const missing = ["/usr/bin/Xvfb", "/usr/bin/xclip"].filter((path) => !existsSync(path));
+const suite = "syncline clip between two X displays";
+if (missing.length > 0 && process.env.CI) {
+  describe(suite, () => {
+    it("has Xvfb and xclip (required under CI=true)", () => {
+      throw new Error(`${missing.join(", ")} missing: apt-get install -y xvfb xclip`);
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A small valid PNG of random pixels (so each call is a different image). */
+function randomPng(size: number): Buffer {
+  const crc = (bytes: Buffer) => {
+    let c = ~0;
+    for (const byte of bytes) {
+      c ^= byte;
+      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+    }
+    return ~c >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(crc(body));
+    return Buffer.concat([head, body, tail]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = Buffer.concat(
+    Array.from({ length: size }, () => Buffer.concat([Buffer.from([0]), randomBytes(size * 3)])),
+  );
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+describe.skipIf(missing.length > 0)(suite, () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  const displays: { display: string; xvfb: ChildProcess }[] = [];
+  const children: ChildProcess[] = [];
+  let server: ChildProcess | undefined;
+  let port = 0;
+  const keys: TestKey[] = [];
+
+  /** Starts Xvfb on a free display number; resolves once it accepts clients. */
+  async function startDisplay(): Promise<string> {
+    for (let number = 90 + displays.length * 7; number < 400; number++) {
+      if (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`)) continue;
+      const display = `:${number}`;
+      const xvfb = spawn("Xvfb", [display, "-screen", "0", "640x480x24", "-nolisten", "tcp"], {
+        stdio: "ignore",
+      });
+      for (let i = 0; i < 50; i++) {
+        if (existsSync(`/tmp/.X11-unix/X${number}`)) {
+          displays.push({ display, xvfb });
+          return display;
+        }
+        await sleep(100);
+      }
+      xvfb.kill("SIGKILL");
+    }
+    throw new Error("no free X display for Xvfb");
+  }
+
+  const xclip = (display: string, args: string[], input?: Buffer) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const child = execFile(
+        "xclip",
+        ["-selection", "clipboard", ...args],
+        { env: { ...process.env, DISPLAY: display }, encoding: "buffer", timeout: 5000 },
+        (error, stdout) => (error && input === undefined ? reject(error) : resolve(stdout)),
+      );
+      if (input !== undefined) {
+        child.stdin?.end(input);
+      }
+    });
+  /**
+   * Copies on a display, as a user would. xclip forks a child that serves the selection until
+   * another copy takes it: only the parent's exit is waited for, with no pipe the child holds.
+   */
+  const copy = (display: string, bytes: Buffer, type = "UTF8_STRING") =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn("xclip", ["-selection", "clipboard", "-t", type, "-i"], {
+        env: { ...process.env, DISPLAY: display },
+        stdio: ["pipe", "ignore", "ignore"],
+      });
+      child.once("error", reject);
+      child.once("exit", (code) =>
+        code === 0 ? resolve() : reject(new Error(`xclip -i exited with ${code}`)),
+      );
+      child.stdin?.end(bytes);
+    });
+  const paste = (display: string, type = "UTF8_STRING") =>
+    xclip(display, ["-t", type, "-o"]).catch(() => Buffer.alloc(0));
+
+  async function startServer(): Promise<void> {
+    server = spawnCli(
+      [
+        ...[
+          "serve",
+          "--port",
+          String(port),
+          "--authorized-keys",
+          join(dir.path, "authorized_keys"),
+        ],
+        ...["--data", join(dir.path, "server"), "--shutdown-timeout", "1000"],
+      ],
+      { env: { XDG_CONFIG_HOME: join(dir.path, "server-config"), SYNCLINE_CONFIG: "" } },
+    );
+    await waitForLine(server, /^listening on http/, 15_000);
+  }
+
+  /** A device: its home, key and display, running `syncline clip`; its stdout lines. */
+  async function startDevice(name: string, key: TestKey, display: string) {
+    const home = join(dir.path, "homes", name);
+    mkdirSync(home, { recursive: true });
+    const child = spawnCli(
+      [
+        ...["clip", "--server", `ws://127.0.0.1:${port}`, "--identity", key.privatePath],
+        ...["--device-name", name, "--poll-interval", "100", "--debounce", "150"],
+      ],
+      {
+        env: {
+          HOME: home,
+          XDG_CONFIG_HOME: join(home, ".config"),
+          SYNCLINE_CONFIG: undefined,
+          SSH_AUTH_SOCK: undefined,
+          DISPLAY: display,
+          WAYLAND_DISPLAY: undefined,
+        },
+      },
+    );
+    children.push(child);
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    await waitForStderr(child, /clip: x11/, 10_000);
+    return { child, lines: () => out.split("\n").filter(Boolean) };
+  }
+
+  async function until(check: () => Promise<boolean> | boolean, what: string, ms = 10_000) {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(50);
+    }
+  }
+
+  let a: Awaited<ReturnType<typeof startDevice>>;
+  let b: Awaited<ReturnType<typeof startDevice>>;
+  let displayA: string;
+  let displayB: string;
+
+  beforeAll(async () => {
+    dir = await createTempDir("syncline-clip-");
+    keys.push(generateTestKey(dir.path, "ed25519", { name: "laptop" }));
+    keys.push(generateTestKey(dir.path, "ed25519", { name: "desktop" }));
+    writeFileSync(join(dir.path, "authorized_keys"), keys.map((key) => key.publicLine).join("\n"));
+    port = await freePort();
+    await startServer();
+    displayA = await startDisplay();
+    displayB = await startDisplay();
+    a = await startDevice("laptop", keys[0] as TestKey, displayA);
+    b = await startDevice("desktop", keys[1] as TestKey, displayB);
+    await sleep(500); // both subscribed
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const child of children) await terminate(child, 2000);
+    if (server) await terminate(server, 2000);
+    for (const { xvfb } of displays) xvfb.kill("SIGKILL");
+    await dir?.remove();
+  }, 30_000);
+
+  it("a copy on display A appears on display B, and does not come back", async () => {
+    await copy(displayA, Buffer.from("hello from the laptop ✓"));
+    await until(
+      async () => (await paste(displayB)).toString() === "hello from the laptop ✓",
+      "the text on display B",
+    );
+    await until(() => b.lines().some((line) => line.startsWith("← applied text")), "B's line");
+    expect(b.lines()).toContain("← applied text 25 B from laptop");
+    await sleep(600); // several polls of B: it must not send the item back
+    expect(a.lines()).toEqual(["→ sent text 25 B"]);
+    expect(b.lines().filter((line) => line.startsWith("→"))).toEqual([]);
+  });
+
+  it("an image round-trips byte-identical", async () => {
+    const image = randomPng(200);
+    await copy(displayB, image, "image/png");
+    await until(
+      async () => (await paste(displayA, "image/png")).equals(image),
+      "the PNG on display A",
+    );
+    expect(a.lines().at(-1)).toMatch(/^← applied image .* from desktop$/);
+  });
+
+  it("rapid copies converge on the last one", async () => {
+    for (let i = 0; i < 8; i++) {
+      await copy(displayA, Buffer.from(`rapid ${i}`));
+      await sleep(30);
+    }
+    await until(async () => (await paste(displayB)).toString() === "rapid 7", "the last copy on B");
+    await sleep(500);
+    expect((await paste(displayB)).toString()).toBe("rapid 7");
+    expect((await paste(displayA)).toString()).toBe("rapid 7");
+  });
+
+  it("a copy made while the server restarts arrives once it is back", async () => {
+    if (server) await stopServe(server);
+    await copy(displayA, Buffer.from("made while the server was down"));
+    await sleep(500);
+    await startServer();
+    await until(
+      async () => (await paste(displayB)).toString() === "made while the server was down",
+      "the copy on B after the restart",
+      30_000,
+    );
+  }, 60_000);
+
+  it("refuses a server with another host key at the same address", async () => {
+    if (server) await stopServe(server);
+    // Another server (another data directory: another host key) on the same port.
+    server = spawnCli(
+      [
+        ...[
+          "serve",
+          "--port",
+          String(port),
+          "--authorized-keys",
+          join(dir.path, "authorized_keys"),
+        ],
+        ...["--data", join(dir.path, "impostor"), "--shutdown-timeout", "1000"],
+      ],
+      { env: { XDG_CONFIG_HOME: join(dir.path, "impostor-config"), SYNCLINE_CONFIG: "" } },
+    );
+    await waitForLine(server, /^listening on http/, 15_000);
+    const ended = await waitForExit(a.child, 30_000);
+    expect(ended.code).toBe(8);
+    expect(ended.stderr).toMatch(/host key/i);
+  }, 60_000);
+});
