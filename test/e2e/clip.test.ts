@@ -12,7 +12,14 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateTestKey, type TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
-import { spawnCli, stopServe, waitForExit, waitForLine, waitForStderr } from "../helpers/cli.js";
+import {
+  runCliProcess,
+  spawnCli,
+  stopServe,
+  waitForExit,
+  waitForLine,
+  waitForStderr,
+} from "../helpers/cli.js";
 import { freePort } from "../helpers/free-port.js";
 import { createTempDir } from "../helpers/temp-dir.js";
 import { terminate } from "../helpers/terminate.js";
@@ -268,4 +275,37 @@ describe.skipIf(missing.length > 0)(suite, () => {
     expect(ended.code).toBe(8);
     expect(ended.stderr).toMatch(/host key/i);
   }, 60_000);
+});
+
+describe("syncline clip: bad input and a missing clipboard", () => {
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({
+    HOME: "/nonexistent-home",
+    XDG_CONFIG_HOME: "/nonexistent-config",
+    SYNCLINE_CONFIG: undefined,
+    SSH_AUTH_SOCK: undefined,
+    DISPLAY: undefined,
+    WAYLAND_DISPLAY: undefined,
+    ...extra,
+  });
+
+  it("refuses a malformed --max-bytes, --poll-interval or --debounce with exit 2, naming it", async () => {
+    for (const [flag, value] of [
+      ["--max-bytes", "lots"],
+      ["--max-bytes", "0"],
+      ["--poll-interval", "-5"],
+      ["--debounce", "1.5"],
+    ] as const) {
+      const result = await runCliProcess(["clip", flag, value, "--json"], { env: env() });
+      expect(result.code, `${flag} ${value}`).toBe(2);
+      expect(result.stdout + result.stderr).toContain(flag);
+    }
+  });
+
+  it("without a graphical session, exits 2 with ERR_CLIPBOARD_UNAVAILABLE saying what is missing", async () => {
+    const result = await runCliProcess(["clip", "--json"], { env: env() });
+    expect(result.code).toBe(2);
+    const answer = JSON.parse(result.stdout.trim().split("\n").at(-1) as string);
+    expect(answer).toMatchObject({ ok: false, error: { code: "ERR_CLIPBOARD_UNAVAILABLE" } });
+    expect(answer.error.message).toMatch(/DISPLAY|WAYLAND_DISPLAY/);
+  });
 });
