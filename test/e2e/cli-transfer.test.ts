@@ -854,7 +854,7 @@ describe("keys fingerprint", () => {
     const result = await runCliProcess(["keys", "fingerprint"], { env });
     expect(result.code).toBe(0);
     expect(result.stdout.split("\n")[0]).toBe(
-      `${sshKeygenFingerprint(keys.alice.privatePath)} ssh-ed25519 ${join(sshDir, "id_ed25519")}`,
+      `${sshKeygenFingerprint(keys.alice.privatePath)} ssh-ed25519 ${join(sshDir, "id_ed25519")} (device ${hostname()})`,
     );
     const none = await runCliProcess(["keys", "fingerprint", "--json"], { env: device() });
     expect(none.code).toBe(2);
