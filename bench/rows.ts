@@ -34,6 +34,7 @@ export const rowSources = [
   "share-nodes",
   "automerge-nodes",
   "store-postgres-vs-lmdb",
+  "clip-latency",
 ] as const;
 
 /** Rows from `results`; a missing benchmark leaves its rows out. */
@@ -291,6 +292,47 @@ export function rowsOf(results: Results): Row[] {
     better: "lower",
     goal: "(none set)",
   });
+  // syncline clip: a copy on one device pasted on another. Its p99 must be within 500 ms, and
+  // within send/recv's p99 plus one poll interval: clip waits for the poll and the debounce, and
+  // beyond that should cost no more than a user sending the same bytes by hand.
+  const clip = (path: string) => at("clip-latency", path);
+  const clipSkipped = results["clip-latency"]?.skipped;
+  const clipSetting = `--poll-interval ${clip("clip.pollIntervalMs")} --debounce ${clip("clip.debounceMs")}`;
+  const sendRecvPeer =
+    "syncline send FILE → recv -o FILE (fresh processes, recv waiting), send's start → recv's exit";
+  // Copies held up by xclip serving a large item to one reader at a time (B's clip polling it
+  // and the paste on B): counted in `ours`, and said with the figure without them.
+  const clipNote = (kind: string, quantile: string) => {
+    const collided = clip(`clip.${kind}.collided`);
+    if (!collided) return {};
+    const without = clip(`clip.${kind}.withoutCollisions.${quantile}Ms`);
+    return {
+      note: `${collided} of ${clip(`clip.${kind}.count`)} copies collided with a clipboard read (xclip serves a large item to one reader at a time; B's clip polls it while B pastes); without them ${quantile} ${without} ms`,
+    };
+  };
+  for (const kind of ["text", "image"] as const) {
+    const what = kind === "text" ? `${clip("textBytes")} B text` : `${clip("imageBytes")} B PNG`;
+    const unit = (quantile: string) =>
+      `ms copy on display A → display B's clipboard holds it, ${quantile} of ${clip(`clip.${kind}.count`)}, ${what}, ${clipSetting}`;
+    const clipRow = (name: string, quantile: "p50" | "p99", goal: string) =>
+      add("clip-latency", {
+        name,
+        unit: unit(quantile),
+        ours: clip(`clip.${kind}.${quantile}Ms`),
+        peer: clip(`sendRecv.${kind}.${quantile}Ms`),
+        peerName: sendRecvPeer,
+        better: "lower",
+        goal,
+        ...(typeof clipSkipped === "string" ? { note: clipSkipped } : clipNote(kind, quantile)),
+      });
+    clipRow(`clip-${kind}-p50`, "p50", "(none set)");
+    clipRow(`clip-${kind}-p99`, "p99", "ours <= 500");
+    clipRow(
+      `clip-${kind}-p99-vs-send-recv`,
+      "p99",
+      `ours <= peer + ${clip("clip.pollIntervalMs")} (the poll interval)`,
+    );
+  }
   return rows;
 }
 

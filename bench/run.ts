@@ -3,10 +3,12 @@
 // `--json`, only the target rows (bench/rows.ts) are printed.
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { clipDefaults } from "../src/cli/clip-defaults.js";
 import { attackMemory } from "./attack-memory.js";
 import { automergeMany } from "./automerge-many.js";
 import { automergeNodes } from "./automerge-nodes.js";
 import { automergeMemory, automergeSync, type ServerKind } from "./automerge-sync.js";
+import { clipLatency } from "./clip-latency.js";
 import { type Results, rowSources, rowsOf } from "./rows.js";
 import { sendRecvCli } from "./send-recv-cli.js";
 import { sendRecvWormhole } from "./send-recv-wormhole.js";
@@ -145,6 +147,22 @@ const benchmarks: Record<string, () => Promise<object>> = {
         seconds: quick ? 5 : 10,
       },
       repetitions: quick ? 2 : 3,
+    }),
+  // Copy on one X display (Xvfb) → the other's clipboard holds it, through two `syncline clip`
+  // and a server: 100 B text and a 2 MiB PNG, 200 copies each (50 with --quick; `--copies N`),
+  // against `send FILE` → `recv -o FILE` of the same bytes. At clip's defaults, then at
+  // --poll-interval 500 --debounce 250 and 100 / 50 to show how the poll + debounce floor moves.
+  "clip-latency": () =>
+    clipLatency({
+      copies: numberArg("--copies") ?? (quick ? 50 : 200),
+      rounds: 2,
+      textBytes: 100,
+      imageBytes: 2 * 1024 * 1024,
+      settings: [
+        { pollIntervalMs: clipDefaults.pollIntervalMs, debounceMs: clipDefaults.debounceMs },
+        { pollIntervalMs: 500, debounceMs: 250 },
+        { pollIntervalMs: 100, debounceMs: 50 },
+      ],
     }),
   // The machine's floor under share-fanout: plain TCP writes to 1,000 sockets, no server logic.
   "tcp-floor": () => tcpFloor(1000, quick ? 3 : 5, quick ? 2 : 3),
