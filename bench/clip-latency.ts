@@ -95,6 +95,16 @@ interface Tally {
   lost: number;
   /** Copies applied, but whose paste on B failed or gave other bytes. */
   mismatched: number;
+  /**
+   * Blocks ended by a lost copy. When a reader of a large item goes away mid-transfer (clip
+   * kills a clipboard read after 10 s), the xclip serving it may answer no one any more: B's clip
+   * stops applying: each of its reads now waits the 10 s, and as a read starts every poll
+   * interval whatever the last one is doing, the reads queue up ahead of any apply for good.
+   * Only another copy on B ends it; the next block makes one (as a user would have to).
+   */
+  cutShort: number;
+  /** Blocks whose unmeasured copy (warm-up or closing text) never arrived, given up. */
+  abandoned: number;
 }
 
 export async function clipLatency(options: ClipLatencyOptions) {
@@ -129,6 +139,8 @@ export async function clipLatency(options: ClipLatencyOptions) {
     const idleCpu = options.settings.map((): number[] => []);
     const perRound = Math.ceil(options.copies / options.rounds);
     let serial = 0;
+    /** The text both clipboards and the channel hold between blocks. */
+    let settled = textOf(options.textBytes, 0);
     const item = (kind: Kind) => {
       serial += 1;
       return kind === "text" ? textOf(options.textBytes, serial) : image();
@@ -143,37 +155,53 @@ export async function clipLatency(options: ClipLatencyOptions) {
         for (const [index, setting] of options.settings.entries()) {
           const results = clip[index] as Record<Kind, Tally>;
           for (const kind of kinds) {
-            for (let done = 0; done < count; done += blockSize) {
+            const into = results[kind];
+            let attempted = 0;
+            let abandonedHere = 0;
+            while (attempted < count) {
+              // Both displays start each block holding the channel's latest item (the closing
+              // text of the block before): this takes the clipboard from whatever served it,
+              // which may be an xclip stuck for good (see Tally.cutShort), and leaves the new
+              // clips nothing to send or apply as they start.
+              await xclipCopy(displayA, settled, xclipType.text);
+              await xclipCopy(displayB, settled, xclipType.text);
               const devices = await startDevices(dir, keys, [displayA, displayB], server, setting);
               try {
                 const copy = (kind: Kind, bytes: Buffer, into?: Tally) =>
                   copyOnce(devices, displayA, displayB, kind, bytes, setting, into);
-                /** An unmeasured copy that must arrive, tried a few times. */
+                /** An unmeasured copy that must arrive, tried a few times; its bytes. */
                 const unmeasured = async (kind: Kind) => {
                   for (let attempt = 1; ; attempt++) {
-                    const arrived = await copy(kind, item(kind)).then(
+                    const bytes = item(kind);
+                    const arrived = await copy(kind, bytes).then(
                       () => true,
                       (error) => {
-                        if (attempt === 5) throw error;
+                        if (attempt === 3) throw error;
                         return false;
                       },
                     );
-                    if (arrived) return;
+                    if (arrived) return bytes;
                   }
                 };
                 // Proves both are up (clip --json says nothing until something happens) and
                 // warms them up. A copy made before A's clip first read the clipboard is taken
                 // as what it already held and never sent: hence the tries.
                 await unmeasured(kind);
-                const block = Math.min(blockSize, count - done);
-                for (let i = 0; i < block; i++) await copy(kind, item(kind), results[kind]);
-                if (kind === "image" && done + block >= count) {
+                const block = Math.min(blockSize, count - attempted);
+                let lost = false;
+                for (let i = 0; i < block && !lost; i++) {
+                  attempted += 1;
+                  lost = !(await copy(kind, item(kind), into));
+                }
+                // A lost copy means B's clip has stopped applying: the next block starts over.
+                if (lost) into.cutShort += 1;
+                else if (kind === "image" && attempted >= count) {
                   idleCpu[index]?.push(await idleCpuPercent(devices));
                 }
                 // Leaves a short text on both clipboards and as the channel's latest, so the
                 // next block's clips start on it: not on a 2 MiB image that every poll would
                 // read, nor applying the channel's latest on B as they connect.
-                await unmeasured("text");
+                settled = await unmeasured("text");
                 // Items going the wrong way: B sending (its clipboard read back as something
                 // new, e.g. a garbled read) or A applying. There should be none.
                 for (const [device, type] of [
@@ -182,6 +210,18 @@ export async function clipLatency(options: ClipLatencyOptions) {
                 ] as const) {
                   const wrong = device.events.filter((e) => e.type === type).length;
                   wrongWay[index] = (wrongWay[index] ?? 0) + wrong;
+                }
+              } catch (error) {
+                // An unmeasured copy never arrived: the block is given up, the next starts over
+                // (a few times, not for ever).
+                into.abandoned += 1;
+                abandonedHere += 1;
+                process.stderr.write(`clip-latency: ${kind} block given up: ${error}\n`);
+                if (abandonedHere === 3) {
+                  process.stderr.write(
+                    `clip-latency: ${kind}: ${count - attempted} copies not made\n`,
+                  );
+                  break;
                 }
               } finally {
                 await Promise.all([devices.a.stop(), devices.b.stop()]);
@@ -255,7 +295,7 @@ export async function clipLatency(options: ClipLatencyOptions) {
   }
 }
 
-const tally = (): Tally => ({ samples: [], lost: 0, mismatched: 0 });
+const tally = (): Tally => ({ samples: [], lost: 0, mismatched: 0, cutShort: 0, abandoned: 0 });
 
 /** p50/p99 and more of `latencies`, ms. */
 function spread(latencies: readonly number[]) {
@@ -282,6 +322,8 @@ function summary(results: Tally, setting?: ClipSetting) {
   return {
     ...base,
     mismatched: results.mismatched,
+    cutShort: results.cutShort,
+    abandoned: results.abandoned,
     /** Copies during which a clipboard read collided (Sample.collided); counted in the above. */
     collided: results.samples.length - clean.length,
     /** The copies without a collision: clip's own path. */
@@ -498,8 +540,8 @@ async function idleCpuPercent(devices: { a: Device; b: Device }): Promise<number
 }
 
 /**
- * One copy on A until B holds it; measured into `into` when given (else a warm-up, which must
- * arrive). A random pause after it puts the next copy at a random point of A's poll cycle.
+ * One copy on A until B holds it; measured into `into` when given (false if it never came),
+ * else unmeasured (it must arrive). A random pause after it puts the next copy at a random point of A's poll cycle.
  */
 async function copyOnce(
   devices: { a: Device; b: Device },
@@ -509,7 +551,7 @@ async function copyOnce(
   bytes: Buffer,
   setting: ClipSetting,
   into?: Tally,
-): Promise<void> {
+): Promise<boolean> {
   const fromA = devices.a.events.length;
   const fromB = devices.b.events.length;
   const errors = () => devices.a.errors() + devices.b.errors();
@@ -526,8 +568,8 @@ async function copyOnce(
     const pasted = await xclipPaste(displayB, xclipType[kind]).catch(() => undefined);
     const confirmed = pasted?.equals(bytes) === true;
     if (!into) {
-      if (!confirmed) throw new Error(`warm-up ${kind}: the paste on B gave other bytes`);
-      return;
+      if (!confirmed) throw new Error(`unmeasured ${kind}: the paste on B gave other bytes`);
+      return true;
     }
     if (!confirmed) into.mismatched += 1;
     into.samples.push({
@@ -536,10 +578,12 @@ async function copyOnce(
       ...(sent ? { sentMs: sent.at - copied } : {}),
       collided: !confirmed || errors() > errorsBefore,
     });
+    return true;
   } catch (error) {
     if (!into) throw error;
     into.lost += 1;
     process.stderr.write(`clip-latency: ${kind} copy lost: ${error}\n`);
+    return false;
   } finally {
     await sleep(50 + Math.random() * setting.pollIntervalMs);
   }

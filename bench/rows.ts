@@ -301,14 +301,23 @@ export function rowsOf(results: Results): Row[] {
   const sendRecvPeer =
     "syncline send FILE → recv -o FILE (fresh processes, recv waiting), send's start → recv's exit";
   // Copies held up by xclip serving a large item to one reader at a time (B's clip polling it
-  // and the paste on B): counted in `ours`, and said with the figure without them.
+  // and the paste on B), and copies B never applied: counted or said beside the figure.
   const clipNote = (kind: string, quantile: string) => {
     const collided = clip(`clip.${kind}.collided`);
-    if (!collided) return {};
-    const without = clip(`clip.${kind}.withoutCollisions.${quantile}Ms`);
-    return {
-      note: `${collided} of ${clip(`clip.${kind}.count`)} copies collided with a clipboard read (xclip serves a large item to one reader at a time; B's clip polls it while B pastes); without them ${quantile} ${without} ms`,
-    };
+    const lost = clip(`clip.${kind}.lost`);
+    const notes: string[] = [];
+    if (collided) {
+      const without = clip(`clip.${kind}.withoutCollisions.${quantile}Ms`);
+      notes.push(
+        `${collided} of ${clip(`clip.${kind}.count`)} copies collided with a clipboard read (xclip serves a large item to one reader at a time; B's clip polls it while B pastes), counted here; without them ${quantile} ${without} ms`,
+      );
+    }
+    if (lost) {
+      notes.push(
+        `${lost} more never reached B (its xclip stuck, B's clip stopped applying), not counted`,
+      );
+    }
+    return notes.length > 0 ? { note: notes.join("; ") } : {};
   };
   for (const kind of ["text", "image"] as const) {
     const what = kind === "text" ? `${clip("textBytes")} B text` : `${clip("imageBytes")} B PNG`;
