@@ -74,6 +74,24 @@ describe("ClipSession", () => {
     expect(events).toEqual([{ type: "sent", kind: "text", bytes: 3 }]);
   });
 
+  it("checks made while a read is slow join one more look instead of queueing one each", async () => {
+    const { local, session } = setup();
+    await session.prime();
+    let reads = 0;
+    const read = local.clipboard.read;
+    local.clipboard.read = async () => {
+      reads += 1;
+      await sleep(30);
+      return read();
+    };
+    const checks = Array.from({ length: 10 }, () => session.check());
+    await Promise.all(checks);
+    // The first check's look, and one look for the nine made while it was waiting or running.
+    expect(reads).toBeLessThanOrEqual(2);
+    await session.check();
+    expect(reads).toBeLessThanOrEqual(3);
+  });
+
   it("sends only the last of rapid copies", async () => {
     const { local, published, session } = setup({ debounceMs: 50 });
     await session.prime();

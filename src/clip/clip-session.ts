@@ -56,6 +56,8 @@ export class ClipSession {
   #concealedNow = false;
   /** Every check and application, in order. */
   #queue: Promise<void> = Promise.resolve();
+  /** A look at the clipboard queued and not started yet: later checks join it. */
+  #lookWaiting: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: ClipSessionOptions) {
@@ -75,7 +77,13 @@ export class ClipSession {
    * for the debounce, then is published if the clipboard still holds it.
    */
   check(): Promise<void> {
-    return this.#serial(() => this.#look());
+    // A burst of change notices, or poll ticks behind a slow read, makes one more look, not one
+    // each: a look that has not started yet sees what they would.
+    this.#lookWaiting ??= this.#serial(() => {
+      this.#lookWaiting = undefined;
+      return this.#look();
+    });
+    return this.#lookWaiting;
   }
 
   /** Publishes what the clipboard holds now, at once (`clip push`); false when nothing was sent. */

@@ -19,8 +19,14 @@ describe("runTool", () => {
     fake.tool("tool", [{ stdout: "out", stderr: " some warning \n", exit: 3 }]);
     const args = ["-t", "text/plain;charset=utf-8", "$HOME", "a b", "*"];
     const output = await runTool({ command: "tool", args, input: Buffer.from("in") }, limits);
-    expect(output).toEqual({ code: 3, stdout: Buffer.from("out"), stderr: "some warning" });
-    expect(fake.calls("tool")).toMatchObject([{ argv: args, stdin: Buffer.from("in") }]);
+    const [call] = fake.calls("tool");
+    expect(output).toEqual({
+      code: 3,
+      stdout: Buffer.from("out"),
+      stderr: "some warning",
+      pid: call?.pid,
+    });
+    expect(call).toMatchObject({ argv: args, stdin: Buffer.from("in") });
   });
 
   it("a non-zero exit is ERR_CLIPBOARD naming the command line and quoting its stderr", async () => {

@@ -44,6 +44,8 @@ export interface ToolCall {
   readonly env?: NodeJS.ProcessEnv;
   /** Replaces the limits' maxBytes (output that encodes the item, such as hex or base64). */
   readonly maxBytes?: number;
+  /** Replaces the limits' timeoutMs (a query that should be answered at once). */
+  readonly timeoutMs?: number;
 }
 
 /** What a tool printed and how it ended. */
@@ -53,6 +55,11 @@ export interface ToolOutput {
   readonly stdout: Buffer;
   /** Its error output, trimmed, at most the first 4 KiB. */
   readonly stderr: string;
+  /**
+   * The tool's process id, which is also its process group's on Unix (it runs in its own
+   * session): a process it forked stays in that group (see serving-process.ts).
+   */
+  readonly pid: number | undefined;
 }
 
 const stderrKept = 4096;
@@ -73,6 +80,7 @@ export function toolError(call: ToolCall, what: string, stderr = "", cause?: unk
 /** Runs `call`; rejects with ERR_CLIPBOARD if it cannot start, times out or prints too much. */
 export function runTool(call: ToolCall, limits: ToolLimits): Promise<ToolOutput> {
   const maxBytes = call.maxBytes ?? limits.maxBytes;
+  const timeoutMs = call.timeoutMs ?? limits.timeoutMs;
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -104,7 +112,7 @@ export function runTool(call: ToolCall, limits: ToolLimits): Promise<ToolOutput>
         if (!closed) killGroup(child);
         reject(error);
       } else {
-        resolve({ code, stdout: Buffer.concat(stdout), stderr: stderr.trim() });
+        resolve({ code, stdout: Buffer.concat(stdout), stderr: stderr.trim(), pid: child.pid });
       }
       // Our ends of the pipes: a forked server keeps its stderr, and must not keep us.
       child.stdout?.destroy();
@@ -112,13 +120,9 @@ export function runTool(call: ToolCall, limits: ToolLimits): Promise<ToolOutput>
     };
     const timer = setTimeout(() => {
       finish(
-        toolError(
-          call,
-          `did not finish within ${limits.timeoutMs} ms and was killed`,
-          stderr.trim(),
-        ),
+        toolError(call, `did not finish within ${timeoutMs} ms and was killed`, stderr.trim()),
       );
-    }, limits.timeoutMs);
+    }, timeoutMs);
 
     child.stdout?.on("data", (chunk: Buffer) => {
       stdoutBytes += chunk.length;

@@ -103,6 +103,58 @@ describe("the X11 clipboard through xclip", () => {
     ]);
   });
 
+  it("does not fetch an item it wrote again while its xclip still serves it", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: ["-selection", "clipboard", "-t", "image/png", "-i"], forkMs: 1500 },
+      { args: targets, stdout: "TARGETS\nimage/png\n" },
+      { args: out("image/png"), stdout: png },
+    ]);
+    await xclip.write(pngItem(png));
+    for (let read = 0; read < 3; read++) {
+      expect(await xclip.read()).toEqual({ item: pngItem(png), concealed: false });
+    }
+    // Only the cheap target list, never the image itself.
+    expect(fake.argvs("xclip").slice(1)).toEqual([targets, targets, targets]);
+
+    // Its server gone (another application copied): the clipboard is read in full again.
+    await new Promise((resolve) => setTimeout(resolve, 1700));
+    expect((await xclip.read()).item).toEqual(pngItem(png));
+    expect(fake.argvs("xclip").slice(4)).toEqual([targets, out("image/png")]);
+  });
+
+  it("reads in full once the selection offers other targets than its own xclip did", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: ["-selection", "clipboard", "-t", "UTF8_STRING", "-i"], forkMs: 3000 },
+      { args: targets, stdout: "TARGETS\nUTF8_STRING\n" },
+    ]);
+    await xclip.write(textItem(Buffer.from("ours")));
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("ours")));
+    // Another application took the clipboard, and our stuck xclip did not exit.
+    fake.tool("xclip", [
+      { args: targets, stdout: "TIMESTAMP\nTARGETS\nUTF8_STRING\ntext/html\n" },
+      { args: out("UTF8_STRING"), stdout: "theirs" },
+    ]);
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("theirs")));
+    expect(fake.argvs("xclip").slice(-2)).toEqual([targets, out("UTF8_STRING")]);
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("theirs")));
+  });
+
+  it("takes an owner that does not answer while its own xclip serves as busy, not changed", async () => {
+    const { fake, xclip } = setup();
+    fake.tool("xclip", [
+      { args: ["-selection", "clipboard", "-t", "image/png", "-i"], forkMs: 5000 },
+      { args: targets, hang: true },
+    ]);
+    await xclip.write(pngItem(png));
+    const started = Date.now();
+    expect(await xclip.read()).toEqual({ item: pngItem(png), concealed: false });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(3000); // the short query limit, not the 5 s tool limit
+  });
+
   it("has no change notice: the caller polls", () => {
     const { xclip } = setup();
     expect(xclip.watch).toBeUndefined();

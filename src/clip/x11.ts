@@ -1,17 +1,27 @@
 // The X11 CLIPBOARD selection (the one Ctrl-C and Ctrl-V use, not PRIMARY) through xclip, which
 // can list the offered targets (for the password manager marker) and read and serve any target
 // by name. X11 does not tell a plain client of changes, so the caller polls `read`.
+//
+// While the clipboard still holds an item this backend wrote, `read` does not fetch it again: it
+// answers from memory. xclip serves a large item (X11's incremental transfer, over about 1 MiB on
+// a usual server) to one requestor at a time and drops any request that comes meanwhile, so a
+// poll fetching a 2 MiB image every 200 ms would make the user's own paste hang now and then;
+// and a reader killed in mid-transfer leaves xclip stuck for good. The item counts as still held
+// while the xclip process that serves it lives (it exits when another application takes the
+// clipboard) and the selection still offers the targets it offered just after the write.
 
 import {
   type Clipboard,
   type ClipboardOptions,
   type ClipItem,
+  itemRead,
   pngMime,
   textMime,
   writableKind,
 } from "./clipboard.js";
 import { type CarriedType, readOffered, typeLines } from "./offered.js";
-import { failed, limitsOf, runTool, runToolOk, type ToolCall } from "./run-tool.js";
+import { failed, limitsOf, runTool, type ToolCall } from "./run-tool.js";
+import { ServingProcess } from "./serving-process.js";
 
 /**
  * What we read, best first: UTF8_STRING is what X11 applications offer for text; GTK and Qt also
@@ -33,30 +43,85 @@ const emptyClipboard = /target \S+ not available/i;
 
 const selection = ["-selection", "clipboard"];
 
+/**
+ * How long a target list may take while our own xclip serves the clipboard. An idle xclip answers
+ * at once; no answer means it is busy sending the item to a paste (see above), and the item is
+ * then still the one we wrote.
+ */
+const servedQueryMs = 300;
+
+/** The item this backend wrote, while the xclip it started may still be serving it. */
+interface ServedItem {
+  readonly item: ClipItem;
+  /** The xclip process serving it. */
+  readonly server: ServingProcess;
+  /** The targets the selection offered at the first read after the write. */
+  targets?: string;
+}
+
 /** The X11 clipboard through xclip; DISPLAY must name the X server. */
 export function createXclipClipboard(options: ClipboardOptions = {}): Clipboard {
   const limits = limitsOf(options);
 
+  let served: ServedItem | undefined;
+
   /** Runs `xclip -o` for `target`; undefined when it is not (or no longer) offered. */
-  const output = async (target: string): Promise<Buffer | undefined> => {
-    const call: ToolCall = { command: "xclip", args: [...selection, "-t", target, "-o"] };
+  const output = async (target: string, timeoutMs?: number): Promise<Buffer | undefined> => {
+    const call: ToolCall = {
+      command: "xclip",
+      args: [...selection, "-t", target, "-o"],
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    };
     const result = await runTool(call, limits);
     if (result.code === 0) return result.stdout;
     if (emptyClipboard.test(result.stderr)) return undefined;
     throw failed(call, result);
+  };
+  const listTargets = async (timeoutMs?: number) => {
+    const targets = await output("TARGETS", timeoutMs);
+    return targets === undefined ? undefined : typeLines(targets);
+  };
+
+  /**
+   * The item we wrote if the clipboard still holds it (see the top of this file); otherwise
+   * undefined, with the target list just read when there is one, so that it is not read twice.
+   */
+  const stillServed = async (): Promise<
+    { item: ClipItem } | { targets: readonly string[] | undefined } | undefined
+  > => {
+    const own = served;
+    if (own === undefined) return undefined;
+    if (!own.server.alive()) {
+      served = undefined;
+      return undefined;
+    }
+    let targets: readonly string[] | undefined;
+    try {
+      targets = await listTargets(servedQueryMs);
+    } catch {
+      // Our xclip lives and, as the owner, did not answer in time: it is busy serving a paste.
+      // (A tool failure for another reason shows at the first read after our xclip is gone.)
+      if (own.server.alive()) return { item: own.item };
+      served = undefined;
+      return undefined;
+    }
+    const offered = targets === undefined ? undefined : [...targets].sort().join("\n");
+    own.targets ??= offered;
+    if (offered !== undefined && offered === own.targets) return { item: own.item };
+    served = undefined; // another application's item, offering other targets
+    return { targets };
   };
 
   return {
     backend: "x11-xclip",
     detectsConcealed: true,
 
-    read() {
+    async read() {
+      const known = await stillServed();
+      if (known !== undefined && "item" in known) return itemRead(known.item);
       return readOffered(preference, {
-        listTypes: async () => {
-          const targets = await output("TARGETS");
-          return targets === undefined ? undefined : typeLines(targets);
-        },
-        fetch: output,
+        listTypes: async () => (known === undefined ? listTargets() : known.targets),
+        fetch: (target) => output(target),
       });
     },
 
@@ -68,15 +133,16 @@ export function createXclipClipboard(options: ClipboardOptions = {}): Clipboard 
       // until another application copies; the parent's exit means the clipboard holds the item.
       // The forked process keeps stdout and stderr open: stdout is not even piped, and the run
       // ends at the exit (see ToolCall.forks).
-      await runToolOk(
-        {
-          command: "xclip",
-          args: [...selection, "-t", target, "-i"],
-          input: item.bytes,
-          forks: true,
-        },
-        limits,
-      );
+      served = undefined;
+      const call: ToolCall = {
+        command: "xclip",
+        args: [...selection, "-t", target, "-i"],
+        input: item.bytes,
+        forks: true,
+      };
+      const result = await runTool(call, limits);
+      if (result.code !== 0) throw failed(call, result);
+      if (result.pid !== undefined) served = { item, server: new ServingProcess(result.pid) };
     },
   };
 }

@@ -102,7 +102,12 @@ describe.skipIf(missing.length > 0)(suite, () => {
       const child = execFile(
         "xclip",
         ["-selection", "clipboard", ...args],
-        { env: { ...process.env, DISPLAY: display }, encoding: "buffer", timeout: 5000 },
+        {
+          env: { ...process.env, DISPLAY: display },
+          encoding: "buffer",
+          timeout: 5000,
+          maxBuffer: 16 * 1024 * 1024,
+        },
         (error, stdout) => (error && input === undefined ? reject(error) : resolve(stdout)),
       );
       if (input !== undefined) {
@@ -229,6 +234,23 @@ describe.skipIf(missing.length > 0)(suite, () => {
       "the PNG on display A",
     );
     expect(a.lines().at(-1)).toMatch(/^← applied image .* from desktop$/);
+  });
+
+  it("a 2 MiB image it applied pastes at once, again and again, while it watches", async () => {
+    // xclip serves an item this large to one reader at a time: clip must not be reading it too.
+    const image = randomPng(860);
+    expect(image.length).toBeGreaterThan(2 * 1024 * 1024);
+    await copy(displayB, image, "image/png");
+    await until(
+      async () => (await paste(displayA, "image/png")).equals(image),
+      "the 2 MiB PNG on display A",
+    );
+    for (let i = 0; i < 15; i++) {
+      const started = Date.now();
+      expect((await paste(displayA, "image/png")).equals(image)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2000);
+      await sleep(50);
+    }
   });
 
   it("rapid copies converge on the last one", async () => {

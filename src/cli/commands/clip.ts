@@ -14,8 +14,9 @@ import {
 } from "../../channels/channel-client.js";
 import { decodeClipPayload, encodeClipName } from "../../clip/clip-payload.js";
 import { type ClipEvent, ClipSession } from "../../clip/clip-session.js";
-import type { Clipboard, ClipItem } from "../../clip/clipboard.js";
+import type { Clipboard, ClipItem, ClipWatch } from "../../clip/clipboard.js";
 import { detectClipboard } from "../../clip/detect.js";
+import { pollEvery } from "../../clip/poll-loop.js";
 import { createError, describeError } from "../../protocol/errors.js";
 import type { WireClient } from "../../transport/wire-client.js";
 import { interruptible } from "../exit-error.js";
@@ -246,27 +247,30 @@ function watchClipboard(
   options: ClipOptions,
   io: CliIo,
 ): () => void {
-  const check = () => void session.check().catch((error) => reportError(options, io, error));
-  let timer: NodeJS.Timeout | undefined;
+  const failed = (error: unknown) => reportError(options, io, error);
+  let polling: ClipWatch | undefined;
   const poll = () => {
-    timer ??= setInterval(check, options.pollInterval);
+    polling ??= pollEvery(options.pollInterval, () => session.check(), failed);
   };
-  let watcher: { stop(): void } | undefined;
+  let watcher: ClipWatch | undefined;
   if (clipboard.watch) {
     // A compositor without the protocol the watch needs ends it at once: poll instead.
-    watcher = clipboard.watch(check, (error) => {
-      reportError(options, io, error);
-      if (!options.quiet && !options.json) {
-        io.stderr.write(
-          `clip: watching failed; polling every ${options.pollInterval} ms instead\n`,
-        );
-      }
-      poll();
-    });
+    watcher = clipboard.watch(
+      () => void session.check().catch(failed),
+      (error) => {
+        failed(error);
+        if (!options.quiet && !options.json) {
+          io.stderr.write(
+            `clip: watching failed; polling every ${options.pollInterval} ms instead\n`,
+          );
+        }
+        poll();
+      },
+    );
   } else poll();
   return () => {
     watcher?.stop();
-    clearInterval(timer);
+    polling?.stop();
   };
 }
 
