@@ -16,10 +16,11 @@
 // the server, the apply) and is reported as `aboveFloor`. Run at clip's defaults (what users
 // get), and at other poll/debounce settings to show how the floor moves.
 //
-// The paste on B is what a user does too, and for the image it can collide with B's clip reading
-// the same item (xclip serves a large item to one reader at a time): such copies are counted in
-// the figures, flagged, and the figures without them given beside (Sample.collided). Also: the
-// CPU the two clips use polling while the image sits on both clipboards.
+// The paste on B is what a user does too. xclip serves a large item to one reader at a time, so
+// were B's clip reading the same item, the paste would collide with it (clip does not re-read an
+// item it applied, see src/clip/x11.ts): such copies would be counted in the figures, flagged,
+// and the figures without them given beside (Sample.collided). Also: the CPU the two clips use
+// polling while the image sits on both clipboards.
 
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";

@@ -300,8 +300,9 @@ export function rowsOf(results: Results): Row[] {
   const clipSetting = `--poll-interval ${clip("clip.pollIntervalMs")} --debounce ${clip("clip.debounceMs")}`;
   const sendRecvPeer =
     "syncline send FILE → recv -o FILE (fresh processes, recv waiting), send's start → recv's exit";
-  // Copies held up by xclip serving a large item to one reader at a time (B's clip polling it
-  // and the paste on B), and copies B never applied: counted or said beside the figure.
+  // Copies held up by xclip serving a large item to one reader at a time (B's clip reading it
+  // while B pastes: clip no longer re-reads an item it applied, so none are expected), and copies
+  // B never applied: counted or said beside the figure.
   const clipNote = (kind: string, quantile: string) => {
     const collided = clip(`clip.${kind}.collided`);
     const lost = clip(`clip.${kind}.lost`);
@@ -309,7 +310,7 @@ export function rowsOf(results: Results): Row[] {
     if (collided) {
       const without = clip(`clip.${kind}.withoutCollisions.${quantile}Ms`);
       notes.push(
-        `${collided} of ${clip(`clip.${kind}.count`)} copies collided with a clipboard read (xclip serves a large item to one reader at a time; B's clip polls it while B pastes), counted here; without them ${quantile} ${without} ms`,
+        `${collided} of ${clip(`clip.${kind}.count`)} copies collided with a clipboard read (xclip serves a large item to one reader at a time; B's clip read it while B pasted), counted here; without them ${quantile} ${without} ms`,
       );
     }
     if (lost) {

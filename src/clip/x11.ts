@@ -8,7 +8,9 @@
 // poll fetching a 2 MiB image every 200 ms would make the user's own paste hang now and then;
 // and a reader killed in mid-transfer leaves xclip stuck for good. The item counts as still held
 // while the xclip process that serves it lives (it exits when another application takes the
-// clipboard) and the selection still offers the targets it offered just after the write.
+// clipboard) and the selection still offers the targets it offered just after the write. (One
+// case slips through: our xclip stuck by a reader killed mid-transfer, and then another xclip
+// copying an item of the same type. That copy is seen once ours exits.)
 
 import {
   type Clipboard,
