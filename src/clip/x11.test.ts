@@ -24,7 +24,7 @@ describe("the X11 clipboard through xclip", () => {
   it("reads text: lists the targets, then reads UTF8_STRING", async () => {
     const { fake, xclip } = setup();
     fake.tool("xclip", [
-      { args: targets, stdout: "TIMESTAMP\nTARGETS\nUTF8_STRING\nimage/png\n" },
+      { args: targets, stdout: "TARGETS\nUTF8_STRING\nimage/png\n" },
       { args: out("UTF8_STRING"), stdout: "žluťoučký" },
     ]);
     expect(await xclip.read()).toEqual({
@@ -32,6 +32,54 @@ describe("the X11 clipboard through xclip", () => {
       concealed: false,
     });
     expect(fake.argvs("xclip")).toEqual([targets, out("UTF8_STRING")]);
+  });
+
+  it("does not fetch an item again while its owner answers TIMESTAMP with the same time", async () => {
+    const { fake, xclip } = setup();
+    const offered = "TIMESTAMP\nTARGETS\nMULTIPLE\nUTF8_STRING\nimage/png\n";
+    fake.tool("xclip", [
+      { args: targets, stdout: offered },
+      { args: out("TIMESTAMP"), stdout: "2798901\n" },
+      { args: out("UTF8_STRING"), stdout: "first" },
+    ]);
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("first")));
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("first")));
+    expect(fake.argvs("xclip")).toEqual([
+      targets,
+      out("TIMESTAMP"),
+      out("UTF8_STRING"),
+      targets,
+      out("TIMESTAMP"),
+    ]);
+
+    // A new copy: another time, and the item is fetched.
+    fake.tool("xclip", [
+      { args: targets, stdout: offered },
+      { args: out("TIMESTAMP"), stdout: "2799279\n" },
+      { args: out("UTF8_STRING"), stdout: "second" },
+    ]);
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("second")));
+    expect(fake.argvs("xclip").slice(-1)).toEqual([out("UTF8_STRING")]);
+  });
+
+  it("fetches the item every time when the owner's TIMESTAMP is 0 or fails", async () => {
+    const { fake, xclip } = setup();
+    const offered = "TIMESTAMP\nTARGETS\nUTF8_STRING\n";
+    fake.tool("xclip", [
+      { args: targets, stdout: offered },
+      { args: out("TIMESTAMP"), stdout: "0\n" },
+      { args: out("UTF8_STRING"), stdout: "same" },
+    ]);
+    await xclip.read();
+    await xclip.read();
+    fake.tool("xclip", [
+      { args: targets, stdout: offered },
+      { args: out("TIMESTAMP"), stderr: "Error: target TIMESTAMP not available\n", exit: 1 },
+      { args: out("UTF8_STRING"), stdout: "same" },
+    ]);
+    await xclip.read();
+    expect((await xclip.read()).item).toEqual(textItem(Buffer.from("same")));
+    expect(fake.argvs("xclip").filter((argv) => argv.includes("UTF8_STRING"))).toHaveLength(4);
   });
 
   it("falls back to text/plain, and converts STRING from ISO 8859-1", async () => {
@@ -133,7 +181,7 @@ describe("the X11 clipboard through xclip", () => {
     expect((await xclip.read()).item).toEqual(textItem(Buffer.from("ours")));
     // Another application took the clipboard, and our stuck xclip did not exit.
     fake.tool("xclip", [
-      { args: targets, stdout: "TIMESTAMP\nTARGETS\nUTF8_STRING\ntext/html\n" },
+      { args: targets, stdout: "TARGETS\nUTF8_STRING\ntext/html\n" },
       { args: out("UTF8_STRING"), stdout: "theirs" },
     ]);
     expect((await xclip.read()).item).toEqual(textItem(Buffer.from("theirs")));

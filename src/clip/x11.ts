@@ -11,12 +11,18 @@
 // clipboard) and the selection still offers the targets it offered just after the write. (One
 // case slips through: our xclip stuck by a reader killed mid-transfer, and then another xclip
 // copying an item of the same type. That copy is seen once ours exits.)
+//
+// Another application's item is not fetched again either while its owner answers the TIMESTAMP
+// target with the same time as at the last read (see ownerStamp); owners that do not answer it
+// (xclip, xsel) have their item read in full at every poll.
 
 import {
   type Clipboard,
   type ClipboardOptions,
   type ClipItem,
+  type ClipRead,
   itemRead,
+  nothingRead,
   pngMime,
   textMime,
   writableKind,
@@ -66,6 +72,8 @@ export function createXclipClipboard(options: ClipboardOptions = {}): Clipboard 
   const limits = limitsOf(options);
 
   let served: ServedItem | undefined;
+  /** The last read of another application's item, by its owner's stamp (see ownerStamp). */
+  let stamped: { readonly stamp: string; readonly read: ClipRead } | undefined;
 
   /** Runs `xclip -o` for `target`; undefined when it is not (or no longer) offered. */
   const output = async (target: string, timeoutMs?: number): Promise<Buffer | undefined> => {
@@ -82,6 +90,25 @@ export function createXclipClipboard(options: ClipboardOptions = {}): Clipboard 
   const listTargets = async (timeoutMs?: number) => {
     const targets = await output("TARGETS", timeoutMs);
     return targets === undefined ? undefined : typeLines(targets);
+  };
+
+  /**
+   * The owner's TIMESTAMP with its target list, when it offers one (toolkits do: GTK, Qt,
+   * Chromium; xclip and xsel do not), else undefined. ICCCM has an owner answer with the time it
+   * took the selection, so a new copy, even in the same application, answers another.
+   */
+  const ownerStamp = async (types: readonly string[]): Promise<string | undefined> => {
+    if (!types.includes("TIMESTAMP")) return undefined;
+    let answer: Buffer | undefined;
+    try {
+      answer = await output("TIMESTAMP", servedQueryMs);
+    } catch {
+      return undefined; // no stamp this time: the item is read in full, as without one
+    }
+    const time = answer?.toString("latin1").trim();
+    // 0 is CurrentTime: an owner that did not record when it took the selection.
+    if (time === undefined || !/^\d+$/.test(time) || Number(time) === 0) return undefined;
+    return `${time} ${[...types].sort().join(" ")}`;
   };
 
   /**
@@ -121,10 +148,21 @@ export function createXclipClipboard(options: ClipboardOptions = {}): Clipboard 
     async read() {
       const known = await stillServed();
       if (known !== undefined && "item" in known) return itemRead(known.item);
-      return readOffered(preference, {
-        listTypes: async () => (known === undefined ? listTargets() : known.targets),
+      const types = known === undefined ? await listTargets() : known.targets;
+      if (types === undefined) {
+        stamped = undefined;
+        return nothingRead;
+      }
+      // Read before the content: a change in between only pairs an older stamp with the newer
+      // item, and the next read, seeing another stamp, reads it again.
+      const stamp = await ownerStamp(types);
+      if (stamp !== undefined && stamped?.stamp === stamp) return stamped.read;
+      const read = await readOffered(preference, {
+        listTypes: async () => types,
         fetch: (target) => output(target),
       });
+      stamped = stamp === undefined ? undefined : { stamp, read };
+      return read;
     },
 
     async write(item: ClipItem) {
@@ -136,6 +174,7 @@ export function createXclipClipboard(options: ClipboardOptions = {}): Clipboard 
       // The forked process keeps stdout and stderr open: stdout is not even piped, and the run
       // ends at the exit (see ToolCall.forks).
       served = undefined;
+      stamped = undefined;
       const call: ToolCall = {
         command: "xclip",
         args: [...selection, "-t", target, "-i"],
