@@ -9,18 +9,19 @@
 // bytes, each a fresh process as users start them (recv started first and waiting), timed from
 // starting send to recv's exit, same count, same server, same run, alternating in rounds.
 //
-// On X11 clip polls (--poll-interval P) and publishes a copy once it held --debounce D: a copy
-// waits D plus up to P before anything of ours runs. That floor is D + U(0, P) when copies land
-// at random moments (the gaps between copies are randomised for that), so its p50 is D + P/2 and
-// its p99 D + 0.99 P; what lies above it is our own cost (clipboard reads, hashing, the publish,
-// the server, the apply) and is reported as `aboveFloor`. Run at clip's defaults (what users
-// get), and at other poll/debounce settings to show how the floor moves.
+// clip publishes a copy once it held --debounce D. At its defaults on X11 it hears of each copy
+// from the X server (XFIXES), so a copy waits D before anything of ours runs: that is the floor.
+// With --poll (what users get where there is no change notice) it looks every --poll-interval P,
+// and a copy waits D plus up to P: a floor of D + U(0, P) when copies land at random moments
+// (the gaps between copies are randomised for that), p50 D + P/2, p99 D + 0.99 P. What lies above
+// the floor is our own cost (clipboard reads, hashing, the publish, the server, the apply), and
+// is reported as `aboveFloor`. Run at clip's defaults (what users get), and polling.
 //
 // The paste on B is what a user does too. xclip serves a large item to one reader at a time, so
 // were B's clip reading the same item, the paste would collide with it (clip does not re-read an
 // item it applied, see src/clip/x11.ts): such copies would be counted in the figures, flagged,
 // and the figures without them given beside (Sample.collided). Also: the CPU the two clips use
-// polling while the image sits on both clipboards.
+// while the image sits on both clipboards.
 
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -41,6 +42,14 @@ const cli = new URL("../src/cli/index.js", import.meta.url).pathname;
 export interface ClipSetting {
   readonly pollIntervalMs: number;
   readonly debounceMs: number;
+  /** `--poll`: look every pollIntervalMs instead of hearing of changes from the X server. */
+  readonly poll: boolean;
+}
+
+/** The key of a setting in the results: `notices-debounce100`, `poll200-debounce100`. */
+function settingKey(setting: ClipSetting): string {
+  const watch = setting.poll ? `poll${setting.pollIntervalMs}` : "notices";
+  return `${watch}-debounce${setting.debounceMs}`;
 }
 
 /** What to run. */
@@ -250,6 +259,8 @@ export async function clipLatency(options: ClipLatencyOptions) {
     const clipSummaries = options.settings.map((setting, index) => {
       const results = clip[index] as Record<Kind, Tally>;
       return {
+        /** How clip watched: the X server's change notices, or polling. */
+        watch: setting.poll ? "poll" : "notices",
         pollIntervalMs: setting.pollIntervalMs,
         debounceMs: setting.debounceMs,
         /** B's "sent" and A's "applied" events, warm-ups included: should be 0. */
@@ -269,9 +280,12 @@ export async function clipLatency(options: ClipLatencyOptions) {
       imageBytes: image.size,
       /** `syncline clip` at its defaults (--poll-interval, --debounce): what users get. */
       clip: defaults,
-      /** The same at other settings, keyed `poll<P>-debounce<D>`. */
+      /** The same at other settings, keyed as settingKey. */
       clipAt: Object.fromEntries(
-        others.map((s) => [`poll${s.pollIntervalMs}-debounce${s.debounceMs}`, s]),
+        others.map((summary, index) => [
+          settingKey(options.settings[index + 1] as ClipSetting),
+          summary,
+        ]),
       ),
       sendRecv: sendRecvSummary,
       measured:
@@ -315,7 +329,9 @@ function summary(results: Tally, setting?: ClipSetting) {
   const all = spread(results.samples.map((s) => s.latencyMs));
   const base = { ...all, lost: results.lost };
   if (setting === undefined) return base;
-  const { pollIntervalMs: poll, debounceMs: debounce } = setting;
+  const { debounceMs: debounce } = setting;
+  // Change notices: nothing to wait for but the debounce (poll 0 below).
+  const poll = setting.poll ? setting.pollIntervalMs : 0;
   const clean = results.samples.filter((s) => !s.collided);
   const calm = spread(clean.map((s) => s.latencyMs));
   const sent = clean.flatMap((s) => (s.sentMs === undefined ? [] : [s.sentMs]));
@@ -334,7 +350,7 @@ function summary(results: Tally, setting?: ClipSetting) {
     sentP99Ms: round2(quantile(sent, 0.99)),
     /** The copy itself (xclip -i on A), before the latency starts. */
     copyP50Ms: round2(quantile(copy, 0.5)),
-    /** Debounce + a uniform wait for A's next poll: nothing of ours has run yet. */
+    /** Debounce (+ a uniform wait for A's next poll with --poll): nothing of ours has run yet. */
     floor: {
       minMs: debounce,
       p50Ms: debounce + poll / 2,
@@ -456,6 +472,7 @@ async function startDevice(
       ...["--server", url, "--identity", key, "--device-name", name, "--json"],
       ...["--poll-interval", String(setting.pollIntervalMs)],
       ...["--debounce", String(setting.debounceMs)],
+      ...(setting.poll ? ["--poll"] : []),
     ],
     { env, stdio: ["ignore", "pipe", "pipe"] },
   );

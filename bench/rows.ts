@@ -297,7 +297,9 @@ export function rowsOf(results: Results): Row[] {
   // beyond that should cost no more than a user sending the same bytes by hand.
   const clip = (path: string) => at("clip-latency", path);
   const clipSkipped = results["clip-latency"]?.skipped;
-  const clipSetting = `--poll-interval ${clip("clip.pollIntervalMs")} --debounce ${clip("clip.debounceMs")}`;
+  const clipPolled = (results["clip-latency"] as { clip?: { watch?: string } } | undefined)?.clip
+    ?.watch;
+  const clipSetting = `clip's defaults (${clipPolled === "poll" ? `--poll-interval ${clip("clip.pollIntervalMs")}` : "the X server's change notices"}, --debounce ${clip("clip.debounceMs")})`;
   const sendRecvPeer =
     "syncline send FILE → recv -o FILE (fresh processes, recv waiting), send's start → recv's exit";
   // Copies held up by xclip serving a large item to one reader at a time (B's clip reading it

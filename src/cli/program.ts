@@ -301,6 +301,7 @@ function addClipCommands(program: Command, io: CliIo): void {
       positiveInteger("--poll-interval"),
       clipDefaults.pollIntervalMs,
     )
+    .option("--poll", "look at the clipboard every --poll-interval even where change notices exist")
     .option(
       "--debounce <ms>",
       "a copy is sent once the clipboard held it this long (rapid copies send only the last)",

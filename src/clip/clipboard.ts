@@ -53,9 +53,9 @@ export interface Clipboard {
   /**
    * Calls `onChange` after each change of the clipboard (and possibly once at the start),
    * where the platform notifies of changes (Wayland compositors with the data-control
-   * protocol); absent elsewhere, where the caller polls `read`. `onError` hears once if the
-   * watcher fails or ends (a compositor without data-control), after which the caller should
-   * fall back to polling.
+   * protocol, X servers with XFIXES); absent elsewhere, where the caller polls `read`.
+   * `onError` hears once if the watcher fails or ends (a compositor without data-control, an X
+   * server gone), after which the caller should fall back to polling.
    */
   watch?(onChange: () => void, onError?: (error: Error) => void): ClipWatch;
 }

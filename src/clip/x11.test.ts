@@ -203,9 +203,10 @@ describe("the X11 clipboard through xclip", () => {
     expect(took).toBeLessThan(3000); // the short query limit, not the 5 s tool limit
   });
 
-  it("has no change notice: the caller polls", () => {
-    const { xclip } = setup();
-    expect(xclip.watch).toBeUndefined();
+  it("watches through XFIXES (x11-watch.ts), and recognises concealed items", () => {
+    const { xclip, xsel } = setup();
+    expect(xclip.watch).toBeTypeOf("function");
+    expect(xsel.watch).toBeTypeOf("function");
     expect(xclip.detectsConcealed).toBe(true);
   });
 });

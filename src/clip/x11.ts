@@ -1,6 +1,7 @@
 // The X11 CLIPBOARD selection (the one Ctrl-C and Ctrl-V use, not PRIMARY) through xclip, which
 // can list the offered targets (for the password manager marker) and read and serve any target
-// by name. X11 does not tell a plain client of changes, so the caller polls `read`.
+// by name. The X server's XFIXES extension tells of changes (x11-watch.ts); where it cannot, the
+// caller polls `read`.
 //
 // While the clipboard still holds an item this backend wrote, `read` does not fetch it again: it
 // answers from memory. xclip serves a large item (X11's incremental transfer, over about 1 MiB on
@@ -30,6 +31,7 @@ import {
 import { type CarriedType, readOffered, typeLines } from "./offered.js";
 import { failed, limitsOf, runTool, type ToolCall } from "./run-tool.js";
 import { ServingProcess } from "./serving-process.js";
+import { watchX11Clipboard } from "./x11-watch.js";
 
 /**
  * What we read, best first: UTF8_STRING is what X11 applications offer for text; GTK and Qt also
@@ -163,6 +165,10 @@ export function createXclipClipboard(options: ClipboardOptions = {}): Clipboard 
       });
       stamped = stamp === undefined ? undefined : { stamp, read };
       return read;
+    },
+
+    watch(onChange, onError) {
+      return watchX11Clipboard(limits.env.DISPLAY, onChange, onError);
     },
 
     async write(item: ClipItem) {

@@ -15,6 +15,7 @@ import {
   writableKind,
 } from "./clipboard.js";
 import { limitsOf, runToolOk } from "./run-tool.js";
+import { watchX11Clipboard } from "./x11-watch.js";
 
 /** The X11 clipboard through xsel; DISPLAY must name the X server. */
 export function createXselClipboard(options: ClipboardOptions = {}): Clipboard {
@@ -29,6 +30,10 @@ export function createXselClipboard(options: ClipboardOptions = {}): Clipboard {
       // owner answering with whatever it holds (xclip serves its one item for any target asked,
       // an image included): not text either.
       return isUtf8(bytes) ? itemRead(textItem(bytes)) : nothingRead;
+    },
+
+    watch(onChange, onError) {
+      return watchX11Clipboard(limits.env.DISPLAY, onChange, onError);
     },
 
     async write(item: ClipItem) {

@@ -151,13 +151,14 @@ describe.skipIf(missing.length > 0)(suite, () => {
   }
 
   /** A device: its home, key and display, running `syncline clip`; its stdout lines. */
-  async function startDevice(name: string, key: TestKey, display: string) {
+  async function startDevice(name: string, key: TestKey, display: string, poll = false) {
     const home = join(dir.path, "homes", name);
     mkdirSync(home, { recursive: true });
     const child = spawnCli(
       [
         ...["clip", "--server", `ws://127.0.0.1:${port}`, "--identity", key.privatePath],
         ...["--device-name", name, "--poll-interval", "100", "--debounce", "150"],
+        ...(poll ? ["--poll"] : []),
       ],
       {
         env: {
@@ -175,7 +176,13 @@ describe.skipIf(missing.length > 0)(suite, () => {
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
     });
-    await waitForStderr(child, /clip: x11/, 10_000);
+    // A polls (--poll); B hears of changes from the X server (XFIXES).
+    const watching = poll ? "polling every 100 ms" : "change notices";
+    await waitForStderr(
+      child,
+      new RegExp(`^clip: x11-xclip clipboard \\(${watching}\\)`, "m"),
+      10_000,
+    );
     return { child, lines: () => out.split("\n").filter(Boolean) };
   }
 
@@ -201,7 +208,7 @@ describe.skipIf(missing.length > 0)(suite, () => {
     await startServer();
     displayA = await startDisplay();
     displayB = await startDisplay();
-    a = await startDevice("laptop", keys[0] as TestKey, displayA);
+    a = await startDevice("laptop", keys[0] as TestKey, displayA, true);
     b = await startDevice("desktop", keys[1] as TestKey, displayB);
     await sleep(500); // both subscribed
   }, 60_000);

@@ -35,6 +35,8 @@ export interface ClipOptions extends TransportFlags {
   readonly channel: string;
   readonly maxBytes: number;
   readonly pollInterval: number;
+  /** Poll even where the platform gives change notices. */
+  readonly poll?: boolean;
   readonly debounce: number;
   readonly quiet?: boolean;
 }
@@ -51,8 +53,12 @@ export async function clipCommand(options: ClipOptions, io: CliIo): Promise<void
   let session: ClipSession | undefined;
   try {
     if (!options.quiet && !options.json) {
+      const watching =
+        clipboard.watch && !options.poll
+          ? "change notices"
+          : `polling every ${options.pollInterval} ms`;
       io.stderr.write(
-        `clip: ${clipboard.backend} clipboard, channel ${options.channel}, device ${printable(device)}\n`,
+        `clip: ${clipboard.backend} clipboard (${watching}), channel ${options.channel}, device ${printable(device)}\n`,
       );
     }
     if (clipboard.detectsConcealed === false && !options.quiet) {
@@ -253,7 +259,7 @@ function watchClipboard(
     polling ??= pollEvery(options.pollInterval, () => session.check(), failed);
   };
   let watcher: ClipWatch | undefined;
-  if (clipboard.watch) {
+  if (clipboard.watch && !options.poll) {
     // A compositor without the protocol the watch needs ends it at once: poll instead.
     watcher = clipboard.watch(
       () => void session.check().catch(failed),
