@@ -14,9 +14,9 @@ import {
 } from "../../channels/channel-client.js";
 import { decodeClipPayload, encodeClipName } from "../../clip/clip-payload.js";
 import { type ClipEvent, ClipSession } from "../../clip/clip-session.js";
-import type { Clipboard, ClipItem, ClipWatch } from "../../clip/clipboard.js";
+import type { Clipboard, ClipItem } from "../../clip/clipboard.js";
 import { detectClipboard } from "../../clip/detect.js";
-import { pollEvery } from "../../clip/poll-loop.js";
+import { usesNotices, watchOrPoll } from "../../clip/watch-or-poll.js";
 import { createError, describeError } from "../../protocol/errors.js";
 import type { WireClient } from "../../transport/wire-client.js";
 import { interruptible } from "../exit-error.js";
@@ -53,10 +53,9 @@ export async function clipCommand(options: ClipOptions, io: CliIo): Promise<void
   let session: ClipSession | undefined;
   try {
     if (!options.quiet && !options.json) {
-      const watching =
-        clipboard.watch && !options.poll
-          ? "change notices"
-          : `polling every ${options.pollInterval} ms`;
+      const watching = usesNotices(clipboard, options.poll === true)
+        ? "change notices"
+        : `polling every ${options.pollInterval} ms`;
       io.stderr.write(
         `clip: ${clipboard.backend} clipboard (${watching}), channel ${options.channel}, device ${printable(device)}\n`,
       );
@@ -253,31 +252,19 @@ function watchClipboard(
   options: ClipOptions,
   io: CliIo,
 ): () => void {
-  const failed = (error: unknown) => reportError(options, io, error);
-  let polling: ClipWatch | undefined;
-  const poll = () => {
-    polling ??= pollEvery(options.pollInterval, () => session.check(), failed);
-  };
-  let watcher: ClipWatch | undefined;
-  if (clipboard.watch && !options.poll) {
-    // A compositor without the protocol the watch needs ends it at once: poll instead.
-    watcher = clipboard.watch(
-      () => void session.check().catch(failed),
-      (error) => {
-        failed(error);
-        if (!options.quiet && !options.json) {
-          io.stderr.write(
-            `clip: watching failed; polling every ${options.pollInterval} ms instead\n`,
-          );
-        }
-        poll();
-      },
-    );
-  } else poll();
-  return () => {
-    watcher?.stop();
-    polling?.stop();
-  };
+  const watch = watchOrPoll(clipboard, () => session.check(), {
+    pollIntervalMs: options.pollInterval,
+    poll: options.poll === true,
+    onError: (error) => reportError(options, io, error),
+    onFallback: () => {
+      if (!options.quiet && !options.json) {
+        io.stderr.write(
+          `clip: watching failed; polling every ${options.pollInterval} ms instead\n`,
+        );
+      }
+    },
+  });
+  return () => watch.stop();
 }
 
 /** One line per event on stdout (`→ sent text 12 B`), one JSON object with --json, none with --quiet. */
