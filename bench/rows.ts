@@ -312,7 +312,7 @@ export function rowsOf(results: Results): Row[] {
     if (collided) {
       const without = clip(`clip.${kind}.withoutCollisions.${quantile}Ms`);
       notes.push(
-        `${collided} of ${clip(`clip.${kind}.count`)} copies collided with a clipboard read (xclip serves a large item to one reader at a time; B's clip read it while B pasted), counted here; without them ${quantile} ${without} ms`,
+        `${collided} of ${clip(`clip.${kind}.count`)} copies had the check paste on B fail or give other bytes, or a clipboard tool fail in a clip (e.g. a read colliding with the paste: xclip serves a large item to one reader at a time), counted here; without them ${quantile} ${without} ms`,
       );
     }
     if (lost) {
