@@ -133,7 +133,8 @@ describe.skipIf(missing.length > 0)(suite, () => {
   const paste = (display: string, type = "UTF8_STRING") =>
     xclip(display, ["-t", type, "-o"]).catch(() => Buffer.alloc(0));
 
-  async function startServer(): Promise<void> {
+  /** Starts `syncline serve` on the test's port; its host key lives in the `name` data folder. */
+  async function startServer(name = "server"): Promise<void> {
     server = spawnCli(
       [
         ...[
@@ -143,9 +144,9 @@ describe.skipIf(missing.length > 0)(suite, () => {
           "--authorized-keys",
           join(dir.path, "authorized_keys"),
         ],
-        ...["--data", join(dir.path, "server"), "--shutdown-timeout", "1000"],
+        ...["--data", join(dir.path, name), "--shutdown-timeout", "1000"],
       ],
-      { env: { XDG_CONFIG_HOME: join(dir.path, "server-config"), SYNCLINE_CONFIG: "" } },
+      { env: { XDG_CONFIG_HOME: join(dir.path, `${name}-config`), SYNCLINE_CONFIG: "" } },
     );
     await waitForLine(server, /^listening on http/, 15_000);
   }
@@ -286,20 +287,7 @@ describe.skipIf(missing.length > 0)(suite, () => {
   it("refuses a server with another host key at the same address", async () => {
     if (server) await stopServe(server);
     // Another server (another data directory: another host key) on the same port.
-    server = spawnCli(
-      [
-        ...[
-          "serve",
-          "--port",
-          String(port),
-          "--authorized-keys",
-          join(dir.path, "authorized_keys"),
-        ],
-        ...["--data", join(dir.path, "impostor"), "--shutdown-timeout", "1000"],
-      ],
-      { env: { XDG_CONFIG_HOME: join(dir.path, "impostor-config"), SYNCLINE_CONFIG: "" } },
-    );
-    await waitForLine(server, /^listening on http/, 15_000);
+    await startServer("impostor");
     const ended = await waitForExit(a.child, 30_000);
     expect(ended.code).toBe(8);
     expect(ended.stderr).toMatch(/host key/i);
