@@ -233,10 +233,19 @@ export class ChannelItems {
     const { key, meta, copy } = publication;
     void publication.close();
     if (!copy || this.#closing) return;
-    this.budget.release(copyId(copy.keptIn, copy.name));
-    // Several nodes: receivers elsewhere may still be reading it from the store.
-    if (this.#shared) this.#removeLater(key, copy);
-    else this.#track(this.#remove(key, copy), `channel ${meta.channel}: deleting a kept payload`);
+    const id = copyId(copy.keptIn, copy.name);
+    if (this.#shared) {
+      // Several nodes: the budget follows the records (shared-records.ts), and receivers
+      // elsewhere may still be reading the bytes from the store, so they go later.
+      this.budget.release(id);
+      this.#removeLater(key, copy);
+      return;
+    }
+    // The reservation goes once the bytes are gone, so what is counted never falls below what
+    // is stored. A delete that fails leaves its trash mark for the next start to finish; the
+    // reservation goes all the same, or one disk fault would shrink the budget until a restart.
+    const removed = this.#remove(key, copy).finally(() => this.budget.release(id));
+    this.#track(removed, `channel ${meta.channel}: deleting a kept payload`);
   }
 
   /** Deletes `copy`'s bytes, then its trash mark. */
