@@ -261,7 +261,7 @@ export class ShareHub {
    * (its bodies are encoded once, and streamed to each reader as it reads).
    */
   async read(id: string): Promise<ShareSnapshot> {
-    return (await this.#require("share data", id)).state.snapshot();
+    return (await this.#readable("share data", id)).state.snapshot();
   }
 
   /**
@@ -271,7 +271,7 @@ export class ShareHub {
    * `finished` is called, which whoever streams it must do once it is done, whole or not.
    */
   async readBody(id: string, form: "data" | "session"): Promise<ShareBody> {
-    const share = await this.#require("share data", id);
+    const share = await this.#readable("share data", id);
     const snapshot = share.state.snapshot();
     const body = form === "data" ? snapshot.dataBody() : snapshot.sessionBody();
     share.readers++;
@@ -418,8 +418,11 @@ export class ShareHub {
         frames ? catchUpStart(frames) : share.state.snapshot().viewerStart(version),
       );
       share.lastUsed = Date.now();
-      // Loaded while another node's news went by: the store has what the bus said.
-      if (this.#nodes?.behind(share)) this.#nodes.refresh(share);
+      // Several nodes: what another node acknowledged and the bus has not told (yet, or lost in
+      // an outage) is in the store; the viewer gets it live once the copy has caught up.
+      this.#nodes?.bringCurrent(share).catch((error: unknown) => {
+        this.#observer.error?.(error, `share ${share.id}: catching up with other nodes`);
+      });
       return () => {
         share.fanout.delete(socket);
         share.lastUsed = Date.now();
@@ -470,6 +473,23 @@ export class ShareHub {
     }
     if (!owner) return this.#require(context, id, true);
     return this.#authorized(context, id, owner.secret, true);
+  }
+
+  /**
+   * The share to read. Several nodes: its copy is first brought up to every write acknowledged
+   * through any of them (share-nodes.ts bringCurrent), so a client that synced through one node
+   * and reads through another sees its write; a copy that ended meanwhile is loaded again.
+   */
+  async #readable(context: string, id: string): Promise<LiveShare> {
+    const share = await this.#require(context, id);
+    const nodes = this.#nodes;
+    if (nodes === undefined) return share;
+    await storeOperation(context, id, () => nodes.bringCurrent(share));
+    if (share.phase.name === "live") return share;
+    const loaded = await this.#require(context, id);
+    if (loaded.phase.name === "live") return loaded;
+    // Failed with writes still in flight: it leaves memory when they end, and is loaded again.
+    throw storageFailed(context, id, "this node's copy of the share is being reloaded");
   }
 
   async #require(context: string, id: string, overBudget = false): Promise<LiveShare> {

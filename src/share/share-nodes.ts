@@ -5,7 +5,8 @@
 // tells the others the writes it made, and a node holding the share applies them to its copy and
 // its viewers. What the bus loses (an outage, a message published while a node was loading the
 // share) a node takes from the store's log: when a later message skips a seq, when its own write
-// is refused, when the bus resumes. A copy the log cannot bring up to date is reloaded.
+// is refused, when the bus resumes, and before it answers a read (the stored seq tells whether its
+// copy lacks a write acknowledged elsewhere). A copy the log cannot bring up to date is reloaded.
 
 import { decode, encode } from "cbor-x";
 import type { Bus } from "../bus/bus.js";
@@ -15,7 +16,7 @@ import type { LiveShare } from "./live-share.js";
 import type { LoadedShares } from "./loaded-shares.js";
 import type { ShareObserver } from "./share-hub-options.js";
 import type { PlannedWrite } from "./share-state.js";
-import { type LoggedWrite, readWritesAfter, turnOps } from "./share-storage.js";
+import { type LoggedWrite, readStoredSeq, readWritesAfter, turnOps } from "./share-storage.js";
 
 /** The bus topic of every share's news. */
 export const shareTopic = "share";
@@ -109,6 +110,21 @@ export class ShareNodes {
     this.#onTail(share, async () => this.settle(share, await this.catchUp(share)));
   }
 
+  /**
+   * Brings `share` up to every write acknowledged through any node before now, so that a read
+   * through this node answers with it before the bus's news arrives, or with the bus down. One
+   * read of the stored seq when the copy is current; a copy behind it catches up on its tail. A
+   * copy found deleted or beyond catching up is ended (its phase says so; the caller reloads).
+   * Rejects when the store cannot be read.
+   */
+  async bringCurrent(share: LiveShare): Promise<void> {
+    const stored = await readStoredSeq(this.#host.store, share.id);
+    if (stored !== undefined && stored <= share.state.seq) return;
+    await this.#onTail(share, async () => {
+      if (share.phase.name === "live") this.settle(share, await this.catchUp(share));
+    });
+  }
+
   #receive(payload: Uint8Array): void {
     const message = decodeMessage(payload);
     if (message === undefined) {
@@ -149,10 +165,12 @@ export class ShareNodes {
     }
   }
 
-  #onTail(share: LiveShare, step: () => Promise<void>): void {
+  /** Runs `step` after the share's writes in flight; the returned tail never rejects. */
+  #onTail(share: LiveShare, step: () => Promise<void>): Promise<void> {
     share.tail = share.tail.then(step).catch((error: unknown) => {
       this.#host.observer.error?.(error, `share ${share.id}: catching up with other nodes`);
     });
+    return share.tail;
   }
 
   #remember(id: ShareId, seq: number): void {

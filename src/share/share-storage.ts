@@ -188,6 +188,17 @@ export async function readWritesAfter(
   return complete ? { deleted: false, storedSeq, writes } : { deleted: false, storedSeq };
 }
 
+/** A share's stored seq: the seq of its latest durable write; undefined when it is not stored. */
+export async function readStoredSeq(
+  store: { get(key: StoreKey): Promise<Uint8Array | undefined> },
+  id: ShareId,
+): Promise<number | undefined> {
+  const bytes = await store.get(seqKey(id));
+  if (bytes === undefined) return undefined;
+  const seq = Number(decoder.decode(bytes));
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
 /** Reads a share's meta only (cheap existence check), or undefined. */
 export async function readMeta(
   get: (key: StoreKey) => Promise<Uint8Array | undefined>,

@@ -1,7 +1,8 @@
 // Live shares across two nodes sharing a real Postgres and a real Redis: a sync taken by either
 // node reaches viewers on both, gap-free and in seq order; racing syncs through both nodes all
 // land with distinct seqs; catch-up with `since` works on the other node; a delete through one
-// closes viewers on both; news lost while Redis is down is recovered from the store's log.
+// closes viewers on both; news lost while Redis is down is recovered from the store's log; a read
+// or a new viewer on one node gets what the other acknowledged, before the bus's news or without it.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -211,6 +212,40 @@ describe.skipIf(missing !== undefined)("live shares across nodes", () => {
     expect(seen()).toEqual(stored);
     expect(gaps).toEqual([]);
   }, 60_000);
+
+  it("answers a read through one node with every sync acknowledged through the other, the bus down or not", async () => {
+    const { id, sessionID, part, sync } = await newShare();
+    const message = { type: "message", data: { id: "msg_1", sessionID, role: "user" } };
+    const texts = async (node: number) => {
+      const data = await call(base(node), "GET", `/api/share/${id}/data`);
+      expect(data.status).toBe(200);
+      return (data.body as { data: { text?: string } }[]).map((item) => item.data.text);
+    };
+    await sync(0, [message, part(1)]);
+    expect(await texts(1)).toEqual([undefined, "t1"]); // node B loads the share here
+    for (let n = 2; n <= 6; n++) {
+      await sync(0, [part(n)]);
+      // Asked at once, before the bus could tell node B: it reads the stored seq first.
+      expect(await texts(1)).toContain(`t${n}`);
+    }
+    await redis.stop();
+    try {
+      // Nobody can tell node B now, and its copy is loaded: still it answers with the write.
+      await sync(0, [part(7)]);
+      expect(await texts(1)).toContain("t7");
+      const legacy = await call(base(1), "GET", `/share_data?id=${id}`);
+      expect(legacy.status).toBe(200);
+      expect(legacy.text).toContain('"t7"');
+      // A viewer joining node B gets a write node B's copy lacks, live, the bus still down.
+      const { seq } = await sync(0, [part(8)]);
+      const viewer = await view(1, `id=${id}&v=2&since=${seq - 1}`);
+      await viewer.waitFrames(1, 5000);
+      expect(seqsOf(viewer)).toEqual([seq]);
+      expect(viewer.frames.at(-1)).toMatchObject({ content: part(8).data });
+    } finally {
+      await redis.restart();
+    }
+  }, 40_000);
 
   it("recovers what the bus lost while Redis was down from the store's log", async () => {
     const { id, part, sync } = await newShare();
