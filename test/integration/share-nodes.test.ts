@@ -76,6 +76,16 @@ describe.skipIf(missing !== undefined)("live shares across nodes", () => {
   /** The seqs of the update frames a viewer got, in arrival order. */
   const seqsOf = (viewer: TestViewer) =>
     viewer.frames.filter((frame) => typeof frame.seq === "number" && !frame.type).map((f) => f.seq);
+  /** Waits until both nodes' Redis connections are back, so the next test starts with news flowing. */
+  const bothBusesOpen = async () => {
+    const deadline = Date.now() + 20_000;
+    const open = async (node: number) =>
+      (await call(base(node), "GET", "/healthz")).body?.bus?.state === "open";
+    while (!((await open(0)) && (await open(1)))) {
+      if (Date.now() > deadline) throw new Error("the nodes' buses did not reopen in 20 s");
+      await sleep(50);
+    }
+  };
   const range = (from: number, to: number) =>
     Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -244,6 +254,7 @@ describe.skipIf(missing !== undefined)("live shares across nodes", () => {
       expect(viewer.frames.at(-1)).toMatchObject({ content: part(8).data });
     } finally {
       await redis.restart();
+      await bothBusesOpen();
     }
   }, 40_000);
 
