@@ -1,9 +1,11 @@
-// `syncline clip` as users run it: two devices, each its own config dir, SSH key and X display
-// (Xvfb) with the real xclip, syncing their clipboards through one `syncline serve`. A copy on
-// one display appears on the other and does not come back; a PNG round-trips byte-identical;
-// rapid copies converge on the last one; a copy made while the server restarts arrives once it
-// is back; a server with another host key at the same address is refused (trust on first use).
-// Needs Xvfb and xclip (Debian packages xvfb, xclip): fails under CI=true without them.
+// `syncline clip` as users run it: three devices, each its own config dir and SSH key, two on an
+// X display (Xvfb) with the real xclip and one in a Wayland session (a headless sway) with the
+// real wl-clipboard, syncing their clipboards through one `syncline serve`. A copy on one display
+// appears on the others and does not come back; a PNG round-trips byte-identical, between X11 and
+// Wayland too; rapid copies converge on the last one; a copy made while the server restarts
+// arrives once it is back; a server with another host key at the same address is refused (trust
+// on first use). Needs Xvfb, xclip, sway and wl-clipboard (the Debian packages of those names):
+// fails under CI=true without them.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -11,6 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSway, type TestSway, waylandToolsMissing } from "../../src/clip/testing/sway.js";
 import { generateTestKey, type TestKey } from "../../src/transport/auth/testing/ssh-keygen.js";
 import {
   runCliProcess,
@@ -25,11 +28,15 @@ import { createTempDir } from "../helpers/temp-dir.js";
 import { terminate } from "../helpers/terminate.js";
 
 const missing = ["/usr/bin/Xvfb", "/usr/bin/xclip"].filter((path) => !existsSync(path));
-const suite = "syncline clip between two X displays";
+const waylandMissing = waylandToolsMissing();
+if (waylandMissing !== undefined) missing.push(waylandMissing);
+const suite = "syncline clip between two X displays and a Wayland session";
 if (missing.length > 0 && process.env.CI) {
   describe(suite, () => {
-    it("has Xvfb and xclip (required under CI=true)", () => {
-      throw new Error(`${missing.join(", ")} missing: apt-get install -y xvfb xclip`);
+    it("has Xvfb, xclip, sway and wl-clipboard (required under CI=true)", () => {
+      throw new Error(
+        `${missing.join(", ")} missing: apt-get install -y xvfb xclip sway wl-clipboard`,
+      );
     });
   });
 }
@@ -132,6 +139,34 @@ describe.skipIf(missing.length > 0)(suite, () => {
     });
   const paste = (display: string, type = "UTF8_STRING") =>
     xclip(display, ["-t", type, "-o"]).catch(() => Buffer.alloc(0));
+  /** Copies in the Wayland session, as a user would (wl-copy serves it in a process it forks). */
+  const wlCopy = (bytes: Buffer, type = "text/plain;charset=utf-8") =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn("wl-copy", ["--type", type], {
+        env: { ...process.env, ...sway.env },
+        stdio: ["pipe", "ignore", "ignore"],
+      });
+      child.once("error", reject);
+      child.once("exit", (code) =>
+        code === 0 ? resolve() : reject(new Error(`wl-copy exited with ${code}`)),
+      );
+      child.stdin?.end(bytes);
+    });
+  /** Pastes in the Wayland session; nothing when it fails (nothing copied yet). */
+  const wlPaste = (type = "text/plain;charset=utf-8") =>
+    new Promise<Buffer>((resolve) => {
+      execFile(
+        "wl-paste",
+        ["--no-newline", "--type", type],
+        {
+          env: { ...process.env, ...sway.env },
+          encoding: "buffer",
+          timeout: 5000,
+          maxBuffer: 16 * 1024 * 1024,
+        },
+        (error, stdout) => resolve(error ? Buffer.alloc(0) : stdout),
+      );
+    });
 
   /** Starts `syncline serve` on the test's port; its host key lives in the `name` data folder. */
   async function startServer(name = "server"): Promise<void> {
@@ -151,8 +186,16 @@ describe.skipIf(missing.length > 0)(suite, () => {
     await waitForLine(server, /^listening on http/, 15_000);
   }
 
-  /** A device: its home, key and display, running `syncline clip`; its stdout lines. */
-  async function startDevice(name: string, key: TestKey, display: string, poll = false) {
+  /**
+   * A device: its home, key and session (an X display, or a Wayland socket), running `syncline
+   * clip`; its stdout lines.
+   */
+  async function startDevice(
+    name: string,
+    key: TestKey,
+    session: string | TestSway["env"],
+    poll = false,
+  ) {
     const home = join(dir.path, "homes", name);
     mkdirSync(home, { recursive: true });
     const child = spawnCli(
@@ -167,8 +210,9 @@ describe.skipIf(missing.length > 0)(suite, () => {
           XDG_CONFIG_HOME: join(home, ".config"),
           SYNCLINE_CONFIG: undefined,
           SSH_AUTH_SOCK: undefined,
-          DISPLAY: display,
-          WAYLAND_DISPLAY: undefined,
+          ...(typeof session === "string"
+            ? { DISPLAY: session, WAYLAND_DISPLAY: undefined }
+            : { DISPLAY: undefined, ...session }),
         },
       },
     );
@@ -177,11 +221,12 @@ describe.skipIf(missing.length > 0)(suite, () => {
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
     });
-    // A polls (--poll); B hears of changes from the X server (XFIXES).
+    // A polls (--poll); B hears of changes from the X server (XFIXES), C from the compositor.
+    const backend = typeof session === "string" ? "x11-xclip" : "wayland";
     const watching = poll ? "polling every 100 ms" : "change notices";
     await waitForStderr(
       child,
-      new RegExp(`^clip: x11-xclip clipboard \\(${watching}\\)`, "m"),
+      new RegExp(`^clip: ${backend} clipboard \\(${watching}\\)`, "m"),
       10_000,
     );
     return { child, lines: () => out.split("\n").filter(Boolean) };
@@ -197,6 +242,8 @@ describe.skipIf(missing.length > 0)(suite, () => {
 
   let a: Awaited<ReturnType<typeof startDevice>>;
   let b: Awaited<ReturnType<typeof startDevice>>;
+  let c: Awaited<ReturnType<typeof startDevice>>;
+  let sway: TestSway;
   let displayA: string;
   let displayB: string;
 
@@ -204,6 +251,7 @@ describe.skipIf(missing.length > 0)(suite, () => {
     dir = await createTempDir("syncline-clip-");
     keys.push(generateTestKey(dir.path, "ed25519", { name: "laptop" }));
     keys.push(generateTestKey(dir.path, "ed25519", { name: "desktop" }));
+    keys.push(generateTestKey(dir.path, "ed25519", { name: "tablet" }));
     writeFileSync(join(dir.path, "authorized_keys"), keys.map((key) => key.publicLine).join("\n"));
     port = await freePort();
     await startServer();
@@ -211,27 +259,52 @@ describe.skipIf(missing.length > 0)(suite, () => {
     displayB = await startDisplay();
     a = await startDevice("laptop", keys[0] as TestKey, displayA, true);
     b = await startDevice("desktop", keys[1] as TestKey, displayB);
-    await sleep(500); // both subscribed
+    sway = await startSway();
+    c = await startDevice("tablet", keys[2] as TestKey, sway.env);
+    await sleep(500); // all subscribed
   }, 60_000);
 
   afterAll(async () => {
     for (const child of children) await terminate(child, 2000);
     if (server) await terminate(server, 2000);
     for (const { xvfb } of displays) xvfb.kill("SIGKILL");
+    await sway?.stop();
     await dir?.remove();
   }, 30_000);
 
-  it("a copy on display A appears on display B, and does not come back", async () => {
+  it("a copy on display A appears on display B and in the Wayland session, and does not come back", async () => {
     await copy(displayA, Buffer.from("hello from the laptop ✓"));
     await until(
       async () => (await paste(displayB)).toString() === "hello from the laptop ✓",
       "the text on display B",
     );
+    await until(
+      async () => (await wlPaste()).toString() === "hello from the laptop ✓",
+      "the text in the Wayland session",
+    );
     await until(() => b.lines().some((line) => line.startsWith("← applied text")), "B's line");
     expect(b.lines()).toContain("← applied text 25 B from laptop");
-    await sleep(600); // several polls of B: it must not send the item back
+    await until(() => c.lines().some((line) => line.startsWith("← applied text")), "C's line");
+    expect(c.lines()).toContain("← applied text 25 B from laptop");
+    await sleep(600); // several looks of B and C: neither may send the item back
     expect(a.lines()).toEqual(["→ sent text 25 B"]);
     expect(b.lines().filter((line) => line.startsWith("→"))).toEqual([]);
+    expect(c.lines().filter((line) => line.startsWith("→"))).toEqual([]);
+  });
+
+  it("between X11 and Wayland: a copy in the session reaches the X displays, an X11 image the session", async () => {
+    await wlCopy(Buffer.from("from the tablet, on Wayland"));
+    for (const display of [displayA, displayB]) {
+      await until(
+        async () => (await paste(display)).toString() === "from the tablet, on Wayland",
+        `the Wayland copy on ${display}`,
+      );
+    }
+    await until(() => c.lines().includes("→ sent text 27 B"), "C's sent line");
+    const image = randomPng(300);
+    await copy(displayB, image, "image/png");
+    await until(async () => (await wlPaste("image/png")).equals(image), "the PNG in the session");
+    expect(c.lines().at(-1)).toMatch(/^← applied image .* from desktop$/);
   });
 
   it("an image round-trips byte-identical", async () => {
