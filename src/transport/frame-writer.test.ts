@@ -47,6 +47,22 @@ describe("FrameWriter", () => {
     expect(maxSeen).toBeLessThanOrEqual(64);
   });
 
+  it("takes a socket error under a write (ECONNRESET) for the connection's loss: ERR_CONNECTION_CLOSED, with the cause", async () => {
+    const { sink, pending } = manualSink();
+    const writer = new FrameWriter(sink, { maxBufferedBytes: 10 });
+    await writer.sendBulk(frame(1, 10));
+    const waiting = writer.sendBulk(frame(2, 1));
+    const reset = Object.assign(new Error("write ECONNRESET"), { code: "ECONNRESET" });
+    pending.shift()?.(reset);
+    const expected = {
+      code: "ERR_CONNECTION_CLOSED",
+      message: "wire: connection lost while sending: write ECONNRESET",
+      cause: reset,
+    };
+    await expect(waiting).rejects.toMatchObject(expected);
+    await expect(writer.sendBulk(frame(3, 1))).rejects.toMatchObject(expected);
+  });
+
   it("rejects waiting bulk sends when closed, and after", async () => {
     const { sink } = manualSink();
     const writer = new FrameWriter(sink, { maxBufferedBytes: 10 });

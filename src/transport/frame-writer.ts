@@ -5,7 +5,7 @@
 // one write system call (a corked frame counts as buffered until flushed, so the cap still
 // bounds what a control frame can wait behind).
 
-import { createError } from "../protocol/errors.js";
+import { createError, describeError } from "../protocol/errors.js";
 
 /** The part of a WebSocket the writer needs (ws's WebSocket satisfies it). */
 export interface FrameSink {
@@ -97,7 +97,9 @@ export class FrameWriter {
     this.#sink.send(frame, (error) => {
       this.#buffered -= size;
       onFlushed?.();
-      if (error) this.close(error);
+      // A socket error (ECONNRESET, EPIPE) is the connection's loss, as a close is: senders
+      // that resume after a loss must see it as one, not as a failure of their own.
+      if (error) this.close(connectionLost(error));
       else this.#wakeOne();
     });
   }
@@ -105,4 +107,13 @@ export class FrameWriter {
   #wakeOne(): void {
     if (this.#buffered < this.#maxBuffered) this.#waiters.shift()?.resolve();
   }
+}
+
+/** The error waiting and later bulk sends get when the socket failed under a write. */
+function connectionLost(error: Error): Error {
+  return createError(
+    "ERR_CONNECTION_CLOSED",
+    `wire: connection lost while sending: ${describeError(error)}`,
+    { cause: error },
+  );
 }
