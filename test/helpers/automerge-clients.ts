@@ -8,9 +8,9 @@ import { createGroupCommit } from "../../src/automerge/group-commit.js";
 import type { Store } from "../../src/storage/store.js";
 
 /** A storage-less Repo client of `url` (ws://…), with a readable peer id. */
-export function createRepoClient(url: string, name = "client"): Repo {
+export function createRepoClient(url: string, name = "client", retryIntervalMs = 200): Repo {
   return new Repo({
-    network: [new WebSocketClientAdapter(url, 200)],
+    network: [new WebSocketClientAdapter(url, retryIntervalMs)],
     peerId: `${name}-${Math.random().toString(36).slice(2, 8)}` as PeerId,
     sharePolicy: async () => true,
   });

@@ -57,8 +57,8 @@ describe.skipIf(missing !== undefined)("automerge across nodes", () => {
   });
 
   const server = (i: number) => (nodes[i] as TestServer).server;
-  const client = (node: number, name: string) => {
-    const repo = createRepoClient(wsUrl(server(node).url), name);
+  const client = (node: number, name: string, retryIntervalMs?: number) => {
+    const repo = createRepoClient(wsUrl(server(node).url), name, retryIntervalMs);
     repos.push(repo);
     return repo;
   };
@@ -181,14 +181,16 @@ describe.skipIf(missing !== undefined)("automerge across nodes", () => {
   }, 40_000);
 
   it("closes the document's peers on both nodes when it is deleted through one", async () => {
-    const alice = client(0, "alice");
+    // Clients that still hold the document push it again once they reconnect, a new document
+    // then; these wait a minute first, so that the store is seen without it.
+    const alice = client(0, "alice", 60_000);
     const handle = alice.create<Items>({ items: ["doomed"] });
     await waitUntil(
       () => storeHasHeads(server(0).store, handle.documentId, A.getHeads(handle.doc())),
       10_000,
       "the document stored",
     );
-    await client(1, "bob").find<Items>(handle.url);
+    await client(1, "bob", 60_000).find<Items>(handle.url);
     const metric = async (i: number) =>
       (await server(i).metrics.registry.getSingleMetric("syncline_automerge_peers")?.get())
         ?.values[0]?.value ?? 0;
@@ -200,6 +202,7 @@ describe.skipIf(missing !== undefined)("automerge across nodes", () => {
     expect(response.status).toBe(200);
     // Both clients' sockets were closed (4410); their adapters reconnect as new peers later.
     await waitUntil(async () => (await metric(1)) === 0, 5000, "bob's socket closed on node B");
+    await waitUntil(async () => (await metric(0)) === 0, 5000, "alice's socket closed on node A");
     expect(await storeHasHeads(server(1).store, handle.documentId, [])).toBe(false);
   });
 });
