@@ -122,36 +122,32 @@ describe.skipIf(missing.length > 0)(suite, () => {
       }
     });
   /**
-   * Copies on a display, as a user would. xclip forks a child that serves the selection until
-   * another copy takes it: only the parent's exit is waited for, with no pipe the child holds.
+   * Copies as a user would, with a tool (xclip, wl-copy) that forks a child to serve the item
+   * until another copy takes it: only the tool's own exit is waited for, with no pipe the child
+   * holds.
    */
-  const copy = (display: string, bytes: Buffer, type = "UTF8_STRING") =>
+  const copyWith = (command: string, args: string[], env: NodeJS.ProcessEnv, bytes: Buffer) =>
     new Promise<void>((resolve, reject) => {
-      const child = spawn("xclip", ["-selection", "clipboard", "-t", type, "-i"], {
-        env: { ...process.env, DISPLAY: display },
-        stdio: ["pipe", "ignore", "ignore"],
-      });
+      const child = spawn(command, args, { env, stdio: ["pipe", "ignore", "ignore"] });
       child.once("error", reject);
       child.once("exit", (code) =>
-        code === 0 ? resolve() : reject(new Error(`xclip -i exited with ${code}`)),
+        code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)),
       );
       child.stdin?.end(bytes);
     });
+  /** Copies on an X display. */
+  const copy = (display: string, bytes: Buffer, type = "UTF8_STRING") =>
+    copyWith(
+      "xclip",
+      ["-selection", "clipboard", "-t", type, "-i"],
+      { ...process.env, DISPLAY: display },
+      bytes,
+    );
   const paste = (display: string, type = "UTF8_STRING") =>
     xclip(display, ["-t", type, "-o"]).catch(() => Buffer.alloc(0));
-  /** Copies in the Wayland session, as a user would (wl-copy serves it in a process it forks). */
+  /** Copies in the Wayland session. */
   const wlCopy = (bytes: Buffer, type = "text/plain;charset=utf-8") =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn("wl-copy", ["--type", type], {
-        env: { ...process.env, ...sway.env },
-        stdio: ["pipe", "ignore", "ignore"],
-      });
-      child.once("error", reject);
-      child.once("exit", (code) =>
-        code === 0 ? resolve() : reject(new Error(`wl-copy exited with ${code}`)),
-      );
-      child.stdin?.end(bytes);
-    });
+    copyWith("wl-copy", ["--type", type], { ...process.env, ...sway.env }, bytes);
   /** Pastes in the Wayland session; nothing when it fails (nothing copied yet). */
   const wlPaste = (type = "text/plain;charset=utf-8") =>
     new Promise<Buffer>((resolve) => {
